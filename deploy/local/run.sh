@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# `make run`: Kafka, Redis and the four services under one supervisor (honcho), plus the demo county.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$root"
+export STATE_DIR="${STATE_DIR:-$root/state}"
+mkdir -p "$STATE_DIR"
+
+# Secrets live in the state folder (git-ignored) so pseudonyms and logins stay stable between runs.
+secrets="$STATE_DIR/secrets.env"
+if [ ! -f "$secrets" ]; then
+  umask 077
+  .venv/bin/python - > "$secrets" <<'PY'
+import secrets
+print(f"PSEUDONYM_KEY={secrets.token_hex(32)}")
+print(f"JWT_SECRET={secrets.token_hex(32)}")
+print(f"LOCAL_ADMIN_PASSWORD={secrets.token_urlsafe(12)}")
+print(f"LOCAL_INGEST_KEY=local-{secrets.token_hex(12)}")
+PY
+fi
+set -a
+# shellcheck disable=SC1090
+source "$secrets"
+set +a
+export PSEUDONYM_KEY="${PSEUDONYM_KEY}" JWT_SECRET="${JWT_SECRET}"
+export ADMIN_PASSWORD="${ADMIN_PASSWORD:-$LOCAL_ADMIN_PASSWORD}"
+export INGEST_API_KEYS="${INGEST_API_KEYS:-$LOCAL_INGEST_KEY=/}"
+export KAFKA_BOOTSTRAP_SERVERS="${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9092}"
+export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
+export API_PORT="${API_PORT:-8000}" INGEST_PORT="${INGEST_PORT:-8001}"
+export KAFKA_PORT="${KAFKA_BOOTSTRAP_SERVERS##*:}"
+export KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
+redis_hostport="${REDIS_URL#redis://}"; redis_hostport="${redis_hostport%%/*}"
+export REDIS_PORT="${redis_hostport##*:}"
+export DEMO="${DEMO:-1}"
+export SCORING_DATA_DIR="$STATE_DIR/scoring"
+export DEMO_INGEST_URL="http://127.0.0.1:$INGEST_PORT" DEMO_INGEST_KEY="${INGEST_API_KEYS%%=*}"
+
+for port in "$API_PORT" "$INGEST_PORT" "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$REDIS_PORT"; do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2> /dev/null; then
+    echo "Port $port is already in use: stop whatever listens there (another make run?) or choose other ports." >&2
+    exit 1
+  fi
+done
+
+processes=(kafka redis ingest scoring alerts api)
+[ "$DEMO" = 1 ] && processes+=(demo)
+
+cat <<MSG
+Shouwang is starting (Ctrl-C stops everything).
+  Console / API : http://127.0.0.1:$API_PORT/   (OpenAPI: /docs)
+  Login         : admin / $ADMIN_PASSWORD
+  Ingest        : http://127.0.0.1:$INGEST_PORT/events   (Authorization: Bearer ${INGEST_API_KEYS%%=*})
+  Kafka, Redis  : $KAFKA_BOOTSTRAP_SERVERS, $REDIS_URL
+  Demo county   : $([ "$DEMO" = 1 ] && echo "streaming (DEMO=0 starts empty)" || echo "off")
+MSG
+exec .venv/bin/honcho start -f deploy/local/Procfile -d "$root" "${processes[@]}"

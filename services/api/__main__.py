@@ -1,0 +1,10 @@
+"""Run the API: `python -m services.api`."""
+
+import uvicorn
+
+from services.api.app import create_app
+from services.common.settings import ApiSettings
+
+if __name__ == "__main__":
+    settings = ApiSettings()  # type: ignore[call-arg]
+    uvicorn.run(create_app(settings), host=settings.bind_host, port=settings.api_port, log_config=None)

@@ -1,0 +1,51 @@
+"""The staff API and web console."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from redis.asyncio import Redis
+
+from services.alerts.store import AlertStore
+from services.api.audit import AuditTrail
+from services.api.auth import TokenIssuer
+from services.api.users import UserStore
+from services.api.views import router
+from services.common.logs import configure_logging
+from services.common.settings import ApiSettings
+from services.common.web import add_operational_routes
+
+
+def create_app(settings: ApiSettings | None = None) -> FastAPI:
+    """Build the API app; the first admin is created at start-up if missing."""
+    settings = settings or ApiSettings()  # type: ignore[call-arg]
+    redis = Redis.from_url(settings.redis_url, decode_responses=True)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.log_level)
+        admin_password = settings.admin_password.get_secret_value() if settings.admin_password else None
+        generated = await app.state.users.ensure_admin(admin_password)
+        if generated:
+            print(f"First admin created: username admin, password {generated} (shown once)", flush=True)
+        yield
+        await redis.aclose()
+
+    app = FastAPI(title="Shouwang API", version="1", lifespan=lifespan)
+    app.state.users = UserStore(redis)
+    app.state.alerts = AlertStore(redis)
+    app.state.audit = AuditTrail(redis)
+    app.state.tokens = TokenIssuer(settings.jwt_secret.get_secret_value(), settings.access_token_minutes)
+    app.include_router(router)
+
+    async def readiness() -> dict[str, bool]:
+        try:
+            return {"redis": bool(await asyncio.wait_for(redis.ping(), 2))}
+        except Exception:  # noqa: BLE001 - any failure means not ready
+            return {"redis": False}
+
+    add_operational_routes(app, readiness)
+    return app

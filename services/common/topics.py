@@ -1,0 +1,40 @@
+"""Kafka topic names and their creation with explicit partition counts."""
+
+from __future__ import annotations
+
+import contextlib
+
+from kafka.admin import KafkaAdminClient, NewTopic
+from kafka.errors import TopicAlreadyExistsError
+from tenacity import retry, stop_after_delay, wait_fixed
+
+INBOUND = "events.inbound"  # upstream systems with broker access produce here (raw, unvalidated)
+CANONICAL = "events.canonical"  # validated, pseudonymised events keyed by household_id
+DEADLETTER = "events.deadletter"  # invalid inbound messages with the reason
+SCORES = "scores"  # household assessments keyed by household_id
+
+_DAY_MS = 24 * 3600 * 1000
+
+
+def topic_specs(partitions: int) -> list[NewTopic]:
+    """Return the topics the system needs; household-keyed ones get `partitions` partitions."""
+    return [
+        NewTopic(INBOUND, partitions, 1, topic_configs={"retention.ms": str(7 * _DAY_MS)}),
+        NewTopic(CANONICAL, partitions, 1, topic_configs={"retention.ms": "-1"}),
+        NewTopic(DEADLETTER, partitions, 1, topic_configs={"retention.ms": str(30 * _DAY_MS)}),
+        NewTopic(SCORES, partitions, 1, topic_configs={"retention.ms": "-1"}),
+    ]
+
+
+@retry(stop=stop_after_delay(120), wait=wait_fixed(1), reraise=True)
+def ensure_topics(bootstrap_servers: str, partitions: int) -> None:
+    """Create any missing topic (idempotent); waits up to two minutes for the broker."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="shouwang-topics")
+    try:
+        existing = set(admin.list_topics())
+        missing = [spec for spec in topic_specs(partitions) if spec.name not in existing]
+        if missing:
+            with contextlib.suppress(TopicAlreadyExistsError):
+                admin.create_topics(missing)
+    finally:
+        admin.close()

@@ -1,0 +1,141 @@
+"""Ingest HTTP service: `POST /events` in CloudEvents structured, binary and batch modes."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
+from redis.asyncio import Redis
+
+from services.common import topics
+from services.common.logs import configure_logging
+from services.common.settings import IngestSettings
+from services.common.web import add_operational_routes
+from services.ingest.bindings import BATCH, JSON, STRUCTURED, UnsupportedMediaType, from_http
+from services.ingest.dedup import SeenEvents
+from services.ingest.inbound import InboundRoute
+from services.ingest.intake import Intake
+from services.ingest.publisher import EventPublisher
+from services.ingest.validation import UnparseableBody
+
+_EVENT_EXAMPLE = {
+    "specversion": "1.0",
+    "id": "civil-2025-000123",
+    "source": "/civil-affairs/532328",
+    "type": "household.registered",
+    "time": "2025-03-01T08:00:00+08:00",
+    "datacontenttype": "application/json",
+    "data": {
+        "household_id": "H532328001",
+        "region_code": "532328101001",
+        "members": 4,
+        "labourers": 2,
+        "category": "poverty_exited",
+        "annual_net_income": 9600,
+    },
+}
+_REQUEST_BODY = {
+    "required": True,
+    "content": {
+        STRUCTURED: {"schema": {"type": "object"}, "example": _EVENT_EXAMPLE},
+        BATCH: {"schema": {"type": "array", "items": {"type": "object"}, "maxItems": 1000}},
+        JSON: {"schema": {"type": "object"}, "example": _EVENT_EXAMPLE["data"]},
+    },
+}
+
+
+def create_app(settings: IngestSettings | None = None) -> FastAPI:
+    """Build the ingest app; connections open in the lifespan."""
+    settings = settings or IngestSettings()  # type: ignore[call-arg]
+    keys = settings.api_keys()
+    redis = Redis.from_url(settings.redis_url)
+    publisher = EventPublisher(settings.kafka_bootstrap_servers)
+    intake = Intake(
+        publisher, SeenEvents(redis, settings.dedup_ttl_days), settings.pseudonym_key.get_secret_value().encode()
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        configure_logging(settings.log_level)
+        await asyncio.to_thread(topics.ensure_topics, settings.kafka_bootstrap_servers, settings.kafka_partitions)
+        await publisher.start()
+        inbound = asyncio.create_task(InboundRoute(settings.kafka_bootstrap_servers, intake, publisher).run())
+        yield
+        inbound.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await inbound
+        await publisher.stop()
+        await redis.aclose()
+
+    app = FastAPI(title="Shouwang ingest", version="1", lifespan=lifespan)
+
+    async def source_prefix(request: Request) -> str:
+        scheme, _, key = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or key not in keys:
+            raise HTTPException(401, "missing or unknown ingest key (Authorization: Bearer <key>)")
+        return keys[key]
+
+    @app.post(
+        "/events",
+        status_code=202,
+        summary="Publish one event (structured or binary mode) or a batch",
+        openapi_extra={"requestBody": _REQUEST_BODY},
+        responses={
+            200: {"description": "duplicate: already accepted, no effect"},
+            207: {"description": "batch: one outcome per event"},
+            400: {"description": "unparseable body"},
+            403: {"description": "source outside this key's prefix"},
+            413: {"description": "body or batch too large"},
+            415: {"description": "unsupported content type"},
+            422: {"description": "invalid event: each offending field and why"},
+        },
+    )
+    async def post_events(request: Request, prefix: Annotated[str, Depends(source_prefix)]) -> JSONResponse:
+        body = await _bounded_body(request, settings.max_body_bytes)
+        try:
+            raws, is_batch = from_http(request.headers.get("content-type"), request.headers, body)
+        except UnsupportedMediaType as exc:
+            return _problem(415, "unsupported_media_type", str(exc))
+        except UnparseableBody as exc:
+            return _problem(400, "unparseable", str(exc))
+        if is_batch and len(raws) > settings.max_batch_events:
+            return _problem(413, "batch_too_large", f"a batch holds at most {settings.max_batch_events} events")
+        outcomes = await intake.offer(raws, "http", prefix)
+        if is_batch:
+            counts = {
+                status: sum(o.status == status for o in outcomes) for status in ("accepted", "duplicate", "rejected")
+            }
+            return JSONResponse({"results": [o.as_dict() for o in outcomes], **counts}, status_code=207)
+        outcome = outcomes[0]
+        status = {"accepted": 202, "duplicate": 200}.get(outcome.status, 403 if outcome.forbidden else 422)
+        return JSONResponse(outcome.as_dict(), status_code=status)
+
+    async def readiness() -> dict[str, bool]:
+        try:
+            redis_ok = bool(await asyncio.wait_for(redis.ping(), 2))
+        except Exception:  # noqa: BLE001 - any failure means not ready
+            redis_ok = False
+        return {"kafka": await publisher.ready(), "redis": redis_ok}
+
+    add_operational_routes(app, readiness)
+    return app
+
+
+async def _bounded_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, f"body larger than {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(413, f"body larger than {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _problem(status: int, error: str, detail: Any) -> JSONResponse:
+    return JSONResponse({"error": error, "detail": detail}, status_code=status)

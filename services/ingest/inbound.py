@@ -1,0 +1,65 @@
+"""The Kafka route: events produced to `events.inbound` are validated exactly like HTTP ones."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+
+from services.common import topics
+from services.ingest.bindings import from_kafka
+from services.ingest.intake import Intake
+from services.ingest.publisher import EventPublisher
+from services.ingest.validation import FieldError, UnparseableBody
+
+log = logging.getLogger(__name__)
+
+
+class InboundRoute:
+    """Consumes `events.inbound` at least once; invalid messages go to the dead-letter topic."""
+
+    def __init__(self, bootstrap_servers: str, intake: Intake, publisher: EventPublisher):
+        self._consumer = AIOKafkaConsumer(
+            topics.INBOUND,
+            bootstrap_servers=bootstrap_servers,
+            group_id="shouwang-ingest-inbound",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+        )
+        self._intake = intake
+        self._publisher = publisher
+
+    async def run(self) -> None:
+        """Process inbound messages until cancelled; offsets are committed only after publishing."""
+        await self._consumer.start()
+        try:
+            while True:
+                batches = await self._consumer.getmany(timeout_ms=500, max_records=500)
+                try:
+                    for messages in batches.values():
+                        await self._process([(m.headers, m.value) for m in messages])
+                    if batches:
+                        await self._consumer.commit()
+                except (asyncio.CancelledError, KeyboardInterrupt):
+                    raise
+                except Exception:
+                    log.exception("inbound batch failed; re-reading from the last committed offsets")
+                    await asyncio.sleep(1)
+                    await self._consumer.seek_to_committed()
+        finally:
+            await self._consumer.stop()
+
+    async def _process(self, messages: list[tuple[Any, bytes | None]]) -> None:
+        raws: list[Any] = []
+        for headers, value in messages:
+            try:
+                raws.append(from_kafka(headers, value))
+            except UnparseableBody as exc:
+                await self._publisher.dead_letter(
+                    (value or b"").decode("utf-8", "replace"), [FieldError("(message)", str(exc))], "kafka"
+                )
+        for outcome in await self._intake.offer(raws, "kafka"):
+            if outcome.status == "rejected":
+                await self._publisher.dead_letter(raws[outcome.index], outcome.errors, "kafka")

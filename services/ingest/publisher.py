@@ -1,0 +1,74 @@
+"""Writes accepted events to the canonical topic and refused ones to the dead-letter topic."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from aiokafka import AIOKafkaProducer
+
+from services.common import topics
+from services.common.events import HouseholdEvent
+from services.common.identity import scrub_resident_ids
+from services.ingest.validation import FieldError
+
+
+class EventPublisher:
+    """Idempotent Kafka producer (acks=all): an event is accepted only once the broker has it."""
+
+    def __init__(self, bootstrap_servers: str):
+        self._bootstrap_servers = bootstrap_servers
+        self._producer: AIOKafkaProducer
+
+    async def start(self) -> None:
+        """Connect to the broker (aiokafka objects must be made inside the event loop)."""
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=self._bootstrap_servers,
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=5,
+            max_batch_size=256 * 1024,
+            client_id="shouwang-ingest",
+        )
+        await self._producer.start()
+
+    async def stop(self) -> None:
+        """Flush and disconnect."""
+        await self._producer.stop()
+
+    async def publish(self, events: Sequence[HouseholdEvent]) -> None:
+        """Write events to the canonical topic keyed by household; returns when all are acknowledged."""
+        sends = [
+            await self._producer.send(
+                topics.CANONICAL, event.to_json(), key=event.household_id.encode(), headers=_ce_headers(event)
+            )
+            for event in events
+        ]
+        await asyncio.gather(*sends)
+
+    async def dead_letter(self, raw: Any, errors: Sequence[FieldError], origin: str) -> None:
+        """Record a refused message with its reasons; resident IDs in it are masked first."""
+        body = json.dumps(
+            {"origin": origin, "errors": [e.as_dict() for e in errors], "message": _masked(raw)},
+            ensure_ascii=False,
+        )
+        await self._producer.send_and_wait(topics.DEADLETTER, body.encode())
+
+    async def ready(self) -> bool:
+        """True when the broker answers a metadata request within two seconds."""
+        try:
+            await asyncio.wait_for(self._producer.partitions_for(topics.CANONICAL), 2)
+        except Exception:  # noqa: BLE001 - any failure means not ready
+            return False
+        return True
+
+
+def _ce_headers(event: HouseholdEvent) -> list[tuple[str, bytes]]:
+    return [("ce_id", event.id.encode()), ("ce_source", event.source.encode()), ("ce_type", event.type.encode())]
+
+
+def _masked(raw: Any) -> str:
+    text = raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False, default=str)
+    return scrub_resident_ids(text)

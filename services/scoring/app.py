@@ -1,0 +1,60 @@
+"""The scoring worker (faust): canonical events in, household state in a changelog table, scores out."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import faust
+
+from services.common import topics
+from services.common.events import HouseholdEvent
+from services.common.policy import PolicyBook, PolicyError
+from services.common.settings import ScoringSettings
+from services.scoring.service import score_event
+from services.scoring.state import HouseholdState
+
+log = logging.getLogger(__name__)
+settings = ScoringSettings()
+try:
+    policies = PolicyBook.load(settings.policy_dir)
+except PolicyError as exc:
+    raise SystemExit(f"scoring refuses to start: bad policy: {exc}") from exc
+
+app = faust.App(
+    settings.scoring_app_id,
+    broker=f"kafka://{settings.kafka_bootstrap_servers}",
+    store="memory://",
+    datadir=str(settings.scoring_data_dir),
+    topic_partitions=settings.kafka_partitions,
+    web_enabled=False,
+    consumer_auto_offset_reset="earliest",
+    producer_acks=-1,
+)
+canonical_events = app.topic(topics.CANONICAL, key_serializer="raw", value_serializer="raw", internal=False)
+dead_letters = app.topic(topics.DEADLETTER, key_serializer="raw", value_serializer="raw", internal=False)
+scores = app.topic(topics.SCORES, key_serializer="raw", value_serializer="raw", internal=False)
+households = app.Table("households", partitions=settings.kafka_partitions, key_type=str, value_type=dict)
+
+
+@app.agent(canonical_events)
+async def score_households(stream: Any) -> None:
+    """Apply each household event to its state and emit a score when the assessment changes."""
+    async for raw in stream:
+        try:
+            event = HouseholdEvent.from_json(raw)
+        except ValueError as exc:
+            log.error("canonical message does not parse; moved to the dead-letter topic")
+            reason = {"origin": "scoring", "errors": [{"field": "(message)", "reason": str(exc)[:500]}]}
+            await dead_letters.send(value=json.dumps({**reason, "message": raw.decode("utf-8", "replace")}).encode())
+            continue
+        key = event.household_id
+        stored = households.get(key)
+        state = HouseholdState.model_validate(stored) if stored else HouseholdState()
+        new_state, score = score_event(state, event, policies, datetime.now(UTC))
+        if new_state is not state:
+            households[key] = new_state.model_dump(mode="json")
+        if score is not None:
+            await scores.send(key=key.encode(), value=score.to_json())

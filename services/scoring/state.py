@@ -1,0 +1,102 @@
+"""Per-household state built from events; every update is idempotent per event id."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.common.events import (
+    AssistanceRequested,
+    DisasterLossReported,
+    HouseholdEvent,
+    HouseholdRegistered,
+    IncomeReported,
+    MedicalExpenseIncurred,
+)
+
+
+class Profile(BaseModel):
+    """The latest registration (by event time)."""
+
+    region_code: str
+    members: int
+    labourers: int
+    category: str
+    annual_net_income: float
+    registered_at: datetime
+    event_key: str
+
+
+class MonthlyIncome(BaseModel):
+    """One month's net income from one source; a later report (by event time) replaces it."""
+
+    amount: float
+    reported_at: datetime
+    event_key: str
+
+
+class Happening(BaseModel):
+    """A dated event kept for its figures (medical bills, disasters, applications)."""
+
+    date: str
+    figures: dict[str, Any] = Field(default_factory=dict)
+
+
+class HouseholdState(BaseModel):
+    """Everything scoring remembers about one household."""
+
+    model_config = ConfigDict(validate_assignment=False)
+
+    profile: Profile | None = None
+    incomes: dict[str, MonthlyIncome] = Field(default_factory=dict)  # "YYYY-MM|source"
+    medical: dict[str, Happening] = Field(default_factory=dict)  # by event key (source#id)
+    disasters: dict[str, Happening] = Field(default_factory=dict)
+    applications: dict[str, Happening] = Field(default_factory=dict)
+    unscored_events: list[str] = Field(default_factory=list)  # ids applied since the last score
+    last_fingerprint: str | None = None
+
+    def reference_month(self) -> str | None:
+        """The month the 12-month window ends in: the latest income period or registration month."""
+        months = [key.split("|", 1)[0] for key in self.incomes]
+        if self.profile:
+            months.append(self.profile.registered_at.strftime("%Y-%m"))
+        return max(months) if months else None
+
+
+def apply_event(state: HouseholdState, event: HouseholdEvent) -> HouseholdState:
+    """Return the state after `event`; applying the same event twice changes nothing."""
+    new = state.model_copy(deep=True)
+    data = event.data
+    changed = False
+    if isinstance(data, HouseholdRegistered):
+        current = new.profile
+        if current is None or (event.time, event.key) >= (current.registered_at, current.event_key):
+            new.profile = Profile(
+                region_code=data.region_code,
+                members=data.members,
+                labourers=data.labourers,
+                category=data.category,
+                annual_net_income=float(data.annual_net_income),
+                registered_at=event.time,
+                event_key=event.key,
+            )
+            changed = new.profile != current
+    elif isinstance(data, IncomeReported):
+        key = f"{data.period}|{data.income_source}"
+        current_income = new.incomes.get(key)
+        if current_income is None or (event.time, event.key) >= (current_income.reported_at, current_income.event_key):
+            new.incomes[key] = MonthlyIncome(amount=float(data.amount), reported_at=event.time, event_key=event.key)
+            changed = new.incomes[key] != current_income
+    elif isinstance(data, MedicalExpenseIncurred | DisasterLossReported | AssistanceRequested):
+        book = {MedicalExpenseIncurred: new.medical, DisasterLossReported: new.disasters}.get(
+            type(data), new.applications
+        )
+        if event.key not in book:
+            figures = data.model_dump(mode="json", exclude={"household_id", "date", "member_id", "reason"})
+            book[event.key] = Happening(date=data.date.isoformat(), figures=figures)
+            changed = True
+    if changed and event.key not in new.unscored_events:
+        new.unscored_events.append(event.key)
+    return new if changed else state

@@ -1,0 +1,85 @@
+"""Small clients the integration tests use to talk to the running services, Kafka and Redis."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+import httpx
+from kafka import KafkaConsumer, TopicPartition
+
+from tests.infra import Stack
+
+STRUCTURED = {"content-type": "application/cloudevents+json"}
+BATCH = {"content-type": "application/cloudevents-batch+json"}
+
+
+def post_event(stack: Stack, event: Any, key: str | None = None, headers: dict[str, str] | None = None) -> httpx.Response:
+    """POST one structured-mode event (or any JSON body) to ingest."""
+    return httpx.post(
+        f"{stack.ingest_url}/events",
+        content=event if isinstance(event, bytes) else json.dumps(event).encode(),
+        headers={"authorization": f"Bearer {key or stack.ingest_key}", **STRUCTURED, **(headers or {})},
+        timeout=30,
+    )
+
+
+def post_batch(stack: Stack, events: list[Any], key: str | None = None) -> httpx.Response:
+    """POST a batch-mode request to ingest."""
+    return httpx.post(
+        f"{stack.ingest_url}/events",
+        content=json.dumps(events).encode(),
+        headers={"authorization": f"Bearer {key or stack.ingest_key}", **BATCH},
+        timeout=60,
+    )
+
+
+def login(stack: Stack, username: str = "admin", password: str | None = None) -> dict[str, str]:
+    """Authorization headers for a user of the API."""
+    response = httpx.post(
+        f"{stack.api_url}/auth/token", data={"username": username, "password": password or stack.admin_password}
+    )
+    response.raise_for_status()
+    return {"authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def create_user(stack: Stack, username: str, role: str, region_code: str) -> dict[str, str]:
+    """Create a user as admin and return their authorization headers."""
+    password = f"{username}-password"
+    body = {"username": username, "password": password, "role": role, "region_code": region_code}
+    httpx.post(f"{stack.api_url}/users", json=body, headers=login(stack)).raise_for_status()
+    return login(stack, username, password)
+
+
+def wait_for_alert(stack: Stack, household_id: str, headers: dict[str, str], seconds: float = 60) -> dict[str, Any]:
+    """Poll GET /alerts?household_id= until an alert appears; returns it."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        page = httpx.get(f"{stack.api_url}/alerts", params={"household_id": household_id}, headers=headers).json()
+        if page["items"]:
+            item: dict[str, Any] = page["items"][0]
+            return item
+        time.sleep(0.1)
+    raise TimeoutError(f"no alert for {household_id} within {seconds}s")
+
+
+def read_topic(bootstrap: str, topic: str, idle_ms: int = 1500) -> list[Any]:
+    """Every message currently in `topic` (all partitions, from the beginning)."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, consumer_timeout_ms=idle_ms)
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        return list(consumer)
+    finally:
+        consumer.close()
+
+
+def all_topics(bootstrap: str) -> list[str]:
+    """Names of every topic on the broker, internal ones included."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
+    try:
+        return sorted(consumer.topics())
+    finally:
+        consumer.close()

@@ -1,0 +1,148 @@
+"""Real infrastructure for tests: a Kafka broker, Redis and the four services, on free ports."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+ARTIFACTS = ROOT / "test-artifacts"
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def port_open(port: int) -> bool:
+    """True when something accepts connections on 127.0.0.1:port."""
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def wait_until(check: Callable[[], bool], seconds: float, what: str) -> None:
+    """Poll `check` until true; fail the test with `what` after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"{what} did not happen within {seconds}s")
+
+
+@dataclass
+class Process:
+    """A child process in its own process group, its output in a log file under test-artifacts/."""
+
+    name: str
+    popen: subprocess.Popen[bytes]
+    log: IO[bytes]
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> None:
+        """Signal the whole group and wait; SIGKILL if it will not go."""
+        if self.popen.poll() is None:
+            os.killpg(self.popen.pid, sig)
+            try:
+                self.popen.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait()
+        self.log.close()
+
+    def kill(self) -> None:
+        """kill -9, as in a crash."""
+        self.stop(signal.SIGKILL)
+
+
+def spawn(name: str, args: list[str], env: dict[str, str] | None = None) -> Process:
+    """Start a process group from the repo root, logging to test-artifacts/logs/<name>.log."""
+    (ARTIFACTS / "logs").mkdir(parents=True, exist_ok=True)
+    log = (ARTIFACTS / "logs" / f"{name}.log").open("ab")
+    popen = subprocess.Popen(
+        args, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    return Process(name, popen, log)
+
+
+def start_kafka(data_dir: Path) -> tuple[Process, str]:
+    """The real broker (KRaft) on free ports; returns the process and its bootstrap address."""
+    port, controller = free_port(), free_port()
+    process = spawn("kafka", [str(ROOT / "deploy/local/kafka.sh"), "run", str(port), str(controller), str(data_dir)])
+    wait_until(lambda: port_open(port), 90, "Kafka accepting connections")
+    return process, f"127.0.0.1:{port}"
+
+
+def start_redis(data_dir: Path) -> tuple[Process, str]:
+    """redis-server with AOF on a free port; returns the process and its URL."""
+    port = free_port()
+    process = spawn("redis", [str(ROOT / "deploy/local/redis.sh"), "run", str(port), str(data_dir)])
+    wait_until(lambda: port_open(port), 30, "Redis accepting connections")
+    return process, f"redis://127.0.0.1:{port}/0"
+
+
+@dataclass
+class Stack:
+    """The four services running against the test session's Kafka and Redis."""
+
+    bootstrap: str
+    redis_url: str
+    env: dict[str, str]
+    ingest_url: str
+    api_url: str
+    ingest_key: str
+    admin_password: str
+    processes: dict[str, Process] = field(default_factory=dict)
+
+    def start(self, name: str) -> Process:
+        """(Re)start one service by name: ingest, scoring, alerts or api."""
+        process = spawn(name, [sys.executable, "-m", f"services.{name}"], self.env)
+        self.processes[name] = process
+        if name in ("ingest", "api"):
+            url = self.ingest_url if name == "ingest" else self.api_url
+            wait_until(lambda: _ready(url), 90, f"{name} ready")
+        return process
+
+    def stop_all(self) -> None:
+        """Stop every service."""
+        for process in self.processes.values():
+            process.stop()
+
+
+def _ready(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/readyz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def make_stack(bootstrap: str, redis_url: str, scoring_dir: Path) -> Stack:
+    """Configure (not start) the services on free ports with fresh secrets."""
+    ingest_port, api_port = free_port(), free_port()
+    key, password = "test-ingest-key", "test-admin-password"
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+        "REDIS_URL": redis_url,
+        "INGEST_PORT": str(ingest_port),
+        "API_PORT": str(api_port),
+        "PSEUDONYM_KEY": "test-pseudonym-key-0123456789abcdef",
+        "JWT_SECRET": "test-jwt-secret-0123456789abcdef0123456789",
+        "ADMIN_PASSWORD": password,
+        "INGEST_API_KEYS": f"{key}=/,civil-key=/civil-affairs",
+        "SCORING_DATA_DIR": str(scoring_dir),
+    }
+    return Stack(
+        bootstrap, redis_url, env, f"http://127.0.0.1:{ingest_port}", f"http://127.0.0.1:{api_port}", key, password
+    )

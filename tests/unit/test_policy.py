@@ -1,0 +1,71 @@
+from pathlib import Path
+
+import pytest
+
+from services.common.policy import PolicyBook, PolicyError
+from services.common.settings import REPO_ROOT
+
+
+def write(folder: Path, name: str, text: str) -> None:
+    (folder / name).write_text(text, encoding="utf-8")
+
+
+BASE = 'version = "t.1"\nyear = 2024\n[default]\nmonitoring_line = 6000\nidentification_days = 15\n'
+
+
+def test_the_most_specific_region_prefix_wins(tmp_path):
+    write(tmp_path, "2024.toml", BASE + '[regions."53"]\nmonitoring_line = 8700\n[regions."532328"]\nmonitoring_line = 8050\n')
+    book = PolicyBook.load(tmp_path)
+    assert book.for_region("532328101001", 2024).values.monitoring_line == 8050
+    assert book.for_region("532301101001", 2024).values.monitoring_line == 8700
+    assert book.for_region("620171101001", 2024).values.monitoring_line == 6000
+
+
+def test_a_region_override_keeps_the_values_it_does_not_set(tmp_path):
+    write(tmp_path, "2024.toml", BASE + '[regions."53"]\nmonitoring_line = 8700\n')
+    assert PolicyBook.load(tmp_path).for_region("530000000000", 2024).values.identification_days == 15
+
+
+def test_the_latest_file_not_after_the_year_applies(tmp_path):
+    write(tmp_path, "2021.toml", BASE.replace("2024", "2021").replace("t.1", "v2021"))
+    write(tmp_path, "2024.toml", BASE.replace("6000", "7000"))
+    book = PolicyBook.load(tmp_path)
+    assert book.for_region("110000000000", 2023).version == "v2021"
+    assert book.for_region("110000000000", 2026).values.monitoring_line == 7000
+
+
+def test_a_bad_value_is_refused_naming_the_file_and_key(tmp_path):
+    write(tmp_path, "2024.toml", BASE + '[regions."53"]\nmonitoring_line = -5\n')
+    with pytest.raises(PolicyError, match=r"2024.toml: regions.53.monitoring_line: Input should be greater than 0"):
+        PolicyBook.load(tmp_path)
+
+
+def test_an_unknown_key_is_refused(tmp_path):
+    write(tmp_path, "2024.toml", BASE + "monitoring_lime = 1\n")
+    with pytest.raises(PolicyError, match=r"default.monitoring_lime"):
+        PolicyBook.load(tmp_path)
+
+
+def test_a_missing_default_value_is_refused(tmp_path):
+    write(tmp_path, "2024.toml", BASE.replace("identification_days = 15\n", ""))
+    with pytest.raises(PolicyError, match=r"default.identification_days: Field required"):
+        PolicyBook.load(tmp_path)
+
+
+def test_a_region_prefix_must_be_digits(tmp_path):
+    write(tmp_path, "2024.toml", BASE + '[regions."yunnan"]\nmonitoring_line = 1\n')
+    with pytest.raises(PolicyError, match=r"regions.yunnan"):
+        PolicyBook.load(tmp_path)
+
+
+def test_broken_toml_is_refused_naming_the_file(tmp_path):
+    write(tmp_path, "2024.toml", "version = \n")
+    with pytest.raises(PolicyError, match="2024.toml: not valid TOML"):
+        PolicyBook.load(tmp_path)
+
+
+def test_the_shipped_policy_has_the_published_lines():
+    book = PolicyBook.load(REPO_ROOT / "policy")
+    assert book.for_region("110101001001", 2021).values.monitoring_line == 6000
+    assert book.for_region("532328101001", 2023).values.monitoring_line == 8050
+    assert book.for_region("532328101001", 2025).values.monitoring_line == 8700

@@ -15,7 +15,9 @@ STRUCTURED = {"content-type": "application/cloudevents+json"}
 BATCH = {"content-type": "application/cloudevents-batch+json"}
 
 
-def post_event(stack: Stack, event: Any, key: str | None = None, headers: dict[str, str] | None = None) -> httpx.Response:
+def post_event(
+    stack: Stack, event: Any, key: str | None = None, headers: dict[str, str] | None = None
+) -> httpx.Response:
     """POST one structured-mode event (or any JSON body) to ingest."""
     return httpx.post(
         f"{stack.ingest_url}/events",

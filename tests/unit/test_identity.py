@@ -1,3 +1,5 @@
+import pytest
+
 from services.common.identity import (
     InvalidResidentId,
     check_digit,
@@ -6,8 +8,6 @@ from services.common.identity import (
     validate_resident_id,
 )
 from tests.factories import resident_id
-
-import pytest
 
 
 def test_a_resident_id_with_the_right_check_digit_is_accepted():

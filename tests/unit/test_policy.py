@@ -14,7 +14,11 @@ BASE = 'version = "t.1"\nyear = 2024\n[default]\nmonitoring_line = 6000\nidentif
 
 
 def test_the_most_specific_region_prefix_wins(tmp_path):
-    write(tmp_path, "2024.toml", BASE + '[regions."53"]\nmonitoring_line = 8700\n[regions."532328"]\nmonitoring_line = 8050\n')
+    write(
+        tmp_path,
+        "2024.toml",
+        BASE + '[regions."53"]\nmonitoring_line = 8700\n[regions."532328"]\nmonitoring_line = 8050\n',
+    )
     book = PolicyBook.load(tmp_path)
     assert book.for_region("532328101001", 2024).values.monitoring_line == 8050
     assert book.for_region("532301101001", 2024).values.monitoring_line == 8700

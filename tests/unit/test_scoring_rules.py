@@ -73,7 +73,9 @@ def test_a_late_arriving_older_report_does_not_overwrite_a_newer_correction():
 
 def test_different_sources_in_one_month_add_up():
     state = state_after(
-        registration("H1", 0, members=1), income("H1", "2025-03", 500), income("H1", "2025-03", 300, source="agriculture")
+        registration("H1", 0, members=1),
+        income("H1", "2025-03", 500),
+        income("H1", "2025-03", 300, source="agriculture"),
     )
     assert assess(state, POLICIES.for_region("532328101001", 2025)).figures.income_12m == 800
 
@@ -101,7 +103,9 @@ def test_an_older_registration_arriving_late_does_not_replace_the_newer_one():
 
 
 def test_medical_bills_are_kept_once_per_event():
-    bill = cloud_event("medical.expense.incurred", {"household_id": "H1", "date": "2025-03-01", "total_cost": 9, "out_of_pocket": 5})
+    bill = cloud_event(
+        "medical.expense.incurred", {"household_id": "H1", "date": "2025-03-01", "total_cost": 9, "out_of_pocket": 5}
+    )
     (event,) = events(bill)
     once = apply_event(HouseholdState(), event)
     assert apply_event(once, event) is once

@@ -25,10 +25,19 @@ def test_a_valid_registration_becomes_a_typed_household_event():
     "event_type,data",
     [
         ("income.reported", {"household_id": "H1", "period": "2025-02", "amount": 800.5}),
-        ("medical.expense.incurred", {"household_id": "H1", "date": "2025-02-03", "total_cost": 100, "out_of_pocket": 40}),
+        (
+            "medical.expense.incurred",
+            {"household_id": "H1", "date": "2025-02-03", "total_cost": 100, "out_of_pocket": 40},
+        ),
         (
             "disaster.loss.reported",
-            {"household_id": "H1", "date": "2025-02-03", "hazard": "flood", "house_damage": "severe", "economic_loss": 5},
+            {
+                "household_id": "H1",
+                "date": "2025-02-03",
+                "hazard": "flood",
+                "house_damage": "severe",
+                "economic_loss": 5,
+            },
         ),
         ("assistance.requested", {"household_id": "H1", "date": "2025-02-03", "reason": "家里有人生病"}),
     ],

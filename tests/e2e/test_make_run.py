@@ -1,0 +1,101 @@
+"""`make run` as a new user runs it: demo data flows, alerts appear, and Ctrl-C or SIGTERM stops everything."""
+
+import os
+import signal
+import subprocess
+import time
+from datetime import datetime
+
+import httpx
+import psutil
+import pytest
+from cloudevents.core.bindings.http import to_structured_event
+from cloudevents.core.v1.event import CloudEvent
+
+from tests.factories import registration
+from tests.infra import ARTIFACTS, ROOT, free_port, port_open, wait_until
+
+pytestmark = pytest.mark.integration
+
+
+def start_make_run(tmp_path):
+    ports = {name: free_port() for name in ("api", "ingest", "kafka", "controller", "redis")}
+    env = {
+        **os.environ,
+        "STATE_DIR": str(tmp_path / "state"),
+        "API_PORT": str(ports["api"]),
+        "INGEST_PORT": str(ports["ingest"]),
+        "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{ports['kafka']}",
+        "KAFKA_CONTROLLER_PORT": str(ports["controller"]),
+        "REDIS_URL": f"redis://127.0.0.1:{ports['redis']}/0",
+        "ADMIN_PASSWORD": "e2e-admin-password",
+        "INGEST_API_KEYS": "e2e-key=/",
+        "DEMO_HOUSEHOLDS": "40",
+    }
+    log = (ARTIFACTS / "logs").joinpath("make-run.log").open("ab")
+    process = subprocess.Popen(
+        ["make", "run"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    return process, ports, log
+
+
+def admin_headers(api: str) -> dict[str, str]:
+    token = httpx.post(f"{api}/auth/token", data={"username": "admin", "password": "e2e-admin-password"})
+    return {"authorization": f"Bearer {token.json()['access_token']}"}
+
+
+def api_ready(api: str) -> bool:
+    try:
+        return httpx.get(f"{api}/readyz", timeout=2).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def descendants(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_make_run_streams_the_demo_county_serves_alerts_and_stops_cleanly(tmp_path, stop_signal):
+    process, ports, log = start_make_run(tmp_path)
+    api, ingest = f"http://127.0.0.1:{ports['api']}", f"http://127.0.0.1:{ports['ingest']}"
+    try:
+        wait_until(lambda: api_ready(api), 180, "make run serving the API")
+        headers = admin_headers(api)
+        wait_until(
+            lambda: httpx.get(f"{api}/alerts", headers=headers).json()["total"] > 0, 120, "demo alerts appearing"
+        )
+
+        raw = registration("E2E1", 9600, members=4)
+        attributes = {k: v for k, v in raw.items() if k != "data"} | {"time": datetime.fromisoformat(raw["time"])}
+        message = to_structured_event(CloudEvent(attributes=attributes, data=raw["data"]))
+        sent = time.monotonic()
+        response = httpx.post(
+            f"{ingest}/events", content=message.body, headers={**message.headers, "authorization": "Bearer e2e-key"}
+        )
+        assert response.status_code == 202
+        wait_until(
+            lambda: httpx.get(f"{api}/alerts", params={"household_id": "E2E1"}, headers=headers).json()["total"] == 1,
+            60,
+            "the new household's alert",
+        )
+        print(f"alert visible {time.monotonic() - sent:.2f}s after acceptance under make run")
+        alert = httpx.get(f"{api}/alerts", params={"household_id": "E2E1"}, headers=headers).json()["items"][0]
+        assert alert["level"] == "red" and alert["reasons"][0]["code"] == "income_below_threshold"
+        children = descendants(process.pid)
+        assert any("java" in " ".join(child.cmdline()) for child in children)
+    finally:
+        if stop_signal == signal.SIGINT:
+            os.killpg(process.pid, signal.SIGINT)  # Ctrl-C reaches the whole foreground group
+        else:
+            process.send_signal(signal.SIGTERM)  # `kill <pid of make>`
+        try:
+            process.wait(60)
+        finally:
+            log.close()
+    time.sleep(1)
+    assert [port for port in ports.values() if port_open(port)] == []
+    assert [p for p in children if p.is_running() and p.status() != psutil.STATUS_ZOMBIE] == []

@@ -32,11 +32,13 @@ app = faust.App(
     web_enabled=False,
     consumer_auto_offset_reset="earliest",
     producer_acks=-1,
+    broker_session_timeout=10.0,  # a crashed worker's partitions move on within seconds, not a minute
+    broker_heartbeat_interval=2.0,
 )
 canonical_events = app.topic(topics.CANONICAL, key_serializer="raw", value_serializer="raw", internal=False)
 dead_letters = app.topic(topics.DEADLETTER, key_serializer="raw", value_serializer="raw", internal=False)
 scores = app.topic(topics.SCORES, key_serializer="raw", value_serializer="raw", internal=False)
-households = app.Table("households", partitions=settings.kafka_partitions, key_type=str, value_type=dict)
+households = app.Table("households", partitions=settings.kafka_partitions, key_type=str)
 
 
 @app.agent(canonical_events)

@@ -32,7 +32,8 @@ def start_make_run(tmp_path):
         "INGEST_API_KEYS": "e2e-key=/",
         "DEMO_HOUSEHOLDS": "40",
     }
-    log = (ARTIFACTS / "logs").joinpath("make-run.log").open("ab")
+    (ARTIFACTS / "logs").mkdir(parents=True, exist_ok=True)
+    log = (ARTIFACTS / "logs" / "make-run.log").open("ab")
     process = subprocess.Popen(
         ["make", "run"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )

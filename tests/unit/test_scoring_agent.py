@@ -1,36 +1,46 @@
-"""The faust agent, driven through faust's test_context (no broker)."""
+"""The faust agent, driven through faust's test_context (no broker: topic sends are captured)."""
 
 import asyncio
 import json
+from unittest.mock import AsyncMock, patch
 
+from services.common.scores import Score
 from services.ingest.validation import validate_event
-from services.scoring.app import app, households, score_households
+from services.scoring.app import app, households, score_households, scores
 from tests.factories import income, registration
 
 
 def run_agent(*raws):
+    """Feed events to the agent; return the table value after each and the scores it sent."""
+
     async def scenario():
         async with score_households.test_context() as agent:
-            results = []
+            states = []
             for raw in raws:
                 event = validate_event(raw, b"k")
                 await agent.put(event.to_json(), key=event.household_id.encode())
-                results.append(dict(households[event.household_id]))
-            return results
+                states.append(dict(households[event.household_id]))
+            return states
 
     app.finalize()
-    app.conf.table_cleanup_interval = 1.0
-    return asyncio.run(scenario())
+    app.conf.store = "memory://"
+    app.flow_control.resume()
+    with patch.object(scores, "send", AsyncMock()) as sent:
+        states = asyncio.run(scenario())
+    return states, [Score.from_json(call.kwargs["value"]) for call in sent.await_args_list]
 
 
-def test_the_agent_keeps_household_state_in_its_table():
-    states = run_agent(registration("HT1", 9600, members=4), income("HT1", "2025-03", 300))
+def test_the_agent_keeps_household_state_in_its_table_and_scores_the_change():
+    states, sent = run_agent(registration("HT1", 9600, members=4), income("HT1", "2025-03", 300))
     assert states[0]["profile"]["members"] == 4
     assert "2025-03|wage" in states[1]["incomes"]
+    assert [score.level for score in sent] == ["red", "red"]
+    assert sent[1].figures.income_12m == 9600 - 800 + 300
 
 
-def test_a_redelivered_event_leaves_the_table_unchanged():
+def test_a_redelivered_event_leaves_the_table_unchanged_and_sends_nothing_new():
     event = income("HT2", "2025-03", 300)
-    states = run_agent(registration("HT2", 9600), event, event)
+    states, sent = run_agent(registration("HT2", 9600), event, event)
     assert states[1] == states[2]
     assert json.dumps(states[2]).count("2025-03|wage") == 1
+    assert len(sent) == 2

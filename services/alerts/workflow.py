@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from services.alerts.models import Alert, HistoryEntry
 from services.common.policy import PolicyBook
@@ -35,7 +35,7 @@ def apply_score(current: Alert | None, score: Score, policies: PolicyBook, now: 
             reasons=score.reasons,
             created_at=now,
             updated_at=now,
-            due_at=now + timedelta(days=policy.values.identification_days),
+            due_at=now + policy.values.identification_within,
             policy_version=score.policy_version,
             score_ids=[score.score_id],
             history=[HistoryEntry(at=now, by="system", change="raised", level=score.level, score_id=score.score_id)],

@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, create_model
+from pydantic.fields import FieldInfo
 
 Prefix = Annotated[str, StringConstraints(pattern=r"^\d{2,12}$")]
+
+
+def _constraints(field: FieldInfo) -> dict[str, object]:
+    """The numeric bounds of a field, so overrides are checked like defaults."""
+    bounds: dict[str, object] = {}
+    for meta in field.metadata:
+        for name in ("gt", "ge", "lt", "le"):
+            if getattr(meta, name, None) is not None:
+                bounds[name] = getattr(meta, name)
+    return bounds
 
 
 class PolicyError(ValueError):
@@ -18,21 +30,44 @@ class PolicyError(ValueError):
 
 
 class PolicyValues(BaseModel):
-    """Every figure the rules use; the `default` table of a policy file must set them all."""
+    """Every figure the rules and the workflow use; the `default` table of a policy file sets them all."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    # Money rules (scoring)
     monitoring_line: Decimal = Field(gt=0, description="yuan of net income per person per year")
-    identification_days: int = Field(gt=0, description="days from discovery to a decision on inclusion")
+    reference_rural_income: Decimal = Field(gt=0, description="previous-year rural disposable income per person")
+    medical_share_exited: Decimal = Field(gt=0, description="out-of-pocket share of reference income, exited/monitored")
+    medical_share_ordinary: Decimal = Field(gt=0, description="out-of-pocket share of reference income, others")
+    medical_absolute_low_income: Decimal = Field(gt=0, description="yearly out-of-pocket yuan, exited/monitored")
+    medical_absolute_other: Decimal = Field(gt=0, description="yearly out-of-pocket yuan, others")
+    income_drop_ratio: Decimal = Field(gt=0, lt=1, description="fall of recent income against the year before")
+    income_drop_window_months: int = Field(ge=1, le=12)
+    disaster_loss_share: Decimal = Field(gt=0, description="economic loss as a share of yearly household income")
+    model_yellow_probability: Decimal = Field(gt=0, lt=1)
+    model_red_probability: Decimal = Field(gt=0, lt=1)
+    # Workflow deadlines (alerts); ISO 8601 durations such as "P2D" or "PT30S"
+    home_visit_within: timedelta = Field(gt=timedelta(0))
+    identification_within: timedelta = Field(gt=timedelta(0), description="discovery to decision on inclusion")
+    public_notice_min: timedelta = Field(gt=timedelta(0), description="village public notice before county approval")
+    reminder_before: timedelta = Field(gt=timedelta(0))
+    dismissal_quiet_period: timedelta = Field(ge=timedelta(0), description="same reasons do not reopen meanwhile")
+    # Risk elimination (风险消除)
+    resolution_income_months: int = Field(ge=0, description="months of income above the line")
+    resolution_monitored_for: timedelta = Field(ge=timedelta(0))
+    resolution_min_measures: int = Field(ge=0)
+    resolution_requires_labour: bool
 
 
-class RegionOverride(BaseModel):
-    """Values a region changes; anything left out comes from a shorter prefix or the default."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    monitoring_line: Decimal | None = Field(default=None, gt=0)
-    identification_days: int | None = Field(default=None, gt=0)
+# A region override may set any of the values; what it leaves out comes from a shorter prefix or the default.
+RegionOverride = create_model(  # type: ignore[call-overload]
+    "RegionOverride",
+    __config__=ConfigDict(extra="forbid", frozen=True),
+    **{
+        name: (field.annotation | None, Field(None, **_constraints(field)))
+        for name, field in PolicyValues.model_fields.items()
+    },
+)
 
 
 class PolicyFile(BaseModel):
@@ -43,7 +78,7 @@ class PolicyFile(BaseModel):
     version: str = Field(min_length=1)
     year: int = Field(ge=2000, le=2100)
     default: PolicyValues
-    regions: dict[Prefix, RegionOverride] = Field(default_factory=dict)
+    regions: dict[Prefix, RegionOverride] = Field(default_factory=dict)  # type: ignore[valid-type]
 
 
 @dataclass(frozen=True)

@@ -1,3 +1,4 @@
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,8 @@ def write(folder: Path, name: str, text: str) -> None:
     (folder / name).write_text(text, encoding="utf-8")
 
 
-BASE = 'version = "t.1"\nyear = 2024\n[default]\nmonitoring_line = 6000\nidentification_days = 15\n'
+SHIPPED = (REPO_ROOT / "policy" / "2021.toml").read_text(encoding="utf-8")
+BASE = SHIPPED.replace('version = "2021.2"', 'version = "t.1"').replace("year = 2021", "year = 2024")
 
 
 def test_the_most_specific_region_prefix_wins(tmp_path):
@@ -27,12 +29,12 @@ def test_the_most_specific_region_prefix_wins(tmp_path):
 
 def test_a_region_override_keeps_the_values_it_does_not_set(tmp_path):
     write(tmp_path, "2024.toml", BASE + '[regions."53"]\nmonitoring_line = 8700\n')
-    assert PolicyBook.load(tmp_path).for_region("530000000000", 2024).values.identification_days == 15
+    assert PolicyBook.load(tmp_path).for_region("530000000000", 2024).values.identification_within == timedelta(days=15)
 
 
 def test_the_latest_file_not_after_the_year_applies(tmp_path):
-    write(tmp_path, "2021.toml", BASE.replace("2024", "2021").replace("t.1", "v2021"))
-    write(tmp_path, "2024.toml", BASE.replace("6000", "7000"))
+    write(tmp_path, "2021.toml", BASE.replace("year = 2024", "year = 2021").replace("t.1", "v2021"))
+    write(tmp_path, "2024.toml", BASE.replace("monitoring_line = 6000", "monitoring_line = 7000"))
     book = PolicyBook.load(tmp_path)
     assert book.for_region("110000000000", 2023).version == "v2021"
     assert book.for_region("110000000000", 2026).values.monitoring_line == 7000
@@ -45,14 +47,14 @@ def test_a_bad_value_is_refused_naming_the_file_and_key(tmp_path):
 
 
 def test_an_unknown_key_is_refused(tmp_path):
-    write(tmp_path, "2024.toml", BASE + "monitoring_lime = 1\n")
+    write(tmp_path, "2024.toml", BASE.replace("monitoring_line = 6000", "monitoring_line = 6000\nmonitoring_lime = 1"))
     with pytest.raises(PolicyError, match=r"default.monitoring_lime"):
         PolicyBook.load(tmp_path)
 
 
 def test_a_missing_default_value_is_refused(tmp_path):
-    write(tmp_path, "2024.toml", BASE.replace("identification_days = 15\n", ""))
-    with pytest.raises(PolicyError, match=r"default.identification_days: Field required"):
+    write(tmp_path, "2024.toml", BASE.replace('identification_within = "P15D"\n', ""))
+    with pytest.raises(PolicyError, match=r"default.identification_within: Field required"):
         PolicyBook.load(tmp_path)
 
 
@@ -73,3 +75,15 @@ def test_the_shipped_policy_has_the_published_lines():
     assert book.for_region("110101001001", 2021).values.monitoring_line == 6000
     assert book.for_region("532328101001", 2023).values.monitoring_line == 8050
     assert book.for_region("532328101001", 2025).values.monitoring_line == 8700
+
+
+def test_an_override_is_checked_like_a_default(tmp_path):
+    write(tmp_path, "2024.toml", BASE + '[regions."53"]\nmodel_red_probability = 1.5\n')
+    with pytest.raises(PolicyError, match=r"regions.53.model_red_probability: Input should be less than 1"):
+        PolicyBook.load(tmp_path)
+
+
+def test_deadlines_can_be_set_down_to_seconds(tmp_path):
+    write(tmp_path, "2024.toml", BASE + '[regions."53"]\nhome_visit_within = "PT30S"\n')
+    values = PolicyBook.load(tmp_path).for_region("530000000000", 2024).values
+    assert values.home_visit_within == timedelta(seconds=30)

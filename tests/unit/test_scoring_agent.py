@@ -23,7 +23,6 @@ def run_agent(*raws):
             return states
 
     app.finalize()
-    app.conf.store = "memory://"
     app.flow_control.resume()
     with patch.object(scores, "send", AsyncMock()) as sent:
         states = asyncio.run(scenario())

@@ -117,7 +117,7 @@ def test_a_score_is_emitted_only_when_the_assessment_changes():
         registration("H1", 9600, members=4), registration("H1", 9600, members=4), income("H1", "2025-03", 100)
     )
     state, first = score_event(HouseholdState(), registered, POLICIES, NOW)
-    assert first is not None and first.level == "red" and first.policy_version == "2025.1"
+    assert first is not None and first.level == "red" and first.policy_version == "2025.2"
     assert first.scoring_mode == "rules_only" and first.model_version is None
     state, repeat = score_event(state, registered, POLICIES, NOW)
     assert repeat is None

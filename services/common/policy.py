@@ -7,22 +7,11 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, create_model
-from pydantic.fields import FieldInfo
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 Prefix = Annotated[str, StringConstraints(pattern=r"^\d{2,12}$")]
-
-
-def _constraints(field: FieldInfo) -> dict[str, object]:
-    """The numeric bounds of a field, so overrides are checked like defaults."""
-    bounds: dict[str, object] = {}
-    for meta in field.metadata:
-        for name in ("gt", "ge", "lt", "le"):
-            if getattr(meta, name, None) is not None:
-                bounds[name] = getattr(meta, name)
-    return bounds
 
 
 class PolicyError(ValueError):
@@ -59,17 +48,6 @@ class PolicyValues(BaseModel):
     resolution_requires_labour: bool
 
 
-# A region override may set any of the values; what it leaves out comes from a shorter prefix or the default.
-RegionOverride = create_model(  # type: ignore[call-overload]
-    "RegionOverride",
-    __config__=ConfigDict(extra="forbid", frozen=True),
-    **{
-        name: (field.annotation | None, Field(None, **_constraints(field)))
-        for name, field in PolicyValues.model_fields.items()
-    },
-)
-
-
 class PolicyFile(BaseModel):
     """One year's policy."""
 
@@ -78,7 +56,7 @@ class PolicyFile(BaseModel):
     version: str = Field(min_length=1)
     year: int = Field(ge=2000, le=2100)
     default: PolicyValues
-    regions: dict[Prefix, RegionOverride] = Field(default_factory=dict)  # type: ignore[valid-type]
+    regions: dict[Prefix, dict[str, Any]] = Field(default_factory=dict)  # each overrides some default values  # type: ignore[valid-type]
 
 
 @dataclass(frozen=True)
@@ -116,7 +94,7 @@ class PolicyBook:
         values = chosen.default.model_dump()
         for prefix in sorted(chosen.regions, key=len):
             if region_code.startswith(prefix):
-                values.update(chosen.regions[prefix].model_dump(exclude_none=True))
+                values.update(chosen.regions[prefix])
         return Policy(version=chosen.version, values=PolicyValues(**values))
 
 
@@ -127,8 +105,17 @@ def _read(path: Path) -> PolicyFile:
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(f"{path}: not valid TOML: {exc}") from exc
     try:
-        return PolicyFile.model_validate(raw)
+        policy = PolicyFile.model_validate(raw)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        key = ".".join(str(part) for part in first["loc"])
-        raise PolicyError(f"{path}: {key}: {first['msg']}") from exc
+        raise PolicyError(f"{path}: {_first_error(exc)}") from exc
+    for prefix, override in policy.regions.items():  # an override is checked like the default it changes
+        try:
+            PolicyValues.model_validate({**policy.default.model_dump(), **override})
+        except ValidationError as exc:
+            raise PolicyError(f"{path}: regions.{prefix}.{_first_error(exc)}") from exc
+    return policy
+
+
+def _first_error(exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    return f"{'.'.join(str(part) for part in first['loc'])}: {first['msg']}"

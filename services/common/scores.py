@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 Level = Literal["red", "yellow", "green"]
+Category = Literal["unstable_exited", "marginal", "sudden_hardship"]  # 脱贫不稳定户, 边缘易致贫户, 突发严重困难户
 
 
 class Reason(BaseModel):
@@ -16,6 +17,7 @@ class Reason(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     code: str
+    level: Level
     message_zh: str
     message_en: str
     evidence: dict[str, float | int | str]
@@ -27,10 +29,13 @@ class Figures(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     members: int
+    labourers: int | None = None
     income_12m: float
     per_capita_income: float
     months_reported: int
     monitoring_line: float
+    medical_out_of_pocket_12m: float = 0.0
+    per_capita_after_rigid_spending: float | None = None
 
 
 class Score(BaseModel):
@@ -44,6 +49,8 @@ class Score(BaseModel):
     level: Level
     reasons: list[Reason]
     figures: Figures
+    proposed_category: Category | None = None
+    probability: float | None = None  # the model's probability of falling below the line within 12 months
     policy_version: str
     model_version: str | None
     scoring_mode: Literal["rules_only", "rules_and_model"]

@@ -1,12 +1,25 @@
-"""Policy rules: from a household's state and the policy in force to a level and its reasons."""
+"""Policy rules: from a household's state and the policy in force to a level, reasons and a category."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from services.common.policy import Policy
-from services.common.scores import Figures, Level, Reason
-from services.scoring.state import HouseholdState
+from services.common.scores import Category, Figures, Level, Reason
+from services.scoring.reasons import (
+    disaster_economic_loss,
+    disaster_house_damage,
+    income_after_rigid_spending,
+    income_below_line,
+    income_drop,
+    medical_burden,
+    self_declared,
+)
+from services.scoring.state import HouseholdState, month_shift
+
+RANK: dict[Level, int] = {"green": 0, "yellow": 1, "red": 2}
+_LOW_INCOME_CATEGORIES = ("poverty_exited", "monitored")
+_INCOME_REASONS = ("income_below_threshold", "income_after_rigid_spending_below_threshold")
 
 
 @dataclass(frozen=True)
@@ -16,76 +29,80 @@ class Assessment:
     level: Level
     reasons: list[Reason]
     figures: Figures
+    proposed_category: Category | None
 
     def fingerprint(self) -> str:
         """What must change for a new score to be worth emitting."""
-        codes = ",".join(reason.code for reason in self.reasons)
+        codes = ",".join(f"{reason.code}:{reason.level}" for reason in self.reasons)
+        f = self.figures
         return (
-            f"{self.level}|{codes}|{self.figures.income_12m:.2f}|{self.figures.members}|{self.figures.monitoring_line}"
+            f"{self.level}|{codes}|{f.income_12m:.2f}|{f.members}|{f.monitoring_line}|{f.medical_out_of_pocket_12m:.2f}"
         )
 
 
-def _window(end_month: str) -> list[str]:
-    year, month = (int(part) for part in end_month.split("-"))
-    months = []
-    for _ in range(12):
-        months.append(f"{year:04d}-{month:02d}")
-        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
-    return months
+def window(end_month: str, months: int = 12) -> list[str]:
+    """The `months` months ending with `end_month`, newest first."""
+    return [month_shift(end_month, -offset) for offset in range(months)]
+
+
+def monthly_income(state: HouseholdState) -> dict[str, float]:
+    """Reported net income per month, all sources added."""
+    reported: dict[str, float] = {}
+    for key, income in state.incomes.items():
+        reported[key[:7]] = reported.get(key[:7], 0.0) + income.amount
+    return reported
 
 
 def household_figures(state: HouseholdState, policy: Policy) -> Figures | None:
-    """12-month net income and per-person income; months without a report use the registered annual income."""
+    """12-month income (months without a report use the registered annual income) and rigid spending."""
     profile, end_month = state.profile, state.reference_month()
     if profile is None or end_month is None:
         return None
-    reported: dict[str, float] = {}
-    for key, income in state.incomes.items():
-        month = key.split("|", 1)[0]
-        reported[month] = reported.get(month, 0.0) + income.amount
-    window = _window(end_month)
+    reported, months = monthly_income(state), window(end_month)
     estimate = profile.annual_net_income / 12
-    income_12m = round(sum(reported.get(month, estimate) for month in window), 2)
+    income_12m = round(sum(reported.get(month, estimate) for month in months), 2)
+    first = months[-1]
+    medical = round(sum(float(h.figures["out_of_pocket"]) for h in state.medical.values() if h.date[:7] >= first), 2)
     return Figures(
         members=profile.members,
+        labourers=profile.labourers,
         income_12m=income_12m,
         per_capita_income=round(income_12m / profile.members, 2),
-        months_reported=sum(month in reported for month in window),
+        months_reported=sum(month in reported for month in months),
         monitoring_line=float(policy.values.monitoring_line),
+        medical_out_of_pocket_12m=medical,
+        per_capita_after_rigid_spending=round((income_12m - medical) / profile.members, 2),
     )
 
 
-def _income_below_line(figures: Figures) -> Reason | None:
-    if figures.per_capita_income >= figures.monitoring_line:
+def _proposed_category(state: HouseholdState, reasons: list[Reason]) -> Category | None:
+    if not reasons or state.profile is None:
         return None
-    evidence: dict[str, float | int | str] = {
-        "income_12m": figures.income_12m,
-        "members": figures.members,
-        "per_capita_income": figures.per_capita_income,
-        "monitoring_line": figures.monitoring_line,
-        "months_reported": figures.months_reported,
-    }
-    return Reason(
-        code="income_below_threshold",
-        message_zh=(
-            f"近12个月家庭纯收入{figures.income_12m:,.0f}元，共{figures.members}人，"
-            f"人均{figures.per_capita_income:,.0f}元，低于监测线{figures.monitoring_line:,.0f}元"
-            f"（{figures.months_reported}个月有申报收入，其余按登记年收入估算）"
-        ),
-        message_en=(
-            f"12-month income {figures.income_12m:,.0f} yuan for {figures.members} people = "
-            f"{figures.per_capita_income:,.0f} per person, below the {figures.monitoring_line:,.0f} line "
-            f"({figures.months_reported} of 12 months reported, the rest estimated from the registered annual income)"
-        ),
-        evidence=evidence,
-    )
+    if state.profile.category == "poverty_exited":
+        return "unstable_exited"  # 脱贫不稳定户
+    if any(reason.code in _INCOME_REASONS for reason in reasons):
+        return "marginal"  # 边缘易致贫户
+    return "sudden_hardship"  # 突发严重困难户
 
 
 def assess(state: HouseholdState, policy: Policy) -> Assessment | None:
     """Apply every rule; None when the household is not registered yet."""
     figures = household_figures(state, policy)
-    if figures is None:
+    end_month = state.reference_month()
+    if figures is None or state.profile is None or end_month is None:
         return None
-    reasons = [reason for reason in (_income_below_line(figures),) if reason is not None]
-    level: Level = "red" if reasons else "green"
-    return Assessment(level=level, reasons=reasons, figures=figures)
+    values, first_month = policy.values, window(end_month)[-1]
+    recent = [h for h in state.disasters.values() if h.date[:7] >= first_month]
+    low_income = state.profile.category in _LOW_INCOME_CATEGORIES
+    candidates = [
+        income_below_line(figures),
+        income_after_rigid_spending(figures),
+        income_drop(monthly_income(state), end_month, state.profile.annual_net_income, values),
+        medical_burden(figures, low_income, values),
+        disaster_house_damage(recent),
+        disaster_economic_loss(recent, figures, values),
+        self_declared([h for h in state.applications.values() if h.date[:7] >= first_month]),
+    ]
+    reasons = [reason for reason in candidates if reason is not None]
+    level: Level = max((reason.level for reason in reasons), key=RANK.__getitem__, default="green")
+    return Assessment(level, reasons, figures, _proposed_category(state, reasons))

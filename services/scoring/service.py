@@ -32,6 +32,7 @@ def score_event(
         level=assessment.level,
         reasons=assessment.reasons,
         figures=assessment.figures,
+        proposed_category=assessment.proposed_category,
         policy_version=policy.version,
         model_version=None,
         scoring_mode="rules_only",

@@ -16,6 +16,8 @@ from services.common.events import (
     MedicalExpenseIncurred,
 )
 
+KEPT_MONTHS = 24  # two years: the 12-month window and the year before it (income-drop comparisons)
+
 
 class Profile(BaseModel):
     """The latest registration (by event time)."""
@@ -25,6 +27,11 @@ class Profile(BaseModel):
     labourers: int
     category: str
     annual_net_income: float
+    disabled_members: int = 0
+    chronic_ill_members: int = 0
+    students: int = 0
+    housing_safe: bool = True
+    water_safe: bool = True
     registered_at: datetime
     event_key: str
 
@@ -58,11 +65,24 @@ class HouseholdState(BaseModel):
     last_fingerprint: str | None = None
 
     def reference_month(self) -> str | None:
-        """The month the 12-month window ends in: the latest income period or registration month."""
+        """The month the 12-month window ends in: the latest month any event of the household is about."""
         months = [key.split("|", 1)[0] for key in self.incomes]
+        months += [
+            happening.date[:7]
+            for book in (self.medical, self.disasters, self.applications)
+            for happening in book.values()
+        ]
         if self.profile:
             months.append(self.profile.registered_at.strftime("%Y-%m"))
         return max(months) if months else None
+
+    def pruned(self, keep_from: str) -> HouseholdState:
+        """Drop incomes and dated events before month `keep_from` (bounded state per household)."""
+        self.incomes = {key: value for key, value in self.incomes.items() if key[:7] >= keep_from}
+        for name in ("medical", "disasters", "applications"):
+            book: dict[str, Happening] = getattr(self, name)
+            setattr(self, name, {key: h for key, h in book.items() if h.date[:7] >= keep_from})
+        return self
 
 
 def apply_event(state: HouseholdState, event: HouseholdEvent) -> HouseholdState:
@@ -79,6 +99,11 @@ def apply_event(state: HouseholdState, event: HouseholdEvent) -> HouseholdState:
                 labourers=data.labourers,
                 category=data.category,
                 annual_net_income=float(data.annual_net_income),
+                disabled_members=data.disabled_members or 0,
+                chronic_ill_members=data.chronic_ill_members or 0,
+                students=data.students or 0,
+                housing_safe=data.housing_safe is not False,
+                water_safe=data.water_safe is not False,
                 registered_at=event.time,
                 event_key=event.key,
             )
@@ -97,6 +122,16 @@ def apply_event(state: HouseholdState, event: HouseholdEvent) -> HouseholdState:
             figures = data.model_dump(mode="json", exclude={"household_id", "date", "member_id", "reason"})
             book[event.key] = Happening(date=data.date.isoformat(), figures=figures)
             changed = True
-    if changed and event.key not in new.unscored_events:
+    if not changed:
+        return state
+    if event.key not in new.unscored_events:
         new.unscored_events.append(event.key)
-    return new if changed else state
+    end = new.reference_month()
+    return new.pruned(month_shift(end, -(KEPT_MONTHS - 1))) if end else new
+
+
+def month_shift(month: str, delta: int) -> str:
+    """`YYYY-MM` moved by `delta` months."""
+    year, number = int(month[:4]), int(month[5:7])
+    index = year * 12 + (number - 1) + delta
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"

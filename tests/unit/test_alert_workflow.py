@@ -10,7 +10,11 @@ NOW = datetime(2025, 6, 1, tzinfo=UTC)
 
 
 def score(score_id: str, level: str = "red", code: str = "income_below_threshold") -> Score:
-    reasons = [] if level == "green" else [Reason(code=code, message_zh="原因", message_en="why", evidence={"x": 1})]
+    reasons = (
+        []
+        if level == "green"
+        else [Reason(code=code, level=level, message_zh="原因", message_en="why", evidence={"x": 1})]
+    )
     return Score(
         score_id=score_id,
         household_id="H1",

@@ -1,0 +1,161 @@
+"""One function per reason code: the rule, its evidence figures, and words a township worker understands."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from services.common.policy import PolicyValues
+from services.common.scores import Figures, Level, Reason
+from services.scoring.state import Happening, month_shift
+
+Evidence = dict[str, float | int | str]
+
+
+def _reason(code: str, level: Level, zh: str, en: str, evidence: Evidence) -> Reason:
+    return Reason(code=code, level=level, message_zh=zh, message_en=en, evidence=evidence)
+
+
+def income_below_line(f: Figures) -> Reason | None:
+    """Red: 12-month net income per person below the monitoring line."""
+    if f.per_capita_income >= f.monitoring_line:
+        return None
+    return _reason(
+        "income_below_threshold",
+        "red",
+        f"近12个月家庭纯收入{f.income_12m:,.0f}元，共{f.members}人，人均{f.per_capita_income:,.0f}元，"
+        f"低于监测线{f.monitoring_line:,.0f}元（{f.months_reported}个月有申报收入，其余按登记年收入估算）",
+        f"12-month income {f.income_12m:,.0f} yuan for {f.members} people = {f.per_capita_income:,.0f} per person, "
+        f"below the {f.monitoring_line:,.0f} line ({f.months_reported} of 12 months reported, "
+        "the rest estimated from the registered annual income)",
+        {
+            "income_12m": f.income_12m,
+            "members": f.members,
+            "per_capita_income": f.per_capita_income,
+            "monitoring_line": f.monitoring_line,
+            "months_reported": f.months_reported,
+        },
+    )
+
+
+def income_after_rigid_spending(f: Figures) -> Reason | None:
+    """Red: above the line, but below it once medical out-of-pocket costs are paid."""
+    after = f.per_capita_after_rigid_spending
+    if after is None or f.per_capita_income < f.monitoring_line or after >= f.monitoring_line:
+        return None
+    return _reason(
+        "income_after_rigid_spending_below_threshold",
+        "red",
+        f"近12个月收入{f.income_12m:,.0f}元，扣除医疗自付{f.medical_out_of_pocket_12m:,.0f}元后，"
+        f"人均{after:,.0f}元，低于监测线{f.monitoring_line:,.0f}元",
+        f"12-month income {f.income_12m:,.0f} yuan less {f.medical_out_of_pocket_12m:,.0f} yuan of medical costs "
+        f"leaves {after:,.0f} per person for {f.members} people, below the {f.monitoring_line:,.0f} line",
+        {
+            "income_12m": f.income_12m,
+            "medical_out_of_pocket_12m": f.medical_out_of_pocket_12m,
+            "per_capita_after_rigid_spending": after,
+            "monitoring_line": f.monitoring_line,
+        },
+    )
+
+
+def income_drop(reported: dict[str, float], end_month: str, annual: float, v: PolicyValues) -> Reason | None:
+    """Yellow: the last N reported months fell by the policy share against the same months a year before."""
+    n = v.income_drop_window_months
+    recent_months = [month_shift(end_month, -i) for i in range(n)]
+    if not all(month in reported for month in recent_months):
+        return None
+    earlier_months = [month_shift(month, -12) for month in recent_months]
+    recent = sum(reported[month] for month in recent_months)
+    if all(month in reported for month in earlier_months):
+        before, basis_zh, basis_en = (
+            sum(reported[m] for m in earlier_months),
+            "去年同期",
+            "the same months a year before",
+        )
+    else:
+        before, basis_zh, basis_en = annual * n / 12, "登记年收入折算", "the registered annual income"
+    if before <= 0 or round(recent, 2) > round(before * (1 - float(v.income_drop_ratio)), 2):
+        return None
+    drop = 1 - recent / before
+    return _reason(
+        "income_drop",
+        "yellow",
+        f"最近{n}个月收入{recent:,.0f}元，比{basis_zh}{before:,.0f}元下降{drop:.0%}"
+        f"（预警比例{float(v.income_drop_ratio):.0%}）",
+        f"income of the last {n} months {recent:,.0f} yuan is {drop:.0%} below {basis_en} ({before:,.0f} yuan); "
+        f"the warning ratio is {float(v.income_drop_ratio):.0%}",
+        {
+            "recent_income": round(recent, 2),
+            "earlier_income": round(before, 2),
+            "drop_ratio": round(drop, 4),
+            "months": n,
+        },
+    )
+
+
+def medical_burden(f: Figures, low_income: bool, v: PolicyValues) -> Reason | None:
+    """Yellow: yearly out-of-pocket above the policy share of reference income, or the absolute amount."""
+    share = float(v.medical_share_exited if low_income else v.medical_share_ordinary)
+    relative = share * float(v.reference_rural_income)
+    absolute = float(v.medical_absolute_low_income if low_income else v.medical_absolute_other)
+    paid, reference = f.medical_out_of_pocket_12m, float(v.reference_rural_income)
+    if paid <= min(relative, absolute):
+        return None
+    return _reason(
+        "medical_burden",
+        "yellow",
+        f"近12个月医疗自付{paid:,.0f}元，超过预警线{min(relative, absolute):,.0f}元"
+        f"（农村人均可支配收入{reference:,.0f}元的{share:.0%}或{absolute:,.0f}元）",
+        f"medical out-of-pocket costs of {paid:,.0f} yuan in 12 months exceed the {min(relative, absolute):,.0f} yuan "
+        f"trigger ({share:.0%} of the {reference:,.0f} yuan rural income, or {absolute:,.0f} yuan)",
+        {"medical_out_of_pocket_12m": paid, "relative_trigger": round(relative, 2), "absolute_trigger": absolute},
+    )
+
+
+_DAMAGE_ZH = {"collapsed": "倒塌", "severe": "严重损坏"}
+
+
+def disaster_house_damage(disasters: Iterable[Happening]) -> Reason | None:
+    """Red when the house collapsed, yellow when severely damaged, within the last 12 months."""
+    damaged = [h for h in disasters if h.figures.get("house_damage") in _DAMAGE_ZH]
+    if not damaged:
+        return None
+    worst = max(damaged, key=lambda h: (h.figures["house_damage"] == "collapsed", h.date))
+    damage, hazard = str(worst.figures["house_damage"]), str(worst.figures["hazard"])
+    return _reason(
+        "disaster_house_damage",
+        "red" if damage == "collapsed" else "yellow",
+        f"{worst.date}因灾（{hazard}）住房{_DAMAGE_ZH[damage]}",
+        f"house {damage} by {hazard} on {worst.date}",
+        {"house_damage": damage, "hazard": hazard, "date": worst.date},
+    )
+
+
+def disaster_economic_loss(disasters: Iterable[Happening], f: Figures, v: PolicyValues) -> Reason | None:
+    """Yellow: disaster losses in 12 months at or above the policy share of the household's yearly income."""
+    loss = round(sum(float(h.figures.get("economic_loss", 0)) for h in disasters), 2)
+    trigger = float(v.disaster_loss_share) * f.income_12m
+    if loss <= 0 or loss < trigger:
+        return None
+    return _reason(
+        "disaster_economic_loss",
+        "yellow",
+        f"近12个月灾害损失{loss:,.0f}元，达到家庭年收入{f.income_12m:,.0f}元的{float(v.disaster_loss_share):.0%}",
+        f"disaster losses of {loss:,.0f} yuan in 12 months reach {float(v.disaster_loss_share):.0%} "
+        f"of the household's {f.income_12m:,.0f} yuan yearly income",
+        {"economic_loss_12m": loss, "income_12m": f.income_12m, "trigger": round(trigger, 2)},
+    )
+
+
+def self_declared(applications: list[Happening]) -> Reason | None:
+    """Yellow: the household applied for help itself; every application gets a home visit."""
+    if not applications:
+        return None
+    latest = max(h.date for h in applications)
+    return _reason(
+        "self_declared",
+        "yellow",
+        f"农户于{latest}自主申报困难（近12个月共{len(applications)}次），需入户核实",
+        f"the household applied for help on {latest} ({len(applications)} application(s) in 12 months); visit it",
+        {"applications_12m": len(applications), "latest": latest},
+    )

@@ -142,6 +142,7 @@ def make_stack(bootstrap: str, redis_url: str, scoring_dir: Path) -> Stack:
         "ADMIN_PASSWORD": password,
         "INGEST_API_KEYS": f"{key}=/,civil-key=/civil-affairs",
         "SCORING_DATA_DIR": str(scoring_dir),
+        "MODEL_DIR": str(scoring_dir / "models"),
     }
     return Stack(
         bootstrap, redis_url, env, f"http://127.0.0.1:{ingest_port}", f"http://127.0.0.1:{api_port}", key, password

@@ -47,6 +47,7 @@ class ScoringSettings(_Base):
 
     scoring_app_id: str = "shouwang-scoring"
     scoring_data_dir: Path = REPO_ROOT / "state" / "scoring"
+    model_dir: Path = REPO_ROOT / "state" / "models"
 
 
 class AlertsSettings(_Base):
@@ -54,6 +55,13 @@ class AlertsSettings(_Base):
 
     redis_url: str = "redis://127.0.0.1:6379/0"
     alerts_group_id: str = "shouwang-alerts"
+    alerts_changes_topic: str = "alerts.changes"
+    alerts_change_wait: float = Field(default=10.0, gt=0, description="seconds a writer waits for its change")
+    alerts_deadline_interval: float = Field(default=60.0, gt=0, description="seconds between deadline checks")
+    webhook_backoff: float = Field(default=5.0, gt=0, description="seconds before the first webhook retry")
+    webhook_backoff_max: float = Field(default=3600.0, gt=0, description="longest wait between webhook retries")
+    webhook_max_attempts: int = Field(default=20, ge=1)
+    webhook_timeout: float = Field(default=10.0, gt=0)
 
 
 class ApiSettings(_Base):
@@ -64,3 +72,5 @@ class ApiSettings(_Base):
     jwt_secret: SecretStr  # required: signs access tokens
     admin_password: SecretStr | None = None
     access_token_minutes: int = 15
+    alerts_changes_topic: str = "alerts.changes"
+    alerts_change_wait: float = Field(default=10.0, gt=0, description="seconds a writer waits for its change")

@@ -12,6 +12,8 @@ INBOUND = "events.inbound"  # upstream systems with broker access produce here (
 CANONICAL = "events.canonical"  # validated, pseudonymised events keyed by household_id
 DEADLETTER = "events.deadletter"  # invalid inbound messages with the reason
 SCORES = "scores"  # household assessments keyed by household_id
+ALERT_CHANGES = "alerts.changes"  # every change of an alert, keyed by household_id: the system of record
+MODEL_ACTIVATIONS = "models.activations"  # which risk model version scoring uses; every worker reads it all
 
 _DAY_MS = 24 * 3600 * 1000
 
@@ -23,6 +25,8 @@ def topic_specs(partitions: int) -> list[NewTopic]:
         NewTopic(CANONICAL, partitions, 1, topic_configs={"retention.ms": "-1"}),
         NewTopic(DEADLETTER, partitions, 1, topic_configs={"retention.ms": str(30 * _DAY_MS)}),
         NewTopic(SCORES, partitions, 1, topic_configs={"retention.ms": "-1"}),
+        NewTopic(ALERT_CHANGES, partitions, 1, topic_configs={"retention.ms": "-1"}),
+        NewTopic(MODEL_ACTIVATIONS, 1, 1, topic_configs={"retention.ms": "-1"}),
     ]
 
 

@@ -13,6 +13,8 @@ from services.common import topics
 from services.common.events import HouseholdEvent
 from services.common.policy import PolicyBook, PolicyError
 from services.common.settings import ScoringSettings
+from services.scoring.activations import ActiveModel
+from services.scoring.model import ModelRegistry
 from services.scoring.service import score_event
 from services.scoring.state import HouseholdState
 
@@ -38,12 +40,14 @@ app = faust.App(
 canonical_events = app.topic(topics.CANONICAL, key_serializer="raw", value_serializer="raw", internal=False)
 dead_letters = app.topic(topics.DEADLETTER, key_serializer="raw", value_serializer="raw", internal=False)
 scores = app.topic(topics.SCORES, key_serializer="raw", value_serializer="raw", internal=False)
+active_model = ActiveModel(ModelRegistry(settings.model_dir))
 households = app.Table("households", partitions=settings.kafka_partitions, key_type=str)
 
 
 @app.agent(canonical_events)
 async def score_households(stream: Any) -> None:
     """Apply each household event to its state and emit a score when the assessment changes."""
+    await active_model.ready.wait()
     async for raw in stream:
         try:
             event = HouseholdEvent.from_json(raw)
@@ -55,8 +59,14 @@ async def score_households(stream: Any) -> None:
         key = event.household_id
         stored = households.get(key)
         state = HouseholdState.model_validate(stored) if stored else HouseholdState()
-        new_state, score = score_event(state, event, policies, datetime.now(UTC))
+        new_state, score = score_event(state, event, policies, datetime.now(UTC), active_model.current)
         if new_state is not state:
             households[key] = new_state.model_dump(mode="json")
         if score is not None:
             await scores.send(key=key.encode(), value=score.to_json())
+
+
+@app.task
+async def follow_model_activations() -> None:
+    """Keep the active model current (loaded at start, swapped on activation)."""
+    await active_model.follow(settings.kafka_bootstrap_servers)

@@ -9,6 +9,7 @@ from services.common.scores import Figures, Level, Reason
 from services.scoring.state import Happening, month_shift
 
 Evidence = dict[str, float | int | str]
+WordBook = dict[str, tuple[str, str]]
 
 
 def _reason(code: str, level: Level, zh: str, en: str, evidence: Evidence) -> Reason:
@@ -158,4 +159,20 @@ def self_declared(applications: list[Happening]) -> Reason | None:
         f"农户于{latest}自主申报困难（近12个月共{len(applications)}次），需入户核实",
         f"the household applied for help on {latest} ({len(applications)} application(s) in 12 months); visit it",
         {"applications_12m": len(applications), "latest": latest},
+    )
+
+
+def model_risk(probability: float, drivers: list[tuple[str, float]], v: PolicyValues, words: WordBook) -> Reason | None:
+    """Yellow or red from the model's probability, naming the features that raise it most."""
+    if probability < float(v.model_yellow_probability):
+        return None
+    level: Level = "red" if probability >= float(v.model_red_probability) else "yellow"
+    zh = "、".join(words[name][0] for name, _ in drivers) or "综合因素"
+    en = ", ".join(words[name][1] for name, _ in drivers) or "several factors together"
+    return _reason(
+        "model_risk",
+        level,
+        f"模型预测12个月内跌破监测线的概率为{probability:.0%}，主要因素：{zh}",
+        f"the model puts the chance of falling below the line within 12 months at {probability:.0%}; mainly: {en}",
+        {"probability": round(probability, 4), "drivers": ",".join(name for name, _ in drivers)},
     )

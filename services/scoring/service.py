@@ -1,4 +1,4 @@
-"""One step of scoring: apply an event, reassess, and decide whether a new score is due."""
+"""One step of scoring: apply an event, reassess with rules and model, decide whether a new score is due."""
 
 from __future__ import annotations
 
@@ -6,14 +6,36 @@ import hashlib
 from datetime import datetime
 
 from services.common.events import HouseholdEvent
-from services.common.policy import PolicyBook
-from services.common.scores import Score
-from services.scoring.rules import assess
+from services.common.policy import Policy, PolicyBook
+from services.common.scores import Level, Reason, Score
+from services.scoring.features import FEATURE_WORDS, household_features
+from services.scoring.model import RiskModel
+from services.scoring.reasons import model_risk
+from services.scoring.rules import RANK, Assessment, assess
 from services.scoring.state import HouseholdState, apply_event
 
 
+def _with_model(
+    assessment: Assessment, state: HouseholdState, policy: Policy, model: RiskModel | None
+) -> tuple[Assessment, float | None]:
+    features = household_features(state, policy) if model else None
+    if model is None or features is None:
+        return assessment, None
+    probability, drivers = model.assess(features)
+    reason = model_risk(probability, drivers, policy.values, FEATURE_WORDS)
+    if reason is None:
+        return assessment, probability
+    reasons: list[Reason] = [*assessment.reasons, reason]
+    level: Level = max(assessment.level, reason.level, key=RANK.__getitem__)
+    return Assessment(level, reasons, assessment.figures, assessment.proposed_category), probability
+
+
 def score_event(
-    state: HouseholdState, event: HouseholdEvent, policies: PolicyBook, now: datetime
+    state: HouseholdState,
+    event: HouseholdEvent,
+    policies: PolicyBook,
+    now: datetime,
+    model: RiskModel | None = None,
 ) -> tuple[HouseholdState, Score | None]:
     """Return the new state and a score when the assessment changed (None for duplicates and no-ops)."""
     new = apply_event(state, event)
@@ -21,8 +43,13 @@ def score_event(
         return new, None
     month = new.reference_month() or event.time.strftime("%Y-%m")
     policy = policies.for_region(new.profile.region_code, int(month[:4]))
-    assessment = assess(new, policy)
-    if assessment is None or assessment.fingerprint() == new.last_fingerprint:
+    rules = assess(new, policy)
+    if rules is None:
+        return new, None
+    assessment, probability = _with_model(rules, new, policy, model)
+    version = model.manifest.version if model else None
+    fingerprint = f"{assessment.fingerprint()}|{version}"
+    if fingerprint == new.last_fingerprint:
         return new, None
     causes = list(new.unscored_events)
     score = Score(
@@ -33,13 +60,14 @@ def score_event(
         reasons=assessment.reasons,
         figures=assessment.figures,
         proposed_category=assessment.proposed_category,
+        probability=probability,
         policy_version=policy.version,
-        model_version=None,
-        scoring_mode="rules_only",
+        model_version=version,
+        scoring_mode="rules_and_model" if model else "rules_only",
         caused_by=causes,
         event_time=event.time,
         scored_at=now,
     )
-    new.last_fingerprint = assessment.fingerprint()
+    new.last_fingerprint = fingerprint
     new.unscored_events = []
     return new, score

@@ -6,7 +6,7 @@ from unittest.mock import AsyncMock, patch
 
 from services.common.scores import Score
 from services.ingest.validation import validate_event
-from services.scoring.app import app, households, score_households, scores
+from services.scoring.app import active_model, app, households, score_households, scores
 from tests.factories import income, registration
 
 
@@ -24,6 +24,7 @@ def run_agent(*raws):
 
     app.finalize()
     app.flow_control.resume()
+    active_model.ready.set()  # no model activated: rules only
     with patch.object(scores, "send", AsyncMock()) as sent:
         states = asyncio.run(scenario())
     return states, [Score.from_json(call.kwargs["value"]) for call in sent.await_args_list]
@@ -43,3 +44,17 @@ def test_a_redelivered_event_leaves_the_table_unchanged_and_sends_nothing_new():
     assert states[1] == states[2]
     assert json.dumps(states[2]).count("2025-03|wage") == 1
     assert len(sent) == 2
+
+
+def test_a_correction_and_an_out_of_order_month_land_in_the_right_place():
+    states, sent = run_agent(
+        registration("HT3", 0, members=1),
+        income("HT3", "2025-05", 700, time="2025-05-30T00:00:00Z"),
+        income("HT3", "2025-03", 300, time="2025-06-02T00:00:00Z"),  # a late March report
+        income("HT3", "2025-05", 500, time="2025-06-05T00:00:00Z"),  # corrects May
+    )
+    assert {key: value["amount"] for key, value in states[-1]["incomes"].items()} == {
+        "2025-05|wage": 500,
+        "2025-03|wage": 300,
+    }
+    assert sent[-1].figures.income_12m == 800 and sent[-1].figures.months_reported == 2

@@ -1,0 +1,57 @@
+"""Model features of a household, computed the same way for training and in the stream."""
+
+from __future__ import annotations
+
+from services.common.policy import Policy
+from services.scoring.rules import household_figures, monthly_income, window
+from services.scoring.state import HouseholdState
+
+# Feature name → (zh-CN, English) words a township worker understands.
+FEATURE_WORDS: dict[str, tuple[str, str]] = {
+    "income_to_line": ("人均收入与监测线之比", "income per person against the line"),
+    "after_rigid_to_line": ("扣除医疗支出后人均收入与监测线之比", "income after medical costs against the line"),
+    "income_trend_3m": ("近3个月收入变化", "income trend of the last 3 months"),
+    "months_reported": ("有申报收入的月数", "months with reported income"),
+    "medical_to_line": ("医疗自付与监测线之比", "medical costs against the line"),
+    "labour_share": ("劳动力占比", "share of household members who can work"),
+    "disabled_share": ("残疾人占比", "share of disabled members"),
+    "chronic_share": ("慢性病人占比", "share of chronically ill members"),
+    "students": ("在校学生人数", "number of students"),
+    "members": ("家庭人口", "household size"),
+    "disaster_loss_to_income": ("灾害损失与年收入之比", "disaster losses against yearly income"),
+    "house_or_water_unsafe": ("住房或饮水不安全", "unsafe housing or drinking water"),
+    "applications_12m": ("近12个月自主申报次数", "own applications in 12 months"),
+    "exited_household": ("脱贫户", "household that left poverty"),
+}
+FEATURES: tuple[str, ...] = tuple(FEATURE_WORDS)
+
+
+def _trend(reported: dict[str, float], end_month: str) -> float:
+    months = window(end_month, 6)
+    recent, before = sum(reported.get(m, 0.0) for m in months[:3]), sum(reported.get(m, 0.0) for m in months[3:])
+    return (recent - before) / before if before > 0 else 0.0
+
+
+def household_features(state: HouseholdState, policy: Policy) -> dict[str, float] | None:
+    """The feature vector of a registered household at its latest event; None before registration."""
+    figures, profile, end_month = household_figures(state, policy), state.profile, state.reference_month()
+    if figures is None or profile is None or end_month is None:
+        return None
+    line, members, first = figures.monitoring_line, profile.members, window(end_month)[-1]
+    losses = sum(float(h.figures.get("economic_loss", 0)) for h in state.disasters.values() if h.date[:7] >= first)
+    return {
+        "income_to_line": figures.per_capita_income / line,
+        "after_rigid_to_line": (figures.per_capita_after_rigid_spending or 0.0) / line,
+        "income_trend_3m": _trend(monthly_income(state), end_month),
+        "months_reported": float(figures.months_reported),
+        "medical_to_line": figures.medical_out_of_pocket_12m / (line * members),
+        "labour_share": profile.labourers / members,
+        "disabled_share": profile.disabled_members / members,
+        "chronic_share": profile.chronic_ill_members / members,
+        "students": float(profile.students),
+        "members": float(members),
+        "disaster_loss_to_income": losses / figures.income_12m if figures.income_12m > 0 else 0.0,
+        "house_or_water_unsafe": float(not (profile.housing_safe and profile.water_safe)),
+        "applications_12m": float(sum(1 for h in state.applications.values() if h.date[:7] >= first)),
+        "exited_household": float(profile.category == "poverty_exited"),
+    }

@@ -1,0 +1,113 @@
+"""The risk model: a registry of checksummed artefacts, verified loading, and scoring with attributions."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+from pydantic import BaseModel, Field
+
+from services.scoring.features import FEATURES
+
+
+class UnverifiedModel(ValueError):
+    """The artefact's checksum does not match what was registered and activated: it is not loaded."""
+
+
+class ModelManifest(BaseModel):
+    """What the registry knows about one model version."""
+
+    version: str = Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")
+    sha256: str
+    features: list[str]
+    baseline: dict[str, float]  # typical feature values (training medians), the reference for attributions
+    trained_at: datetime
+    trained_by: str
+    policy_version: str | None = None
+    data_window: str | None = None
+    metrics: dict[str, float] = Field(default_factory=dict)
+
+
+class Activation(BaseModel):
+    """One activation (or roll-back) of a model version, as published on `models.activations`."""
+
+    version: str
+    sha256: str
+    activated_by: str
+    activated_at: datetime
+
+
+class RiskModel:
+    """A loaded, verified model: probability of falling below the line within 12 months, and why."""
+
+    def __init__(self, manifest: ModelManifest, estimator: Any):
+        self.manifest = manifest
+        self._estimator = estimator
+
+    def assess(self, features: dict[str, float], top: int = 3) -> tuple[float, list[tuple[str, float]]]:
+        """Probability, and the features that raise it most (probability drop when set to their baseline)."""
+        names = self.manifest.features
+        row = [features[name] for name in names]
+        rows = [row] + [
+            [self.manifest.baseline[n] if i == j else v for j, (n, v) in enumerate(zip(names, row))]
+            for i in range(len(names))
+        ]
+        probabilities = self._estimator.predict_proba(np.asarray(rows, dtype=float))[:, 1]
+        probability = float(probabilities[0])
+        raised = sorted(((n, probability - float(p)) for n, p in zip(names, probabilities[1:])), key=lambda x: -x[1])
+        return probability, [(name, effect) for name, effect in raised[:top] if effect > 0]
+
+
+class ModelRegistry:
+    """Model versions in a folder: `<version>/model.joblib` and `<version>/manifest.json`."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def save(self, estimator: Any, baseline: dict[str, float], **details: Any) -> ModelManifest:
+        """Store a trained estimator as a new version; returns its manifest with the checksum."""
+        buffer = io.BytesIO()
+        joblib.dump(estimator, buffer)
+        blob = buffer.getvalue()
+        manifest = ModelManifest(
+            sha256=hashlib.sha256(blob).hexdigest(), features=list(FEATURES), baseline=baseline, **details
+        )
+        target = self.folder / manifest.version
+        target.mkdir(parents=True, exist_ok=False)
+        (target / "model.joblib").write_bytes(blob)
+        (target / "manifest.json").write_text(manifest.model_dump_json(indent=2), encoding="utf-8")
+        return manifest
+
+    def manifest(self, version: str) -> ModelManifest:
+        """The manifest of one version."""
+        return ModelManifest.model_validate_json((self.folder / version / "manifest.json").read_text(encoding="utf-8"))
+
+    def versions(self) -> list[ModelManifest]:
+        """Every registered version, oldest first."""
+        manifests = [self.manifest(path.parent.name) for path in self.folder.glob("*/manifest.json")]
+        return sorted(manifests, key=lambda m: m.trained_at)
+
+    def load(self, activation: Activation) -> RiskModel:
+        """Load the activated version after checking its bytes against the activation and the manifest."""
+        manifest = self.manifest(activation.version)
+        blob = (self.folder / activation.version / "model.joblib").read_bytes()
+        digest = hashlib.sha256(blob).hexdigest()
+        if not (digest == manifest.sha256 == activation.sha256):
+            raise UnverifiedModel(f"model {activation.version}: checksum {digest[:12]}… does not match the registry")
+        if manifest.features != list(FEATURES):
+            raise UnverifiedModel(f"model {activation.version} was trained on other features than scoring computes")
+        return RiskModel(manifest, joblib.load(io.BytesIO(blob)))
+
+
+def activation_message(manifest: ModelManifest, activated_by: str, at: datetime) -> bytes:
+    """The message that activates `manifest` on the `models.activations` topic."""
+    activation = Activation(
+        version=manifest.version, sha256=manifest.sha256, activated_by=activated_by, activated_at=at
+    )
+    return json.dumps(activation.model_dump(mode="json")).encode()

@@ -53,14 +53,14 @@ class RiskModel:
     def assess(self, features: dict[str, float], top: int = 3) -> tuple[float, list[tuple[str, float]]]:
         """Probability, and the features that raise it most (probability drop when set to their baseline)."""
         names = self.manifest.features
-        row = [features[name] for name in names]
-        rows = [row] + [
-            [self.manifest.baseline[n] if i == j else v for j, (n, v) in enumerate(zip(names, row))]
-            for i in range(len(names))
-        ]
-        probabilities = self._estimator.predict_proba(np.asarray(rows, dtype=float))[:, 1]
+        row = np.asarray([features[name] for name in names], dtype=float)
+        rows = np.tile(row, (len(names) + 1, 1))
+        for i, name in enumerate(names, start=1):
+            rows[i, i - 1] = self.manifest.baseline[name]  # row i: feature i set to its typical value
+        probabilities = self._estimator.predict_proba(rows)[:, 1]
         probability = float(probabilities[0])
-        raised = sorted(((n, probability - float(p)) for n, p in zip(names, probabilities[1:])), key=lambda x: -x[1])
+        effects = {name: probability - float(p) for name, p in zip(names, probabilities[1:], strict=True)}
+        raised = sorted(effects.items(), key=lambda item: -item[1])
         return probability, [(name, effect) for name, effect in raised[:top] if effect > 0]
 
 

@@ -107,8 +107,10 @@ class IncomeReported(EventData):
 
 
 class MedicalExpenseIncurred(EventData):
-    """A medical bill and what the household paid after all insurance tiers."""
+    """A medical bill and what the household paid after all insurance tiers; person-level when only member_id."""
 
+    household_id: HouseholdId | None = None  # type: ignore[assignment]  # resolved from member_id by ingest
+    region_code: RegionCode | None = None  # where the person lives, for records that match no household
     date: EventDate
     total_cost: Money
     out_of_pocket: Money
@@ -118,6 +120,8 @@ class MedicalExpenseIncurred(EventData):
 
     @model_validator(mode="after")
     def _out_of_pocket_within_total(self) -> MedicalExpenseIncurred:
+        if self.household_id is None and self.member_id is None:
+            raise ValueError("household_id or member_id is required")
         if self.out_of_pocket > self.total_cost:
             raise ValueError("out_of_pocket must not exceed total_cost")
         return self
@@ -189,8 +193,20 @@ class HouseholdEvent(BaseModel):
 
     @property
     def household_id(self) -> str:
-        """The household the event is about (the Kafka key)."""
+        """The household the event is about (the Kafka key); person-level events get it from ingest."""
+        if self.data.household_id is None:
+            raise ValueError(f"event {self.key} is not matched to a household yet")
         return self.data.household_id
+
+    @property
+    def person(self) -> str | None:
+        """The pseudonymised person of a person-level event that names no household."""
+        member = getattr(self.data, "member_id", None)
+        return member if self.data.household_id is None and isinstance(member, str) else None
+
+    def matched_to(self, household_id: str) -> HouseholdEvent:
+        """This person-level event, now belonging to `household_id`."""
+        return self.model_copy(update={"data": self.data.model_copy(update={"household_id": household_id})})
 
     def to_json(self) -> bytes:
         """Serialise for the canonical topic."""

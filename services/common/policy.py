@@ -74,6 +74,7 @@ class PolicyBook:
         if not files:
             raise PolicyError("no policy files found")
         self._files = sorted(files, key=lambda f: f.year)
+        self._resolved: dict[tuple[str, int], Policy] = {}
 
     @classmethod
     def load(cls, folder: Path) -> PolicyBook:
@@ -89,6 +90,12 @@ class PolicyBook:
 
     def for_region(self, region_code: str, year: int) -> Policy:
         """Values for `region_code` in `year`: the latest file not after `year`, longest prefix winning."""
+        key = (region_code, year)
+        if key not in self._resolved:
+            self._resolved[key] = self._resolve(region_code, year)
+        return self._resolved[key]
+
+    def _resolve(self, region_code: str, year: int) -> Policy:
         candidates = [f for f in self._files if f.year <= year] or self._files[:1]
         chosen = candidates[-1]
         values = chosen.default.model_dump()

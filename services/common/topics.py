@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import TopicAlreadyExistsError
@@ -13,6 +14,7 @@ CANONICAL = "events.canonical"  # validated, pseudonymised events keyed by house
 DEADLETTER = "events.deadletter"  # invalid inbound messages with the reason
 SCORES = "scores"  # household assessments keyed by household_id
 ALERT_CHANGES = "alerts.changes"  # every change of an alert, keyed by household_id: the system of record
+PERSONS_UNMATCHED = "persons.unmatched"  # person-level records matching no household yet, keyed by pseudonym
 MODEL_ACTIVATIONS = "models.activations"  # which risk model version scoring uses; every worker reads it all
 
 _DAY_MS = 24 * 3600 * 1000
@@ -26,17 +28,18 @@ def topic_specs(partitions: int) -> list[NewTopic]:
         NewTopic(DEADLETTER, partitions, 1, topic_configs={"retention.ms": str(30 * _DAY_MS)}),
         NewTopic(SCORES, partitions, 1, topic_configs={"retention.ms": "-1"}),
         NewTopic(ALERT_CHANGES, partitions, 1, topic_configs={"retention.ms": "-1"}),
+        NewTopic(PERSONS_UNMATCHED, partitions, 1, topic_configs={"retention.ms": "-1"}),
         NewTopic(MODEL_ACTIVATIONS, 1, 1, topic_configs={"retention.ms": "-1"}),
     ]
 
 
 @retry(stop=stop_after_delay(120), wait=wait_fixed(1), reraise=True)
-def ensure_topics(bootstrap_servers: str, partitions: int) -> None:
-    """Create any missing topic (idempotent); waits up to two minutes for the broker."""
+def ensure_topics(bootstrap_servers: str, partitions: int, extra: Sequence[NewTopic] = ()) -> None:
+    """Create any missing topic, and `extra` ones (idempotent); waits up to two minutes for the broker."""
     admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="shouwang-topics")
     try:
         existing = set(admin.list_topics())
-        missing = [spec for spec in topic_specs(partitions) if spec.name not in existing]
+        missing = [spec for spec in [*topic_specs(partitions), *extra] if spec.name not in existing]
         if missing:
             with contextlib.suppress(TopicAlreadyExistsError):
                 admin.create_topics(missing)

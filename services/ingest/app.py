@@ -17,6 +17,7 @@ from services.ingest.bindings import BATCH, JSON, STRUCTURED, UnsupportedMediaTy
 from services.ingest.dedup import SeenEvents
 from services.ingest.inbound import InboundRoute
 from services.ingest.intake import Intake
+from services.ingest.persons import PersonIndex
 from services.ingest.publisher import EventPublisher
 from services.ingest.validation import UnparseableBody
 
@@ -53,7 +54,10 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     redis = Redis.from_url(settings.redis_url)
     publisher = EventPublisher(settings.kafka_bootstrap_servers)
     intake = Intake(
-        publisher, SeenEvents(redis, settings.dedup_ttl_days), settings.pseudonym_key.get_secret_value().encode()
+        publisher,
+        SeenEvents(redis, settings.dedup_ttl_days),
+        PersonIndex(redis),
+        settings.pseudonym_key.get_secret_value().encode(),
     )
 
     @contextlib.asynccontextmanager

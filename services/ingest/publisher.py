@@ -48,6 +48,14 @@ class EventPublisher:
         ]
         await asyncio.gather(*sends)
 
+    async def keep_unmatched(self, events: Sequence[HouseholdEvent]) -> None:
+        """Record person-level events that match no household yet, keyed by the person's pseudonym."""
+        sends = [
+            await self._producer.send(topics.PERSONS_UNMATCHED, event.to_json(), key=(event.person or "").encode())
+            for event in events
+        ]
+        await asyncio.gather(*sends)
+
     async def dead_letter(self, raw: Any, errors: Sequence[FieldError], origin: str) -> None:
         """Record a refused message with its reasons; resident IDs in it are masked first."""
         body = json.dumps(

@@ -28,7 +28,7 @@ class ActiveModel:
         except Exception:
             log.exception("model %s not activated; keeping %s", activation.version, self.version)
             return
-        log.info("model %s active (activated by %s)", activation.version, activation.activated_by)
+        log.info("model %s active (activated by %s)", activation.version or "none, rules only", activation.activated_by)
 
     @property
     def version(self) -> str | None:

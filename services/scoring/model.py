@@ -35,10 +35,10 @@ class ModelManifest(BaseModel):
 
 
 class Activation(BaseModel):
-    """One activation (or roll-back) of a model version, as published on `models.activations`."""
+    """One activation (or roll-back) of a model version on `models.activations`; no version means rules only."""
 
-    version: str
-    sha256: str
+    version: str | None
+    sha256: str | None
     activated_by: str
     activated_at: datetime
 
@@ -93,8 +93,10 @@ class ModelRegistry:
         manifests = [self.manifest(path.parent.name) for path in self.folder.glob("*/manifest.json")]
         return sorted(manifests, key=lambda m: m.trained_at)
 
-    def load(self, activation: Activation) -> RiskModel:
+    def load(self, activation: Activation) -> RiskModel | None:
         """Load the activated version after checking its bytes against the activation and the manifest."""
+        if activation.version is None:
+            return None
         manifest = self.manifest(activation.version)
         blob = (self.folder / activation.version / "model.joblib").read_bytes()
         digest = hashlib.sha256(blob).hexdigest()

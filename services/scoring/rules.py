@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from services.common.policy import Policy
 from services.common.scores import Category, Figures, Level, Reason
@@ -40,9 +41,10 @@ class Assessment:
         )
 
 
-def window(end_month: str, months: int = 12) -> list[str]:
+@lru_cache(maxsize=1024)
+def window(end_month: str, months: int = 12) -> tuple[str, ...]:
     """The `months` months ending with `end_month`, newest first."""
-    return [month_shift(end_month, -offset) for offset in range(months)]
+    return tuple(month_shift(end_month, -offset) for offset in range(months))
 
 
 def monthly_income(state: HouseholdState) -> dict[str, float]:

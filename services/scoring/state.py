@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -63,18 +64,11 @@ class HouseholdState(BaseModel):
     applications: dict[str, Happening] = Field(default_factory=dict)
     unscored_events: list[str] = Field(default_factory=list)  # ids applied since the last score
     last_fingerprint: str | None = None
+    latest_month: str | None = None
 
     def reference_month(self) -> str | None:
-        """The month the 12-month window ends in: the latest month any event of the household is about."""
-        months = [key.split("|", 1)[0] for key in self.incomes]
-        months += [
-            happening.date[:7]
-            for book in (self.medical, self.disasters, self.applications)
-            for happening in book.values()
-        ]
-        if self.profile:
-            months.append(self.profile.registered_at.strftime("%Y-%m"))
-        return max(months) if months else None
+        """The month the 12-month window ends in: the latest month any applied event of the household is about."""
+        return self.latest_month
 
     def pruned(self, keep_from: str) -> HouseholdState:
         """Drop incomes and dated events before month `keep_from` (bounded state per household)."""
@@ -87,7 +81,7 @@ class HouseholdState(BaseModel):
 
 def apply_event(state: HouseholdState, event: HouseholdEvent) -> HouseholdState:
     """Return the state after `event`; applying the same event twice changes nothing."""
-    new = state.model_copy(deep=True)
+    new = state.model_copy()  # shallow: every book touched below is copied before it changes
     data = event.data
     changed = False
     if isinstance(data, HouseholdRegistered):
@@ -110,26 +104,40 @@ def apply_event(state: HouseholdState, event: HouseholdEvent) -> HouseholdState:
             changed = new.profile != current
     elif isinstance(data, IncomeReported):
         key = f"{data.period}|{data.income_source}"
+        new.incomes = dict(state.incomes)
         current_income = new.incomes.get(key)
         if current_income is None or (event.time, event.key) >= (current_income.reported_at, current_income.event_key):
             new.incomes[key] = MonthlyIncome(amount=float(data.amount), reported_at=event.time, event_key=event.key)
             changed = new.incomes[key] != current_income
     elif isinstance(data, MedicalExpenseIncurred | DisasterLossReported | AssistanceRequested):
-        book = {MedicalExpenseIncurred: new.medical, DisasterLossReported: new.disasters}.get(
-            type(data), new.applications
-        )
+        name = {MedicalExpenseIncurred: "medical", DisasterLossReported: "disasters"}.get(type(data), "applications")
+        book: dict[str, Happening] = dict(getattr(state, name))
+        setattr(new, name, book)
         if event.key not in book:
             figures = data.model_dump(mode="json", exclude={"household_id", "date", "member_id", "reason"})
             book[event.key] = Happening(date=data.date.isoformat(), figures=figures)
             changed = True
     if not changed:
         return state
+    month = _month_of(event)
+    new.latest_month = max(month, state.latest_month) if state.latest_month else month
     if event.key not in new.unscored_events:
-        new.unscored_events.append(event.key)
+        new.unscored_events = [*state.unscored_events, event.key]
     end = new.reference_month()
     return new.pruned(month_shift(end, -(KEPT_MONTHS - 1))) if end else new
 
 
+def _month_of(event: HouseholdEvent) -> str:
+    """The month an event is about: the income period, the date of a bill or disaster, else its time."""
+    data = event.data
+    if isinstance(data, IncomeReported):
+        return data.period
+    if isinstance(data, MedicalExpenseIncurred | DisasterLossReported | AssistanceRequested):
+        return data.date.isoformat()[:7]
+    return event.time.strftime("%Y-%m")
+
+
+@lru_cache(maxsize=4096)
 def month_shift(month: str, delta: int) -> str:
     """`YYYY-MM` moved by `delta` months."""
     year, number = int(month[:4]), int(month[5:7])

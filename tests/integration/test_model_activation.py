@@ -32,7 +32,16 @@ def household_scored_by(stack, household_id: str, seconds: float = 60) -> dict:
     raise TimeoutError(household_id)
 
 
-def test_an_activated_model_scores_new_events_without_a_restart_and_a_tampered_one_is_refused(stack):
+@pytest.fixture
+def rules_only_afterwards(stack):
+    yield
+    activate(stack, None)  # other tests expect rules-only scoring
+    time.sleep(2)
+
+
+def test_an_activated_model_scores_new_events_without_a_restart_and_a_tampered_one_is_refused(
+    stack, rules_only_afterwards
+):
     assert post_event(stack, registration("HM0", 20000, members=2)).status_code == 202
     before = household_scored_by(stack, "HM0")
     assert before["scoring_mode"] == "rules_only" and before["model_version"] is None

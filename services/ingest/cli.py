@@ -1,0 +1,47 @@
+"""Command line for department staff: `python -m services.ingest.cli import FILE --mapping MAPPING.toml`."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from services.ingest.importer import Importer
+from services.ingest.mapping import Mapping
+
+app = typer.Typer(help="Shouwang ingest tools.", no_args_is_help=True)
+
+
+@app.callback()
+def main() -> None:
+    """Shouwang ingest tools."""
+
+
+@app.command("import")
+def import_file(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV, JSONL or XLSX file")],
+    mapping: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="the department's mapping (TOML)")],
+    ingest_url: Annotated[
+        str, typer.Option(envvar="INGEST_URL")
+    ] = f"http://127.0.0.1:{os.environ.get('INGEST_PORT', '8001')}",
+    key: Annotated[str, typer.Option(envvar="INGEST_KEY", help="an ingest key allowed for the mapping's source")] = "",
+    batch_size: Annotated[int, typer.Option(min=1, max=1000)] = 1000,
+) -> None:
+    """Import a department file; rerun the same command to resume an interrupted import."""
+    importer = Importer(Mapping.load(mapping), ingest_url, key, batch_size)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns) as progress:
+        task = progress.add_task(f"importing {file.name}", total=None)
+        report = importer.run(file, lambda n: progress.advance(task, n))
+    console = Console()
+    console.print(report.as_dict())
+    if report.rejected:
+        console.print(f"rejected rows are listed in {file.name}.rejects.csv")
+
+
+if __name__ == "__main__":
+    app()

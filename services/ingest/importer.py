@@ -1,0 +1,164 @@
+"""Bulk import of department files (CSV, JSONL, XLSX): rows → events → ingest, resumable, with a rejects report."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+from tenacity import retry, stop_after_attempt, wait_exponential
+
+from services.ingest.mapping import Mapping, RowError
+
+BATCH = "application/cloudevents-batch+json"
+
+
+def read_rows(path: Path) -> Iterator[dict[str, str]]:
+    """Stream a file's rows as {header: value}, in constant memory."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            yield from csv.DictReader(handle)
+    elif suffix in (".jsonl", ".ndjson"):
+        with path.open(encoding="utf-8") as handle:
+            for line in handle:
+                if line.strip():
+                    yield {key: "" if value is None else str(value) for key, value in json.loads(line).items()}
+    elif suffix == ".xlsx":
+        from openpyxl import load_workbook  # only XLSX imports need it
+
+        workbook = load_workbook(path, read_only=True, data_only=True)
+        rows = workbook.active.iter_rows(values_only=True)  # type: ignore[union-attr]
+        headers = [str(cell) for cell in next(rows)]
+        for values in rows:
+            yield {h: "" if v is None else _cell(v) for h, v in zip(headers, values, strict=False)}
+        workbook.close()
+    else:
+        raise ValueError(f"{path.name}: only .csv, .jsonl and .xlsx files can be imported")
+
+
+def _cell(value: Any) -> str:
+    return value.strftime("%Y-%m-%d") if hasattr(value, "strftime") else str(value)
+
+
+@dataclass
+class ImportReport:
+    """What happened to the rows of one file."""
+
+    rows: int = 0
+    accepted: int = 0
+    duplicate: int = 0
+    rejected: int = 0
+    skipped_as_done: int = 0
+    rejects: list[tuple[int, str, str]] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, int]:
+        """Counts for printing or JSON."""
+        return {k: v for k, v in vars(self).items() if isinstance(v, int)}
+
+
+class Checkpoint:
+    """The last row whose batch ingest acknowledged; a restarted import continues after it."""
+
+    def __init__(self, input_path: Path):
+        self.path = input_path.with_name(input_path.name + ".progress")
+
+    def load(self) -> int:
+        """Rows already done (0 for a new import)."""
+        return int(self.path.read_text()) if self.path.exists() else 0
+
+    def save(self, row_number: int) -> None:
+        """Record progress atomically."""
+        temporary = self.path.with_suffix(".tmp")
+        temporary.write_text(str(row_number))
+        temporary.replace(self.path)
+
+
+class Importer:
+    """Sends a file's rows to ingest in batches; bad rows go to `<file>.rejects.csv` with row, field and reason."""
+
+    def __init__(self, mapping: Mapping, ingest_url: str, ingest_key: str, batch_size: int = 1000):
+        self._mapping = mapping
+        self._client = httpx.Client(
+            base_url=ingest_url, headers={"authorization": f"Bearer {ingest_key}", "content-type": BATCH}, timeout=60
+        )
+        self._batch_size = batch_size
+
+    def run(self, path: Path, progress: Any = None) -> ImportReport:
+        """Import `path`; resumes after the last acknowledged batch of an earlier, interrupted run."""
+        checkpoint, report = Checkpoint(path), ImportReport()
+        done = checkpoint.load()
+        rejects = RejectsReport(path.with_name(path.name + ".rejects.csv"), keep_rows_up_to=done)
+        batch: list[tuple[int, dict[str, Any]]] = []
+        first = 1 if path.suffix.lower() in (".jsonl", ".ndjson") else 2  # spreadsheet rows count the header
+        with rejects:
+            for number, row in enumerate(read_rows(path), start=first):
+                report.rows += 1
+                if number <= done:
+                    report.skipped_as_done += 1
+                    continue
+                try:
+                    batch.append((number, self._mapping.to_event(path.name, row)))
+                except RowError as exc:
+                    rejects.add(report, number, [(exc.field, exc.reason)])
+                if len(batch) >= self._batch_size:
+                    self._send(batch, report, rejects)
+                    checkpoint.save(number)
+                    batch = []
+                if progress is not None:
+                    progress(1)
+            self._send(batch, report, rejects)
+            checkpoint.save(max(done, first + report.rows - 1))
+        return report
+
+    def _send(self, batch: list[tuple[int, dict[str, Any]]], report: ImportReport, rejects: RejectsReport) -> None:
+        if not batch:
+            return
+        results = self._post([event for _, event in batch])
+        for (number, _), result in zip(batch, results, strict=True):
+            if result["status"] == "rejected":
+                rejects.add(report, number, [(e["field"], e["reason"]) for e in result.get("errors", [])])
+            else:
+                setattr(report, result["status"], getattr(report, result["status"]) + 1)
+        rejects.flush()
+
+    @retry(stop=stop_after_attempt(8), wait=wait_exponential(multiplier=0.5, max=30), reraise=True)
+    def _post(self, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        response = self._client.post("/events", content=json.dumps(events, ensure_ascii=False).encode())
+        response.raise_for_status()
+        results: list[dict[str, Any]] = response.json()["results"]
+        return results
+
+
+class RejectsReport:
+    """`<file>.rejects.csv`: row number, field and reason for every refused row; resumes without repeats."""
+
+    def __init__(self, path: Path, keep_rows_up_to: int):
+        kept: list[list[str]] = []
+        if keep_rows_up_to and path.exists():
+            with path.open(newline="", encoding="utf-8") as handle:
+                kept = [line for line in list(csv.reader(handle))[1:] if int(line[0]) <= keep_rows_up_to]
+        self._handle = path.open("w", newline="", encoding="utf-8")
+        self._writer = csv.writer(self._handle)
+        self._writer.writerows([["row", "field", "reason"], *kept])
+
+    def add(self, report: ImportReport, number: int, errors: list[tuple[str, str]]) -> None:
+        """Record one refused row (one line per reason)."""
+        report.rejected += 1
+        for field_name, reason in errors:
+            report.rejects.append((number, field_name, reason))
+            self._writer.writerow([number, field_name, reason])
+
+    def flush(self) -> None:
+        """Make the lines so far durable before the checkpoint moves."""
+        self._handle.flush()
+
+    def __enter__(self) -> RejectsReport:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._handle.close()

@@ -1,0 +1,128 @@
+"""Bulk import of department files through ingest: rejects report, resume after a kill, XLSX."""
+
+import csv
+import json
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+
+import pytest
+from openpyxl import Workbook
+
+from tests.clients import read_topic
+from tests.infra import ROOT
+
+pytestmark = pytest.mark.integration
+
+MAPPING = """
+source = "/civil-affairs/5323"
+event_type = "income.reported"
+row_key = ["流水号"]
+money_unit = "fen"
+time_column = "申报日期"
+date_format = "%Y%m%d"
+[columns]
+household_id = "户编号"
+period = "月份"
+amount = "收入"
+income_source = "来源"
+"""
+
+
+def write_csv(path, rows: int, bad_every: int = 0):
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["流水号", "户编号", "月份", "收入", "来源", "申报日期"])
+        for n in range(rows):
+            amount = "abc" if bad_every and n % bad_every == 7 else str(100000 + n)
+            period = "2025-13" if bad_every and n % bad_every == 9 else "2025-03"
+            writer.writerow([f"L{n:06d}", f"HBI{n % 50:03d}", period, amount, "wage", "20250328"])
+
+
+def import_command(stack, tmp_path, file, batch_size=200):
+    mapping = tmp_path / "civil.toml"
+    mapping.write_text(MAPPING, encoding="utf-8")
+    return [
+        sys.executable,
+        "-m",
+        "services.ingest.cli",
+        "import",
+        str(file),
+        "--mapping",
+        str(mapping),
+        "--ingest-url",
+        stack.ingest_url,
+        "--key",
+        stack.ingest_key,
+        "--batch-size",
+        str(batch_size),
+    ]
+
+
+def imported_ids(stack):
+    return Counter(
+        json.loads(m.value)["id"]
+        for m in read_topic(stack.bootstrap, "events.canonical")
+        if json.loads(m.value)["source"] == "/civil-affairs/5323"
+    )
+
+
+def test_bad_rows_are_reported_with_their_row_number_field_and_reason(stack, tmp_path):
+    file = tmp_path / "incomes.csv"
+    write_csv(file, 40, bad_every=20)
+    result = subprocess.run(
+        import_command(stack, tmp_path, file), cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    with (tmp_path / "incomes.csv.rejects.csv").open(encoding="utf-8") as handle:
+        rejects = list(csv.DictReader(handle))
+    assert sorted((int(r["row"]), r["field"]) for r in rejects) == [
+        (9, "amount"),
+        (11, "data.period"),
+        (29, "amount"),
+        (31, "data.period"),
+    ]
+    assert "is not an amount" in next(r["reason"] for r in rejects if r["field"] == "amount")
+
+
+def test_an_import_killed_half_way_and_restarted_counts_every_row_exactly_once(stack, tmp_path):
+    file = tmp_path / "big.csv"
+    write_csv(file, 6000)
+    process = subprocess.Popen(
+        import_command(stack, tmp_path, file, batch_size=100),
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    progress = tmp_path / "big.csv.progress"
+    deadline = time.monotonic() + 120
+    while not (progress.exists() and int(progress.read_text() or 0) > 1000):
+        assert time.monotonic() < deadline and process.poll() is None, "import never got going"
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert int(progress.read_text()) < 6001, "the import finished before it could be killed"
+
+    result = subprocess.run(
+        import_command(stack, tmp_path, file, batch_size=100), cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    deadline = time.monotonic() + 60
+    while len(ids := imported_ids(stack)) < 6000 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert len(ids) == 6000 and set(ids.values()) == {1}
+
+
+def test_an_xlsx_file_is_imported_like_a_csv(stack, tmp_path):
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["流水号", "户编号", "月份", "收入", "来源", "申报日期"])
+    sheet.append(["X1", "HBX1", "2025-04", 123456, "agriculture", "20250430"])
+    workbook.save(tmp_path / "april.xlsx")
+    result = subprocess.run(
+        import_command(stack, tmp_path, tmp_path / "april.xlsx"), cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert "'accepted': 1" in result.stdout

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from redis.asyncio import Redis
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from services.ingest.importer import Importer
 from services.ingest.mapping import Mapping
+from services.ingest.persons import PersonIndex
 
 app = typer.Typer(help="Shouwang ingest tools.", no_args_is_help=True)
 
@@ -41,6 +45,27 @@ def import_file(
     console.print(report.as_dict())
     if report.rejected:
         console.print(f"rejected rows are listed in {file.name}.rejects.csv")
+
+
+@app.command("unmatched")
+def unmatched_report(
+    county: Annotated[str, typer.Argument(help="6-digit county code")],
+    redis_url: Annotated[str, typer.Option(envvar="REDIS_URL")] = "redis://127.0.0.1:6379/0",
+) -> None:
+    """List the people of a county whose records match no registered household yet (pseudonyms only)."""
+    people = asyncio.run(_unmatched(redis_url, county))
+    table = Table("person (pseudonym)", "records kept", title=f"unmatched people in county {county}")
+    for person, records in people.items():
+        table.add_row(person, str(records))
+    Console().print(table)
+
+
+async def _unmatched(redis_url: str, county: str) -> dict[str, int]:
+    redis = Redis.from_url(redis_url)
+    try:
+        return await PersonIndex(redis).unmatched_in_county(county)
+    finally:
+        await redis.aclose()
 
 
 if __name__ == "__main__":

@@ -1,6 +1,8 @@
 """Person-level department records (keyed by resident ID) find their household, or wait for it."""
 
 import json
+import subprocess
+import sys
 import time
 
 import httpx
@@ -8,6 +10,7 @@ import pytest
 
 from tests.clients import login, post_event, read_topic
 from tests.factories import cloud_event, registration, resident_id
+from tests.infra import ROOT
 
 pytestmark = pytest.mark.integration
 
@@ -79,3 +82,17 @@ def test_a_person_level_record_needs_a_household_or_a_person(stack):
     response = post_event(stack, event)
     assert response.status_code == 422
     assert response.json()["errors"] == [{"field": "data", "reason": "household_id or member_id is required"}]
+
+
+def test_the_unmatched_report_lists_a_countys_waiting_people_by_pseudonym_only(stack):
+    person = resident_id("53232819550505335")
+    post_event(stack, bill(person, 20, region_code="532399101001"))
+    result = subprocess.run(
+        [sys.executable, "-m", "services.ingest.cli", "unmatched", "532399", "--redis-url", stack.redis_url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "psn_" in result.stdout and person not in result.stdout

@@ -5,17 +5,20 @@ import sys
 from kafka.admin import NewTopic
 
 from services.common.topics import ensure_topics
-from services.scoring.app import app, households, settings
+from services.scoring.app import app, households, settings, unmatched_people
 
 if __name__ == "__main__":
-    # The table's changelog is created up front with the source topic's partitions: faust creating it while
+    # The tables' changelogs are created up front with the source topic's partitions: faust creating it while
     # starting can read its metadata before it exists and stop with PartitionsMismatch.
-    changelog = NewTopic(
-        households.changelog_topic.get_topic_name(),
-        settings.kafka_partitions,
-        1,
-        topic_configs={"cleanup.policy": "compact"},
-    )
-    ensure_topics(settings.kafka_bootstrap_servers, settings.kafka_partitions, [changelog])
+    changelogs = [
+        NewTopic(
+            table.changelog_topic.get_topic_name(),
+            settings.kafka_partitions,
+            1,
+            topic_configs={"cleanup.policy": "compact"},
+        )
+        for table in (households, unmatched_people)
+    ]
+    ensure_topics(settings.kafka_bootstrap_servers, settings.kafka_partitions, changelogs)
     sys.argv = [sys.argv[0], "worker", "--without-web", "--loglevel", "info", *sys.argv[1:]]
     app.main()

@@ -14,6 +14,7 @@ from services.common.events import HouseholdEvent
 from services.common.policy import PolicyBook, PolicyError
 from services.common.settings import ScoringSettings
 from services.scoring.activations import ActiveModel
+from services.scoring.discovery import PersonRecords, apply_person_event, discovery_score
 from services.scoring.model import ModelRegistry
 from services.scoring.service import score_event
 from services.scoring.state import HouseholdState
@@ -42,6 +43,8 @@ dead_letters = app.topic(topics.DEADLETTER, key_serializer="raw", value_serializ
 scores = app.topic(topics.SCORES, key_serializer="raw", value_serializer="raw", internal=False)
 active_model = ActiveModel(ModelRegistry(settings.model_dir))
 households = app.Table("households", partitions=settings.kafka_partitions, key_type=str)
+unmatched_events = app.topic(topics.PERSONS_UNMATCHED, key_serializer="raw", value_serializer="raw", internal=False)
+unmatched_people = app.Table("unmatched_people", partitions=settings.kafka_partitions, key_type=str)
 
 
 @app.agent(canonical_events)
@@ -64,6 +67,24 @@ async def score_households(stream: Any) -> None:
             households[key] = new_state.model_dump(mode="json")
         if score is not None:
             await scores.send(key=key.encode(), value=score.to_json())
+
+
+@app.agent(unmatched_events)
+async def discover_unregistered_households(stream: Any) -> None:
+    """Keep each unmatched person's bills; raise a discovery score once their costs cross the trigger."""
+    async for raw in stream:
+        event = HouseholdEvent.from_json(raw)
+        if event.person is None:
+            continue
+        stored = unmatched_people.get(event.person)
+        records = PersonRecords.model_validate(stored) if stored else PersonRecords()
+        updated = apply_person_event(records, event)
+        score = discovery_score(updated, event.person, policies, datetime.now(UTC))
+        if score is not None:
+            updated = updated.model_copy(update={"scored": True})
+            await scores.send(key=score.household_id.encode(), value=score.to_json())
+        if updated is not records:
+            unmatched_people[event.person] = updated.model_dump(mode="json")
 
 
 @app.task

@@ -96,3 +96,21 @@ def test_the_unmatched_report_lists_a_countys_waiting_people_by_pseudonym_only(s
     )
     assert result.returncode == 0, result.stderr
     assert "psn_" in result.stdout and person not in result.stdout
+
+
+def test_an_unmatched_person_with_large_medical_costs_raises_a_discovery_alert_in_their_township(stack):
+    person = resident_id("53232819440404224")
+    post_event(stack, bill(person, 15000, date="2025-02-10", region_code="532328102003"))
+    post_event(stack, bill(person, 11001, date="2025-04-10", region_code="532328102003"))  # 26,001 > 26,000
+    headers = login(stack)
+    deadline = time.monotonic() + 60
+    while True:
+        page = httpx.get(f"{stack.api_url}/alerts", params={"region_code": "532328102003"}, headers=headers).json()
+        found = [a for a in page["items"] if a["household_id"].startswith("unregistered-")]
+        if found:
+            break
+        assert time.monotonic() < deadline, "no discovery alert"
+        time.sleep(0.5)
+    reason = found[0]["reasons"][0]
+    assert found[0]["level"] == "yellow" and reason["code"] == "unregistered_medical_burden"
+    assert reason["evidence"]["medical_out_of_pocket_12m"] == 26001 and person not in json.dumps(found[0])

@@ -1,0 +1,77 @@
+"""Discovery (边缘户排查): a person whose records match no registered household, but whose costs cross a trigger."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from services.common.events import HouseholdEvent, MedicalExpenseIncurred
+from services.common.policy import PolicyBook
+from services.common.scores import Figures, Reason, Score
+from services.scoring.rules import window
+
+DISCOVERY_PREFIX = "unregistered-"
+
+
+class PersonRecords(BaseModel):
+    """What scoring keeps of one unmatched person (pseudonymised): their bills and where they live."""
+
+    out_of_pocket: dict[str, tuple[str, float]] = Field(default_factory=dict)  # event key → (date, yuan)
+    region_code: str | None = None
+    scored: bool = False
+
+
+def apply_person_event(records: PersonRecords, event: HouseholdEvent) -> PersonRecords:
+    """Add a person-level bill once per event; the latest known region code is kept."""
+    data = event.data
+    if not isinstance(data, MedicalExpenseIncurred) or event.key in records.out_of_pocket:
+        return records
+    bills = {**records.out_of_pocket, event.key: (data.date.isoformat(), float(data.out_of_pocket))}
+    return records.model_copy(update={"out_of_pocket": bills, "region_code": data.region_code or records.region_code})
+
+
+def discovery_score(records: PersonRecords, person: str, policies: PolicyBook, now: datetime) -> Score | None:
+    """A yellow score for a possibly unregistered household once the person's costs cross the absolute trigger."""
+    if records.scored or records.region_code is None or not records.out_of_pocket:
+        return None
+    latest = max(date for date, _ in records.out_of_pocket.values())[:7]
+    first = window(latest)[-1]
+    paid = round(sum(amount for date, amount in records.out_of_pocket.values() if date[:7] >= first), 2)
+    policy = policies.for_region(records.region_code, int(latest[:4]))
+    trigger = float(policy.values.medical_absolute_other)
+    if paid <= trigger:
+        return None
+    reason = Reason(
+        code="unregistered_medical_burden",
+        level="yellow",
+        message_zh=f"医保数据显示一名未登记在册的居民近12个月医疗自付{paid:,.0f}元，超过{trigger:,.0f}元，"
+        "可能是未纳入监测的困难户，请入户排查",
+        message_en=f"medical insurance records show a resident of no registered household paid {paid:,.0f} yuan "
+        f"out of pocket in 12 months, above the {trigger:,.0f} yuan trigger: visit to check the household",
+        evidence={"medical_out_of_pocket_12m": paid, "trigger": trigger, "person": person},
+    )
+    line = float(policy.values.monitoring_line)
+    return Score(
+        score_id=hashlib.sha256(f"{person}\n{sorted(records.out_of_pocket)}".encode()).hexdigest()[:32],
+        household_id=DISCOVERY_PREFIX + person.removeprefix("psn_")[:24],
+        region_code=records.region_code,
+        level="yellow",
+        reasons=[reason],
+        figures=Figures(
+            members=1,
+            income_12m=0,
+            per_capita_income=0,
+            months_reported=0,
+            monitoring_line=line,
+            medical_out_of_pocket_12m=paid,
+        ),
+        proposed_category="marginal",
+        policy_version=policy.version,
+        model_version=None,
+        scoring_mode="rules_only",
+        caused_by=sorted(records.out_of_pocket),
+        event_time=datetime.fromisoformat(f"{latest}-01T00:00:00+00:00"),
+        scored_at=now,
+    )

@@ -30,6 +30,8 @@ class IngestSettings(_Base):
     max_batch_events: int = 1000
     max_body_bytes: int = 5 * 1024 * 1024
     dedup_ttl_days: int = 400
+    import_dir: Path = REPO_ROOT / "state" / "imports"
+    import_mappings_dir: Path = REPO_ROOT / "deploy" / "mappings"
 
     def api_keys(self) -> dict[str, str]:
         """Return {key: allowed source prefix} parsed from INGEST_API_KEYS."""
@@ -74,3 +76,7 @@ class ApiSettings(_Base):
     access_token_minutes: int = 15
     alerts_changes_topic: str = "alerts.changes"
     alerts_change_wait: float = Field(default=10.0, gt=0, description="seconds a writer waits for its change")
+    refresh_token_hours: float = Field(default=12.0, gt=0, description="lifetime of a refresh token")
+    login_max_failures: int = Field(default=5, ge=1, description="failed logins within the window that lock")
+    login_failure_window_minutes: float = Field(default=15.0, gt=0, description="window counting failed logins")
+    login_lockout_minutes: float = Field(default=15.0, gt=0, description="how long a locked account stays locked")

@@ -15,8 +15,10 @@ from services.common.settings import IngestSettings
 from services.common.web import add_operational_routes
 from services.ingest.bindings import BATCH, JSON, STRUCTURED, UnsupportedMediaType, from_http
 from services.ingest.dedup import SeenEvents
+from services.ingest.imports import imports_router
 from services.ingest.inbound import InboundRoute
 from services.ingest.intake import Intake
+from services.ingest.keys import source_prefix_of
 from services.ingest.persons import PersonIndex
 from services.ingest.publisher import EventPublisher
 from services.ingest.validation import UnparseableBody
@@ -66,6 +68,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         await asyncio.to_thread(topics.ensure_topics, settings.kafka_bootstrap_servers, settings.kafka_partitions)
         await publisher.start()
         inbound = asyncio.create_task(InboundRoute(settings.kafka_bootstrap_servers, intake, publisher).run())
+        await resume_imports()
         yield
         inbound.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -75,11 +78,10 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
 
     app = FastAPI(title="Shouwang ingest", version="1", lifespan=lifespan)
 
-    async def source_prefix(request: Request) -> str:
-        scheme, _, key = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or key not in keys:
-            raise HTTPException(401, "missing or unknown ingest key (Authorization: Bearer <key>)")
-        return keys[key]
+    source_prefix = source_prefix_of(keys)
+    import_tasks: set[asyncio.Task[None]] = set()
+    import_routes, resume_imports = imports_router(settings, redis, source_prefix, import_tasks)
+    app.include_router(import_routes)
 
     @app.post(
         "/events",

@@ -8,10 +8,12 @@ import sys
 import time
 from collections import Counter
 
+import httpx
 import pytest
 from openpyxl import Workbook
 
 from tests.clients import read_topic
+from tests.factories import resident_id
 from tests.infra import ROOT
 
 pytestmark = pytest.mark.integration
@@ -126,3 +128,50 @@ def test_an_xlsx_file_is_imported_like_a_csv(stack, tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "'accepted': 1" in result.stdout
+
+
+def test_a_file_uploaded_over_http_is_imported_as_a_job_with_its_rejects_report(stack, tmp_path):
+    file = tmp_path / "upload.csv"
+    with file.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["结算单号", "身份证号", "行政区划代码", "就诊日期", "总费用", "自付金额", "病种类别"])
+        writer.writerow(["U1", resident_id("53232819700101001"), "532328101001", "2025/03/05", "10000", "5000", "chronic"])
+        writer.writerow(["U2", "110105194912310021", "532328101001", "2025/03/05", "10000", "5000", "chronic"])
+    headers = {"authorization": f"Bearer {stack.ingest_key}"}
+    with file.open("rb") as handle:
+        response = httpx.post(
+            f"{stack.ingest_url}/imports",
+            params={"mapping": "medical-insurance"},
+            files={"file": ("upload.csv", handle, "text/csv")},
+            headers=headers,
+        )
+    assert response.status_code == 202, response.text
+    job_id = response.json()["id"]
+    deadline = time.monotonic() + 60
+    while (job := httpx.get(f"{stack.ingest_url}/imports/{job_id}", headers=headers).json())["status"] != "done":
+        assert job["status"] in ("queued", "running") and time.monotonic() < deadline, job
+        time.sleep(0.3)
+    assert (job["counts"]["rows"], job["counts"]["accepted"], job["counts"]["rejected"]) == (2, 1, 1)
+    report = httpx.get(f"{stack.ingest_url}/imports/{job_id}/rejects", headers=headers).text
+    assert "data.member_id" in report and "110105194912310021" not in report
+
+
+def test_an_import_needs_a_known_mapping_and_a_key_for_its_source(stack, tmp_path):
+    file = tmp_path / "x.csv"
+    file.write_text("a\n1\n", encoding="utf-8")
+    with file.open("rb") as handle:
+        unknown = httpx.post(
+            f"{stack.ingest_url}/imports",
+            params={"mapping": "nope"},
+            files={"file": ("x.csv", handle)},
+            headers={"authorization": f"Bearer {stack.ingest_key}"},
+        )
+    assert unknown.status_code == 422 and "no mapping named" in unknown.json()["detail"]
+    with file.open("rb") as handle:
+        foreign = httpx.post(
+            f"{stack.ingest_url}/imports",
+            params={"mapping": "medical-insurance"},
+            files={"file": ("x.csv", handle)},
+            headers={"authorization": "Bearer civil-key"},
+        )
+    assert foreign.status_code == 403

@@ -135,7 +135,9 @@ def test_a_file_uploaded_over_http_is_imported_as_a_job_with_its_rejects_report(
     with file.open("w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(["结算单号", "身份证号", "行政区划代码", "就诊日期", "总费用", "自付金额", "病种类别"])
-        writer.writerow(["U1", resident_id("53232819700101001"), "532328101001", "2025/03/05", "10000", "5000", "chronic"])
+        writer.writerow(
+            ["U1", resident_id("53232819700101001"), "532328101001", "2025/03/05", "10000", "5000", "chronic"]
+        )
         writer.writerow(["U2", "110105194912310021", "532328101001", "2025/03/05", "10000", "5000", "chronic"])
     headers = {"authorization": f"Bearer {stack.ingest_key}"}
     with file.open("rb") as handle:

@@ -2,11 +2,13 @@
 
 import time
 
+import httpx
 import pytest
 import redis
 
 from tests.clients import all_topics, login, post_event, read_topic, wait_for_alert
 from tests.factories import registration, resident_id
+from tests.infra import ARTIFACTS
 
 pytestmark = pytest.mark.integration
 
@@ -46,3 +48,20 @@ def test_a_raw_resident_id_appears_in_no_kafka_topic_and_no_redis_key_or_value(s
             values = [repr(client.xrange(key)).encode()]
         for value in values:
             assert head.encode() not in value and member.encode() not in value, f"raw resident ID in Redis {key!r}"
+
+
+def test_no_resident_id_password_or_token_reaches_a_log_line(stack):
+    person = resident_id("53232819810808118")
+    post_event(stack, registration("HPRIV2", 9600, members=2, head_id=person))
+    post_event(stack, registration("HPRIV3", 9600, members=1, head_id=person[:-1] + "0"))  # invalid: logged as 422
+    headers = login(stack)
+    wait_for_alert(stack, "HPRIV2", headers)
+    token = headers["authorization"].split()[1]
+    httpx.get(f"{stack.api_url}/alerts", params={"access_token": token}, headers=headers)
+    time.sleep(1)
+    for process in stack.processes.values():
+        process.log.flush()
+    logs = "".join(path.read_text(encoding="utf-8", errors="replace") for path in (ARTIFACTS / "logs").glob("*.log"))
+    assert person not in logs and person[:-1] + "0" not in logs
+    assert stack.admin_password not in logs
+    assert token not in logs

@@ -45,3 +45,10 @@ def test_resident_ids_in_free_text_are_masked():
     text = scrub_resident_ids(f"bad row for {person}, phone 13800000000")
     assert person not in text
     assert "13800000000" in text
+
+
+def test_log_lines_lose_resident_ids_and_credentials():
+    from services.common.logs import scrub
+
+    line = scrub(f"GET /alerts/stream?access_token=eyJ.a.b&x=1 for {resident_id()} password=hunter22")
+    assert "eyJ" not in line and resident_id() not in line and "hunter22" not in line and "x=1" in line

@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test setup prereqs venv kafka redis lint bench clean
+.PHONY: run test setup prereqs venv kafka redis chromium lint bench clean
 
 run: setup
 	@deploy/local/run.sh
@@ -12,7 +12,7 @@ run: setup
 test: setup
 	$(BIN)/pytest
 
-setup: prereqs venv kafka redis
+setup: prereqs venv kafka redis chromium
 
 prereqs:
 	@PYTHON=$(PYTHON) deploy/local/prereqs.sh
@@ -30,9 +30,24 @@ kafka:
 redis:
 	@deploy/local/redis.sh install
 
+chromium:
+	@deploy/local/chromium.sh install
+
+bench: setup
+	$(BIN)/python -m bench.run
+
+# Analysts: `make train HOUSEHOLDS=100000` simulates, builds the point-in-time set, trains and registers.
+HOUSEHOLDS ?= 5000
+train: venv
+	$(BIN)/python -m services.analytics.cli train --households $(HOUSEHOLDS)
+
+simulate: venv
+	@mkdir -p state
+	$(BIN)/python -m services.analytics.cli simulate --households $(HOUSEHOLDS) --out state/events.jsonl --truth state/truth.jsonl
+
 lint: venv
-	$(BIN)/ruff check services tests
-	$(BIN)/ruff format --check services tests
+	$(BIN)/ruff check services tests bench
+	$(BIN)/ruff format --check services tests bench
 	$(BIN)/mypy services
 
 clean:

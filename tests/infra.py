@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import socket
@@ -67,12 +68,23 @@ class Process:
         self.stop(signal.SIGKILL)
 
 
+def _die_with_parent() -> None:
+    """Linux: the child gets SIGTERM when the test session dies, so a killed pytest leaves no broker behind."""
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
 def spawn(name: str, args: list[str], env: dict[str, str] | None = None) -> Process:
     """Start a process group from the repo root, logging to test-artifacts/logs/<name>.log."""
     (ARTIFACTS / "logs").mkdir(parents=True, exist_ok=True)
     log = (ARTIFACTS / "logs" / f"{name}.log").open("ab")
     popen = subprocess.Popen(
-        args, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        args,
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=_die_with_parent,
     )
     return Process(name, popen, log)
 

@@ -1,14 +1,16 @@
-"""The alerts service: consumes scores and keeps one open alert per household in Redis."""
+"""The score consumer: turns scores into alert changes, one open alert per household."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import defaultdict
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer
-from redis.asyncio import Redis
 
+from services.alerts.changes import ChangeLog, ChangeNotApplied
+from services.alerts.offsets import TRANSIENT, rewind
 from services.alerts.store import AlertStore
 from services.alerts.workflow import apply_score
 from services.common import topics
@@ -16,12 +18,15 @@ from services.common.policy import PolicyBook
 from services.common.scores import Score
 
 log = logging.getLogger(__name__)
+STALE_RETRIES = 5
 
 
 class ScoreConsumer:
-    """At-least-once: offsets are committed after Redis has every change; each change is idempotent."""
+    """At-least-once: offsets are committed after every change is projected; each change is idempotent."""
 
-    def __init__(self, bootstrap_servers: str, group_id: str, store: AlertStore, policies: PolicyBook):
+    def __init__(
+        self, bootstrap_servers: str, group_id: str, store: AlertStore, changes: ChangeLog, policies: PolicyBook
+    ):
         self._consumer = AIOKafkaConsumer(
             topics.SCORES,
             bootstrap_servers=bootstrap_servers,
@@ -30,48 +35,50 @@ class ScoreConsumer:
             auto_offset_reset="earliest",
         )
         self._store = store
+        self._changes = changes
         self._policies = policies
 
     async def handle(self, score: Score) -> None:
-        """Apply one score to the household's alert and figures."""
-        current = await self._store.latest_for_household(score.household_id)
-        changed = apply_score(current, score, self._policies, datetime.now(UTC))
-        if changed is not None:
-            await self._store.save(changed)
-            log.info("alert %s", changed.history[-1].change, extra={"alert_id": changed.id, "score_id": score.score_id})
+        """Apply one score to the household's alert (retrying when a person's change got in first), then figures."""
+        for _ in range(STALE_RETRIES):
+            current = await self._store.latest_for_household(score.household_id)
+            changed = apply_score(current, score, self._policies, datetime.now(UTC))
+            if changed is None:
+                break
+            kind = changed.history[-1].change
+            if await self._changes.commit(changed, kind, "system", changed.updated_at):
+                log.info("alert %s", kind, extra={"alert_id": changed.id, "score_id": score.score_id})
+                break
+        else:
+            raise ChangeNotApplied(f"score {score.score_id}: the alert kept changing underneath; retried later")
         await self._store.record_score(score)
 
+    async def _handle_in_order(self, scores: list[Score]) -> None:
+        for score in scores:
+            await self.handle(score)
+
     async def run(self) -> None:
-        """Consume until cancelled."""
+        """Consume until cancelled; households of a batch are handled concurrently, each in order."""
         await self._consumer.start()
         try:
             while True:
                 batches = await self._consumer.getmany(timeout_ms=500, max_records=500)
+                by_household: dict[str, list[Score]] = defaultdict(list)
                 for messages in batches.values():
                     for message in messages:
-                        await self.handle(Score.from_json(message.value))
+                        score = Score.from_json(message.value)
+                        by_household[score.household_id].append(score)
+                handled = [self._handle_in_order(scores) for scores in by_household.values()]
+                try:  # every household finishes (or fails) before a failed batch is retried
+                    failures = [r for r in await asyncio.gather(*handled, return_exceptions=True) if r is not None]
+                    if failures:
+                        raise failures[0]
+                except TRANSIENT as exc:
+                    log.warning("scores paused, retrying from the last commit: %s", exc)
+                    await asyncio.sleep(1)
+                    await rewind(self._consumer)
+                    continue
                 if batches:
                     await self._consumer.commit()
         finally:
             await self._consumer.stop()
-
-
-async def main() -> None:
-    """Entry point of the alerts process."""
-    from services.common.logs import configure_logging
-    from services.common.settings import AlertsSettings
-
-    settings = AlertsSettings()
-    configure_logging(settings.log_level)
-    await asyncio.to_thread(topics.ensure_topics, settings.kafka_bootstrap_servers, settings.kafka_partitions)
-    redis = Redis.from_url(settings.redis_url, decode_responses=True)
-    consumer = ScoreConsumer(
-        settings.kafka_bootstrap_servers,
-        settings.alerts_group_id,
-        AlertStore(redis),
-        PolicyBook.load(settings.policy_dir),
-    )
-    try:
-        await consumer.run()
-    finally:
-        await redis.aclose()

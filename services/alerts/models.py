@@ -2,14 +2,35 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Literal
+from datetime import date, datetime
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AfterValidator, BaseModel, Field
 
-from services.common.scores import Level, Reason
+from services.common.scores import Category, Level, Reason
 
 Status = Literal["open", "verifying", "reviewing", "confirmed", "dismissed", "assisting", "resolved"]
+MeasureType = Literal[
+    "industry",
+    "employment",
+    "medical_assistance",
+    "minimum_living_allowance",  # 低保
+    "extreme_poverty_support",  # 特困
+    "temporary_relief",
+    "education_aid",
+    "housing",
+    "other",
+]
+DeadlineName = Literal["home_visit", "decision"]
+
+
+def _whole_fen(amount: float) -> float:
+    if round(amount, 2) != amount:
+        raise ValueError("at most 2 decimals (yuan and fen)")
+    return amount
+
+
+Yuan = Annotated[float, Field(ge=0), AfterValidator(_whole_fen)]
 CLOSED_STATUSES: frozenset[str] = frozenset({"dismissed", "resolved"})
 
 
@@ -21,10 +42,41 @@ class HistoryEntry(BaseModel):
     change: str
     level: Level | None = None
     score_id: str | None = None
+    note: str | None = None
+
+
+class Visit(BaseModel):
+    """The home visit (入户核实) as recorded by the township worker."""
+
+    visited_at: datetime
+    by: str
+    note: str
+    consent: bool
+
+
+class Measure(BaseModel):
+    """One assistance measure (帮扶措施) the household received."""
+
+    type: MeasureType
+    amount: Yuan
+    date: date
+    note: str = ""
+    recorded_by: str
+    recorded_at: datetime
+
+
+class Deadline(BaseModel):
+    """A policy deadline of the case, its reminder time, and whether either has fired."""
+
+    name: DeadlineName
+    due_at: datetime
+    remind_at: datetime
+    reminded: bool = False
+    missed: bool = False
 
 
 class Alert(BaseModel):
-    """A household's case from warning to decision."""
+    """A household's case from warning to decision and on to risk elimination."""
 
     id: str
     household_id: str
@@ -34,11 +86,25 @@ class Alert(BaseModel):
     reasons: list[Reason]
     created_at: datetime
     updated_at: datetime
-    due_at: datetime
+    due_at: datetime  # the decision deadline (identification_within after the warning)
     policy_version: str
     version: int = 1
     score_ids: list[str] = Field(default_factory=list)
     history: list[HistoryEntry] = Field(default_factory=list)
+    inbox: str = ""  # the township's inbox: region_code[:9]
+    queue: Literal["township", "county"] = "township"  # county once a deadline was missed (escalation)
+    overdue: bool = False
+    deadlines: list[Deadline] = Field(default_factory=list)
+    assignee: str | None = None
+    visit: Visit | None = None
+    review_started_at: datetime | None = None
+    category: Category | None = None
+    confirmed_at: datetime | None = None
+    dismissed_at: datetime | None = None
+    dismissal_reason: str | None = None
+    measures: list[Measure] = Field(default_factory=list)
+    resolved_at: datetime | None = None
+    reopened_from: str | None = None
 
     @property
     def is_open(self) -> bool:

@@ -1,4 +1,4 @@
-"""Redis projection of alerts and household figures, read by the API."""
+"""Redis projection of alerts (from the change log) and household figures (from scores), read by the API."""
 
 from __future__ import annotations
 
@@ -9,11 +9,15 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from services.alerts.changes import Change, result_key
+from services.alerts.deadlines import is_overdue, next_check
 from services.alerts.models import Alert
 from services.common.scores import Score
 
 TIMELINE_LENGTH = 500
-OVERDUE_STATUSES = frozenset({"open", "verifying", "reviewing"})  # awaiting a decision
+OUTBOX = "alerts:outbox"  # every applied change, for the live stream and the webhooks
+OUTBOX_LENGTH = 10000
+RESULT_TTL_SECONDS = 120
 # Adds a score to a household's figures and timeline once: a redelivered score id is a no-op.
 _RECORD_SCORE = """
 if redis.call('SADD', KEYS[3], ARGV[3]) == 0 then return 0 end
@@ -21,6 +25,26 @@ redis.call('SET', KEYS[1], ARGV[1])
 redis.call('RPUSH', KEYS[2], ARGV[2])
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[4]), -1)
 return 1
+"""
+# The projection rule, the same live and on rebuild: a change applies only if the stored version is its
+# from_version (0 = no alert yet). Live, it also feeds the outbox and tells the waiting writer the outcome.
+_APPLY_CHANGE = """
+local stored = redis.call('GET', KEYS[1])
+local version = 0
+if stored then version = cjson.decode(stored)['version'] end
+local applied = version == tonumber(ARGV[2])
+if applied then
+  redis.call('SET', KEYS[1], ARGV[1])
+  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
+  if tonumber(ARGV[2]) == 0 then redis.call('SET', KEYS[3], ARGV[3]) end
+  if ARGV[5] == '' then redis.call('ZREM', KEYS[4], ARGV[3]) else redis.call('ZADD', KEYS[4], ARGV[5], ARGV[3]) end
+end
+if ARGV[6] == '1' then
+  if applied then redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[8], '*', 'change', ARGV[7]) end
+  redis.call('LPUSH', KEYS[6], applied and 'applied' or 'stale')
+  redis.call('EXPIRE', KEYS[6], ARGV[9])
+end
+return applied and 1 or 0
 """
 
 
@@ -39,6 +63,7 @@ class AlertFilter:
     region_code: str | None = None
     overdue: bool | None = None
     now: datetime | None = None
+    queue: str | None = None
 
     def matches(self, alert: Alert) -> bool:
         """True when the alert passes every filter and lies inside the jurisdiction."""
@@ -48,11 +73,12 @@ class AlertFilter:
             and (self.status is None or alert.status == self.status)
             and (self.level is None or alert.level == self.level)
             and (self.household_id is None or alert.household_id == self.household_id)
-            and (self.overdue is None or self.now is None or self._is_overdue(alert) == self.overdue)
+            and (self.overdue is None or self._is_overdue(alert) == self.overdue)
+            and (self.queue is None or alert.queue == self.queue)
         )
 
     def _is_overdue(self, alert: Alert) -> bool:
-        return alert.status in OVERDUE_STATUSES and self.now is not None and alert.due_at < self.now
+        return alert.overdue or (self.now is not None and is_overdue(alert, self.now))
 
 
 class AlertStore:
@@ -61,6 +87,7 @@ class AlertStore:
     def __init__(self, redis: Redis):
         self._redis = redis
         self._record_score = redis.register_script(_RECORD_SCORE)
+        self._apply_change = redis.register_script(_APPLY_CHANGE)
 
     async def get(self, alert_id: str) -> Alert | None:
         """One alert by id."""
@@ -72,13 +99,36 @@ class AlertStore:
         alert_id = await self._redis.get(f"household:{household_id}:latest_alert")
         return await self.get(str(alert_id)) if alert_id else None
 
-    async def save(self, alert: Alert) -> None:
-        """Store an alert, its place in the index and the household pointer, atomically."""
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(_alert_key(alert.id), alert.model_dump_json())
-            pipe.zadd("alerts:by_created", {alert.id: alert.created_at.timestamp()})
-            pipe.set(f"household:{alert.household_id}:latest_alert", alert.id)
-            await pipe.execute()
+    async def apply(self, change: Change, live: bool) -> bool:
+        """Project one change (see _APPLY_CHANGE); True when it applied, False when its version was stale."""
+        alert = change.alert
+        check = next_check(alert)
+        applied = await self._apply_change(
+            keys=[
+                _alert_key(alert.id),
+                "alerts:by_created",
+                f"household:{alert.household_id}:latest_alert",
+                "alerts:deadlines",
+                OUTBOX,
+                result_key(change.change_id),
+            ],
+            args=[
+                alert.model_dump_json(),
+                change.from_version,
+                alert.id,
+                alert.created_at.timestamp(),
+                "" if check is None else check.timestamp(),
+                "1" if live else "0",
+                change.summary_json(),
+                OUTBOX_LENGTH,
+                RESULT_TTL_SECONDS,
+            ],
+        )
+        return bool(applied)
+
+    async def due_for_check(self, now: datetime) -> list[str]:
+        """Ids of alerts with a reminder or deadline due by `now`."""
+        return [str(i) for i in await self._redis.zrangebyscore("alerts:deadlines", "-inf", now.timestamp())]
 
     async def search(self, where: AlertFilter, offset: int, limit: int) -> tuple[list[Alert], int]:
         """Alerts matching `where`, newest first, with the total count."""
@@ -109,10 +159,13 @@ class AlertStore:
         entry = {
             "kind": "score",
             "at": score.scored_at.isoformat(),
+            "event_time": score.event_time.isoformat(),
             "score_id": score.score_id,
             "level": score.level,
             "caused_by": score.caused_by,
             "reasons": [r.code for r in score.reasons],
+            "per_capita_income": score.figures.per_capita_income,
+            "monitoring_line": score.figures.monitoring_line,
         }
         hid = score.household_id
         await self._record_score(
@@ -134,3 +187,11 @@ class AlertStore:
         timeline = await self._redis.lrange(f"household:{household_id}:timeline", 0, -1)
         snapshot["timeline"] = [json.loads(item) for item in timeline]
         return snapshot
+
+    async def wipe(self) -> int:
+        """Delete every alert and household key (not users, audit, subscriptions); returns how many."""
+        deleted = 0
+        for pattern in ("alert:*", "alerts:by_created", "alerts:deadlines", "household:*"):
+            async for key in self._redis.scan_iter(match=pattern, count=1000):
+                deleted += await self._redis.delete(key)
+        return deleted

@@ -1,12 +1,12 @@
-"""How a new score changes a household's alert: open one, join evidence to it, or leave it alone."""
+"""How a new score changes a household's alert: open one, join evidence to it, reopen a closed case, or not."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 
-from services.alerts.models import Alert, HistoryEntry
-from services.common.policy import PolicyBook
+from services.alerts.models import Alert, Deadline, HistoryEntry
+from services.common.policy import PolicyBook, PolicyValues
 from services.common.scores import Level, Reason, Score
 
 _RANK: dict[Level, int] = {"green": 0, "yellow": 1, "red": 2}
@@ -19,29 +19,60 @@ def _merged(old: list[Reason], new: list[Reason]) -> list[Reason]:
     return list(by_code.values())
 
 
+def suppressed(previous: Alert, score: Score, policy: PolicyValues, now: datetime) -> bool:
+    """True while a dismissal's quiet period holds: same or lower level and no reason code the dismissal lacked."""
+    if previous.status != "dismissed" or previous.dismissed_at is None:
+        return False
+    if now >= previous.dismissed_at + policy.dismissal_quiet_period:
+        return False
+    new_codes = {reason.code for reason in score.reasons} - {reason.code for reason in previous.reasons}
+    return _RANK[score.level] <= _RANK[previous.level] and not new_codes
+
+
+def _deadlines(now: datetime, policy: PolicyValues) -> list[Deadline]:
+    due = {"home_visit": now + policy.home_visit_within, "decision": now + policy.identification_within}
+    return [
+        Deadline(name=name, due_at=due_at, remind_at=due_at - policy.reminder_before)  # type: ignore[arg-type]
+        for name, due_at in due.items()
+    ]
+
+
+def _raised(previous: Alert | None, score: Score, policy: PolicyValues, version: str, now: datetime) -> Alert:
+    entry = HistoryEntry(at=now, by="system", change="raised", level=score.level, score_id=score.score_id)
+    history = [entry]
+    if previous is not None:  # 风险消除回退 or a new warning after a dismissal: the case carries its past
+        reopened = entry.model_copy(update={"change": "reopened", "note": f"follows alert {previous.id}"})
+        history = [*previous.history, reopened]
+    deadlines = _deadlines(now, policy)
+    return Alert(
+        id=str(uuid.uuid5(_ALERT_NAMESPACE, f"{score.household_id}/{score.score_id}")),
+        household_id=score.household_id,
+        region_code=score.region_code,
+        inbox=score.region_code[:9],
+        level=score.level,
+        reasons=score.reasons,
+        created_at=now,
+        updated_at=now,
+        due_at=deadlines[-1].due_at,
+        deadlines=deadlines,
+        policy_version=version,
+        score_ids=[score.score_id],
+        history=history,
+        reopened_from=previous.id if previous is not None else None,
+    )
+
+
 def apply_score(current: Alert | None, score: Score, policies: PolicyBook, now: datetime) -> Alert | None:
     """Return the alert as it should now be stored, or None when the score changes nothing."""
     if current is not None and score.score_id in current.score_ids:
         return None  # redelivered score
-    if current is None or not current.is_open:
-        if score.level == "green":
-            return None
-        policy = policies.for_region(score.region_code, now.year)
-        return Alert(
-            id=str(uuid.uuid5(_ALERT_NAMESPACE, f"{score.household_id}/{score.score_id}")),
-            household_id=score.household_id,
-            region_code=score.region_code,
-            level=score.level,
-            reasons=score.reasons,
-            created_at=now,
-            updated_at=now,
-            due_at=now + policy.values.identification_within,
-            policy_version=score.policy_version,
-            score_ids=[score.score_id],
-            history=[HistoryEntry(at=now, by="system", change="raised", level=score.level, score_id=score.score_id)],
-        )
     if score.level == "green":
-        return None  # the case stays with the worker; only the household figures move
+        return None  # an open case stays with the worker; only the household figures move
+    if current is None or not current.is_open:
+        policy = policies.for_region(score.region_code, now.year)
+        if current is not None and suppressed(current, score, policy.values, now):
+            return None
+        return _raised(current, score, policy.values, score.policy_version, now)
     level = score.level if _RANK[score.level] > _RANK[current.level] else current.level
     change = "escalated" if level != current.level else "evidence_added"
     return current.model_copy(

@@ -7,22 +7,29 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from fastapi import FastAPI
-from redis.asyncio import Redis
 
+from services.alerts.changes import ChangeLog
 from services.alerts.store import AlertStore
+from services.alerts.subscriptions import SubscriptionStore
+from services.api import accounts, audit_log, console, hooks, models, stats, stream, workflow
 from services.api.audit import AuditTrail
 from services.api.auth import TokenIssuer
 from services.api.users import UserStore
 from services.api.views import router
+from services.common import topics
 from services.common.logs import configure_logging
-from services.common.settings import ApiSettings
+from services.common.policy import PolicyBook
+from services.common.settings import ApiSettings, redis_client
 from services.common.web import add_operational_routes
 
 
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
     """Build the API app; the first admin is created at start-up if missing."""
     settings = settings or ApiSettings()  # type: ignore[call-arg]
-    redis = Redis.from_url(settings.redis_url, decode_responses=True)
+    redis = redis_client(settings.redis_url, decode_responses=True)
+    changes = ChangeLog(
+        settings.kafka_bootstrap_servers, settings.alerts_changes_topic, redis, settings.alerts_change_wait
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -31,7 +38,10 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         generated = await app.state.users.ensure_admin(admin_password)
         if generated:
             print(f"First admin created: username admin, password {generated} (shown once)", flush=True)
+        await asyncio.to_thread(topics.ensure_topics, settings.kafka_bootstrap_servers, settings.kafka_partitions)
+        await changes.start()
         yield
+        await changes.stop()
         await redis.aclose()
 
     app = FastAPI(title="Shouwang API", version="1", lifespan=lifespan)
@@ -39,7 +49,22 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.alerts = AlertStore(redis)
     app.state.audit = AuditTrail(redis)
     app.state.tokens = TokenIssuer(settings.jwt_secret.get_secret_value(), settings.access_token_minutes)
+    app.state.redis = redis
+    app.state.changes = changes
+    app.state.policies = PolicyBook.load(settings.policy_dir)
+    app.state.subscriptions = SubscriptionStore(redis)
+    for routes in (
+        stream.router,
+        workflow.router,
+        hooks.router,
+        audit_log.router,
+        models.router,
+    ):  # /alerts/stream before /alerts/{id}
+        app.include_router(routes)
     app.include_router(router)
+    accounts.install(app, settings)
+    app.include_router(stats.router)
+    console.install(app)
 
     async def readiness() -> dict[str, bool]:
         try:

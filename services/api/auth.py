@@ -1,17 +1,21 @@
-"""Access tokens (JWT) and the FastAPI dependencies that identify the caller."""
+"""Access tokens (JWT), refresh tokens, and the FastAPI dependencies that identify the caller."""
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import jwt
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import OAuth2PasswordBearer
+from redis.asyncio import Redis
 
 from services.api.users import Role, User, UserStore
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/auth/token")
+_BEARER = {"WWW-Authenticate": "Bearer"}
 
 
 class TokenIssuer:
@@ -21,30 +25,77 @@ class TokenIssuer:
         self._secret = secret
         self._lifetime = timedelta(minutes=minutes)
 
-    def issue(self, user: User) -> str:
-        """A token naming the user; role and jurisdiction are re-read from the store on each request."""
+    @property
+    def lifetime_seconds(self) -> int:
+        """How long an access token lives."""
+        return int(self._lifetime.total_seconds())
+
+    def issue(self, user: User, generation: int = 0) -> str:
+        """A token naming the user and their token generation; role and jurisdiction are re-read per request."""
         now = datetime.now(UTC)
-        claims = {"sub": user.username, "iat": now, "exp": now + self._lifetime, "typ": "access"}
+        claims = {"sub": user.username, "gen": generation, "iat": now, "exp": now + self._lifetime, "typ": "access"}
         return jwt.encode(claims, self._secret, algorithm="HS256")
 
-    def subject(self, token: str) -> str:
-        """The username in a valid token; raises 401 otherwise."""
+    def claims(self, token: str) -> tuple[str, int]:
+        """The username and generation in a valid access token; raises 401 otherwise."""
         try:
             claims = jwt.decode(token, self._secret, algorithms=["HS256"], options={"require": ["exp", "sub"]})
         except jwt.PyJWTError as exc:
-            raise HTTPException(401, f"invalid token: {exc}", headers={"WWW-Authenticate": "Bearer"}) from exc
+            raise HTTPException(401, f"invalid token: {exc}", headers=_BEARER) from exc
         if claims.get("typ") != "access":
-            raise HTTPException(401, "not an access token", headers={"WWW-Authenticate": "Bearer"})
-        return str(claims["sub"])
+            raise HTTPException(401, "not an access token", headers=_BEARER)
+        return str(claims["sub"]), int(claims.get("gen", 0))
+
+    def subject(self, token: str) -> str:
+        """The username in a valid token; raises 401 otherwise."""
+        return self.claims(token)[0]
+
+
+class RefreshTokens:
+    """Opaque single-use refresh tokens in Redis (only their SHA-256 is stored), revocable per user."""
+
+    def __init__(self, redis: Redis, hours: float):
+        self._redis = redis
+        self._ttl = max(1, int(hours * 3600))
+
+    @staticmethod
+    def _key(token: str) -> str:
+        return "refresh:" + hashlib.sha256(token.encode()).hexdigest()
+
+    async def issue(self, username: str) -> str:
+        """A new refresh token for the user."""
+        token = secrets.token_urlsafe(32)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.set(self._key(token), username, ex=self._ttl)
+            pipe.sadd(f"refresh:user:{username}", self._key(token))
+            pipe.expire(f"refresh:user:{username}", self._ttl)
+            await pipe.execute()
+        return token
+
+    async def redeem(self, token: str) -> str | None:
+        """The username the token was issued to, consuming it (a token works once); None if unknown or expired."""
+        found = await self._redis.getdel(self._key(token))
+        if found is None:
+            return None
+        username = found.decode() if isinstance(found, bytes) else str(found)
+        await self._redis.srem(f"refresh:user:{username}", self._key(token))
+        return username
+
+    async def revoke_all(self, username: str) -> None:
+        """End every refresh token of the user."""
+        keys = [str(k) for k in await self._redis.smembers(f"refresh:user:{username}")]  # type: ignore[misc]
+        await self._redis.delete(f"refresh:user:{username}", *keys)
 
 
 async def current_user(request: Request, token: Annotated[str, Depends(oauth2)]) -> User:
-    """The caller, from the bearer token; disabled or deleted users are refused."""
-    username = request.app.state.tokens.subject(token)
+    """The caller, from the bearer token; disabled or deleted users and superseded tokens are refused."""
+    username, generation = request.app.state.tokens.claims(token)
     store: UserStore = request.app.state.users
-    user = await store.get(username)
+    user, current = await store.session(username)
     if user is None or user.disabled:
-        raise HTTPException(401, "user unknown or disabled", headers={"WWW-Authenticate": "Bearer"})
+        raise HTTPException(401, "user unknown or disabled", headers=_BEARER)
+    if generation != current:
+        raise HTTPException(401, "token superseded (password reset or account change): log in again", headers=_BEARER)
     return user
 
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from redis.asyncio import BlockingConnectionPool, Redis
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -80,3 +81,11 @@ class ApiSettings(_Base):
     login_max_failures: int = Field(default=5, ge=1, description="failed logins within the window that lock")
     login_failure_window_minutes: float = Field(default=15.0, gt=0, description="window counting failed logins")
     login_lockout_minutes: float = Field(default=15.0, gt=0, description="how long a locked account stays locked")
+
+
+def redis_client(url: str, *, decode_responses: bool = False, max_connections: int = 64) -> Redis:
+    """A Redis client whose pool waits for a free connection instead of opening hundreds under load."""
+    pool = BlockingConnectionPool.from_url(
+        url, max_connections=max_connections, timeout=30, decode_responses=decode_responses
+    )
+    return Redis(connection_pool=pool)

@@ -7,11 +7,10 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
-from redis.asyncio import Redis
 
 from services.common import topics
 from services.common.logs import configure_logging
-from services.common.settings import IngestSettings
+from services.common.settings import IngestSettings, redis_client
 from services.common.web import add_operational_routes
 from services.ingest.bindings import BATCH, JSON, STRUCTURED, UnsupportedMediaType, from_http
 from services.ingest.dedup import SeenEvents
@@ -53,7 +52,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     """Build the ingest app; connections open in the lifespan."""
     settings = settings or IngestSettings()  # type: ignore[call-arg]
     keys = settings.api_keys()
-    redis = Redis.from_url(settings.redis_url)
+    redis = redis_client(settings.redis_url)
     publisher = EventPublisher(settings.kafka_bootstrap_servers)
     intake = Intake(
         publisher,

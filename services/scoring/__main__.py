@@ -5,7 +5,7 @@ import sys
 from kafka.admin import NewTopic
 
 from services.common.topics import ensure_topics
-from services.scoring.app import app, households, settings, unmatched_people
+from services.scoring.app import active_model, app, households, settings, unmatched_people
 
 if __name__ == "__main__":
     # The tables' changelogs are created up front with the source topic's partitions: faust creating it while
@@ -20,5 +20,6 @@ if __name__ == "__main__":
         for table in (households, unmatched_people)
     ]
     ensure_topics(settings.kafka_bootstrap_servers, settings.kafka_partitions, changelogs)
+    active_model.load_latest(settings.kafka_bootstrap_servers)  # the active model is in use from the first event
     sys.argv = [sys.argv[0], "worker", "--without-web", "--loglevel", "info", *sys.argv[1:]]
     app.main()

@@ -6,51 +6,65 @@ import asyncio
 import logging
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from kafka import KafkaConsumer
+from kafka import TopicPartition as SyncTopicPartition
 
 from services.common import topics
-from services.scoring.model import Activation, ModelRegistry, RiskModel
+from services.scoring.model import Activation, ModelRegistry, RiskModel, UnverifiedModel
 
 log = logging.getLogger(__name__)
 
 
 class ActiveModel:
-    """The model in use (None: rules only); `ready` is set once the activation log has been read to its end."""
+    """The model in use (None: rules only), loaded before the worker starts and swapped on each activation."""
 
     def __init__(self, registry: ModelRegistry):
         self.registry = registry
         self.current: RiskModel | None = None
-        self.ready = asyncio.Event()
-
-    async def apply(self, activation: Activation) -> None:
-        """Load and verify the activated version, then swap it in; a bad artefact keeps the previous model."""
-        try:
-            self.current = await asyncio.to_thread(self.registry.load, activation)
-        except Exception:
-            log.exception("model %s not activated; keeping %s", activation.version, self.version)
-            return
-        log.info("model %s active (activated by %s)", activation.version or "none, rules only", activation.activated_by)
+        self._next_offset = 0
 
     @property
     def version(self) -> str | None:
         """The version in use, if any."""
         return self.current.manifest.version if self.current else None
 
+    def _apply(self, activation: Activation) -> None:
+        try:
+            self.current = self.registry.load(activation)
+        except (UnverifiedModel, OSError, ValueError):
+            log.exception("model %s not activated; keeping %s", activation.version, self.version)
+            return
+        log.info("model %s active (activated by %s)", activation.version or "none, rules only", activation.activated_by)
+
+    def load_latest(self, bootstrap_servers: str) -> None:
+        """At start, before any event is scored: read the whole activation log and load the last activation."""
+        consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+        partition = SyncTopicPartition(topics.MODEL_ACTIVATIONS, 0)
+        try:
+            consumer.assign([partition])
+            end = consumer.end_offsets([partition])[partition]
+            consumer.seek_to_beginning(partition)
+            latest = None
+            while consumer.position(partition) < end:
+                for message in consumer.poll(timeout_ms=1000).get(partition, []):
+                    latest = Activation.model_validate_json(message.value)
+            if latest is not None:
+                self._apply(latest)
+            self._next_offset = end
+        finally:
+            consumer.close()
+
     async def follow(self, bootstrap_servers: str) -> None:
-        """Read every activation from the beginning (no consumer group), forever."""
+        """Apply activations published after start, forever (no consumer group: every worker reads them all)."""
         consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
         partition = TopicPartition(topics.MODEL_ACTIVATIONS, 0)
         await consumer.start()
         try:
             consumer.assign([partition])
-            await consumer.seek_to_beginning(partition)
-            end = (await consumer.end_offsets([partition]))[partition]
-            if end == 0:
-                self.ready.set()
+            consumer.seek(partition, self._next_offset)
             while True:
                 batch = await consumer.getmany(partition, timeout_ms=1000)
                 for message in batch.get(partition, []):
-                    await self.apply(Activation.model_validate_json(message.value))
-                    if message.offset >= end - 1:
-                        self.ready.set()
+                    await asyncio.to_thread(self._apply, Activation.model_validate_json(message.value))
         finally:
             await consumer.stop()

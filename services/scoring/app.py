@@ -50,7 +50,6 @@ unmatched_people = app.Table("unmatched_people", partitions=settings.kafka_parti
 @app.agent(canonical_events)
 async def score_households(stream: Any) -> None:
     """Apply each household event to its state and emit a score when the assessment changes."""
-    await active_model.ready.wait()
     async for raw in stream:
         try:
             event = HouseholdEvent.from_json(raw)

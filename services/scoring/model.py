@@ -107,9 +107,12 @@ class ModelRegistry:
         return RiskModel(manifest, joblib.load(io.BytesIO(blob)))
 
 
-def activation_message(manifest: ModelManifest, activated_by: str, at: datetime) -> bytes:
-    """The message that activates `manifest` on the `models.activations` topic."""
+def activation_message(manifest: ModelManifest | None, activated_by: str, at: datetime) -> bytes:
+    """The message that activates `manifest` (None: back to rules only) on the `models.activations` topic."""
     activation = Activation(
-        version=manifest.version, sha256=manifest.sha256, activated_by=activated_by, activated_at=at
+        version=manifest.version if manifest else None,
+        sha256=manifest.sha256 if manifest else None,
+        activated_by=activated_by,
+        activated_at=at,
     )
     return json.dumps(activation.model_dump(mode="json")).encode()

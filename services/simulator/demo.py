@@ -1,97 +1,66 @@
-"""Demo county for `make run`: a seeded synthetic county streamed to ingest so alerts appear."""
+"""Demo county for `make run`: train and activate a first model, then stream a simulated county to ingest."""
 
 from __future__ import annotations
 
+import logging
 import os
-import random
 import signal
 import sys
-from collections.abc import Iterator
-from typing import Any
+import time
 
-import httpx
-from tenacity import retry, stop_after_delay, wait_fixed
+from services.analytics import registry
+from services.analytics.jobs import TrainRequest
+from services.analytics.pipeline import simulated_training_set
+from services.analytics.publish import to_ingest
+from services.analytics.report import write_report
+from services.analytics.simulator import SimConfig
+from services.analytics.training import register, train
+from services.common import topics
+from services.common.settings import ScoringSettings
 
 COUNTY = "532328"  # Yuanmou county, Yunnan (monitoring line 8,700 in 2025: policy/2025.toml)
-TOWNSHIPS = ("101", "102", "103")
-SOURCE = "/civil-affairs/532328"
-MONTHS = [f"2025-{m:02d}" for m in range(1, 11)]
-SEASONALITY = (0.7, 0.8, 0.9, 1.0, 1.0, 1.1, 1.1, 1.2, 1.3, 1.2)  # harvest months earn more
+log = logging.getLogger("demo")
 
 
-def _event(event_id: str, event_type: str, time: str, data: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "specversion": "1.0",
-        "id": event_id,
-        "source": SOURCE,
-        "type": event_type,
-        "time": time,
-        "datacontenttype": "application/json",
-        "data": data,
-    }
+def demo_county(households: int, seed: int) -> SimConfig:
+    """Households in three townships of Yuanmou county."""
+    return SimConfig(households=households, seed=seed, counties=(COUNTY,), townships=3, villages=4, id_prefix="YM")
 
 
-def county_events(households: int, seed: int) -> Iterator[dict[str, Any]]:
-    """Registrations and monthly incomes; about one household in five lives below the line."""
-    rng = random.Random(seed)
-    for n in range(households):
-        township = TOWNSHIPS[n % len(TOWNSHIPS)]
-        household_id = f"YM{township}{n:05d}"
-        members = rng.randint(1, 6)
-        per_capita = rng.lognormvariate(9.3, 0.35)  # median ≈ 10,900 yuan per person
-        annual = round(per_capita * members, 2)
-        yield _event(
-            f"reg-{household_id}",
-            "household.registered",
-            "2025-01-15T09:00:00+08:00",
-            {
-                "household_id": household_id,
-                "region_code": f"{COUNTY}{township}{rng.randint(1, 4):03d}",
-                "members": members,
-                "labourers": rng.randint(0, members),
-                "category": rng.choice(["poverty_exited", "poverty_exited", "ordinary"]),
-                "annual_net_income": annual,
-            },
-        )
-        for month, season in zip(MONTHS, SEASONALITY, strict=True):
-            yield _event(
-                f"inc-{household_id}-{month}",
-                "income.reported",
-                f"{month}-28T18:00:00+08:00",
-                {
-                    "household_id": household_id,
-                    "period": month,
-                    "income_source": "wage",
-                    "amount": round(annual / 12 * season * rng.uniform(0.85, 1.15), 2),
-                },
-            )
-
-
-@retry(stop=stop_after_delay(120), wait=wait_fixed(1), reraise=True)
-def _post(client: httpx.Client, batch: list[dict[str, Any]]) -> dict[str, Any]:
-    response = client.post("/events", json=batch, headers={"content-type": "application/cloudevents-batch+json"})
-    response.raise_for_status()
-    result: dict[str, Any] = response.json()
-    return result
+def first_model(settings: ScoringSettings, seed: int) -> str | None:
+    """Train (or reuse) the demo model on another simulated history of the county and activate it."""
+    households = int(os.environ.get("DEMO_TRAIN_HOUSEHOLDS", "1200"))
+    version = f"demo-{seed}-{households}"
+    if not (settings.model_dir / version / "manifest.json").exists():
+        started = time.perf_counter()
+        config = demo_county(households, seed + 1000)
+        request = TrainRequest(households=households, seed=seed + 1000, max_iter=80, workers=2)
+        simulated = simulated_training_set(config, workers=request.workers)
+        trained = train(simulated.training_set, max_iter=request.max_iter)
+        register(trained, settings.model_dir, "demo", version)
+        write_report(trained, settings.model_dir / version, f"Demo risk model {version}")
+        print(f"demo model {version} trained in {time.perf_counter() - started:.0f} s", flush=True)
+    history = registry.activations(settings.kafka_bootstrap_servers)
+    current = registry.active(history)
+    if current is None or current.version != version:
+        registry.activate(settings.kafka_bootstrap_servers, settings.model_dir, version, "demo")
+        time.sleep(float(os.environ.get("DEMO_MODEL_WAIT", "3")))  # scoring workers load it before the events
+    return version
 
 
 def main() -> None:
-    """Stream the demo county to ingest, then wait (so the supervisor keeps the other services up)."""
+    """Activate a model, stream the demo county to ingest, then wait (so the supervisor keeps the others up)."""
     url, key = os.environ["DEMO_INGEST_URL"], os.environ["DEMO_INGEST_KEY"]
-    households = int(os.environ.get("DEMO_HOUSEHOLDS", "300"))
-    totals = {"accepted": 0, "duplicate": 0, "rejected": 0}
-    with httpx.Client(base_url=url, headers={"authorization": f"Bearer {key}"}, timeout=30) as client:
-        batch: list[dict[str, Any]] = []
-        for event in county_events(households, seed=int(os.environ.get("DEMO_SEED", "7"))):
-            batch.append(event)
-            if len(batch) == 500:
-                result = _post(client, batch)
-                totals = {k: totals[k] + result[k] for k in totals}
-                batch = []
-        if batch:
-            result = _post(client, batch)
-            totals = {k: totals[k] + result[k] for k in totals}
-    print(f"demo county {COUNTY}: {households} households streamed: {totals}", flush=True)
+    households, seed = int(os.environ.get("DEMO_HOUSEHOLDS", "300")), int(os.environ.get("DEMO_SEED", "7"))
+    settings = ScoringSettings()
+    topics.ensure_topics(settings.kafka_bootstrap_servers, settings.kafka_partitions)
+    try:
+        version = first_model(settings, seed)
+    except Exception:  # noqa: BLE001 - the demo still streams, scored by the rules alone
+        logging.exception("demo model not trained; scoring stays rules-only")
+        version = None
+    totals = to_ingest(demo_county(households, seed), url, key)
+    print(f"demo county {COUNTY}: {households} households streamed: {totals}; model {version}", flush=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     signal.pause()
 

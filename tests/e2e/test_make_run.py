@@ -31,6 +31,7 @@ def start_make_run(tmp_path):
         "ADMIN_PASSWORD": "e2e-admin-password",
         "INGEST_API_KEYS": "e2e-key=/",
         "DEMO_HOUSEHOLDS": "40",
+        "DEMO_TRAIN_HOUSEHOLDS": "300",
     }
     (ARTIFACTS / "logs").mkdir(parents=True, exist_ok=True)
     log = (ARTIFACTS / "logs" / "make-run.log").open("ab")

@@ -1,5 +1,6 @@
 """Activating a model version reaches the running scoring worker without a restart."""
 
+import shutil
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,7 +36,8 @@ def household_scored_by(stack, household_id: str, seconds: float = 60) -> dict:
 @pytest.fixture
 def rules_only_afterwards(stack):
     yield
-    activate(stack, None)  # other tests expect rules-only scoring
+    activate(stack, None)  # other tests expect rules-only scoring and an untampered registry
+    shutil.rmtree(Path(stack.env["MODEL_DIR"]) / "it-2", ignore_errors=True)
     time.sleep(2)
 
 

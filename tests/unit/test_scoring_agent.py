@@ -6,7 +6,7 @@ from unittest.mock import AsyncMock, patch
 
 from services.common.scores import Score
 from services.ingest.validation import validate_event
-from services.scoring.app import active_model, app, households, score_households, scores
+from services.scoring.app import app, households, score_households, scores
 from tests.factories import income, registration
 
 
@@ -24,7 +24,6 @@ def run_agent(*raws):
 
     app.finalize()
     app.flow_control.resume()
-    active_model.ready.set()  # no model activated: rules only
     with patch.object(scores, "send", AsyncMock()) as sent:
         states = asyncio.run(scenario())
     return states, [Score.from_json(call.kwargs["value"]) for call in sent.await_args_list]

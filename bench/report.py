@@ -1,0 +1,160 @@
+"""The bench's outputs: bench/results/latest.json, latest.md and a table on the terminal."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psutil
+from rich.console import Console
+from rich.table import Table
+
+from bench.config import Knobs
+from bench.results_model import Results
+from bench.stack import RESULTS
+
+SERVICES = ("ingest", "scoring", "alerts", "api", "kafka", "redis")
+# name, unit, how it is measured
+FIGURES: list[tuple[str, str, str]] = [
+    ("ingest_single_events_per_s", "events/s", "single-event POSTs on concurrent keep-alive connections; median"),
+    ("ingest_batch_events_per_s", "events/s", "batch POSTs (BENCH_BATCH_SIZE events) by a few clients; median"),
+    ("kafka_inbound_events_per_s", "events/s", "events.inbound → accepted by ingest's Kafka route; median of runs"),
+    ("scoring_events_per_s", "events/s", "one faust worker through preloaded events.canonical, from ready"),
+    ("raw_consume_events_per_s", "events/s", "bare aiokafka consumer, JSON decode only, same events"),
+    ("scoring_vs_raw_consume_ratio", "ratio", "scoring / bare consumer"),
+    ("scoring_peak_rss_mb", "MB", "scoring worker's peak RSS during its run"),
+    ("e2e_events_per_s", "events/s", "sustained: alerts raised per second, closed loop, after warm-up"),
+    ("e2e_latency_p50_ms", "ms", "at BENCH_E2E_RATE offered: ingest 207 → alert seen by GET /alerts?household_id="),
+    ("e2e_latency_p99_ms", "ms", "same, 99th percentile"),
+    ("e2e_alert_written_p50_ms", "ms", "same run: ingest 207 → the alert's created_at (precise, no polling)"),
+    ("e2e_alert_written_p99_ms", "ms", "same, 99th percentile"),
+    ("e2e_offered_events_per_s", "events/s", "registrations actually offered in that run"),
+    ("e2e_accepted_events_per_s", "events/s", "of which ingest accepted"),
+    ("e2e_latency_at_half_capacity_p50_ms", "ms", "alert visible, at half of e2e_events_per_s offered"),
+    ("e2e_latency_at_half_capacity_p99_ms", "ms", "same, 99th percentile"),
+    ("e2e_alert_written_at_half_capacity_p50_ms", "ms", "alert created_at, at half capacity"),
+    ("e2e_alert_written_at_half_capacity_p99_ms", "ms", "same, 99th percentile"),
+    ("api_alerts_p50_ms", "ms", "GET /alerts?limit=50 paginated, concurrent clients"),
+    ("api_alerts_p99_ms", "ms", "same, 99th percentile"),
+    ("api_alerts_error_ratio", "ratio", "share of those requests that failed"),
+    ("api_alerts_count", "alerts", "alerts stored during the GET /alerts run"),
+    *[(f"peak_rss_{name}_mb", "MB", f"peak RSS of {name} over the whole run") for name in SERVICES],
+    ("peak_rss_bench_mb", "MB", "peak RSS of the load generator (this process)"),
+]
+
+
+def git_commit() -> dict[str, Any]:
+    """HEAD and whether the work tree has changes."""
+    root = RESULTS.parents[1]
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True)
+        status = subprocess.run(["git", "status", "--porcelain"], cwd=root, capture_output=True, text=True, check=True)
+    except (OSError, subprocess.CalledProcessError):
+        return {"commit": None, "dirty": None}
+    return {"commit": commit.stdout.strip(), "dirty": bool(status.stdout.strip())}
+
+
+def machine() -> dict[str, Any]:
+    """Where the figures were measured."""
+    return {
+        "cpu_count": os.cpu_count(),
+        "memory_gb": round(psutil.virtual_memory().total / 1024**3, 1),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def document(results: Results, knobs: Knobs, status: str, started: datetime, seconds: float) -> dict[str, Any]:
+    """The JSON document: figures (null with a note when missing), context and per-phase details."""
+    figures: dict[str, float | None] = {name: results.figures.get(name) for name, _, _ in FIGURES}
+    figures.update({k: v for k, v in results.figures.items() if k not in figures})
+    for name, value in figures.items():
+        if value is None and name not in results.notes:
+            results.notes[name] = f"not reached: the run {status}"
+    return {
+        "schema": 1,
+        "status": status,
+        "timestamp": started.isoformat(),
+        "duration_seconds": round(seconds, 1),
+        "git": git_commit(),
+        "machine": machine(),
+        "knobs": knobs.as_dict(),
+        "figures": figures,
+        "notes": results.notes,
+        "details": results.details,
+    }
+
+
+def _shown(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, float) and value >= 100:
+        return f"{value:,.0f}"
+    return f"{value:,}" if isinstance(value, int | float) else str(value)
+
+
+def _rows(doc: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    units = {name: (unit, how) for name, unit, how in FIGURES}
+    rows = []
+    for name, value in doc["figures"].items():
+        unit, how = units.get(name, ("", ""))
+        note = doc["notes"].get(name)
+        rows.append((name, _shown(value), unit, f"{how} — {note}" if note else how))
+    return rows
+
+
+def markdown(doc: dict[str, Any]) -> str:
+    """latest.md: the table and the context it was measured in."""
+    git, host = doc["git"], doc["machine"]
+    lines = [
+        "# Shouwang benchmark",
+        "",
+        f"{doc['timestamp']} · status **{doc['status']}** · {doc['duration_seconds']} s · commit "
+        f"`{(git['commit'] or '?')[:12]}`{' (dirty)' if git['dirty'] else ''} · {host['cpu_count']} CPUs, "
+        f"{host['memory_gb']} GB · Python {host['python']} · preset `{doc['knobs']['preset']}`",
+        "",
+        *([f"**Note:** {doc['notes']['machine']}", ""] if "machine" in doc["notes"] else []),
+        "| figure | value | unit | how |",
+        "|---|--:|---|---|",
+        *[f"| {name} | {value} | {unit} | {how} |" for name, value, unit, how in _rows(doc)],
+        "",
+        "Knobs: " + ", ".join(f"`{k}={v}`" for k, v in doc["knobs"].items()),
+        "",
+        "Per-run details are in `latest.json` (`details`).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def table(doc: dict[str, Any]) -> Table:
+    """The figures as a rich table."""
+    view = Table(title=f"Shouwang bench ({doc['status']}, preset {doc['knobs']['preset']})")
+    view.add_column("figure")
+    view.add_column("value", justify="right")
+    view.add_column("unit")
+    view.add_column("how", overflow="fold")
+    for row in _rows(doc):
+        view.add_row(*row)
+    return view
+
+
+def write(doc: dict[str, Any], folder: Path = RESULTS) -> tuple[Path, Path]:
+    """Write latest.json and latest.md; print the table."""
+    folder.mkdir(parents=True, exist_ok=True)
+    json_path, md_path = folder / "latest.json", folder / "latest.md"
+    json_path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    md_path.write_text(markdown(doc))
+    Console(width=160).print(table(doc))
+    return json_path, md_path
+
+
+def now() -> datetime:
+    """The run's start time, UTC."""
+    return datetime.now(UTC)

@@ -1,0 +1,59 @@
+"""Deadlines of a case: reminders before they fall due, overdue flags and escalation to the county queue."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from services.alerts.models import Alert, Deadline, HistoryEntry
+
+AWAITING_DECISION = frozenset({"open", "verifying", "reviewing"})
+
+
+def pending(alert: Alert, deadline: Deadline) -> bool:
+    """True while what the deadline asks for has not been done."""
+    if deadline.name == "home_visit":
+        return alert.visit is None and alert.status in ("open", "verifying")
+    return alert.status in AWAITING_DECISION
+
+
+def is_overdue(alert: Alert, now: datetime) -> bool:
+    """True when a deadline has passed and its task is still pending (whether or not the loop flagged it yet)."""
+    return any(pending(alert, d) and d.due_at <= now for d in alert.deadlines)
+
+
+def with_overdue_flag(alert: Alert) -> Alert:
+    """The alert with `overdue` recomputed: a flagged deadline that is still pending."""
+    return alert.model_copy(update={"overdue": any(d.missed and pending(alert, d) for d in alert.deadlines)})
+
+
+def next_check(alert: Alert) -> datetime | None:
+    """When the next reminder or overdue flag of the alert falls due, or None when nothing is left to watch."""
+    times = [d.due_at if d.reminded else d.remind_at for d in alert.deadlines if pending(alert, d) and not d.missed]
+    return min(times, default=None)
+
+
+def deadline_change(alert: Alert, now: datetime) -> Alert | None:
+    """Fire what is due at `now`: a reminder, or an overdue flag that escalates to the county; None if nothing."""
+    deadlines: list[Deadline] = []
+    entries: list[HistoryEntry] = []
+    for deadline in alert.deadlines:
+        if pending(alert, deadline) and not deadline.missed and now >= deadline.due_at:
+            deadline = deadline.model_copy(update={"missed": True, "reminded": True})
+            entries.append(HistoryEntry(at=now, by="system", change=f"overdue:{deadline.name}"))
+        elif pending(alert, deadline) and not deadline.reminded and now >= deadline.remind_at:
+            deadline = deadline.model_copy(update={"reminded": True})
+            entries.append(HistoryEntry(at=now, by="system", change=f"reminder:{deadline.name}"))
+        deadlines.append(deadline)
+    if not entries:
+        return None
+    escalated = any(entry.change.startswith("overdue") for entry in entries)
+    changed = alert.model_copy(
+        update={
+            "deadlines": deadlines,
+            "queue": "county" if escalated else alert.queue,
+            "updated_at": now,
+            "version": alert.version + 1,
+            "history": [*alert.history, *entries],
+        }
+    )
+    return with_overdue_flag(changed)

@@ -1,0 +1,50 @@
+"""The alerts process: score consumer, change projector, deadline watch, webhook routing and delivery."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+from services.alerts.changes import ChangeLog
+from services.alerts.consumer import ScoreConsumer
+from services.alerts.notify import Notifier
+from services.alerts.projector import Projector
+from services.alerts.store import AlertStore
+from services.alerts.subscriptions import SubscriptionStore
+from services.alerts.watch import DeadlineWatch
+from services.alerts.webhooks import Deliverer, WebhookQueue
+from services.common import topics
+from services.common.logs import configure_logging
+from services.common.policy import PolicyBook
+from services.common.settings import AlertsSettings, redis_client
+
+
+async def main() -> None:
+    """Run every part until one fails or the process is stopped."""
+    settings = AlertsSettings()
+    configure_logging(settings.log_level)
+    await asyncio.to_thread(topics.ensure_topics, settings.kafka_bootstrap_servers, settings.kafka_partitions)
+    redis = redis_client(settings.redis_url, decode_responses=True)
+    store, subs, queue = AlertStore(redis), SubscriptionStore(redis), WebhookQueue(redis)
+    bootstrap, topic = settings.kafka_bootstrap_servers, settings.alerts_changes_topic
+    changes = ChangeLog(bootstrap, topic, redis, settings.alerts_change_wait)
+    await changes.start()
+    parts = [
+        Projector(bootstrap, topic, f"{settings.alerts_group_id}-projector", store).run(),
+        ScoreConsumer(bootstrap, settings.alerts_group_id, store, changes, PolicyBook.load(settings.policy_dir)).run(),
+        DeadlineWatch(store, changes, settings.alerts_deadline_interval).run(),
+        Notifier(redis, subs, queue, socket.gethostname()).run(),
+        Deliverer(
+            queue,
+            subs,
+            settings.webhook_backoff,
+            settings.webhook_backoff_max,
+            settings.webhook_max_attempts,
+            settings.webhook_timeout,
+        ).run(),
+    ]
+    try:
+        await asyncio.gather(*parts)
+    finally:
+        await changes.stop()
+        await redis.aclose()

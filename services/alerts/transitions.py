@@ -1,0 +1,170 @@
+"""The official workflow: which status may follow which, who may move it, and what each step needs."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+from services.alerts.deadlines import with_overdue_flag
+from services.alerts.models import Alert, HistoryEntry, Measure, MeasureType, Status, Visit, Yuan
+from services.alerts.resolution import unmet_criteria
+from services.common.policy import PolicyValues
+from services.common.scores import Category
+
+WORKER, SUPERVISOR = "township_worker", "county_supervisor"
+# (from, to) -> the roles that may make the move
+TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
+    ("open", "verifying"): frozenset({WORKER}),
+    ("verifying", "reviewing"): frozenset({WORKER}),
+    ("open", "dismissed"): frozenset({WORKER}),
+    ("verifying", "dismissed"): frozenset({WORKER}),
+    ("reviewing", "dismissed"): frozenset({WORKER, SUPERVISOR}),
+    ("reviewing", "confirmed"): frozenset({SUPERVISOR}),
+    ("confirmed", "assisting"): frozenset({WORKER, SUPERVISOR}),
+    ("assisting", "resolved"): frozenset({SUPERVISOR}),
+}
+MEASURE_ROLES = frozenset({WORKER, SUPERVISOR})
+MEASURE_STATUSES = frozenset({"confirmed", "assisting"})
+
+
+class Refusal(Exception):
+    """A refused action: `kind` is role (403), state or criteria (409), or input (422)."""
+
+    def __init__(self, kind: Literal["role", "state", "criteria", "input"], message: str, **details: Any):
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.details = details
+
+
+class TransitionRequest(BaseModel):
+    """Body of `POST /alerts/{id}/transitions`."""
+
+    to: Status
+    note: str = Field(default="", max_length=2000)
+    expected_version: int = Field(ge=1)
+    category: Category | None = None
+    reason: str | None = Field(default=None, min_length=1, max_length=500)
+    visited_at: AwareDatetime | None = None
+    consent: bool | None = None
+
+
+class MeasureRequest(BaseModel):
+    """Body of `POST /alerts/{id}/measures`."""
+
+    type: MeasureType
+    amount: Yuan
+    date: date
+    note: str = Field(default="", max_length=500)
+    expected_version: int = Field(ge=1)
+
+
+def allowed_from(status: str) -> list[dict[str, Any]]:
+    """The moves the workflow allows from `status`, each with the roles that may make it."""
+    return [{"to": to, "roles": sorted(roles)} for (src, to), roles in TRANSITIONS.items() if src == status]
+
+
+def _visit(request: TransitionRequest, actor: str, now: datetime, required: bool) -> Visit | None:
+    if request.visited_at is None:
+        if required:
+            raise Refusal("input", "village review needs the home visit: visited_at and consent")
+        return None
+    if request.visited_at > now:
+        raise Refusal("input", "visited_at lies in the future")
+    return Visit(visited_at=request.visited_at, by=actor, note=request.note, consent=bool(request.consent))
+
+
+def _step(alert: Alert, request: TransitionRequest, actor: str, policy: PolicyValues, now: datetime) -> dict[str, Any]:
+    to = request.to
+    if to == "verifying":
+        return {"assignee": actor}
+    if to == "reviewing":
+        if request.consent is not True:
+            raise Refusal("input", "village review needs the household's signed consent (consent: true)")
+        return {"visit": _visit(request, actor, now, required=True), "review_started_at": now}
+    if to == "dismissed":
+        if not request.reason:
+            raise Refusal("input", "a dismissal needs a reason")
+        visit = _visit(request, actor, now, required=False) or alert.visit
+        return {"dismissed_at": now, "dismissal_reason": request.reason, "visit": visit}
+    if to == "confirmed":
+        if request.category is None:
+            raise Refusal("input", "confirmation needs a category: unstable_exited, marginal or sudden_hardship")
+        notice_ends = (alert.review_started_at or now) + policy.public_notice_min
+        if now < notice_ends:
+            raise Refusal(
+                "criteria",
+                f"the public notice runs until {notice_ends.isoformat()}",
+                notice_ends=notice_ends.isoformat(),
+            )
+        return {"category": request.category, "confirmed_at": now}
+    if to == "assisting":
+        if not alert.measures:
+            raise Refusal("criteria", "assistance needs at least one measure recorded first")
+        return {}
+    return {"resolved_at": now}  # resolved: the criteria are checked by the caller of _step
+
+
+def apply_transition(
+    alert: Alert,
+    request: TransitionRequest,
+    actor: str,
+    role: str,
+    policy: PolicyValues,
+    household: dict[str, Any] | None,
+    now: datetime,
+) -> Alert:
+    """The alert after the move, or a Refusal saying why not (wrong status, role, input or unmet criteria)."""
+    roles = TRANSITIONS.get((alert.status, request.to))
+    if roles is None:
+        allowed = allowed_from(alert.status)
+        moves = ", ".join(f"{m['to']} ({' or '.join(m['roles'])})" for m in allowed) or "none: the case is closed"
+        raise Refusal(
+            "state",
+            f"the alert is {alert.status}; from there it may go to: {moves}",
+            status=alert.status,
+            allowed=allowed,
+        )
+    if role not in roles:
+        raise Refusal("role", f"moving an alert to {request.to} needs the role {' or '.join(sorted(roles))}")
+    update = _step(alert, request, actor, policy, now)
+    if request.to == "resolved" and (unmet := unmet_criteria(alert, household, policy, now)):
+        raise Refusal("criteria", "risk elimination refused: criteria not met", unmet=unmet)
+    entry = HistoryEntry(at=now, by=actor, change=request.to, note=request.reason or request.note or None)
+    changed = alert.model_copy(
+        update={
+            **update,
+            "status": request.to,
+            "updated_at": now,
+            "version": alert.version + 1,
+            "history": [*alert.history, entry],
+        }
+    )
+    return with_overdue_flag(changed)
+
+
+def add_measure(alert: Alert, request: MeasureRequest, actor: str, role: str, now: datetime) -> Alert:
+    """The alert with one more assistance measure, or a Refusal (wrong role, or not confirmed yet)."""
+    if role not in MEASURE_ROLES:
+        raise Refusal("role", f"recording a measure needs the role {' or '.join(sorted(MEASURE_ROLES))}")
+    if alert.status not in MEASURE_STATUSES:
+        raise Refusal("state", f"the alert is {alert.status}; measures are recorded once it is confirmed")
+    measure = Measure(
+        type=request.type,
+        amount=request.amount,
+        date=request.date,
+        note=request.note,
+        recorded_by=actor,
+        recorded_at=now,
+    )
+    entry = HistoryEntry(at=now, by=actor, change="measure_added", note=f"{request.type} {request.amount} yuan")
+    return alert.model_copy(
+        update={
+            "measures": [*alert.measures, measure],
+            "updated_at": now,
+            "version": alert.version + 1,
+            "history": [*alert.history, entry],
+        }
+    )

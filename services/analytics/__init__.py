@@ -1,0 +1,1 @@
+"""Analytics: the household simulator, point-in-time training sets, training, evaluation and model roll-out."""

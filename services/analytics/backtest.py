@@ -1,0 +1,118 @@
+"""Backtest (replay a period with a policy folder and a model) and offline shadow comparison of two versions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from services.analytics.history import blocks, fast_event, simulate_block
+from services.analytics.pipeline import simulated_training_set
+from services.analytics.simulator import SimConfig
+from services.analytics.training_set import month_end, replay
+from services.common.policy import PolicyBook
+from services.scoring.model import Activation, ModelRegistry, RiskModel
+from services.scoring.state import month_shift
+
+
+def load_version(folder: Path, version: str) -> RiskModel:
+    """Load a registered version, verified against its own manifest."""
+    manifest = ModelRegistry(folder).manifest(version)
+    activation = Activation(
+        version=version, sha256=manifest.sha256, activated_by="analytics", activated_at=datetime.now(UTC)
+    )
+    model = ModelRegistry(folder).load(activation)
+    if model is None:
+        raise ValueError(f"model {version} could not be loaded")
+    return model
+
+
+def _months(start: str, end: str) -> list[str]:
+    months = [start]
+    while months[-1] < end:
+        months.append(month_shift(months[-1], 1))
+    return months
+
+
+def backtest(folder: Path, version: str, policy_dir: Path, config: SimConfig, start: str, end: str) -> dict[str, Any]:
+    """Month-end replay of `start`..`end`: alerts raised (rules + model), how early, and true cases missed."""
+    model, policies, months = load_version(folder, version), PolicyBook.load(policy_dir), _months(start, end)
+    estimator = model._estimator
+    first_alert: dict[str, int] = {}
+    falls: dict[str, int] = {}
+    model_only = 0
+    for block in blocks(config):
+        cohort, histories = simulate_block(config, block)
+        for i, (hid, events) in enumerate(histories):
+            snaps = replay([fast_event(e) for e in events], months, policies)
+            if not snaps:
+                continue
+            names = [m for m in months if m in snaps]
+            rows = np.asarray([[snaps[m].features[f] for f in model.manifest.features] for m in names])
+            probability = estimator.predict_proba(rows)[:, 1]
+            values = policies.for_region(cohort.region[i], int(end[:4])).values
+            for m, p in zip(names, probability, strict=True):
+                by_model = p >= float(values.model_yellow_probability)
+                if snaps[m].rules_level >= 1 or by_model:
+                    first_alert.setdefault(hid, months.index(m))
+                    model_only += int(by_model and snaps[m].rules_level == 0)
+                    break
+            offset = (int(start[:4]) - int(config.start[:4])) * 12 + int(start[5:]) - int(config.start[5:])
+            below = cohort.below[i, offset : offset + len(months)]
+            fell = np.nonzero(below[1:] & ~below[:-1])[0]
+            if len(fell):
+                falls[hid] = int(fell[0]) + 1
+    caught = {hid: f for hid, f in falls.items() if hid in first_alert and first_alert[hid] <= f}
+    leads = [
+        (month_end(months[f]).date() - month_end(months[first_alert[hid]]).date()).days for hid, f in caught.items()
+    ]
+    return {
+        "model": version,
+        "policy_dir": str(policy_dir),
+        "period": f"{start}..{end}",
+        "households": config.households,
+        "households_alerted": len(first_alert),
+        "alerted_first_by_model_alone": model_only,
+        "true_cases": len(falls),
+        "caught_before_or_when_falling": len(caught),
+        "missed": len(falls) - len(caught),
+        "median_lead_days": float(np.median(leads)) if leads else 0.0,
+    }
+
+
+def shadow(folder: Path, candidate: str, against: str | None, config: SimConfig) -> dict[str, Any]:
+    """Score the same cut-offs with a candidate and the active (or named) version; agreement and differences."""
+    if against is None:
+        from services.analytics import registry
+        from services.common.settings import ScoringSettings
+
+        current = registry.active(registry.activations(ScoringSettings().kafka_bootstrap_servers))
+        if current is None:
+            raise ValueError("no model is active: name one with --against")
+        against = str(current.version)
+    ts = simulated_training_set(config).training_set
+    new, old = load_version(folder, candidate), load_version(folder, against)
+    p_new, p_old = new._estimator.predict_proba(ts.X)[:, 1], old._estimator.predict_proba(ts.X)[:, 1]
+    cut = float(
+        PolicyBook.load(config.policy_dir)
+        .for_region(config.counties[0], int(config.start[:4]))
+        .values.model_yellow_probability
+    )
+    a_new, a_old = p_new >= cut, p_old >= cut
+    return {
+        "candidate": candidate,
+        "active": against,
+        "rows": len(ts),
+        "alert_cut": cut,
+        "agreement": float((a_new == a_old).mean()),
+        "alerts_candidate": int(a_new.sum()),
+        "alerts_active": int(a_old.sum()),
+        "candidate_only": int((a_new & ~a_old).sum()),
+        "active_only": int((a_old & ~a_new).sum()),
+        "candidate_only_true": int((a_new & ~a_old & ts.y).sum()),
+        "active_only_true": int((a_old & ~a_new & ts.y).sum()),
+        "mean_abs_probability_difference": float(np.abs(p_new - p_old).mean()),
+        "rank_correlation": float(np.corrcoef(np.argsort(np.argsort(p_new)), np.argsort(np.argsort(p_old)))[0, 1]),
+    }

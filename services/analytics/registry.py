@@ -1,0 +1,93 @@
+"""Registry operations for analysts: list versions, read the activation log, activate and roll back."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from services.common import topics
+from services.scoring.model import Activation, ModelManifest, ModelRegistry, activation_message
+
+
+class RegistryError(ValueError):
+    """An activation or roll-back that cannot be done; the message says why."""
+
+
+def activations(bootstrap: str, timeout_s: float = 10) -> list[Activation]:
+    """Every activation on `models.activations`, oldest first (read to the end, no consumer group)."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    partition = TopicPartition(topics.MODEL_ACTIVATIONS, 0)
+    try:
+        consumer.assign([partition])
+        consumer.seek_to_beginning(partition)
+        end = consumer.end_offsets([partition])[partition]
+        found: list[Activation] = []
+        while consumer.position(partition) < end:
+            batch = consumer.poll(timeout_ms=int(timeout_s * 1000))
+            if not batch:
+                raise TimeoutError("models.activations could not be read to its end")
+            found += [Activation.model_validate_json(m.value) for m in batch.get(partition, [])]
+        return found
+    finally:
+        consumer.close()
+
+
+def active(history: list[Activation]) -> Activation | None:
+    """The version in use: the last activation (None when there is none or it switched to rules only)."""
+    return history[-1] if history and history[-1].version else None
+
+
+def listing(folder: Path, history: list[Activation]) -> list[dict[str, Any]]:
+    """Every registered version with its manifest details and whether it is active."""
+    current = active(history)
+    out = []
+    for manifest in ModelRegistry(folder).versions() if folder.exists() else []:
+        doc = manifest.model_dump(mode="json", exclude={"baseline"})
+        doc["active"] = current is not None and current.version == manifest.version
+        doc["report"] = (folder / manifest.version / "report.md").exists()
+        out.append(doc)
+    return out
+
+
+def verified(folder: Path, version: str) -> ModelManifest:
+    """The manifest of a version whose artefact still matches its checksum."""
+    registry = ModelRegistry(folder)
+    if not (folder / version / "manifest.json").exists():
+        raise KeyError(version)
+    manifest = registry.manifest(version)
+    digest = hashlib.sha256((folder / version / "model.joblib").read_bytes()).hexdigest()
+    if digest != manifest.sha256:
+        raise RegistryError(f"model {version}: artefact checksum does not match its manifest; not activated")
+    return manifest
+
+
+def publish(bootstrap: str, manifest: ModelManifest, by: str) -> Activation:
+    """Publish an activation of `manifest` (acks=all) and return it."""
+    now = datetime.now(UTC)
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    try:
+        producer.send(topics.MODEL_ACTIVATIONS, activation_message(manifest, by, now)).get(30)
+    finally:
+        producer.close()
+    return Activation(version=manifest.version, sha256=manifest.sha256, activated_by=by, activated_at=now)
+
+
+def activate(bootstrap: str, folder: Path, version: str, by: str) -> Activation:
+    """Verify and activate a version."""
+    return publish(bootstrap, verified(folder, version), by)
+
+
+def rollback(bootstrap: str, folder: Path, by: str) -> Activation:
+    """Re-activate the version that was active before the current one."""
+    history = activations(bootstrap)
+    current = active(history)
+    if current is None:
+        raise RegistryError("no model is active: nothing to roll back")
+    earlier = [a.version for a in history if a.version and a.version != current.version]
+    if not earlier:
+        raise RegistryError(f"{current.version} is the only version ever activated: nothing to roll back to")
+    return activate(bootstrap, folder, earlier[-1], by)

@@ -1,0 +1,332 @@
+// The console: login, inbox, alert detail with actions, county board, live updates. Vanilla JS, no build step.
+"use strict";
+const OPEN = ["open", "verifying", "reviewing", "confirmed", "assisting"];
+const MEASURES = ["industry", "employment", "medical_assistance", "minimum_living_allowance",
+  "extreme_poverty_support", "temporary_relief", "education_aid", "housing", "other"];
+const SSE_KINDS = ["raised", "reopened", "evidence_added", "escalated", "measure_added", "reminder:home_visit",
+  "reminder:decision", "overdue:home_visit", "overdue:decision", ...OPEN, "dismissed", "resolved"];
+const S = { token: sessionStorage.getItem("shouwang.token"), refresh: sessionStorage.getItem("shouwang.refresh"),
+  me: null, stream: null, timer: null, reload: null };
+
+// ---- DOM helpers (text always goes in as text nodes: nothing from the API is parsed as HTML)
+function h(tag, attrs, ...kids) {
+  const el = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === null || v === undefined || v === false) continue;
+    if (k.startsWith("on")) el.addEventListener(k.slice(2), v); else el.setAttribute(k, v === true ? "" : v);
+  }
+  for (const kid of kids.flat(Infinity)) if (kid !== null && kid !== undefined) el.append(kid instanceof Node ? kid : String(kid));
+  return el;
+}
+function svg(tag, attrs, ...kids) {
+  const el = document.createElementNS("http://www.w3.org/2000/svg", tag);
+  for (const [k, v] of Object.entries(attrs || {})) el.setAttribute(k, v);
+  for (const kid of kids) el.append(kid);
+  return el;
+}
+const view = () => document.getElementById("view");
+function flash(message, kind) {
+  const box = document.getElementById("flash");
+  box.textContent = message; box.className = kind || "error"; box.hidden = false;
+  clearTimeout(flash.timer); flash.timer = setTimeout(() => { box.hidden = true; }, 6000);
+}
+function when(iso) {
+  if (!iso) return "";
+  const d = new Date(iso), p = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}`;
+}
+const yuan = (n) => (n === null || n === undefined ? "—" : Number(n).toLocaleString(LANG === "zh" ? "zh-CN" : "en", { maximumFractionDigits: 2 }));
+const isOverdue = (a) => a.overdue || (OPEN.includes(a.status) && (a.deadlines || []).some(
+  (d) => new Date(d.due_at) <= new Date() && (d.name === "decision" ? ["open", "verifying", "reviewing"].includes(a.status) : !a.visit && ["open", "verifying"].includes(a.status))));
+function detail(body) {
+  const d = body && body.detail;
+  if (typeof d === "string") return d;
+  if (Array.isArray(d)) return d.map((e) => `${(e.loc || []).slice(1).join(".")}: ${e.msg}`).join("; ");
+  if (d && d.message) return d.message;
+  return JSON.stringify(body);
+}
+
+// ---- API with refresh on 401
+function saveTokens(pair) {
+  S.token = pair.access_token; S.refresh = pair.refresh_token;
+  sessionStorage.setItem("shouwang.token", S.token); sessionStorage.setItem("shouwang.refresh", S.refresh);
+  clearTimeout(S.timer);
+  S.timer = setTimeout(refreshTokens, Math.max(30, pair.expires_in - 60) * 1000);
+}
+async function refreshTokens() {
+  if (!S.refresh) return false;
+  const r = await fetch("/auth/refresh", { method: "POST", headers: { "content-type": "application/json" },
+    body: JSON.stringify({ refresh_token: S.refresh }) });
+  if (!r.ok) return false;
+  saveTokens(await r.json());
+  if (S.stream) startStream();
+  return true;
+}
+async function api(path, options, retried) {
+  const opts = { ...(options || {}) };
+  opts.headers = { ...(opts.headers || {}), authorization: `Bearer ${S.token}` };
+  if (opts.json !== undefined) { opts.body = JSON.stringify(opts.json); opts.headers["content-type"] = "application/json"; }
+  const r = await fetch(path, opts);
+  if (r.status === 401 && !retried && await refreshTokens()) return api(path, options, true);
+  if (r.status === 401) { logout(t("session_ended")); throw new Error("401"); }
+  const isJson = (r.headers.get("content-type") || "").includes("json");
+  const body = isJson ? await r.json() : await r.blob();
+  if (!r.ok) { const e = new Error(detail(body)); e.status = r.status; throw e; }
+  return body;
+}
+
+// ---- login and session
+async function login(event) {
+  event.preventDefault();
+  const form = event.target, error = document.getElementById("login-error");
+  const r = await fetch("/auth/token", { method: "POST", body: new URLSearchParams(new FormData(form)) });
+  const body = await r.json();
+  if (!r.ok) { error.textContent = r.status === 401 ? t("bad_login") : detail(body); error.hidden = false; return; }
+  error.hidden = true; form.reset();
+  saveTokens(body);
+  await start();
+}
+function logout(message) {
+  if (S.refresh) fetch("/auth/logout", { method: "POST", headers: { "content-type": "application/json" },
+    body: JSON.stringify({ refresh_token: S.refresh }) });
+  sessionStorage.clear(); S.token = S.refresh = S.me = null;
+  if (S.stream) { S.stream.close(); S.stream = null; }
+  clearTimeout(S.timer);
+  showLogin();
+  if (message) flash(message);
+}
+function showLogin() {
+  document.getElementById("login").hidden = false;
+  for (const id of ["nav", "logout", "live"]) document.getElementById(id).hidden = true;
+  document.getElementById("who").textContent = "";
+  view().replaceChildren();
+}
+async function start() {
+  S.me = await api("/users/me");
+  document.getElementById("login").hidden = true;
+  document.getElementById("nav").hidden = false;
+  document.getElementById("logout").hidden = false;
+  document.getElementById("who").textContent = `${S.me.username} · ${S.me.region_code || "*"}`;
+  startStream();
+  route();
+}
+
+// ---- live updates: Server-Sent Events (token as query parameter, since EventSource sends no headers)
+function startStream() {
+  if (S.stream) S.stream.close();
+  const live = document.getElementById("live");
+  const stream = new EventSource(`/alerts/stream?access_token=${encodeURIComponent(S.token)}`);
+  S.stream = stream;
+  stream.onopen = () => { live.hidden = false; live.classList.add("on"); };
+  stream.onerror = () => {
+    live.classList.remove("on");
+    if (stream.readyState === EventSource.CLOSED && S.stream === stream) setTimeout(() => refreshTokens(), 5000);
+  };
+  const changed = (e) => {
+    const change = JSON.parse(e.data);
+    const hash = location.hash;
+    if (hash.startsWith("#/alert/") && !hash.endsWith(change.alert_id)) return;
+    clearTimeout(S.reload); S.reload = setTimeout(route, 400);
+  };
+  for (const kind of SSE_KINDS) stream.addEventListener(kind, changed);
+}
+
+// ---- views
+function route() {
+  if (!S.me) return;
+  const [, name, arg] = (location.hash || "#/inbox").split("/");
+  document.querySelectorAll("#nav a").forEach((a) => a.classList.toggle("active", a.getAttribute("href") === `#/${name}`));
+  const show = { alert: () => showAlert(decodeURIComponent(arg)), board: showBoard }[name] || showInbox;
+  show().catch((e) => {
+    if (e.message === "401") return;
+    flash(e.message);
+    const word = { 403: "forbidden", 404: "not_found" }[e.status];
+    if (word) view().replaceChildren(h("a", { href: "#/inbox", class: "back" }, `← ${t("back")}`), h("p", { class: "error", id: "refused" }, t(word)));
+  });
+}
+async function allAlerts(params) {
+  const items = [];
+  for (let offset = 0; offset < 5000; offset += 500) {
+    const page = await api(`/alerts?${new URLSearchParams({ ...params, limit: 500, offset })}`);
+    items.push(...page.items);
+    if (items.length >= page.total || !page.items.length) break;
+  }
+  return items;
+}
+const levelBadge = (level) => h("span", { class: `badge ${level}` }, t(level));
+
+async function showInbox() {
+  const alerts = (await allAlerts({})).filter((a) => OPEN.includes(a.status));
+  alerts.sort((a, b) => (a.level === b.level ? 0 : a.level === "red" ? -1 : 1) || a.due_at.localeCompare(b.due_at) || a.id.localeCompare(b.id));
+  const rows = alerts.map((a) => h("a", { class: `item ${a.level}${isOverdue(a) ? " overdue" : ""}`, href: `#/alert/${a.id}`,
+    "data-alert": a.id, "data-household": a.household_id },
+  levelBadge(a.level),
+  h("span", { class: "hh" }, a.household_id, h("small", {}, a.region_code)),
+  h("span", { class: "why" }, (a.reasons[0] || {})[`message_${LANG}`] || ""),
+  h("span", { class: "st" }, t(a.status)),
+  h("span", { class: "due" }, isOverdue(a) ? h("b", { class: "flag" }, t("overdue")) : null, when(a.due_at))));
+  view().replaceChildren(h("h1", {}, t("my_inbox"), h("small", {}, ` (${alerts.length})`)),
+    rows.length ? h("div", { class: "list", id: "inbox" }, rows) : h("p", { class: "muted" }, t("empty")));
+}
+
+function incomeChart(household) {
+  const byMonth = new Map();
+  for (const e of household.timeline || []) if (e.kind === "score" && e.per_capita_income !== undefined) byMonth.set((e.event_time || e.at).slice(0, 7), e);
+  const known = [...byMonth.keys()].sort(), newest = known.length ? known[known.length - 1] : new Date().toISOString().slice(0, 7);
+  const months = [];  // the 12 months ending at the newest score
+  for (let i = 11; i >= 0; i--) {
+    const d = new Date(Date.UTC(Number(newest.slice(0, 4)), Number(newest.slice(5, 7)) - 1 - i, 1));
+    months.push(d.toISOString().slice(0, 7));
+  }
+  const points = months.map((m) => byMonth.get(m) || null);
+  const line = household.figures.monitoring_line;
+  const top = Math.max(line, ...points.filter(Boolean).map((p) => p.per_capita_income)) * 1.15 || 1;
+  const W = 360, H = 150, L = 44, B = 22, step = (W - L - 20) / 11, y = (v) => H - B - (v / top) * (H - B - 8);
+  const chart = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart", role: "img", "aria-label": t("chart") });
+  chart.append(svg("line", { x1: L, x2: W - 4, y1: y(line), y2: y(line), class: "limit" }),
+    svg("text", { x: W - 6, y: y(line) - 4, "text-anchor": "end", class: "limit-label" }, `${t("line")} ${yuan(line)}`),
+    svg("text", { x: L - 4, y: y(top / 1.15) + 4, "text-anchor": "end" }, yuan(Math.round(top / 1.15))),
+    svg("text", { x: L - 4, y: H - B + 4, "text-anchor": "end" }, "0"));
+  const path = [];
+  points.forEach((p, i) => {
+    const x = L + i * step;
+    if (i % 2 === 1) chart.append(svg("text", { x, y: H - 6, "text-anchor": "middle" }, months[i].slice(2).replace("-", "/")));
+    if (!p) return;
+    path.push(`${path.length ? "L" : "M"}${x.toFixed(1)},${y(p.per_capita_income).toFixed(1)}`);
+    chart.append(svg("circle", { cx: x, cy: y(p.per_capita_income), r: 3, class: p.per_capita_income < line ? "below" : "above" },
+      svg("title", {}, `${months[i]}: ${yuan(p.per_capita_income)}`)));
+  });
+  chart.prepend(svg("path", { d: path.join(" "), class: "income" }));
+  return h("figure", {}, h("figcaption", {}, t("chart")), chart);
+}
+
+function figures(household) {
+  const f = household.figures;
+  const keys = ["members", "labourers", "income_12m", "per_capita_income", "monitoring_line", "medical_out_of_pocket_12m", "per_capita_after_rigid_spending"];
+  return h("dl", { class: "figures" }, keys.filter((k) => f[k] !== undefined && f[k] !== null).map((k) =>
+    [h("dt", {}, t(k)), h("dd", { class: k === "per_capita_income" && f[k] < f.monitoring_line ? "below" : null },
+      ["members", "labourers"].includes(k) ? f[k] : yuan(f[k]))]));
+}
+
+const changeName = (change) => { const word = t(`ch_${change}`); return word === `ch_${change}` ? t(change) : word; };
+function timeline(alert, household) {
+  const entries = alert.history.map((e) => ({ at: e.at, text: `${changeName(e.change)}${e.level ? ` (${t(e.level)})` : ""}`, by: e.by, note: e.note }));
+  for (const e of (household && household.timeline) || []) {
+    entries.push({ at: e.event_time || e.at, text: `${t("score")}: ${t(e.level)} · ${yuan(e.per_capita_income)} ${t("unit_yuan")}`, by: (e.caused_by || []).join(", "), note: (e.reasons || []).join(", ") });
+  }
+  entries.sort((a, b) => b.at.localeCompare(a.at));
+  return h("ol", { class: "timeline" }, entries.map((e) => h("li", {}, h("time", {}, when(e.at)), " ", h("b", {}, e.text),
+    h("small", {}, ` ${e.by}`), e.note ? h("div", { class: "muted" }, e.note) : null)));
+}
+
+async function showAlert(id) {
+  view().replaceChildren(h("p", { class: "muted" }, t("loading")));
+  const alert = await api(`/alerts/${encodeURIComponent(id)}`);
+  let household = null;
+  try { household = await api(`/households/${encodeURIComponent(alert.household_id)}`); } catch (e) { if (e.status !== 404) throw e; }
+  const reasons = h("ul", { class: "reasons" }, alert.reasons.map((r) => h("li", { class: r.level }, levelBadge(r.level), " ",
+    r[`message_${LANG}`], h("small", { class: "muted" }, ` ${Object.entries(r.evidence).map(([k, v]) => `${k}=${v}`).join(" · ")}`))));
+  const facts = h("dl", { class: "facts" },
+    h("dt", {}, t("status")), h("dd", { id: "status" }, t(alert.status)),
+    h("dt", {}, t("village")), h("dd", {}, alert.region_code),
+    h("dt", {}, t("raised")), h("dd", {}, when(alert.created_at)),
+    h("dt", {}, t("due")), h("dd", { class: isOverdue(alert) ? "flag" : null }, when(alert.due_at), isOverdue(alert) ? ` · ${t("overdue")}` : ""),
+    alert.assignee ? [h("dt", {}, t("assignee")), h("dd", {}, alert.assignee)] : null,
+    alert.visit ? [h("dt", {}, t("visit_done")), h("dd", {}, `${when(alert.visit.visited_at)} · ${alert.visit.by}`)] : null,
+    alert.category ? [h("dt", {}, t("category")), h("dd", {}, t(alert.category))] : null,
+    alert.measures.length ? [h("dt", {}, t("measures")), h("dd", {}, alert.measures.map((m) => `${t(m.type)} ${yuan(m.amount)}`).join("；"))] : null);
+  view().replaceChildren(
+    h("a", { href: "#/inbox", class: "back" }, `← ${t("back")}`),
+    h("h1", {}, levelBadge(alert.level), " ", alert.household_id),
+    h("div", { class: "grid" },
+      h("section", { class: "card" }, h("h2", {}, t("reasons")), reasons, facts),
+      h("section", { class: "card", id: "actions" }, h("h2", {}, t("actions")), actions(alert)),
+      household ? h("section", { class: "card" }, h("h2", {}, t("figures")), figures(household), incomeChart(household))
+        : h("section", { class: "card" }, h("p", { class: "muted" }, t("household_missing"))),
+      h("section", { class: "card" }, h("h2", {}, t("timeline")), timeline(alert, household))));
+}
+
+// ---- actions: each calls the workflow endpoints with the alert's current version
+function field(label, input) { return h("label", {}, h("span", {}, t(label)), input); }
+function options(values, selected) { return values.map((v) => h("option", { value: v, selected: v === selected }, t(v))); }
+function localNow() { const d = new Date(); d.setMinutes(d.getMinutes() - d.getTimezoneOffset()); return d.toISOString().slice(0, 16); }
+
+function actionForm(name, alert, inputs, build) {
+  const form = h("form", { class: `action ${name}`, "data-action": name }, inputs,
+    h("button", { type: "submit", class: name === "dismiss" ? "secondary" : null }, t(name)));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const data = Object.fromEntries(new FormData(form));
+    const [path, body] = build(data);
+    form.querySelector("button").disabled = true;
+    try {
+      await api(`/alerts/${encodeURIComponent(alert.id)}/${path}`, { method: "POST", json: { expected_version: alert.version, ...body } });
+      flash(t("done"), "ok");
+    } catch (e) { if (e.message !== "401") flash(e.message); }
+    route();
+  });
+  return form;
+}
+const move = (to, extra) => (data) => ["transitions", { to, note: data.note || "", ...(extra ? extra(data) : {}) }];
+
+function actions(alert) {
+  const role = S.me.role, worker = role === "township_worker", supervisor = role === "county_supervisor";
+  const note = () => field("note", h("input", { name: "note", maxlength: 2000 }));
+  const forms = [];
+  if (alert.status === "open" && worker) forms.push(actionForm("take", alert, [], move("verifying")));
+  if (alert.status === "verifying" && worker) {
+    forms.push(actionForm("visit", alert, [field("visited_at", h("input", { type: "datetime-local", name: "visited_at", value: localNow(), required: true })),
+      h("label", { class: "check" }, h("input", { type: "checkbox", name: "consent", value: "yes", required: true }), h("span", {}, t("consent"))), note()],
+    move("reviewing", (d) => ({ visited_at: new Date(d.visited_at).toISOString(), consent: d.consent === "yes" }))));
+  }
+  if (alert.status === "reviewing" && supervisor) {
+    forms.push(actionForm("confirm", alert, [field("category", h("select", { name: "category" }, options(["unstable_exited", "marginal", "sudden_hardship"], alert.category))), note()],
+      move("confirmed", (d) => ({ category: d.category }))));
+  }
+  if (["confirmed", "assisting"].includes(alert.status) && (worker || supervisor)) {
+    forms.push(actionForm("measure", alert, [field("type", h("select", { name: "type" }, options(MEASURES))),
+      field("amount", h("input", { name: "amount", type: "number", min: 0, step: "0.01", required: true })),
+      field("date", h("input", { name: "date", type: "date", value: localNow().slice(0, 10), required: true })), note()],
+    (d) => ["measures", { type: d.type, amount: Number(d.amount), date: d.date, note: d.note || "" }]));
+  }
+  if (alert.status === "confirmed" && (worker || supervisor) && alert.measures.length) forms.push(actionForm("start_assist", alert, [], move("assisting")));
+  if (alert.status === "assisting" && supervisor) forms.push(actionForm("resolve", alert, [note()], move("resolved")));
+  const dismissable = (["open", "verifying", "reviewing"].includes(alert.status) && worker) || (alert.status === "reviewing" && supervisor);
+  if (dismissable) {
+    forms.push(actionForm("dismiss", alert, [field("reason", h("input", { name: "reason", required: true, maxlength: 500 }))],
+      move("dismissed", (d) => ({ reason: d.reason }))));
+  }
+  return forms.length ? forms : h("p", { class: "muted" }, t("no_actions"));
+}
+
+// ---- county board
+async function download(township) {
+  const blob = await api(`/ledger.csv?${new URLSearchParams({ township, lang: LANG })}`);
+  const a = h("a", { href: URL.createObjectURL(blob), download: `ledger-${township}.csv` });
+  document.body.append(a); a.click(); a.remove();
+}
+async function showBoard() {
+  const s = await api("/stats");
+  const tile = (label, n, cls) => h("div", { class: `tile ${cls || ""}` }, h("b", {}, n), h("span", {}, t(label)));
+  const cols = ["township", "open_cases", "overdue", "red", "yellow", "total", "export"];
+  const table = h("table", { class: "board", id: "board" }, h("thead", {}, h("tr", {}, cols.map((c) => h("th", { class: c === "total" ? "opt" : null }, t(c))))),
+    h("tbody", {}, s.by_township.map((r) => h("tr", { class: r.overdue ? "overdue" : null, "data-township": r.township },
+      h("td", {}, r.township), h("td", {}, r.open), h("td", { class: r.overdue ? "flag" : null }, r.overdue), h("td", {}, r.red),
+      h("td", {}, r.yellow), h("td", { class: "opt" }, r.total),
+      h("td", {}, h("button", { type: "button", class: "link", onclick: () => download(r.township).catch((e) => flash(e.message)) }, "CSV"))))));
+  view().replaceChildren(h("h1", {}, t("board_title"), h("small", {}, ` ${s.region_code || "*"} · ${when(s.generated_at)}`)),
+    h("div", { class: "tiles" }, tile("open_cases", s.open), tile("overdue", s.overdue, "flag"), tile("red", s.by_level.red || 0, "red"),
+      tile("yellow", s.by_level.yellow || 0, "yellow")),
+    h("div", { class: "scroll" }, table),
+    h("h2", {}, t("by_status")),
+    h("div", { class: "tiles small" }, Object.entries(s.by_status).map(([k, n]) => tile(k, n))));
+}
+
+// ---- wiring
+document.getElementById("login").addEventListener("submit", (e) => login(e).catch((err) => flash(err.message)));
+document.getElementById("logout").addEventListener("click", () => logout());
+document.getElementById("lang").addEventListener("click", () => { setLang(LANG === "zh" ? "en" : "zh"); route(); });
+window.addEventListener("hashchange", route);
+setLang(LANG);
+if (S.token) start().catch(() => logout()); else showLogin();
+setInterval(() => { if (S.me && !location.hash.startsWith("#/alert/")) route(); }, 60000);

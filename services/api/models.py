@@ -1,0 +1,101 @@
+"""Risk model registry for analysts: list versions, activate, roll back, train in the background."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import secrets
+import threading
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+
+from services.analytics import registry
+from services.analytics.jobs import TrainRequest, run_training
+from services.api.auth import RequireRole
+from services.api.users import User
+from services.common.settings import ScoringSettings
+
+router = APIRouter(prefix="/models", tags=["models"])
+Analyst = Annotated[User, Depends(RequireRole("analyst", "admin"))]
+_jobs: dict[str, dict[str, Any]] = {}
+_lock = threading.Lock()
+
+
+def _settings(request: Request) -> ScoringSettings:
+    settings: ScoringSettings | None = getattr(request.app.state, "model_settings", None)
+    if settings is None:
+        settings = request.app.state.model_settings = ScoringSettings()
+    return settings
+
+
+@router.get("")
+async def list_models(request: Request, user: Analyst) -> dict[str, Any]:
+    """Every registered version with metrics, data window, features, policy version, trainer and `active`."""
+    settings = _settings(request)
+    history = await asyncio.to_thread(registry.activations, settings.kafka_bootstrap_servers)
+    items = registry.listing(settings.model_dir, history)
+    current = registry.active(history)
+    return {"items": items, "active": current.version if current else None, "total": len(items)}
+
+
+@router.post("/rollback")
+async def rollback(request: Request, user: Analyst) -> dict[str, Any]:
+    """Re-activate the version that was active before the current one (409 when there is none)."""
+    settings = _settings(request)
+    try:
+        done = await asyncio.to_thread(
+            registry.rollback, settings.kafka_bootstrap_servers, settings.model_dir, user.username
+        )
+    except registry.RegistryError as exc:
+        raise HTTPException(409, str(exc)) from exc
+    return done.model_dump(mode="json")
+
+
+@router.post("/train", status_code=202)
+async def train(request: Request, body: TrainRequest, user: Analyst) -> dict[str, Any]:
+    """Start training in the background (simulated county by default); poll `GET /models/train/{job}`."""
+    if body.events or body.truth or body.verdicts:
+        raise HTTPException(422, "exported histories are trained from the CLI; the API trains on a simulated county")
+    settings, job = _settings(request), secrets.token_hex(8)
+    with _lock:
+        _jobs[job] = {"job": job, "status": "running", "started_at": datetime.now(UTC).isoformat(), "by": user.username}
+
+    def work() -> None:
+        try:
+            manifest, _ = run_training(body, settings, user.username)
+            update = {"status": "done", "version": manifest.version, "metrics": manifest.metrics}
+        except Exception as exc:  # noqa: BLE001 - reported to the analyst through the job
+            update = {"status": "failed", "error": str(exc)}
+        with _lock:
+            _jobs[job] |= update | {"finished_at": datetime.now(UTC).isoformat()}
+
+    threading.Thread(target=work, name=f"train-{job}", daemon=True).start()
+    return _jobs[job]
+
+
+@router.get("/train/{job}")
+async def training_job(job: str, user: Analyst) -> dict[str, Any]:
+    """A background training job's status, and the version it registered."""
+    with _lock:
+        if job not in _jobs:
+            raise HTTPException(404, f"no training job {job}")
+        return dict(_jobs[job])
+
+
+@router.post("/{version}/activate")
+async def activate(request: Request, version: str, user: Analyst) -> dict[str, Any]:
+    """Publish an activation of a registered, checksum-verified version on `models.activations`."""
+    settings = _settings(request)
+    if not re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}", version):
+        raise HTTPException(404, f"no model version {version}")
+    try:
+        done = await asyncio.to_thread(
+            registry.activate, settings.kafka_bootstrap_servers, settings.model_dir, version, user.username
+        )
+    except KeyError as exc:
+        raise HTTPException(404, f"no model version {version}") from exc
+    except registry.RegistryError as exc:
+        raise HTTPException(409, str(exc)) from exc
+    return done.model_dump(mode="json")

@@ -1,0 +1,166 @@
+"""`GET /stats` (the 动态清零 board) and `GET /ledger.csv` (a township's ledger, 台账, identifiers masked)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, Field
+
+from services.alerts.deadlines import is_overdue
+from services.alerts.models import Alert
+from services.alerts.store import AlertFilter, AlertStore
+from services.api.audit import AuditTrail
+from services.api.auth import CurrentUser
+from services.api.users import User
+
+router = APIRouter(tags=["stats"])
+ALL = 10**9
+
+
+class TownshipCounts(BaseModel):
+    """One township's row of the board."""
+
+    township: str = Field(examples=["532328101"])
+    total: int
+    open: int
+    overdue: int
+    red: int = Field(description="open red alerts")
+    yellow: int = Field(description="open yellow alerts")
+
+
+class Stats(BaseModel):
+    """Counts of the alerts inside the caller's jurisdiction (and `region_code`, if given)."""
+
+    region_code: str = Field(description="the prefix counted", examples=["532328"])
+    generated_at: datetime
+    total: int
+    open: int = Field(description="neither dismissed nor resolved")
+    overdue: int = Field(description="open with a missed deadline")
+    by_level: dict[str, int] = Field(description="open alerts by level", examples=[{"red": 3, "yellow": 5}])
+    by_status: dict[str, int] = Field(examples=[{"open": 2, "verifying": 1, "dismissed": 4}])
+    by_township: list[TownshipCounts] = Field(description="by region_code[:9], most open first")
+
+
+def _scope(user: User, region_code: str | None) -> str:
+    """The prefix to count: the narrower of the request and the jurisdiction; 403 when they do not overlap."""
+    if region_code is None or user.region_code.startswith(region_code):
+        return user.region_code
+    if region_code.startswith(user.region_code):
+        return region_code
+    raise HTTPException(403, f"region_code {region_code} is outside your jurisdiction {user.region_code or '(all)'}")
+
+
+async def _in_scope(request: Request, prefix: str) -> list[Alert]:
+    store: AlertStore = request.app.state.alerts
+    items, _ = await store.search(AlertFilter(region_prefix=prefix), 0, ALL)
+    return items
+
+
+def _overdue(alert: Alert, now: datetime) -> bool:
+    return alert.is_open and (alert.overdue or is_overdue(alert, now))
+
+
+def _township_rows(alerts: list[Alert], now: datetime) -> list[TownshipCounts]:
+    rows: dict[str, TownshipCounts] = {}
+    for alert in alerts:
+        town = alert.region_code[:9]
+        row = rows.setdefault(town, TownshipCounts(township=town, total=0, open=0, overdue=0, red=0, yellow=0))
+        row.total += 1
+        if alert.is_open:
+            row.open += 1
+            row.overdue += _overdue(alert, now)
+            row.red += alert.level == "red"
+            row.yellow += alert.level == "yellow"
+    return sorted(rows.values(), key=lambda r: (-r.open, r.township))
+
+
+@router.get("/stats", response_model=Stats, summary="The 动态清零 board: open and overdue counts")
+async def stats(
+    request: Request,
+    user: CurrentUser,
+    region_code: Annotated[str | None, Query(pattern=r"^\d{2,12}$", examples=["532328"])] = None,
+) -> Stats:
+    """Open and overdue alerts by level, status and township, inside your jurisdiction only."""
+    prefix = _scope(user, region_code)
+    alerts = await _in_scope(request, prefix)
+    now = datetime.now(UTC)
+    opened = [a for a in alerts if a.is_open]
+    return Stats(
+        region_code=prefix,
+        generated_at=now,
+        total=len(alerts),
+        open=len(opened),
+        overdue=sum(_overdue(a, now) for a in opened),
+        by_level={"red": 0, "yellow": 0, **Counter(a.level for a in opened)},
+        by_status=dict(Counter(a.status for a in alerts)),
+        by_township=_township_rows(alerts, now),
+    )
+
+
+def mask_household(household_id: str) -> str:
+    """Keep the first 3 and last 2 characters (1 and 0 for short ids); the rest become asterisks."""
+    head, tail = (3, 2) if len(household_id) > 6 else (1, 0)
+    return household_id[:head] + "*" * (len(household_id) - head - tail) + household_id[len(household_id) - tail :]
+
+
+_COLUMNS = {
+    "zh": ["预警编号", "户编号(脱敏)", "村(行政区划代码)", "预警等级", "状态", "预警原因", "预警时间", "认定期限",
+           "是否逾期", "入户核实时间", "认定类别", "帮扶措施"],
+    "en": ["alert_id", "household (masked)", "village code", "level", "status", "reasons", "raised at", "decide by",
+           "overdue", "visited at", "category", "measures"],
+}  # fmt: skip
+
+
+def _row(alert: Alert, lang: str, now: datetime) -> list[str]:
+    reasons = [r.message_zh if lang == "zh" else r.message_en for r in alert.reasons]
+    return [
+        alert.id,
+        mask_household(alert.household_id),
+        alert.region_code,
+        alert.level,
+        alert.status,
+        "；".join(reasons) if lang == "zh" else "; ".join(reasons),
+        alert.created_at.isoformat(),
+        alert.due_at.isoformat(),
+        "1" if _overdue(alert, now) else "0",
+        alert.visit.visited_at.isoformat() if alert.visit else "",
+        alert.category or "",
+        " ".join(m.type for m in alert.measures),
+    ]
+
+
+@router.get(
+    "/ledger.csv",
+    summary="A township's ledger (台账) as CSV, identifiers masked",
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {"example": "alert_id,household (masked),...\r\n"}}}},
+)
+async def ledger(
+    request: Request,
+    user: CurrentUser,
+    township: Annotated[str, Query(pattern=r"^\d{9}$", description="9-digit township code", examples=["532328101"])],
+    lang: Literal["zh", "en"] = "zh",
+) -> Response:
+    """Every alert of the township, newest first; no names, no ID numbers, no notes; the export is audited."""
+    if not township.startswith(user.region_code):
+        raise HTTPException(403, f"township {township} is outside your jurisdiction {user.region_code or '(all)'}")
+    alerts = await _in_scope(request, township)
+    now = datetime.now(UTC)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(_COLUMNS[lang])
+    writer.writerows(_row(alert, lang, now) for alert in alerts)
+    audit: AuditTrail = request.app.state.audit
+    await audit.record(user.username, "ledger.export", township)
+    filename = f"ledger-{township}-{now:%Y%m%d}.csv"
+    return Response(
+        "\ufeff" + out.getvalue(),  # the byte-order mark lets spreadsheet programs read the Chinese as UTF-8
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

@@ -32,6 +32,9 @@ _FAST_DEADLINES = (
     '\n[regions."532399"]\nhome_visit_within = "PT3S"\nidentification_within = "PT6S"\nreminder_before = "PT2S"\n'
 )
 
+# Scores for this stack only: the session stack's scoring output would otherwise queue in front of them.
+SCORES_TOPIC = f"scores.workflow.{uuid.uuid4().hex[:8]}"
+
 
 def write_policy(folder: Path) -> Path:
     """A copy of the 2025 policy with second-long durations (see the module doc)."""
@@ -76,7 +79,8 @@ def start_workflow_stack(bootstrap: str, folder: Path) -> WorkflowStack:
     suffix = uuid.uuid4().hex[:8]
     topic = f"alerts.changes.{suffix}"
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    admin.create_topics([NewTopic(topic, 6, 1)])
+    missing = [name for name in (topic, SCORES_TOPIC) if name not in admin.list_topics()]
+    admin.create_topics([NewTopic(name, 6, 1) for name in missing])
     admin.close()
     stack = make_stack(bootstrap, f"redis://127.0.0.1:{port}/0", folder / "scoring")
     stack.env.update(
@@ -84,6 +88,7 @@ def start_workflow_stack(bootstrap: str, folder: Path) -> WorkflowStack:
             "POLICY_DIR": str(write_policy(folder / "policy")),
             "ALERTS_GROUP_ID": f"workflow-{suffix}",
             "ALERTS_CHANGES_TOPIC": topic,
+            "SCORES_TOPIC": SCORES_TOPIC,
             "ALERTS_DEADLINE_INTERVAL": "0.5",
             "WEBHOOK_BACKOFF": "0.2",
             "WEBHOOK_BACKOFF_MAX": "1",
@@ -133,7 +138,7 @@ def publish(bootstrap: str, *scores: Score) -> None:
     """Produce score records to the `scores` topic keyed by household, as scoring does."""
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
     for record in scores:
-        producer.send("scores", record.to_json(), key=record.household_id.encode())
+        producer.send(SCORES_TOPIC, record.to_json(), key=record.household_id.encode())
     producer.flush()
     producer.close()
 

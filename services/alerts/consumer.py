@@ -25,10 +25,16 @@ class ScoreConsumer:
     """At-least-once: offsets are committed after every change is projected; each change is idempotent."""
 
     def __init__(
-        self, bootstrap_servers: str, group_id: str, store: AlertStore, changes: ChangeLog, policies: PolicyBook
+        self,
+        bootstrap_servers: str,
+        group_id: str,
+        store: AlertStore,
+        changes: ChangeLog,
+        policies: PolicyBook,
+        scores_topic: str = topics.SCORES,
     ):
         self._consumer = AIOKafkaConsumer(
-            topics.SCORES,
+            scores_topic,
             bootstrap_servers=bootstrap_servers,
             group_id=group_id,
             enable_auto_commit=False,

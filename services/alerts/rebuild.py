@@ -15,12 +15,14 @@ from services.common.settings import AlertsSettings
 log = logging.getLogger(__name__)
 
 
-async def rebuild(store: AlertStore, bootstrap_servers: str, changes_topic: str) -> tuple[int, int]:
+async def rebuild(
+    store: AlertStore, bootstrap_servers: str, changes_topic: str, scores_topic: str = topics.SCORES
+) -> tuple[int, int]:
     """Wipe alert and household keys, replay both topics; returns (scores replayed, changes applied)."""
     wiped = await store.wipe()
     log.info("wiped %d keys", wiped)
     scores = applied = 0
-    async for raw in read_log(bootstrap_servers, topics.SCORES):
+    async for raw in read_log(bootstrap_servers, scores_topic):
         await store.record_score(Score.from_json(raw))
         scores += 1
     async for raw in read_log(bootstrap_servers, changes_topic):
@@ -37,7 +39,7 @@ async def main() -> None:
     redis = Redis.from_url(settings.redis_url, decode_responses=True)
     try:
         scores, applied = await rebuild(
-            AlertStore(redis), settings.kafka_bootstrap_servers, settings.alerts_changes_topic
+            AlertStore(redis), settings.kafka_bootstrap_servers, settings.alerts_changes_topic, settings.scores_topic
         )
     finally:
         await redis.aclose()

@@ -31,7 +31,14 @@ async def main() -> None:
     await changes.start()
     parts = [
         Projector(bootstrap, topic, f"{settings.alerts_group_id}-projector", store).run(),
-        ScoreConsumer(bootstrap, settings.alerts_group_id, store, changes, PolicyBook.load(settings.policy_dir)).run(),
+        ScoreConsumer(
+            bootstrap,
+            settings.alerts_group_id,
+            store,
+            changes,
+            PolicyBook.load(settings.policy_dir),
+            settings.scores_topic,
+        ).run(),
         DeadlineWatch(store, changes, settings.alerts_deadline_interval).run(),
         Notifier(redis, subs, queue, socket.gethostname()).run(),
         Deliverer(

@@ -59,6 +59,7 @@ class AlertsSettings(_Base):
     redis_url: str = "redis://127.0.0.1:6379/0"
     alerts_group_id: str = "shouwang-alerts"
     alerts_changes_topic: str = "alerts.changes"
+    scores_topic: str = Field(default="scores", description="where alerts reads scores (tests use their own)")
     alerts_change_wait: float = Field(default=10.0, gt=0, description="seconds a writer waits for its change")
     alerts_deadline_interval: float = Field(default=60.0, gt=0, description="seconds between deadline checks")
     webhook_backoff: float = Field(default=5.0, gt=0, description="seconds before the first webhook retry")

@@ -5,14 +5,12 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 
 from services.alerts.changes import ChangeLog, ChangeNotApplied
-from services.alerts.offsets import consume_at_least_once
+from services.alerts.offsets import TRANSIENT, rewind
 from services.alerts.store import AlertStore
 from services.alerts.workflow import apply_score
 from services.common import topics
@@ -67,15 +65,26 @@ class ScoreConsumer:
 
     async def run(self) -> None:
         """Consume until cancelled; households of a batch are handled concurrently, each in order."""
-        await consume_at_least_once(self._consumer, self._handle_batch, "scores", timeout_ms=500)
-
-    async def _handle_batch(self, messages: Sequence[Any]) -> None:
-        by_household: dict[str, list[Score]] = defaultdict(list)
-        for message in messages:
-            score = Score.from_json(message.value)
-            by_household[score.household_id].append(score)
-        handled = [self._handle_in_order(scores) for scores in by_household.values()]
-        # every household finishes (or fails) before a failed batch is retried
-        failures = [r for r in await asyncio.gather(*handled, return_exceptions=True) if r is not None]
-        if failures:
-            raise failures[0]
+        await self._consumer.start()
+        try:
+            while True:
+                batches = await self._consumer.getmany(timeout_ms=500, max_records=500)
+                by_household: dict[str, list[Score]] = defaultdict(list)
+                for messages in batches.values():
+                    for message in messages:
+                        score = Score.from_json(message.value)
+                        by_household[score.household_id].append(score)
+                handled = [self._handle_in_order(scores) for scores in by_household.values()]
+                try:  # every household finishes (or fails) before a failed batch is retried
+                    failures = [r for r in await asyncio.gather(*handled, return_exceptions=True) if r is not None]
+                    if failures:
+                        raise failures[0]
+                except TRANSIENT as exc:
+                    log.warning("scores paused, retrying from the last commit: %s", exc)
+                    await asyncio.sleep(1)
+                    await rewind(self._consumer)
+                    continue
+                if batches:
+                    await self._consumer.commit()
+        finally:
+            await self._consumer.stop()

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Sequence
-from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 
 from services.alerts.changes import Change
-from services.alerts.offsets import consume_at_least_once
+from services.alerts.offsets import TRANSIENT, rewind
 from services.alerts.store import AlertStore
 
 log = logging.getLogger(__name__)
@@ -30,8 +29,20 @@ class Projector:
 
     async def run(self) -> None:
         """Project until cancelled."""
-        await consume_at_least_once(self._consumer, self._project, "projection", timeout_ms=200)
-
-    async def _project(self, messages: Sequence[Any]) -> None:
-        for message in messages:
-            await self._store.apply(Change.model_validate_json(message.value), live=True)
+        await self._consumer.start()
+        try:
+            while True:
+                batches = await self._consumer.getmany(timeout_ms=200, max_records=500)
+                try:
+                    for messages in batches.values():
+                        for message in messages:
+                            await self._store.apply(Change.model_validate_json(message.value), live=True)
+                except TRANSIENT as exc:
+                    log.warning("projection paused, retrying from the last commit: %s", exc)
+                    await asyncio.sleep(1)
+                    await rewind(self._consumer)
+                    continue
+                if batches:
+                    await self._consumer.commit()
+        finally:
+            await self._consumer.stop()

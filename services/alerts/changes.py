@@ -101,8 +101,12 @@ class ChangeLog:
 
 async def read_log(bootstrap_servers: str, topic: str) -> AsyncIterator[bytes]:
     """Every message in `topic` up to its end at the time of the call, partition by partition."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
-    await consumer.start()  # without a group, the consumer is given every partition of the topic
+    # Without a group the consumer is given every partition and starts resetting their positions at once; with
+    # the default "latest" such an in-flight reset can land after seek_to_beginning and skip the whole log.
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap_servers, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
+    await consumer.start()
     try:
         partitions = sorted(consumer.assignment())
         if not partitions:

@@ -105,7 +105,7 @@ def test_after_a_flushall_the_rebuild_restores_every_alert_and_its_history(wf):
     done = subprocess.run(rebuild, cwd=ROOT, env={**os.environ, **wf.stack.env}, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "alert changes applied" in done.stdout, done.stdout + done.stderr
-    assert projection(wf.stack.redis_url) == live
+    assert projection(wf.stack.redis_url) == live, done.stdout
 
     wf.stack.start("alerts")
     wf.stack.start("api")

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -10,8 +13,12 @@ from datetime import datetime
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pydantic import BaseModel
 from redis.asyncio import Redis
+from redis.asyncio.client import PubSub
+from redis.exceptions import RedisError
 
 from services.alerts.models import Alert
+
+log = logging.getLogger(__name__)
 
 
 class Change(BaseModel):
@@ -49,8 +56,12 @@ class Change(BaseModel):
 
 
 def result_key(change_id: str) -> str:
-    """Where the projector tells a writer whether its change applied."""
+    """Where the projector leaves whether a change applied, for a writer that missed the announcement."""
     return f"change:{change_id}:result"
+
+
+RESULTS_CHANNEL = "alerts:change-results"  # the projector announces "<change_id> applied|stale" here
+_RESULT_CHECK_SECONDS = 1.0  # how often a waiting writer also reads its result key (announcements can be missed)
 
 
 class ChangeNotApplied(RuntimeError):
@@ -58,7 +69,11 @@ class ChangeNotApplied(RuntimeError):
 
 
 class ChangeLog:
-    """Writes changes to the log (acks=all) and waits until the projector says whether each one applied."""
+    """Writes changes to the log (acks=all) and waits until the projector says whether each one applied.
+
+    Waiting holds no Redis connection per change: one subscription hears every outcome, so hundreds of
+    concurrent writers cannot starve the projector of connections.
+    """
 
     def __init__(self, bootstrap_servers: str, topic: str, redis: Redis, wait_seconds: float):
         self._bootstrap_servers = bootstrap_servers
@@ -66,17 +81,46 @@ class ChangeLog:
         self._redis = redis
         self._wait = wait_seconds
         self._producer: AIOKafkaProducer
+        self._pending: dict[str, asyncio.Future[str]] = {}
+        self._listener: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
-        """Connect to the broker (inside the event loop)."""
+        """Connect to the broker and subscribe to the outcomes (inside the event loop)."""
         self._producer = AIOKafkaProducer(
             bootstrap_servers=self._bootstrap_servers, acks="all", enable_idempotence=True, client_id="shouwang-alerts"
         )
         await self._producer.start()
+        pubsub = self._redis.pubsub(ignore_subscribe_messages=True)
+        await pubsub.subscribe(RESULTS_CHANNEL)
+        self._listener = asyncio.create_task(self._hear_outcomes(pubsub))
 
     async def stop(self) -> None:
         """Flush and disconnect."""
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
         await self._producer.stop()
+
+    async def _hear_outcomes(self, pubsub: PubSub) -> None:
+        try:
+            while True:
+                try:
+                    message = await pubsub.get_message(timeout=1.0)
+                except (RedisError, OSError) as exc:  # Redis restarting: the next call reconnects and resubscribes
+                    log.warning("change outcomes unheard, reconnecting: %s", exc)
+                    await asyncio.sleep(0.5)
+                    continue
+                if message is not None:
+                    change_id, _, outcome = str(message["data"]).partition(" ")
+                    self._settle(change_id, outcome)
+        finally:
+            await pubsub.aclose()
+
+    def _settle(self, change_id: str, outcome: str) -> None:
+        waiter = self._pending.get(change_id)
+        if waiter is not None and not waiter.done():
+            waiter.set_result(outcome)
 
     async def commit(self, alert: Alert, kind: str, by: str, at: datetime) -> bool:
         """Log `alert` as the successor of version `alert.version - 1`; True if applied, False if that was stale."""
@@ -90,13 +134,24 @@ class ChangeLog:
             at=at,
             alert=alert,
         )
-        await self._producer.send_and_wait(
-            self._topic, change.model_dump_json().encode(), key=alert.household_id.encode()
-        )
-        outcome = await self._redis.blpop([result_key(change.change_id)], timeout=self._wait)
-        if outcome is None:
-            raise ChangeNotApplied(f"change {change.change_id} logged but not projected within {self._wait}s")
-        return bool(outcome[1] == "applied")
+        waiter = self._pending[change.change_id] = asyncio.get_running_loop().create_future()
+        try:
+            await self._producer.send_and_wait(
+                self._topic, change.model_dump_json().encode(), key=alert.household_id.encode()
+            )
+            return await self._outcome(change.change_id, waiter) == "applied"
+        finally:
+            del self._pending[change.change_id]
+
+    async def _outcome(self, change_id: str, waiter: asyncio.Future[str]) -> str:
+        deadline = asyncio.get_running_loop().time() + self._wait
+        while (left := deadline - asyncio.get_running_loop().time()) > 0:
+            with contextlib.suppress(TimeoutError):
+                return await asyncio.wait_for(asyncio.shield(waiter), min(left, _RESULT_CHECK_SECONDS))
+            stored = await self._redis.get(result_key(change_id))
+            if stored is not None:
+                return str(stored)
+        raise ChangeNotApplied(f"change {change_id} logged but not projected within {self._wait}s")
 
 
 async def read_log(bootstrap_servers: str, topic: str) -> AsyncIterator[bytes]:

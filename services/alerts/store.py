@@ -9,7 +9,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from services.alerts.changes import Change, result_key
+from services.alerts.changes import RESULTS_CHANNEL, Change, result_key
 from services.alerts.deadlines import is_overdue, next_check
 from services.alerts.models import Alert
 from services.common.scores import Score
@@ -27,7 +27,7 @@ redis.call('LTRIM', KEYS[2], -tonumber(ARGV[4]), -1)
 return 1
 """
 # The projection rule, the same live and on rebuild: a change applies only if the stored version is its
-# from_version (0 = no alert yet). Live, it also feeds the outbox and tells the waiting writer the outcome.
+# from_version (0 = no alert yet). Live, it also feeds the outbox and announces the outcome to the waiting writer.
 _APPLY_CHANGE = """
 local stored = redis.call('GET', KEYS[1])
 local version = 0
@@ -41,8 +41,9 @@ if applied then
 end
 if ARGV[6] == '1' then
   if applied then redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[8], '*', 'change', ARGV[7]) end
-  redis.call('LPUSH', KEYS[6], applied and 'applied' or 'stale')
-  redis.call('EXPIRE', KEYS[6], ARGV[9])
+  local outcome = applied and 'applied' or 'stale'
+  redis.call('SET', KEYS[6], outcome, 'EX', ARGV[9])
+  redis.call('PUBLISH', ARGV[10], ARGV[11] .. ' ' .. outcome)
 end
 return applied and 1 or 0
 """
@@ -122,6 +123,8 @@ class AlertStore:
                 change.summary_json(),
                 OUTBOX_LENGTH,
                 RESULT_TTL_SECONDS,
+                RESULTS_CHANNEL,
+                change.change_id,
             ],
         )
         return bool(applied)

@@ -201,7 +201,7 @@ class HouseholdEvent(BaseModel):
     @property
     def person(self) -> str | None:
         """The pseudonymised person of a person-level event that names no household."""
-        member = getattr(self.data, "member_id", None)
+        member = self.data.__dict__.get("member_id")  # not every event type has the field
         return member if self.data.household_id is None and isinstance(member, str) else None
 
     def matched_to(self, household_id: str) -> HouseholdEvent:

@@ -91,8 +91,9 @@ class Intake:
         await self._publisher.keep_unmatched(unmatched)
         for event in unmatched:
             await self._people.keep_unmatched(event)
+        kept = {event.key for event in unmatched}
         for outcome, event in fresh:
-            if event.person and event.key in {e.key for e in unmatched}:
+            if event.key in kept:
                 outcome.note = "the person matches no registered household yet: kept (pseudonymised) until one is"
         await self._seen.remember([(event.source, event.id) for _, event in fresh])
         for event in matched:

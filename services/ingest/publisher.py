@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.partitioner import DefaultPartitioner
 
 from services.common import topics
 from services.common.events import HouseholdEvent
 from services.common.identity import scrub_resident_ids
 from services.ingest.validation import FieldError
+
+Headers = list[tuple[str, bytes]]
+_PARTITIONER = DefaultPartitioner()  # murmur2 of the key, as the Java client and faust choose
 
 
 class EventPublisher:
@@ -40,21 +45,31 @@ class EventPublisher:
 
     async def publish(self, events: Sequence[HouseholdEvent]) -> None:
         """Write events to the canonical topic keyed by household; returns when all are acknowledged."""
-        sends = [
-            await self._producer.send(
-                topics.CANONICAL, event.to_json(), key=event.household_id.encode(), headers=_ce_headers(event)
-            )
-            for event in events
-        ]
-        await asyncio.gather(*sends)
+        records = [(event.household_id.encode(), event.to_json(), _ce_headers(event)) for event in events]
+        await self._send_all(topics.CANONICAL, records)
 
     async def keep_unmatched(self, events: Sequence[HouseholdEvent]) -> None:
         """Record person-level events that match no household yet, keyed by the person's pseudonym."""
-        sends = [
-            await self._producer.send(topics.PERSONS_UNMATCHED, event.to_json(), key=(event.person or "").encode())
-            for event in events
-        ]
-        await asyncio.gather(*sends)
+        await self._send_all(topics.PERSONS_UNMATCHED, [((e.person or "").encode(), e.to_json(), []) for e in events])
+
+    async def _send_all(self, topic: str, records: Sequence[tuple[bytes, bytes, Headers]]) -> None:
+        """Send whole batches per partition (the partition any Kafka client picks for the key), in order."""
+        if not records:
+            return
+        partitions = sorted(await self._producer.partitions_for(topic))
+        by_partition: dict[int, list[tuple[bytes, bytes, Headers]]] = defaultdict(list)
+        for record in records:
+            by_partition[_PARTITIONER(record[0], partitions, partitions)].append(record)
+        sent = []
+        for partition, items in by_partition.items():
+            batch = self._producer.create_batch()
+            for key, value, headers in items:
+                if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:  # full
+                    sent.append(await self._producer.send_batch(batch, topic, partition=partition))
+                    batch = self._producer.create_batch()
+                    batch.append(key=key, value=value, timestamp=None, headers=headers)
+            sent.append(await self._producer.send_batch(batch, topic, partition=partition))
+        await asyncio.gather(*sent)
 
     async def dead_letter(self, raw: Any, errors: Sequence[FieldError], origin: str) -> None:
         """Record a refused message with its reasons; resident IDs in it are masked first."""
@@ -73,7 +88,7 @@ class EventPublisher:
         return True
 
 
-def _ce_headers(event: HouseholdEvent) -> list[tuple[str, bytes]]:
+def _ce_headers(event: HouseholdEvent) -> Headers:
     return [("ce_id", event.id.encode()), ("ce_source", event.source.encode()), ("ce_type", event.type.encode())]
 
 

@@ -83,10 +83,11 @@ def _validate_data(event_type: Any, data: Any) -> tuple[EventData | None, list[F
 
 
 def _pseudonymised(data: EventData, key: bytes) -> EventData:
+    fields = data.__dict__  # the model's field values (getattr of a field a type lacks is slow in pydantic)
     update: dict[str, Any] = {
-        name: pseudonymise(getattr(data, name), key) for name in _PERSON_FIELDS if getattr(data, name, None) is not None
+        name: pseudonymise(fields[name], key) for name in _PERSON_FIELDS if fields.get(name) is not None
     }
-    member_ids = getattr(data, "member_ids", None)
+    member_ids = fields.get("member_ids")
     if member_ids is not None:
         update["member_ids"] = [pseudonymise(member, key) for member in member_ids]
     return data.model_copy(update=update) if update else data

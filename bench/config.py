@@ -14,6 +14,7 @@ _PRESETS: dict[str, tuple[int, int, int]] = {
     "batch_clients": (4, 4, 2),  # concurrent batch clients
     "batch_size": (1000, 1000, 200),
     "inbound_events": (20_000, 100_000, 500),  # events produced to events.inbound per run
+    "import_rows": (100_000, 1_000_000, 2_000),  # rows of the department CSV imported in the import phase
     "events": (100_000, 1_000_000, 2_000),  # canonical events preloaded for scoring (~2 min at ~800/s)
     "households": (10_000, 100_000, 200),
     "seconds": (30, 30, 3),  # e2e latency run at `e2e_rate` offered
@@ -39,6 +40,7 @@ class Knobs:
     batch_clients: int
     batch_size: int
     inbound_events: int
+    import_rows: int
     events: int
     households: int
     seconds: int

@@ -25,6 +25,8 @@ FIGURES: list[tuple[str, str, str]] = [
     ("ingest_single_events_per_s", "events/s", "single-event POSTs on concurrent keep-alive connections; median"),
     ("ingest_batch_events_per_s", "events/s", "batch POSTs (BENCH_BATCH_SIZE events) by a few clients; median"),
     ("kafka_inbound_events_per_s", "events/s", "events.inbound → accepted by ingest's Kafka route; median of runs"),
+    ("import_rows_per_s", "rows/s", "department CSV (BENCH_IMPORT_ROWS rows, matched persons) → canonical topic"),
+    ("import_peak_rss_mb", "MB", "the import CLI's peak RSS during that import"),
     ("scoring_events_per_s", "events/s", "one faust worker through preloaded events.canonical, from ready"),
     ("raw_consume_events_per_s", "events/s", "bare aiokafka consumer, JSON decode only, same events"),
     ("scoring_vs_raw_consume_ratio", "ratio", "scoring / bare consumer"),

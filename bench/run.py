@@ -11,7 +11,7 @@ import time
 import traceback
 from collections.abc import Awaitable, Callable
 
-from bench import api, clients, e2e, ingest, report, scoring
+from bench import api, clients, e2e, importing, ingest, report, scoring
 from bench.config import Knobs, load
 from bench.results_model import Results
 from bench.stack import BenchStack
@@ -21,6 +21,7 @@ from services.common import topics
 # phase: the prefixes of the figures it measures, in the order the phases run
 PHASES: dict[str, tuple[str, ...]] = {
     "ingest": ("ingest_", "kafka_"),
+    "import": ("import_",),
     "scoring": ("scoring_", "raw_"),
     "api": ("api_",),
     "e2e": ("e2e_",),
@@ -64,6 +65,7 @@ async def phases(bench: BenchStack, knobs: Knobs, results: Results, chosen: list
     """Each phase in turn; a failed phase leaves its figures null with the error, and the next one runs."""
     steps: dict[str, Callable[[], Awaitable[None]]] = {
         "ingest": lambda: ingest.measure(bench, knobs, results, say),
+        "import": lambda: importing.measure(bench, knobs, results, say),
         "scoring": lambda: scoring.measure(bench, knobs, results, say),
         "api": lambda: api.measure(bench, knobs, results, say),
         "e2e": lambda: e2e.measure(bench, knobs, results, say),

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import csv
 import json
+from collections import deque
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,14 +81,19 @@ class Checkpoint:
 
 
 class Importer:
-    """Sends a file's rows to ingest in batches; bad rows go to `<file>.rejects.csv` with row, field and reason."""
+    """Sends a file's rows to ingest in batches; bad rows go to `<file>.rejects.csv` with row, field and reason.
 
-    def __init__(self, mapping: Mapping, ingest_url: str, ingest_key: str, batch_size: int = 1000):
+    `in_flight` batches travel at once so reading the file and ingest's work overlap; outcomes are taken in
+    file order, so the checkpoint only ever moves past rows whose batch was acknowledged.
+    """
+
+    def __init__(self, mapping: Mapping, ingest_url: str, ingest_key: str, batch_size: int = 1000, in_flight: int = 3):
         self._mapping = mapping
         self._client = httpx.Client(
             base_url=ingest_url, headers={"authorization": f"Bearer {ingest_key}", "content-type": BATCH}, timeout=60
         )
         self._batch_size = batch_size
+        self._in_flight = in_flight
 
     def run(self, path: Path, progress: Any = None) -> ImportReport:
         """Import `path`; resumes after the last acknowledged batch of an earlier, interrupted run."""
@@ -94,8 +101,15 @@ class Importer:
         done = checkpoint.load()
         rejects = RejectsReport(path.with_name(path.name + ".rejects.csv"), keep_rows_up_to=done)
         batch: list[tuple[int, dict[str, Any]]] = []
+        sent: deque[tuple[int, list[tuple[int, dict[str, Any]]], Future[list[dict[str, Any]]]]] = deque()
         first = 1 if path.suffix.lower() in (".jsonl", ".ndjson") else 2  # spreadsheet rows count the header
-        with rejects:
+
+        def settle_oldest() -> None:
+            last_row, rows, outcome = sent.popleft()
+            self._count(rows, outcome.result(), report, rejects)
+            checkpoint.save(last_row)
+
+        with rejects, ThreadPoolExecutor(self._in_flight) as pool:
             for number, row in enumerate(read_rows(path), start=first):
                 report.rows += 1
                 if number <= done:
@@ -106,19 +120,26 @@ class Importer:
                 except RowError as exc:
                     rejects.add(report, number, [(exc.field, exc.reason)])
                 if len(batch) >= self._batch_size:
-                    self._send(batch, report, rejects)
-                    checkpoint.save(number)
+                    sent.append((number, batch, pool.submit(self._post, [event for _, event in batch])))
                     batch = []
+                    if len(sent) >= self._in_flight:
+                        settle_oldest()
                 if progress is not None:
                     progress(1)
-            self._send(batch, report, rejects)
+            if batch:
+                sent.append((number, batch, pool.submit(self._post, [event for _, event in batch])))
+            while sent:
+                settle_oldest()
             checkpoint.save(max(done, first + report.rows - 1))
         return report
 
-    def _send(self, batch: list[tuple[int, dict[str, Any]]], report: ImportReport, rejects: RejectsReport) -> None:
-        if not batch:
-            return
-        results = self._post([event for _, event in batch])
+    @staticmethod
+    def _count(
+        batch: list[tuple[int, dict[str, Any]]],
+        results: list[dict[str, Any]],
+        report: ImportReport,
+        rejects: RejectsReport,
+    ) -> None:
         for (number, _), result in zip(batch, results, strict=True):
             if result["status"] == "rejected":
                 rejects.add(report, number, [(e["field"], e["reason"]) for e in result.get("errors", [])])

@@ -11,6 +11,7 @@ from pathlib import Path
 from services.analytics import registry
 from services.analytics.jobs import TrainRequest, run_training
 from services.analytics.simulator import SimConfig
+from services.common import topics
 from services.common.settings import ScoringSettings
 
 
@@ -40,6 +41,7 @@ def _train(args: argparse.Namespace) -> None:
         truth=args.truth,
         verdicts=args.verdicts,
         from_kafka=args.from_kafka,
+        kafka_topic=args.kafka_topic,
         version=args.version,
         activate=args.activate,
         compare_active=args.compare_active,
@@ -103,7 +105,8 @@ def parser() -> argparse.ArgumentParser:
     tr.add_argument("--households", type=int, default=5000, help="simulate this many (when no --events)")
     tr.add_argument("--seed", type=int, default=7)
     tr.add_argument("--events", help="history export (JSONL of CloudEvents or canonical messages)")
-    tr.add_argument("--from-kafka", action="store_true", help="read the history from events.canonical")
+    tr.add_argument("--from-kafka", action="store_true", help="read the history from Kafka (kafka-python)")
+    tr.add_argument("--kafka-topic", default=topics.CANONICAL, help="the topic --from-kafka reads")
     tr.add_argument("--truth", help="ground truth JSONL (labels); required with --events / --from-kafka")
     tr.add_argument("--verdicts", help="township verdicts JSONL {household_id, decided_at, verdict}")
     tr.add_argument("--version")

@@ -78,21 +78,27 @@ def read_truth(path: Path) -> dict[str, dict[str, Any]]:
 
 
 def read_kafka(bootstrap: str, topic: str = topics.CANONICAL, timeout_s: float = 10) -> Iterator[HouseholdEvent]:
-    """Every event on the canonical topic, from the beginning to the end offsets at the start (no group)."""
+    """Every event on `topic`, from the beginning to the end offsets at the start (no group)."""
     from kafka import KafkaConsumer, TopicPartition
 
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None, auto_offset_reset="earliest"
+    )
     try:
         partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
+        if not partitions:
+            raise ValueError(f"topic {topic} does not exist on {bootstrap}")
         consumer.assign(partitions)
         consumer.seek_to_beginning(*partitions)
         ends = {tp: off for tp, off in consumer.end_offsets(partitions).items() if off > 0}
         while ends:
-            for tp, messages in consumer.poll(timeout_ms=int(timeout_s * 1000)).items():
+            batch = consumer.poll(timeout_ms=int(timeout_s * 1000))
+            if not batch:
+                raise TimeoutError(f"{topic}: no message for {timeout_s}s before the end offsets {ends}")
+            for messages in batch.values():
                 for message in messages:
                     yield HouseholdEvent.from_json(message.value)
-                if consumer.position(tp) >= ends.get(tp, 0):
-                    ends.pop(tp, None)
+            ends = {tp: end for tp, end in ends.items() if consumer.position(tp) < end}
     finally:
         consumer.close()
 

@@ -13,6 +13,7 @@ from services.analytics.report import write_report
 from services.analytics.simulator import SimConfig
 from services.analytics.training import register, train
 from services.analytics.training_set import TrainingSet, apply_verdicts, build, read_verdicts
+from services.common import topics
 from services.common.policy import PolicyBook
 from services.common.settings import ScoringSettings
 from services.scoring.model import ModelManifest, ModelRegistry, RiskModel
@@ -28,6 +29,7 @@ class TrainRequest(BaseModel):
     truth: str | None = None
     verdicts: str | None = None
     from_kafka: bool = False
+    kafka_topic: str = Field(default=topics.CANONICAL, pattern=r"^[A-Za-z0-9._-]{1,249}$")
     version: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]{1,64}$")
     activate: bool = False
     compare_active: bool = False
@@ -44,7 +46,9 @@ def exported_training_set(request: TrainRequest, settings: ScoringSettings) -> T
     months = len(first["below"])
     cutoffs = [month_shift(first["start"], m) for m in range(2, months - 12)]
     events = (
-        read_kafka(settings.kafka_bootstrap_servers) if request.from_kafka else read_jsonl(Path(request.events or ""))
+        read_kafka(settings.kafka_bootstrap_servers, request.kafka_topic)
+        if request.from_kafka
+        else read_jsonl(Path(request.events or ""))
     )
     histories = sorted(group(events).items())
     ts = build(histories, truth, cutoffs, PolicyBook.load(settings.policy_dir))
@@ -66,7 +70,7 @@ def run_training(
     notes: list[str] = []
     if request.events or request.from_kafka:
         ts = exported_training_set(request, settings)
-        notes.append(f"history: {'events.canonical' if request.from_kafka else request.events}; truth {request.truth}")
+        notes.append(f"history: {request.kafka_topic if request.from_kafka else request.events}; truth {request.truth}")
     else:
         config = SimConfig(households=request.households, seed=request.seed, policy_dir=settings.policy_dir)
         simulated: Simulated = simulated_training_set(config, workers=request.workers, progress=progress)

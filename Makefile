@@ -4,13 +4,17 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test setup prereqs venv kafka redis chromium lint bench clean
+.PHONY: run test drills setup prereqs venv kafka redis chromium lint bench clean
 
 run: setup
 	@deploy/local/run.sh
 
 test: setup
 	$(BIN)/pytest
+
+# Fault drills under load (kill -9 of each service, Kafka and Redis restarts); last line: `drills: N passed, M failed`.
+drills: setup
+	$(BIN)/python -m tests.drills
 
 setup: prereqs venv kafka redis chromium
 

@@ -6,23 +6,38 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.infra import Stack, make_stack, start_kafka, start_redis
+from tests import infra
+from tests.infra import Server, Stack, make_stack
 
 
 @pytest.fixture(scope="session")
-def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Bootstrap address of a single-node KRaft broker private to this test session."""
-    process, bootstrap = start_kafka(tmp_path_factory.mktemp("kafka"))
-    yield bootstrap
-    process.stop()
+def kafka_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A single-node KRaft broker private to this test session (the drills restart it)."""
+    server = infra.kafka_server(tmp_path_factory.mktemp("kafka"))
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture(scope="session")
-def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """URL of a redis-server private to this test session."""
-    process, url = start_redis(tmp_path_factory.mktemp("redis"))
-    yield url
-    process.stop()
+def kafka_bootstrap(kafka_server: Server) -> str:
+    """Bootstrap address of the session's broker."""
+    return kafka_server.address
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A redis-server private to this test session (the drills restart it)."""
+    server = infra.redis_server(tmp_path_factory.mktemp("redis"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_url(redis_server: Server) -> str:
+    """URL of the session's redis-server."""
+    return redis_server.address
 
 
 @pytest.fixture(scope="session")

@@ -89,20 +89,53 @@ def spawn(name: str, args: list[str], env: dict[str, str] | None = None) -> Proc
     return Process(name, popen, log)
 
 
+@dataclass
+class Server:
+    """Kafka or Redis as the tests run it: stopped and started again on the same ports and data dir."""
+
+    name: str
+    args: list[str]
+    port: int
+    address: str
+    seconds: float
+    process: Process | None = None
+
+    def start(self) -> Process:
+        """Start the server and wait until it accepts connections."""
+        self.process = spawn(self.name, self.args)
+        wait_until(lambda: port_open(self.port), self.seconds, f"{self.name} accepting connections")
+        return self.process
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        """Stop the running server (a clean shutdown unless `sig` says otherwise)."""
+        if self.process is not None:
+            self.process.stop(sig)
+
+
+def kafka_server(data_dir: Path) -> Server:
+    """The real broker (KRaft) on free ports, not started yet."""
+    port, controller = free_port(), free_port()
+    args = [str(ROOT / "deploy/local/kafka.sh"), "run", str(port), str(controller), str(data_dir)]
+    return Server("kafka", args, port, f"127.0.0.1:{port}", 90)
+
+
+def redis_server(data_dir: Path) -> Server:
+    """redis-server with AOF on a free port, not started yet."""
+    port = free_port()
+    args = [str(ROOT / "deploy/local/redis.sh"), "run", str(port), str(data_dir)]
+    return Server("redis", args, port, f"redis://127.0.0.1:{port}/0", 30)
+
+
 def start_kafka(data_dir: Path) -> tuple[Process, str]:
     """The real broker (KRaft) on free ports; returns the process and its bootstrap address."""
-    port, controller = free_port(), free_port()
-    process = spawn("kafka", [str(ROOT / "deploy/local/kafka.sh"), "run", str(port), str(controller), str(data_dir)])
-    wait_until(lambda: port_open(port), 90, "Kafka accepting connections")
-    return process, f"127.0.0.1:{port}"
+    server = kafka_server(data_dir)
+    return server.start(), server.address
 
 
 def start_redis(data_dir: Path) -> tuple[Process, str]:
     """redis-server with AOF on a free port; returns the process and its URL."""
-    port = free_port()
-    process = spawn("redis", [str(ROOT / "deploy/local/redis.sh"), "run", str(port), str(data_dir)])
-    wait_until(lambda: port_open(port), 30, "Redis accepting connections")
-    return process, f"redis://127.0.0.1:{port}/0"
+    server = redis_server(data_dir)
+    return server.start(), server.address
 
 
 @dataclass

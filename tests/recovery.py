@@ -1,0 +1,90 @@
+"""What the crash-recovery tests and the fault drills share: a county's events, the clean result, the comparison."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+
+from services.common import topics
+from services.common.policy import PolicyBook
+from services.common.settings import REPO_ROOT
+from services.ingest.validation import validate_event
+from services.scoring.service import score_event
+from services.scoring.state import HouseholdState
+from tests.clients import login, read_topic
+from tests.factories import income, registration
+from tests.infra import Stack
+
+Figures = dict[str, tuple[str, float]]
+
+
+def county(prefix: str, households: int) -> list[dict[str, Any]]:
+    """Registrations then a year of monthly incomes, some households falling below the line."""
+    events = []
+    for n in range(households):
+        hid = f"{prefix}{n:03d}"
+        events.append(registration(hid, 40000 + 1000 * n, members=4))
+        for month in range(1, 13):
+            amount = 200 if (n % 3 == 0 and month > 6) else 3500 + n
+            events.append(income(hid, f"2024-{month:02d}", amount))
+    return events
+
+
+def uninterrupted_figures(events: list[dict[str, Any]]) -> Figures:
+    """What one clean pass over the events gives: (level, 12-month income) per household."""
+    policies = PolicyBook.load(REPO_ROOT / "policy")
+    states: dict[str, HouseholdState] = {}
+    result: Figures = {}
+    for raw in events:
+        event = validate_event(raw, b"k")
+        state, score = score_event(states.get(event.household_id, HouseholdState()), event, policies, datetime.now(UTC))
+        states[event.household_id] = state
+        if score:
+            result[event.household_id] = (score.level, score.figures.income_12m)
+    return result
+
+
+def _figures_now(stack: Stack, households: list[str]) -> Figures:
+    headers, seen = login(stack), {}
+    for hid in households:
+        response = httpx.get(f"{stack.api_url}/households/{hid}", headers=headers, timeout=10)
+        if response.status_code == 200:
+            body = response.json()
+            seen[hid] = (body["level"], body["figures"]["income_12m"])
+    return seen
+
+
+def wait_for_figures(stack: Stack, expected: Figures, seconds: float = 180) -> Figures:
+    """Poll the API until every household shows its expected figures (or time is up); returns what it saw."""
+    deadline, seen = time.monotonic() + seconds, {}
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):  # the API or its Redis may be on its way back
+            seen = _figures_now(stack, list(expected))
+        if seen == expected:
+            return seen
+        time.sleep(1)
+    return seen
+
+
+def alert_problems(stack: Stack, expected: Figures) -> list[str]:
+    """Households whose alerts are not exactly one per household at risk, or repeat a score."""
+    headers, problems = login(stack), []
+    for hid, (level, _) in expected.items():
+        page = httpx.get(f"{stack.api_url}/alerts", params={"household_id": hid}, headers=headers, timeout=10).json()
+        if page["total"] != (0 if level == "green" else 1):
+            problems.append(f"{hid}: {page['total']} alerts at level {level}")
+        for alert in page["items"]:
+            if len(alert["score_ids"]) != len(set(alert["score_ids"])):
+                problems.append(f"{hid}: alert {alert['id']} applied a score twice")
+    return problems
+
+
+def missing_from_canonical(stack: Stack, events: list[dict[str, Any]]) -> set[str]:
+    """Ids of `events` that are not on the canonical topic (accepted events must all be there)."""
+    published = {json.loads(message.value)["id"] for message in read_topic(stack.bootstrap, topics.CANONICAL)}
+    return {event["id"] for event in events} - published

@@ -78,6 +78,23 @@ def _shadow(args: argparse.Namespace) -> None:
     print(json.dumps(shadow(_settings().model_dir, args.candidate, args.against, config), indent=2))
 
 
+def _shadow_live(args: argparse.Namespace) -> None:
+    from services.analytics.shadow import live_report
+
+    settings = _settings()
+    if args.action == "on":
+        done = registry.start_shadow(settings.kafka_bootstrap_servers, settings.model_dir, args.version, args.by)
+        print(done.model_dump_json())
+    elif args.action == "off":
+        print(registry.stop_shadow(settings.kafka_bootstrap_servers, args.by).model_dump_json())
+    else:
+        shadow = registry.active(registry.activations(settings.kafka_bootstrap_servers), "shadow")
+        version = args.version or (shadow.version if shadow else None)
+        if version is None:
+            raise ValueError("no model is in shadow: name the candidate")
+        print(json.dumps(live_report(settings.kafka_bootstrap_servers, version), indent=2))
+
+
 def _backtest(args: argparse.Namespace) -> None:
     from services.analytics.backtest import backtest
 
@@ -130,6 +147,11 @@ def parser() -> argparse.ArgumentParser:
     sh.add_argument("--households", type=int, default=2000)
     sh.add_argument("--seed", type=int, default=11)
     sh.set_defaults(run=_shadow)
+    live = commands.add_parser("shadow-live", help="run a candidate next to the active model in the stream")
+    live.add_argument("action", choices=["on", "off", "report"], help="start, stop, or compare from scores.shadow")
+    live.add_argument("version", nargs="?", help="the candidate (on; report: default the one in shadow)")
+    live.add_argument("--by", default="analyst.cli")
+    live.set_defaults(run=_shadow_live)
     bt = commands.add_parser("backtest", help="replay a period with a policy folder and a model version")
     bt.add_argument("--model", required=True)
     bt.add_argument("--policy-dir", default=str(ScoringSettings().policy_dir))

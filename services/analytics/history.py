@@ -79,6 +79,11 @@ def read_truth(path: Path) -> dict[str, dict[str, Any]]:
 
 def read_kafka(bootstrap: str, topic: str = topics.CANONICAL, timeout_s: float = 10) -> Iterator[HouseholdEvent]:
     """Every event on `topic`, from the beginning to the end offsets at the start (no group)."""
+    return map(HouseholdEvent.from_json, read_topic(bootstrap, topic, timeout_s))
+
+
+def read_topic(bootstrap: str, topic: str, timeout_s: float = 10) -> Iterator[bytes]:
+    """Every message value in `topic`, from the beginning to the end offsets at the start (no group)."""
     from kafka import KafkaConsumer, TopicPartition
 
     consumer = KafkaConsumer(
@@ -97,7 +102,7 @@ def read_kafka(bootstrap: str, topic: str = topics.CANONICAL, timeout_s: float =
                 raise TimeoutError(f"{topic}: no message for {timeout_s}s before the end offsets {ends}")
             for messages in batch.values():
                 for message in messages:
-                    yield HouseholdEvent.from_json(message.value)
+                    yield message.value
             ends = {tp: end for tp, end in ends.items() if consumer.position(tp) < end}
     finally:
         consumer.close()

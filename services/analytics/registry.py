@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
@@ -36,18 +36,20 @@ def activations(bootstrap: str, timeout_s: float = 10) -> list[Activation]:
         consumer.close()
 
 
-def active(history: list[Activation]) -> Activation | None:
-    """The version in use: the last activation (None when there is none or it switched to rules only)."""
-    return history[-1] if history and history[-1].version else None
+def active(history: list[Activation], role: Literal["active", "shadow"] = "active") -> Activation | None:
+    """The version in use in `role`: its last activation (None when there is none or it was switched off)."""
+    mine = [activation for activation in history if activation.role == role]
+    return mine[-1] if mine and mine[-1].version else None
 
 
 def listing(folder: Path, history: list[Activation]) -> list[dict[str, Any]]:
     """Every registered version with its manifest details and whether it is active."""
-    current = active(history)
+    current, shadow = active(history), active(history, "shadow")
     out = []
     for manifest in ModelRegistry(folder).versions() if folder.exists() else []:
         doc = manifest.model_dump(mode="json", exclude={"baseline"})
         doc["active"] = current is not None and current.version == manifest.version
+        doc["shadow"] = shadow is not None and shadow.version == manifest.version
         doc["report"] = (folder / manifest.version / "report.md").exists()
         out.append(doc)
     return out
@@ -65,20 +67,33 @@ def verified(folder: Path, version: str) -> ModelManifest:
     return manifest
 
 
-def publish(bootstrap: str, manifest: ModelManifest, by: str) -> Activation:
-    """Publish an activation of `manifest` (acks=all) and return it."""
+def publish(
+    bootstrap: str, manifest: ModelManifest | None, by: str, role: Literal["active", "shadow"] = "active"
+) -> Activation:
+    """Publish an activation of `manifest` in `role` (None: switch the role off) with acks=all, and return it."""
     now = datetime.now(UTC)
+    message = activation_message(manifest, by, now, role)
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
     try:
-        producer.send(topics.MODEL_ACTIVATIONS, activation_message(manifest, by, now)).get(30)
+        producer.send(topics.MODEL_ACTIVATIONS, message).get(30)
     finally:
         producer.close()
-    return Activation(version=manifest.version, sha256=manifest.sha256, activated_by=by, activated_at=now)
+    return Activation.model_validate_json(message)
 
 
 def activate(bootstrap: str, folder: Path, version: str, by: str) -> Activation:
     """Verify and activate a version."""
     return publish(bootstrap, verified(folder, version), by)
+
+
+def start_shadow(bootstrap: str, folder: Path, version: str, by: str) -> Activation:
+    """Verify a version and run it as the shadow candidate: it scores next to the active model, never alerts."""
+    return publish(bootstrap, verified(folder, version), by, "shadow")
+
+
+def stop_shadow(bootstrap: str, by: str) -> Activation:
+    """Stop shadow scoring."""
+    return publish(bootstrap, None, by, "shadow")
 
 
 def rollback(bootstrap: str, folder: Path, by: str) -> Activation:
@@ -87,7 +102,7 @@ def rollback(bootstrap: str, folder: Path, by: str) -> Activation:
     current = active(history)
     if current is None:
         raise RegistryError("no model is active: nothing to roll back")
-    earlier = [a.version for a in history if a.version and a.version != current.version]
+    earlier = [a.version for a in history if a.role == "active" and a.version and a.version != current.version]
     if not earlier:
         raise RegistryError(f"{current.version} is the only version ever activated: nothing to roll back to")
     return activate(bootstrap, folder, earlier[-1], by)

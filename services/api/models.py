@@ -6,16 +6,20 @@ import asyncio
 import re
 import secrets
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 
 from services.analytics import registry
 from services.analytics.jobs import TrainRequest, run_training
+from services.analytics.shadow import live_report
 from services.api.auth import RequireRole
 from services.api.users import User
 from services.common.settings import ScoringSettings
+from services.scoring.model import Activation
 
 router = APIRouter(prefix="/models", tags=["models"])
 Analyst = Annotated[User, Depends(RequireRole("analyst", "admin"))]
@@ -36,8 +40,32 @@ async def list_models(request: Request, user: Analyst) -> dict[str, Any]:
     settings = _settings(request)
     history = await asyncio.to_thread(registry.activations, settings.kafka_bootstrap_servers)
     items = registry.listing(settings.model_dir, history)
-    current = registry.active(history)
-    return {"items": items, "active": current.version if current else None, "total": len(items)}
+    current, shadow = registry.active(history), registry.active(history, "shadow")
+    return {
+        "items": items,
+        "active": current.version if current else None,
+        "shadow": shadow.version if shadow else None,
+        "total": len(items),
+    }
+
+
+@router.get("/shadow/report")
+async def shadow_report(request: Request, user: Analyst) -> dict[str, Any]:
+    """How the shadow candidate's assessments differ from the active model's (409 when none is shadowing)."""
+    settings = _settings(request)
+    history = await asyncio.to_thread(registry.activations, settings.kafka_bootstrap_servers)
+    shadow = registry.active(history, "shadow")
+    if shadow is None or shadow.version is None:
+        raise HTTPException(409, "no model is in shadow: start one with POST /models/{version}/shadow")
+    return await asyncio.to_thread(live_report, settings.kafka_bootstrap_servers, shadow.version)
+
+
+@router.delete("/shadow")
+async def stop_shadow(request: Request, user: Analyst) -> dict[str, Any]:
+    """Stop shadow scoring."""
+    settings = _settings(request)
+    done = await asyncio.to_thread(registry.stop_shadow, settings.kafka_bootstrap_servers, user.username)
+    return done.model_dump(mode="json")
 
 
 @router.post("/rollback")
@@ -87,12 +115,24 @@ async def training_job(job: str, user: Analyst) -> dict[str, Any]:
 @router.post("/{version}/activate")
 async def activate(request: Request, version: str, user: Analyst) -> dict[str, Any]:
     """Publish an activation of a registered, checksum-verified version on `models.activations`."""
+    return await _publish(request, version, user, registry.activate)
+
+
+@router.post("/{version}/shadow")
+async def start_shadow(request: Request, version: str, user: Analyst) -> dict[str, Any]:
+    """Run a registered, verified version in shadow: it scores next to the active model on `scores.shadow` only."""
+    return await _publish(request, version, user, registry.start_shadow)
+
+
+async def _publish(
+    request: Request, version: str, user: User, action: Callable[[str, Path, str, str], Activation]
+) -> dict[str, Any]:
     settings = _settings(request)
     if not re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}", version):
         raise HTTPException(404, f"no model version {version}")
     try:
         done = await asyncio.to_thread(
-            registry.activate, settings.kafka_bootstrap_servers, settings.model_dir, version, user.username
+            action, settings.kafka_bootstrap_servers, settings.model_dir, version, user.username
         )
     except KeyError as exc:
         raise HTTPException(404, f"no model version {version}") from exc

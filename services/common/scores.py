@@ -66,3 +66,18 @@ class Score(BaseModel):
     def from_json(cls, raw: bytes | str) -> Score:
         """Parse a scores-topic message."""
         return cls.model_validate_json(raw)
+
+
+class ShadowScore(BaseModel):
+    """A shadow candidate's assessment of a household next to the active one's (for `scores.shadow` only)."""
+
+    household_id: str
+    region_code: str
+    score_id: str  # the active score this one shadows
+    scored_at: datetime
+    active_version: str | None
+    active_level: Level
+    active_probability: float | None
+    candidate_version: str
+    candidate_level: Level
+    candidate_probability: float | None

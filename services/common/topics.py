@@ -15,6 +15,7 @@ DEADLETTER = "events.deadletter"  # invalid inbound messages with the reason
 SCORES = "scores"  # household assessments keyed by household_id
 ALERT_CHANGES = "alerts.changes"  # every change of an alert, keyed by household_id: the system of record
 PERSONS_UNMATCHED = "persons.unmatched"  # person-level records matching no household yet, keyed by pseudonym
+SHADOW_SCORES = "scores.shadow"  # a shadow candidate's assessment next to the active one's; never alerts
 MODEL_ACTIVATIONS = "models.activations"  # which risk model version scoring uses; every worker reads it all
 
 _DAY_MS = 24 * 3600 * 1000
@@ -27,6 +28,7 @@ def topic_specs(partitions: int) -> list[NewTopic]:
         NewTopic(CANONICAL, partitions, 1, topic_configs={"retention.ms": "-1"}),
         NewTopic(DEADLETTER, partitions, 1, topic_configs={"retention.ms": str(30 * _DAY_MS)}),
         NewTopic(SCORES, partitions, 1, topic_configs={"retention.ms": "-1"}),
+        NewTopic(SHADOW_SCORES, partitions, 1, topic_configs={"retention.ms": str(90 * _DAY_MS)}),
         NewTopic(ALERT_CHANGES, partitions, 1, topic_configs={"retention.ms": "-1"}),
         NewTopic(PERSONS_UNMATCHED, partitions, 1, topic_configs={"retention.ms": "-1"}),
         NewTopic(MODEL_ACTIVATIONS, 1, 1, topic_configs={"retention.ms": "-1"}),

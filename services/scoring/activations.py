@@ -16,11 +16,12 @@ log = logging.getLogger(__name__)
 
 
 class ActiveModel:
-    """The model in use (None: rules only), loaded before the worker starts and swapped on each activation."""
+    """The model in use (None: rules only) and a shadow candidate; loaded before the first event, swapped live."""
 
     def __init__(self, registry: ModelRegistry):
         self.registry = registry
         self.current: RiskModel | None = None
+        self.shadow: RiskModel | None = None
         self._next_offset = 0
 
     @property
@@ -30,10 +31,15 @@ class ActiveModel:
 
     def _apply(self, activation: Activation) -> None:
         try:
-            self.current = self.registry.load(activation)
+            loaded = self.registry.load(activation)
         except (UnverifiedModel, OSError, ValueError):
-            log.exception("model %s not activated; keeping %s", activation.version, self.version)
+            log.exception("model %s not loaded as %s; nothing changed", activation.version, activation.role)
             return
+        if activation.role == "shadow":
+            self.shadow = loaded
+            log.info("shadow model %s (by %s)", activation.version or "none", activation.activated_by)
+            return
+        self.current = loaded
         log.info("model %s active (activated by %s)", activation.version or "none, rules only", activation.activated_by)
 
     def load_latest(self, bootstrap_servers: str) -> None:
@@ -44,12 +50,13 @@ class ActiveModel:
             consumer.assign([partition])
             end = consumer.end_offsets([partition])[partition]
             consumer.seek_to_beginning(partition)
-            latest = None
+            latest: dict[str, Activation] = {}  # by role
             while consumer.position(partition) < end:
                 for message in consumer.poll(timeout_ms=1000).get(partition, []):
-                    latest = Activation.model_validate_json(message.value)
-            if latest is not None:
-                self._apply(latest)
+                    activation = Activation.model_validate_json(message.value)
+                    latest[activation.role] = activation
+            for activation in latest.values():
+                self._apply(activation)
             self._next_offset = end
         finally:
             consumer.close()

@@ -16,7 +16,7 @@ from services.common.settings import ScoringSettings
 from services.scoring.activations import ActiveModel
 from services.scoring.discovery import PersonRecords, apply_person_event, discovery_score
 from services.scoring.model import ModelRegistry
-from services.scoring.service import score_event
+from services.scoring.service import score_event, shadow_score
 from services.scoring.state import HouseholdState
 
 log = logging.getLogger(__name__)
@@ -41,6 +41,7 @@ app = faust.App(
 canonical_events = app.topic(topics.CANONICAL, key_serializer="raw", value_serializer="raw", internal=False)
 dead_letters = app.topic(topics.DEADLETTER, key_serializer="raw", value_serializer="raw", internal=False)
 scores = app.topic(topics.SCORES, key_serializer="raw", value_serializer="raw", internal=False)
+shadow_scores = app.topic(topics.SHADOW_SCORES, key_serializer="raw", value_serializer="raw", internal=False)
 active_model = ActiveModel(ModelRegistry(settings.model_dir))
 households = app.Table("households", partitions=settings.kafka_partitions, key_type=str)
 unmatched_events = app.topic(topics.PERSONS_UNMATCHED, key_serializer="raw", value_serializer="raw", internal=False)
@@ -64,8 +65,13 @@ async def score_households(stream: Any) -> None:
         new_state, score = score_event(state, event, policies, datetime.now(UTC), active_model.current)
         if new_state is not state:
             households[key] = new_state.model_dump(mode="json")
-        if score is not None:
-            await scores.send(key=key.encode(), value=score.to_json())
+        if score is None:
+            continue
+        await scores.send(key=key.encode(), value=score.to_json())
+        candidate = active_model.shadow
+        shadow = shadow_score(new_state, event, score, policies, candidate) if candidate else None
+        if shadow is not None:
+            await shadow_scores.send(key=key.encode(), value=shadow.model_dump_json().encode())
 
 
 @app.agent(unmatched_events)

@@ -7,7 +7,7 @@ import io
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import joblib
 import numpy as np
@@ -35,12 +35,17 @@ class ModelManifest(BaseModel):
 
 
 class Activation(BaseModel):
-    """One activation (or roll-back) of a model version on `models.activations`; no version means rules only."""
+    """One activation (or roll-back) of a model version on `models.activations`; no version means rules only.
+
+    A `shadow` activation runs a candidate next to the active model, writing to `scores.shadow` only (no
+    version: shadowing stops); it never changes which model alerts.
+    """
 
     version: str | None
     sha256: str | None
     activated_by: str
     activated_at: datetime
+    role: Literal["active", "shadow"] = "active"
 
 
 class RiskModel:
@@ -107,12 +112,15 @@ class ModelRegistry:
         return RiskModel(manifest, joblib.load(io.BytesIO(blob)))
 
 
-def activation_message(manifest: ModelManifest | None, activated_by: str, at: datetime) -> bytes:
-    """The message that activates `manifest` (None: back to rules only) on the `models.activations` topic."""
+def activation_message(
+    manifest: ModelManifest | None, activated_by: str, at: datetime, role: Literal["active", "shadow"] = "active"
+) -> bytes:
+    """The message that activates `manifest` (None: back to rules only, or no shadow) on `models.activations`."""
     activation = Activation(
         version=manifest.version if manifest else None,
         sha256=manifest.sha256 if manifest else None,
         activated_by=activated_by,
         activated_at=at,
+        role=role,
     )
     return json.dumps(activation.model_dump(mode="json")).encode()

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from services.common.events import HouseholdEvent
 from services.common.policy import Policy, PolicyBook
-from services.common.scores import Level, Reason, Score
+from services.common.scores import Level, Reason, Score, ShadowScore
 from services.scoring.features import FEATURE_WORDS, household_features
 from services.scoring.model import RiskModel
 from services.scoring.reasons import model_risk
@@ -30,6 +30,14 @@ def _with_model(
     return Assessment(level, reasons, assessment.figures, assessment.proposed_category), probability
 
 
+def policy_of(state: HouseholdState, event: HouseholdEvent, policies: PolicyBook) -> Policy:
+    """The policy of the household's region for the year of the latest month it has news about."""
+    if state.profile is None:
+        raise ValueError("a household without a registration has no region, hence no policy")
+    month = state.reference_month() or event.time.strftime("%Y-%m")
+    return policies.for_region(state.profile.region_code, int(month[:4]))
+
+
 def score_event(
     state: HouseholdState,
     event: HouseholdEvent,
@@ -41,8 +49,7 @@ def score_event(
     new = apply_event(state, event)
     if new is state or new.profile is None:
         return new, None
-    month = new.reference_month() or event.time.strftime("%Y-%m")
-    policy = policies.for_region(new.profile.region_code, int(month[:4]))
+    policy = policy_of(new, event, policies)
     rules = assess(new, policy)
     if rules is None:
         return new, None
@@ -71,3 +78,26 @@ def score_event(
     new.last_fingerprint = fingerprint
     new.unscored_events = []
     return new, score
+
+
+def shadow_score(
+    state: HouseholdState, event: HouseholdEvent, score: Score, policies: PolicyBook, candidate: RiskModel
+) -> ShadowScore | None:
+    """The candidate's assessment of the state the active `score` was made from; None when rules cannot assess."""
+    policy = policy_of(state, event, policies)
+    rules = assess(state, policy)
+    if rules is None:
+        return None
+    assessment, probability = _with_model(rules, state, policy, candidate)
+    return ShadowScore(
+        household_id=score.household_id,
+        region_code=score.region_code,
+        score_id=score.score_id,
+        scored_at=score.scored_at,
+        active_version=score.model_version,
+        active_level=score.level,
+        active_probability=score.probability,
+        candidate_version=candidate.manifest.version,
+        candidate_level=assessment.level,
+        candidate_probability=probability,
+    )

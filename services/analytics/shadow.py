@@ -1,0 +1,53 @@
+"""The live shadow report: how a shadow candidate's assessments on `scores.shadow` differ from the active model's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from services.analytics.history import read_topic
+from services.common import topics
+from services.common.scores import ShadowScore
+
+
+def latest_by_household(scores: list[ShadowScore]) -> dict[str, ShadowScore]:
+    """Each household's most recent shadow score (the topic keeps every one)."""
+    latest: dict[str, ShadowScore] = {}
+    for score in scores:
+        kept = latest.get(score.household_id)
+        if kept is None or score.scored_at >= kept.scored_at:
+            latest[score.household_id] = score
+    return latest
+
+
+def compare(scores: list[ShadowScore], candidate: str) -> dict[str, Any]:
+    """Agreement between the candidate and the active model on each household's latest assessment."""
+    latest = latest_by_household([s for s in scores if s.candidate_version == candidate])
+    if not latest:
+        return {"candidate": candidate, "households": 0, "note": "no shadow score yet for this candidate"}
+    rows = list(latest.values())
+    alert_active = np.array([s.active_level != "green" for s in rows])
+    alert_candidate = np.array([s.candidate_level != "green" for s in rows])
+    pairs = [(s.active_probability, s.candidate_probability) for s in rows]
+    both = [(a, c) for a, c in pairs if a is not None and c is not None]
+    levels: dict[str, int] = {}
+    for s in rows:
+        levels[f"{s.active_level}->{s.candidate_level}"] = levels.get(f"{s.active_level}->{s.candidate_level}", 0) + 1
+    return {
+        "candidate": candidate,
+        "active_versions": sorted({str(s.active_version) for s in rows}),
+        "households": len(rows),
+        "agreement": float((alert_active == alert_candidate).mean()),
+        "alerts_active": int(alert_active.sum()),
+        "alerts_candidate": int(alert_candidate.sum()),
+        "candidate_only": int((alert_candidate & ~alert_active).sum()),
+        "active_only": int((alert_active & ~alert_candidate).sum()),
+        "levels_active_to_candidate": dict(sorted(levels.items())),
+        "mean_abs_probability_difference": float(np.mean([abs(a - c) for a, c in both])) if both else None,
+    }
+
+
+def live_report(bootstrap: str, candidate: str, topic: str = topics.SHADOW_SCORES) -> dict[str, Any]:
+    """Read `scores.shadow` to its end and compare `candidate` with the active model."""
+    return compare([ShadowScore.model_validate_json(raw) for raw in read_topic(bootstrap, topic)], candidate)

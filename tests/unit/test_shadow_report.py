@@ -1,0 +1,49 @@
+"""The shadow report compares each household's latest candidate assessment with the active model's."""
+
+from datetime import UTC, datetime, timedelta
+
+from services.analytics.shadow import compare
+from services.common.scores import ShadowScore
+
+T0 = datetime(2025, 6, 1, tzinfo=UTC)
+
+
+def shadow(household: str, active: str, candidate: str, minutes: int = 0, version: str = "cand") -> ShadowScore:
+    return ShadowScore(
+        household_id=household,
+        region_code="532328101001",
+        score_id=f"{household}-{minutes}",
+        scored_at=T0 + timedelta(minutes=minutes),
+        active_version="live",
+        active_level=active,
+        active_probability=0.1 if active == "green" else 0.7,
+        candidate_version=version,
+        candidate_level=candidate,
+        candidate_probability=0.2 if candidate == "green" else 0.9,
+    )
+
+
+def test_only_each_households_latest_score_of_the_named_candidate_counts():
+    scores = [
+        shadow("H1", "green", "red", minutes=0),
+        shadow("H1", "green", "green", minutes=5),  # later: the candidate changed its mind
+        shadow("H2", "red", "red"),
+        shadow("H3", "green", "red", version="other"),
+    ]
+    report = compare(scores, "cand")
+    assert report["households"] == 2 and report["agreement"] == 1.0
+    assert report["alerts_active"] == report["alerts_candidate"] == 1
+    assert report["levels_active_to_candidate"] == {"green->green": 1, "red->red": 1}
+
+
+def test_disagreements_are_counted_both_ways_with_the_probability_gap():
+    report = compare(
+        [shadow("H1", "green", "red"), shadow("H2", "yellow", "green"), shadow("H3", "red", "red")], "cand"
+    )
+    assert report["candidate_only"] == 1 and report["active_only"] == 1
+    assert round(report["agreement"], 3) == 0.333
+    assert round(report["mean_abs_probability_difference"], 3) == round((0.8 + 0.5 + 0.2) / 3, 3)
+
+
+def test_a_candidate_without_shadow_scores_says_so():
+    assert compare([shadow("H1", "green", "red")], "nobody")["households"] == 0

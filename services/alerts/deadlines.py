@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from services.alerts.models import Alert, Deadline, HistoryEntry
 
 AWAITING_DECISION = frozenset({"open", "verifying", "reviewing"})
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # "overdue since" of a case the deadline loop has flagged
 
 
 def pending(alert: Alert, deadline: Deadline) -> bool:
@@ -19,6 +20,21 @@ def pending(alert: Alert, deadline: Deadline) -> bool:
 def is_overdue(alert: Alert, now: datetime) -> bool:
     """True when a deadline has passed and its task is still pending (whether or not the loop flagged it yet)."""
     return any(pending(alert, d) and d.due_at <= now for d in alert.deadlines)
+
+
+def overdue_since(alert: Alert) -> datetime | None:
+    """From when the case counts as overdue: flagged and open ones always, others at their first pending deadline."""
+    if not alert.is_open:
+        return None
+    if alert.overdue:
+        return EPOCH
+    return min((d.due_at for d in alert.deadlines if pending(alert, d)), default=None)
+
+
+def counts_as_overdue(alert: Alert, now: datetime) -> bool:
+    """True for an open case that is flagged overdue or has a pending deadline passed by `now`."""
+    since = overdue_since(alert)
+    return since is not None and since <= now
 
 
 def with_overdue_flag(alert: Alert) -> Alert:

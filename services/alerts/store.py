@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from redis.asyncio import Redis
 
+from services.alerts import index
 from services.alerts.changes import RESULTS_CHANNEL, Change, result_key
-from services.alerts.deadlines import is_overdue, next_check
+from services.alerts.deadlines import next_check, overdue_since
+from services.alerts.index import alert_key
 from services.alerts.models import Alert
+from services.alerts.search import AlertFilter, AlertIndex
+from services.alerts.tally import Tally, tallies
 from services.common.scores import Score
 
 TIMELINE_LENGTH = 500
@@ -27,59 +30,31 @@ redis.call('LTRIM', KEYS[2], -tonumber(ARGV[4]), -1)
 return 1
 """
 # The projection rule, the same live and on rebuild: a change applies only if the stored version is its
-# from_version (0 = no alert yet). Live, it also feeds the outbox and announces the outcome to the waiting writer.
-_APPLY_CHANGE = """
+# from_version (0 = no alert yet); the alert moves between the indexes (index.py) in the same step. Live, it also
+# feeds the outbox and announces the outcome to the waiting writer.
+_APPLY_CHANGE = (
+    index.LUA
+    + """
 local stored = redis.call('GET', KEYS[1])
-local version = 0
-if stored then version = cjson.decode(stored)['version'] end
-local applied = version == tonumber(ARGV[2])
+local old = nil
+if stored then old = cjson.decode(stored) end
+local applied = (old and old['version'] or 0) == tonumber(ARGV[2])
 if applied then
   redis.call('SET', KEYS[1], ARGV[1])
-  redis.call('ZADD', KEYS[2], ARGV[4], ARGV[3])
-  if tonumber(ARGV[2]) == 0 then redis.call('SET', KEYS[3], ARGV[3]) end
-  if ARGV[5] == '' then redis.call('ZREM', KEYS[4], ARGV[3]) else redis.call('ZADD', KEYS[4], ARGV[5], ARGV[3]) end
+  if tonumber(ARGV[2]) == 0 then redis.call('SET', KEYS[2], ARGV[3]) end
+  if ARGV[5] == '' then redis.call('ZREM', KEYS[3], ARGV[3]) else redis.call('ZADD', KEYS[3], ARGV[5], ARGV[3]) end
+  local new = {region_code = ARGV[12], status = ARGV[13], level = ARGV[14], queue = ARGV[15]}
+  reindex(ARGV[3], old, new, ARGV[4], ARGV[16])
 end
 if ARGV[6] == '1' then
-  if applied then redis.call('XADD', KEYS[5], 'MAXLEN', '~', ARGV[8], '*', 'change', ARGV[7]) end
+  if applied then redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[8], '*', 'change', ARGV[7]) end
   local outcome = applied and 'applied' or 'stale'
-  redis.call('SET', KEYS[6], outcome, 'EX', ARGV[9])
+  redis.call('SET', KEYS[5], outcome, 'EX', ARGV[9])
   redis.call('PUBLISH', ARGV[10], ARGV[11] .. ' ' .. outcome)
 end
 return applied and 1 or 0
 """
-
-
-def _alert_key(alert_id: str) -> str:
-    return f"alert:{alert_id}"
-
-
-@dataclass(frozen=True)
-class AlertFilter:
-    """What a caller may and wants to see; `region_prefix` is the caller's jurisdiction."""
-
-    region_prefix: str = ""
-    status: str | None = None
-    level: str | None = None
-    household_id: str | None = None
-    region_code: str | None = None
-    overdue: bool | None = None
-    now: datetime | None = None
-    queue: str | None = None
-
-    def matches(self, alert: Alert) -> bool:
-        """True when the alert passes every filter and lies inside the jurisdiction."""
-        return (
-            alert.region_code.startswith(self.region_prefix)
-            and (self.region_code is None or alert.region_code.startswith(self.region_code))
-            and (self.status is None or alert.status == self.status)
-            and (self.level is None or alert.level == self.level)
-            and (self.household_id is None or alert.household_id == self.household_id)
-            and (self.overdue is None or self._is_overdue(alert) == self.overdue)
-            and (self.queue is None or alert.queue == self.queue)
-        )
-
-    def _is_overdue(self, alert: Alert) -> bool:
-        return alert.overdue or (self.now is not None and is_overdue(alert, self.now))
+)
 
 
 class AlertStore:
@@ -89,10 +64,11 @@ class AlertStore:
         self._redis = redis
         self._record_score = redis.register_script(_RECORD_SCORE)
         self._apply_change = redis.register_script(_APPLY_CHANGE)
+        self._index = AlertIndex(redis)
 
     async def get(self, alert_id: str) -> Alert | None:
         """One alert by id."""
-        raw = await self._redis.get(_alert_key(alert_id))
+        raw = await self._redis.get(alert_key(alert_id))
         return Alert.model_validate_json(raw) if raw else None
 
     async def latest_for_household(self, household_id: str) -> Alert | None:
@@ -103,11 +79,10 @@ class AlertStore:
     async def apply(self, change: Change, live: bool) -> bool:
         """Project one change (see _APPLY_CHANGE); True when it applied, False when its version was stale."""
         alert = change.alert
-        check = next_check(alert)
+        check, since = next_check(alert), overdue_since(alert)
         applied = await self._apply_change(
             keys=[
-                _alert_key(alert.id),
-                "alerts:by_created",
+                alert_key(alert.id),
                 f"household:{alert.household_id}:latest_alert",
                 "alerts:deadlines",
                 OUTBOX,
@@ -125,6 +100,11 @@ class AlertStore:
                 RESULT_TTL_SECONDS,
                 RESULTS_CHANNEL,
                 change.change_id,
+                alert.region_code,
+                alert.status,
+                alert.level,
+                alert.queue,
+                "" if since is None else since.timestamp(),
             ],
         )
         return bool(applied)
@@ -134,16 +114,21 @@ class AlertStore:
         return [str(i) for i in await self._redis.zrangebyscore("alerts:deadlines", "-inf", now.timestamp())]
 
     async def search(self, where: AlertFilter, offset: int, limit: int) -> tuple[list[Alert], int]:
-        """Alerts matching `where`, newest first, with the total count."""
+        """Alerts matching `where`, newest first (ties by id descending), with the total count."""
+        raws, total = await self.search_json(where, offset, limit)
+        return [Alert.model_validate_json(raw) for raw in raws], total
+
+    async def search_json(self, where: AlertFilter, offset: int, limit: int) -> tuple[list[str], int]:
+        """As `search`, but the alerts as stored (their JSON), for a listing that need not parse them."""
         if where.household_id is not None:
             latest = await self.latest_for_household(where.household_id)
-            candidates = [latest] if latest else []
-        else:
-            ids = await self._redis.zrevrange("alerts:by_created", 0, -1)
-            raws = await self._redis.mget([_alert_key(str(i)) for i in ids]) if ids else []
-            candidates = [Alert.model_validate_json(raw) for raw in raws if raw]
-        matching = [alert for alert in candidates if where.matches(alert)]
-        return matching[offset : offset + limit], len(matching)
+            matching = [latest.model_dump_json()] if latest and where.matches(latest) else []
+            return matching[offset : offset + limit], len(matching)
+        return await self._index.find(where, offset, limit)
+
+    async def tallies(self, prefix: str, now: datetime) -> list[Tally]:
+        """Counts per township of the alerts under `prefix` (see tally.tallies)."""
+        return await tallies(self._redis, prefix, now)
 
     async def record_score(self, score: Score) -> None:
         """Keep the household's current figures and add the score to its timeline."""
@@ -194,7 +179,7 @@ class AlertStore:
     async def wipe(self) -> int:
         """Delete every alert and household key (not users, audit, subscriptions); returns how many."""
         deleted = 0
-        for pattern in ("alert:*", "alerts:by_created", "alerts:deadlines", "household:*"):
+        for pattern in ("alert:*", index.ALL_ALERTS, index.PATTERN, "alerts:deadlines", "household:*"):
             async for key in self._redis.scan_iter(match=pattern, count=1000):
                 deleted += await self._redis.delete(key)
         return deleted

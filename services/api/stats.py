@@ -12,9 +12,11 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from services.alerts.deadlines import is_overdue
+from services.alerts.deadlines import counts_as_overdue
 from services.alerts.models import Alert
-from services.alerts.store import AlertFilter, AlertStore
+from services.alerts.search import AlertFilter
+from services.alerts.store import AlertStore
+from services.alerts.tally import Tally
 from services.api.audit import AuditTrail
 from services.api.auth import CurrentUser
 from services.api.users import User
@@ -62,22 +64,37 @@ async def _in_scope(request: Request, prefix: str) -> list[Alert]:
     return items
 
 
-def _overdue(alert: Alert, now: datetime) -> bool:
-    return alert.is_open and (alert.overdue or is_overdue(alert, now))
+def _township_row(tally: Tally) -> TownshipCounts:
+    opened = tally.open_by_level()
+    return TownshipCounts(
+        township=tally.township,
+        total=tally.total,
+        open=opened.total(),
+        overdue=tally.overdue,
+        red=opened["red"],
+        yellow=opened["yellow"],
+    )
 
 
-def _township_rows(alerts: list[Alert], now: datetime) -> list[TownshipCounts]:
-    rows: dict[str, TownshipCounts] = {}
-    for alert in alerts:
-        town = alert.region_code[:9]
-        row = rows.setdefault(town, TownshipCounts(township=town, total=0, open=0, overdue=0, red=0, yellow=0))
-        row.total += 1
-        if alert.is_open:
-            row.open += 1
-            row.overdue += _overdue(alert, now)
-            row.red += alert.level == "red"
-            row.yellow += alert.level == "yellow"
-    return sorted(rows.values(), key=lambda r: (-r.open, r.township))
+def board(prefix: str, now: datetime, tallies: list[Tally]) -> Stats:
+    """The board of a prefix from the tallies of its townships."""
+    rows = sorted((_township_row(tally) for tally in tallies), key=lambda r: (-r.open, r.township))
+    by_status: Counter[str] = Counter()
+    by_level: Counter[str] = Counter({"red": 0, "yellow": 0})
+    for tally in tallies:
+        for (status, _), n in tally.counts.items():
+            by_status[status] += n
+        by_level.update(tally.open_by_level())
+    return Stats(
+        region_code=prefix,
+        generated_at=now,
+        total=sum(row.total for row in rows),
+        open=sum(row.open for row in rows),
+        overdue=sum(row.overdue for row in rows),
+        by_level=dict(by_level),
+        by_status=dict(by_status),
+        by_township=rows,
+    )
 
 
 @router.get("/stats", response_model=Stats, summary="The 动态清零 board: open and overdue counts")
@@ -86,21 +103,11 @@ async def stats(
     user: CurrentUser,
     region_code: Annotated[str | None, Query(pattern=r"^\d{2,12}$", examples=["532328"])] = None,
 ) -> Stats:
-    """Open and overdue alerts by level, status and township, inside your jurisdiction only."""
+    """Open and overdue alerts by level, status and township, inside your jurisdiction only (read from counters)."""
     prefix = _scope(user, region_code)
-    alerts = await _in_scope(request, prefix)
     now = datetime.now(UTC)
-    opened = [a for a in alerts if a.is_open]
-    return Stats(
-        region_code=prefix,
-        generated_at=now,
-        total=len(alerts),
-        open=len(opened),
-        overdue=sum(_overdue(a, now) for a in opened),
-        by_level={"red": 0, "yellow": 0, **Counter(a.level for a in opened)},
-        by_status=dict(Counter(a.status for a in alerts)),
-        by_township=_township_rows(alerts, now),
-    )
+    store: AlertStore = request.app.state.alerts
+    return board(prefix, now, await store.tallies(prefix, now))
 
 
 def mask_household(household_id: str) -> str:
@@ -128,7 +135,7 @@ def _row(alert: Alert, lang: str, now: datetime) -> list[str]:
         "；".join(reasons) if lang == "zh" else "; ".join(reasons),
         alert.created_at.isoformat(),
         alert.due_at.isoformat(),
-        "1" if _overdue(alert, now) else "0",
+        "1" if counts_as_overdue(alert, now) else "0",
         alert.visit.visited_at.isoformat() if alert.visit else "",
         alert.category or "",
         " ".join(m.type for m in alert.measures),

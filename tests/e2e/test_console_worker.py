@@ -1,32 +1,13 @@
 """The web console in headless Chromium: a township worker takes a red alert through the visit to village review."""
 
-import shutil
-
 import httpx
 import pytest
 
 from tests.clients import create_user, login, post_event, wait_for_alert
 from tests.factories import registration, resident_id
-from tests.infra import ARTIFACTS
 
 pytestmark = pytest.mark.integration
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run"]  # fmt: skip
-SHOTS = ARTIFACTS / "screenshots"
 MINE, THEIRS = "HCW0000001", "HCW0000002"
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not shutil.which(CHROMIUM):
-        pytest.skip("chromium is not installed (deploy/local/chromium.sh install)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")
@@ -38,19 +19,6 @@ def township(stack):
     alerts = {hid: wait_for_alert(stack, hid, admin) for hid in (MINE, THEIRS)}
     create_user(stack, "console.worker", "township_worker", "532325101")
     return alerts
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=1, locale="zh-CN")
-    opened = context.new_page()
-    yield opened
-    context.close()
-
-
-def shot(page, name):
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
 
 
 def log_in(page, stack):
@@ -66,7 +34,7 @@ def status_of(stack, alert_id):
     return httpx.get(f"{stack.api_url}/alerts/{alert_id}", headers=headers).json()["status"]
 
 
-def test_a_worker_logs_in_and_takes_a_red_alert_through_the_visit_to_village_review(stack, township, page):
+def test_a_worker_logs_in_and_takes_a_red_alert_through_the_visit_to_village_review(stack, township, page, shot):
     log_in(page, stack)
     item = page.locator(f"#inbox [data-household={MINE}]")
     assert item.is_visible() and "red" in (item.get_attribute("class") or "")
@@ -87,7 +55,7 @@ def test_a_worker_logs_in_and_takes_a_red_alert_through_the_visit_to_village_rev
     assert status_of(stack, township[MINE]["id"]) == "reviewing"
 
 
-def test_another_townships_alert_is_never_shown(stack, township, page):
+def test_another_townships_alert_is_never_shown(stack, township, page, shot):
     log_in(page, stack)
     assert page.locator(f"[data-household={THEIRS}]").count() == 0
     assert THEIRS not in page.content()
@@ -99,7 +67,7 @@ def test_another_townships_alert_is_never_shown(stack, township, page):
     shot(page, "4-other-township-refused")
 
 
-def test_the_console_switches_to_english_and_shows_the_board(stack, township, page):
+def test_the_console_switches_to_english_and_shows_the_board(stack, township, page, shot):
     log_in(page, stack)
     page.click("#lang")
     page.wait_for_function("document.querySelector('#view h1')?.textContent.startsWith('My inbox')")

@@ -50,6 +50,7 @@ def test_the_cli_trains_from_kafka_with_the_same_training_set_as_from_the_export
     main(["train", "--from-kafka", "--kafka-topic", topic, "--version", "kafka-1", *common])
     main(["train", "--events", str(events), "--version", "export-1", *common])
     assert "registered kafka-1" in capsys.readouterr().out
-    manifests = {v: json.loads((tmp_path / "models" / v / "manifest.json").read_text()) for v in ("kafka-1", "export-1")}
+    folder = tmp_path / "models"
+    manifests = {v: json.loads((folder / v / "manifest.json").read_text()) for v in ("kafka-1", "export-1")}
     assert manifests["kafka-1"]["metrics"] == manifests["export-1"]["metrics"]
     assert manifests["kafka-1"]["data_window"] == manifests["export-1"]["data_window"]

@@ -14,7 +14,7 @@ from tests.infra import ROOT, wait_until
 from tests.workflow_stack import poll, publish, score, start_workflow_stack
 
 pytestmark = pytest.mark.integration
-PROJECTED = ("alert:*", "alerts:by_created", "alerts:deadlines", "household:*")
+PROJECTED = ("alert:*", "alerts:by_created", "alerts:ix:*", "alerts:deadlines", "household:*")
 
 
 @pytest.fixture(scope="module")
@@ -55,6 +55,7 @@ def projection(url: str) -> dict[str, object]:
         "zset": lambda k: client.zrange(k, 0, -1, withscores=True),
         "list": lambda k: client.lrange(k, 0, -1),
         "set": lambda k: sorted(client.smembers(k)),
+        "hash": client.hgetall,
     }
     keys = {key for pattern in PROJECTED for key in client.scan_iter(match=pattern, count=1000)}
     return {key: read[client.type(key)](key) for key in sorted(keys)}
@@ -98,6 +99,7 @@ def test_after_a_flushall_the_rebuild_restores_every_alert_and_its_history(wf):
         wf.stack.processes[name].stop()
     live = projection(wf.stack.redis_url)
     assert sum(key.startswith("alert:") for key in live) == len(live_alerts) >= 8
+    assert {"alerts:ix:532328101:reviewing:red", "alerts:ix:532328:counts"} <= set(live)
     redis.Redis.from_url(wf.stack.redis_url).flushall()
     assert projection(wf.stack.redis_url) == {}
 

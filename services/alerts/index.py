@@ -1,0 +1,120 @@
+"""The layout of the alert indexes in Redis, and the Lua that keeps them inside the projection script.
+
+For the empty prefix and each administrative prefix of an alert's region code (2, 4, 6, 9, 12 digits):
+  alerts:ix:{prefix}:{status|any}:{level|any}  zset of ids scored by created_at (every alert: `alerts:by_created`)
+  alerts:ix:{prefix}:county                    zset of ids in the county queue, scored by created_at
+  alerts:ix:{prefix}:due                       zset of open ids with a deadline, scored by `overdue_since`
+  alerts:ix:{prefix}:counts                    hash "{status}:{level}" -> number of alerts
+  alerts:ix:{prefix}:regions                   set of the next level's prefixes holding alerts (not for villages)
+Redis is a single instance: the scripts touch keys they derive from the alert, beyond those they are passed.
+"""
+
+from __future__ import annotations
+
+from redis.asyncio import Redis
+
+LEVELS = (2, 4, 6, 9, 12)  # province, city, county, township, village
+TOWNSHIP = 9
+ANY = "any"
+ALL_ALERTS = "alerts:by_created"
+PATTERN = "alerts:ix:*"  # every index key but ALL_ALERTS
+
+
+def indexed(prefix: str) -> bool:
+    """True when the prefix has indexes of its own (empty, or an administrative level)."""
+    return prefix == "" or len(prefix) in LEVELS
+
+
+def parent(prefix: str) -> str:
+    """The longest indexed prefix strictly shorter than `prefix`."""
+    return prefix[: max(n for n in (0, *LEVELS) if n < len(prefix))]
+
+
+def alert_key(alert_id: str) -> str:
+    """Where the alert itself is stored (its JSON)."""
+    return f"alert:{alert_id}"
+
+
+def ordered_key(prefix: str, status: str | None = None, level: str | None = None) -> str:
+    """The ids under `prefix` with that status and level (None: any), scored by created_at."""
+    if prefix == "" and status is None and level is None:
+        return ALL_ALERTS
+    return f"alerts:ix:{prefix}:{status or ANY}:{level or ANY}"
+
+
+def county_key(prefix: str) -> str:
+    """The ids under `prefix` in the county queue."""
+    return f"alerts:ix:{prefix}:county"
+
+
+def due_key(prefix: str) -> str:
+    """The open ids under `prefix` that have a pending deadline, scored by when they count as overdue."""
+    return f"alerts:ix:{prefix}:due"
+
+
+def counts_key(prefix: str) -> str:
+    """Counts of the alerts under `prefix` by "{status}:{level}"."""
+    return f"alerts:ix:{prefix}:counts"
+
+
+def regions_key(prefix: str) -> str:
+    """The prefixes one level down from `prefix` that hold alerts."""
+    return f"alerts:ix:{prefix}:regions"
+
+
+async def cover(redis: Redis, prefix: str) -> list[str]:
+    """Indexed prefixes whose alerts together are exactly the alerts under `prefix` (any length)."""
+    if indexed(prefix):
+        return [prefix]
+    below = await redis.smembers(regions_key(parent(prefix)))  # type: ignore[misc]
+    return sorted(str(region) for region in below if str(region).startswith(prefix))
+
+
+# Defines reindex(id, old, new, created, due): moves the alert from the keys of its stored state `old` (nil for a
+# new alert) to those of `new` ({region_code, status, level, queue}), `created` and `due` being its scores
+# (`due` '' when it has no pending deadline). Sets are idempotent and counts move only with an applied version.
+LUA = f"""
+local LEVELS = {{{", ".join(map(str, LEVELS))}}}
+local function prefixes(region)
+  local out = {{''}}
+  for _, n in ipairs(LEVELS) do
+    if #region >= n then out[#out + 1] = string.sub(region, 1, n) end
+  end
+  return out
+end
+local function ordered_key(p, status, level)
+  if p == '' and status == '{ANY}' and level == '{ANY}' then return '{ALL_ALERTS}' end
+  return 'alerts:ix:' .. p .. ':' .. status .. ':' .. level
+end
+local function index_keys(a, created, due)
+  local keys = {{}}
+  for _, p in ipairs(prefixes(a.region_code)) do
+    for _, status in ipairs({{a.status, '{ANY}'}}) do
+      for _, level in ipairs({{a.level, '{ANY}'}}) do keys[ordered_key(p, status, level)] = created end
+    end
+    if a.queue == 'county' then keys['alerts:ix:' .. p .. ':county'] = created end
+    if due ~= '' then keys['alerts:ix:' .. p .. ':due'] = due end
+  end
+  return keys
+end
+local function count(a, by)
+  local field = a.status .. ':' .. a.level
+  for _, p in ipairs(prefixes(a.region_code)) do
+    local key = 'alerts:ix:' .. p .. ':counts'
+    if redis.call('HINCRBY', key, field, by) == 0 then redis.call('HDEL', key, field) end
+  end
+end
+local function reindex(id, old, new, created, due)
+  local keys = index_keys(new, created, due)
+  if old then
+    count(old, -1)
+    for key in pairs(index_keys(old, created, 'left')) do  -- a due score, whatever it was: leave the due sets too
+      if keys[key] == nil then redis.call('ZREM', key, id) end
+    end
+  end
+  count(new, 1)
+  for key, score in pairs(keys) do redis.call('ZADD', key, score, id) end
+  local up = prefixes(new.region_code)
+  for i = 1, #up - 1 do redis.call('SADD', 'alerts:ix:' .. up[i] .. ':regions', up[i + 1]) end
+end
+"""

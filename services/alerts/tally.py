@@ -1,0 +1,71 @@
+"""Counting alerts per township from the counters and due sets the projection keeps (index.py), for the board."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime
+
+from redis.asyncio import Redis
+
+from services.alerts.index import TOWNSHIP, counts_key, cover, due_key, regions_key
+from services.alerts.models import CLOSED_STATUSES
+
+
+@dataclass
+class Tally:
+    """A township's alerts under a prefix: how many by (status, level), and how many open ones are overdue."""
+
+    township: str
+    counts: Counter[tuple[str, str]]
+    overdue: int
+
+    @property
+    def total(self) -> int:
+        """Every alert, open or closed."""
+        return sum(self.counts.values())
+
+    def open_by_level(self) -> Counter[str]:
+        """Open alerts by level."""
+        opened: Counter[str] = Counter()
+        for (status, level), n in self.counts.items():
+            if status not in CLOSED_STATUSES:
+                opened[level] += n
+        return opened
+
+
+async def tallies(redis: Redis, prefix: str, now: datetime) -> list[Tally]:
+    """One tally per township holding alerts under `prefix`, read from the counts and due sets only."""
+    if len(prefix) >= TOWNSHIP:
+        groups = {prefix[:TOWNSHIP]: await cover(redis, prefix)}
+    else:
+        groups = {township: [township] for township in await _townships(redis, prefix)}
+    async with redis.pipeline(transaction=False) as pipe:
+        for regions in groups.values():
+            for region in regions:
+                pipe.hgetall(counts_key(region))
+                pipe.zcount(due_key(region), "-inf", now.timestamp())
+        found = iter(await pipe.execute())
+    result = []
+    for township, regions in groups.items():
+        tally = Tally(township, Counter(), 0)
+        for _ in regions:
+            for field, n in next(found).items():
+                status, _, level = str(field).partition(":")
+                tally.counts[status, level] += int(n)
+            tally.overdue += int(next(found))
+        if tally.total:
+            result.append(tally)
+    return result
+
+
+async def _townships(redis: Redis, prefix: str) -> list[str]:
+    """The townships holding alerts under a prefix shorter than a township's, one level down at a time."""
+    regions = await cover(redis, prefix)
+    while regions and len(regions[0]) < TOWNSHIP:
+        async with redis.pipeline(transaction=False) as pipe:
+            for region in regions:
+                pipe.smembers(regions_key(region))
+            below = await pipe.execute()
+        regions = sorted({str(region) for found in below for region in found if str(region).startswith(prefix)})
+    return regions

@@ -1,0 +1,44 @@
+"""The console's browser tests: headless Chromium (playwright), a phone-sized page, screenshots as artefacts."""
+
+import shutil
+from collections.abc import Callable
+
+import pytest
+
+from tests.infra import ARTIFACTS
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--no-first-run"]  # fmt: skip
+SHOTS = ARTIFACTS / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not shutil.which(CHROMIUM):
+        pytest.skip("chromium is not installed (deploy/local/chromium.sh install)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=1, locale="zh-CN")
+    opened = context.new_page()
+    yield opened
+    context.close()
+
+
+@pytest.fixture
+def shot() -> Callable:
+    """Save a full-page screenshot under test-artifacts/screenshots/<name>.png."""
+
+    def take(page, name: str) -> None:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+    return take

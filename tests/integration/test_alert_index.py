@@ -1,0 +1,273 @@
+"""The alert indexes answer every filter exactly as a filter over all alerts would, through changes and replays."""
+
+import asyncio
+import itertools
+import random
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from services.alerts import index
+from services.alerts.changes import Change
+from services.alerts.deadlines import is_overdue
+from services.alerts.models import Alert, Deadline, Visit
+from services.alerts.search import AlertFilter
+from services.alerts.store import AlertStore
+from services.api.stats import board
+from services.common.scores import Reason
+from services.common.settings import redis_client
+
+pytestmark = pytest.mark.integration
+T0 = datetime(2025, 6, 1, tzinfo=UTC)
+NOW = T0 + timedelta(days=20)
+VILLAGES = [f"{township}{v:03d}" for township in ("532328101", "532328102", "532329101", "520102001") for v in (1, 2)]
+STATUSES = ["open", "verifying", "reviewing", "confirmed", "dismissed", "assisting", "resolved"]
+PREFIXES = ["", "53", "5323", "532328", "5323281", "532328101", "53232810100", "532328101002", "99"]
+REASON = Reason(code="income_below_threshold", level="red", message_zh="原因", message_en="why", evidence={})
+
+
+def db9(redis_url: str):
+    return redis_client(redis_url.rsplit("/", 1)[0] + "/9", decode_responses=True)
+
+
+def new_alert(rng: random.Random, n: int, household: str) -> Alert:
+    created = T0 + timedelta(hours=rng.randrange(0, 30 * 24, 6))  # every sixth hour: many alerts tie
+    deadlines = [
+        Deadline(name="home_visit", due_at=created + timedelta(days=7), remind_at=created + timedelta(days=5)),
+        Deadline(name="decision", due_at=created + timedelta(days=15), remind_at=created + timedelta(days=12)),
+    ]
+    return Alert(
+        id=f"A{n:05d}-{rng.randrange(16**6):06x}",
+        household_id=household,
+        region_code=rng.choice(VILLAGES),
+        level=rng.choice(["red", "yellow"]),
+        reasons=[REASON],
+        created_at=created,
+        updated_at=created,
+        due_at=deadlines[-1].due_at,
+        deadlines=deadlines,
+        policy_version="2025.2",
+    )
+
+
+def changed(rng: random.Random, alert: Alert) -> Alert:
+    """A successor with another status, level, queue, overdue flag or home visit (the store checks no workflow)."""
+    field = rng.choice(["status", "status", "level", "queue", "overdue", "visit"])
+    update: dict = {"version": alert.version + 1}
+    if field == "status":
+        update["status"] = rng.choice(STATUSES)
+    elif field == "level":
+        update["level"] = "yellow" if alert.level == "red" else "red"
+    elif field == "queue":
+        update["queue"] = "county" if alert.queue == "township" else "township"
+    elif field == "overdue":
+        update["overdue"] = not alert.overdue
+    else:
+        update["visit"] = Visit(visited_at=alert.created_at, by="w", note="", consent=True)
+    return alert.model_copy(update=update)
+
+
+def change(alert: Alert, from_version: int) -> Change:
+    return Change(
+        change_id=f"{alert.id}/{alert.version}",
+        alert_id=alert.id,
+        household_id=alert.household_id,
+        from_version=from_version,
+        kind="test",
+        by="test",
+        at=alert.updated_at,
+        alert=alert,
+    )
+
+
+def history(seed: int, households: int = 120, steps: int = 500) -> list[Change]:
+    """New alerts, random successors, stale and replayed changes, and households reopened after closing."""
+    rng = random.Random(seed)
+    latest: dict[str, Alert] = {}
+    log: list[Change] = []
+    for n in range(households):
+        alert = new_alert(rng, n, f"H{n:04d}")
+        latest[alert.household_id] = alert
+        log.append(change(alert, 0))
+    for n in range(steps):
+        household = rng.choice(sorted(latest))
+        current = latest[household]
+        roll = rng.random()
+        if roll < 0.08:
+            log.append(rng.choice(log))  # a redelivered change: stale by now
+        elif roll < 0.16 and current.status in ("dismissed", "resolved"):
+            latest[household] = new_alert(rng, households + n, household)  # reopened: a new case
+            log.append(change(latest[household], 0))
+        else:
+            latest[household] = changed(rng, current)
+            log.append(change(latest[household], current.version))
+            if roll > 0.95:
+                log.append(change(changed(rng, current), current.version))  # a lost race: stale
+    return log
+
+
+async def project(store: AlertStore, log: list[Change], live: bool) -> dict[str, Alert]:
+    """Apply the log; every stored alert by id, as the brute-force reference."""
+    stored: dict[str, Alert] = {}
+    for item in log:
+        if await store.apply(item, live=live):
+            stored[item.alert.id] = item.alert
+    return stored
+
+
+def overdue(alert: Alert, now: datetime) -> bool:
+    return alert.status not in ("dismissed", "resolved") and (alert.overdue or is_overdue(alert, now))
+
+
+def brute_force(alerts: dict[str, Alert], where: AlertFilter) -> list[str]:
+    """The ids a filter over every alert keeps, newest first, ties by id descending."""
+    kept = [
+        a
+        for a in alerts.values()
+        if a.region_code.startswith(where.region_prefix)
+        and a.region_code.startswith(where.region_code or "")
+        and where.status in (None, a.status)
+        and where.level in (None, a.level)
+        and where.queue in (None, a.queue)
+        and where.overdue in (None, overdue(a, NOW))
+    ]
+    return [a.id for a in sorted(kept, key=lambda a: (a.created_at, a.id), reverse=True)]
+
+
+def run(redis_url: str, scenario) -> None:
+    async def main() -> None:
+        redis = db9(redis_url)
+        await redis.flushdb()
+        try:
+            await scenario(redis, AlertStore(redis))
+        finally:
+            await redis.aclose()
+
+    asyncio.run(main())
+
+
+async def ids(store: AlertStore, where: AlertFilter, offset: int = 0, limit: int = 500) -> tuple[list[str], int]:
+    items, total = await store.search(where, offset, limit)
+    return [item.id for item in items], total
+
+
+def test_every_filter_combination_returns_what_a_filter_over_all_alerts_returns(redis_url):
+    async def scenario(redis, store):
+        alerts = await project(store, history(seed=1), live=True)
+        assert len(alerts) > 120 and {a.status for a in alerts.values()} == set(STATUSES)
+        assert {a.queue for a in alerts.values()} == {"township", "county"}
+        assert {overdue(a, NOW) for a in alerts.values()} == {True, False}
+        combos = itertools.product(
+            PREFIXES, [None, *STATUSES], [None, "red", "yellow"], [None, "township", "county"], [None, True, False]
+        )
+        for prefix, status, level, queue, late in combos:
+            where = AlertFilter(prefix, status, level, None, None, late, NOW, queue)
+            expected = brute_force(alerts, where)
+            assert await ids(store, where) == (expected, len(expected)), where
+
+    run(redis_url, scenario)
+
+
+def test_a_region_code_filter_narrows_the_jurisdiction_and_never_widens_it(redis_url):
+    async def scenario(redis, store):
+        alerts = await project(store, history(seed=2), live=True)
+        for jurisdiction, region in itertools.product(["", "532328", "532328101"], ["53", "5323281", "532328102001"]):
+            for status in (None, "open"):
+                where = AlertFilter(jurisdiction, status, region_code=region, overdue=False, now=NOW)
+                expected = brute_force(alerts, where)
+                assert await ids(store, where) == (expected, len(expected)), where
+
+    run(redis_url, scenario)
+
+
+def test_offset_pages_follow_one_stable_order_with_the_same_total(redis_url):
+    async def scenario(redis, store):
+        alerts = await project(store, history(seed=3), live=True)
+        for where in (
+            AlertFilter("532328"),
+            AlertFilter("532328", status="open"),
+            AlertFilter("5323281", level="red"),
+            AlertFilter("", queue="township"),
+            AlertFilter("532328", overdue=False, now=NOW),
+            AlertFilter("53", overdue=True, now=NOW),
+        ):
+            expected = brute_force(alerts, where)
+            paged: list[str] = []
+            for offset in range(0, len(expected) + 7, 7):
+                page, total = await ids(store, where, offset, 7)
+                assert total == len(expected), where
+                paged += page
+            assert paged == expected, where
+
+    run(redis_url, scenario)
+
+
+def test_everything_under_a_prefix_comes_in_one_page_however_many_alerts_it_holds(redis_url):
+    async def scenario(redis, store):
+        rng = random.Random(6)
+        alerts = await project(store, [change(new_alert(rng, n, f"H{n:05d}"), 0) for n in range(1200)], live=False)
+        where = AlertFilter("5323")
+        expected = brute_force(alerts, where)
+        assert len(expected) > 500 and await ids(store, where, 0, 10**9) == (expected, len(expected))
+
+    run(redis_url, scenario)
+
+
+def brute_force_board(alerts: dict[str, Alert], prefix: str) -> dict:
+    """The board counted over every alert inside the prefix."""
+    inside = [a for a in alerts.values() if a.region_code.startswith(prefix)]
+    opened = [a for a in inside if a.status not in ("dismissed", "resolved")]
+    rows = {}
+    for town in {a.region_code[:9] for a in inside}:
+        mine = [a for a in opened if a.region_code[:9] == town]
+        rows[town] = {
+            "township": town,
+            "total": sum(a.region_code[:9] == town for a in inside),
+            "open": len(mine),
+            "overdue": sum(overdue(a, NOW) for a in mine),
+            "red": sum(a.level == "red" for a in mine),
+            "yellow": sum(a.level == "yellow" for a in mine),
+        }
+    return {
+        "region_code": prefix,
+        "total": len(inside),
+        "open": len(opened),
+        "overdue": sum(overdue(a, NOW) for a in opened),
+        "by_level": {"red": 0, "yellow": 0, **Counter(a.level for a in opened)},
+        "by_status": dict(Counter(a.status for a in inside)),
+        "by_township": sorted(rows.values(), key=lambda r: (-r["open"], r["township"])),
+    }
+
+
+def test_the_board_counts_what_a_count_over_all_alerts_counts(redis_url):
+    async def scenario(redis, store):
+        alerts = await project(store, history(seed=4), live=True)
+        for prefix in PREFIXES:
+            counted = board(prefix, NOW, await store.tallies(prefix, NOW)).model_dump(exclude={"generated_at"})
+            assert counted == brute_force_board(alerts, prefix), prefix
+
+    run(redis_url, scenario)
+
+
+def test_a_replay_into_a_wiped_redis_rebuilds_the_same_indexes_in_any_household_order(redis_url):
+    async def scenario(redis, store):
+        log = history(seed=5)
+        await project(store, log, live=True)
+        live = await dump(redis)
+        assert await store.wipe() > 0 and await dump(redis) == {}
+        by_household = sorted(log, key=lambda c: c.household_id[::-1])  # another interleaving, same per-household
+        await project(store, by_household, live=False)
+        assert await dump(redis) == live
+
+    run(redis_url, scenario)
+
+
+async def dump(redis) -> dict[str, object]:
+    keys = sorted([k async for k in redis.scan_iter(match=index.PATTERN)] + await redis.keys(index.ALL_ALERTS))
+    values: dict[str, object] = {}
+    for key in keys:
+        kind = await redis.type(key)
+        read = {"zset": lambda k: redis.zrange(k, 0, -1, withscores=True), "hash": redis.hgetall}
+        values[key] = await (read.get(kind) or redis.smembers)(key)
+    return values

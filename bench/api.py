@@ -1,18 +1,22 @@
-"""API latency: GET /alerts (paginated, limit 50) by concurrent clients over a known number of alerts."""
+"""API latency: GET /alerts (paged, limit 50) and GET /stats by concurrent staff clients over many alerts."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import time
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 
 from bench import clients, events
 from bench.config import Knobs
+from bench.rawhttp import RawConnection
 from bench.results_model import Results
 from bench.stack import BenchStack
 from bench.stats import percentile, rounded
@@ -56,36 +60,100 @@ async def load_alerts(stack: Stack, knobs: Knobs) -> dict[str, Any]:
     }
 
 
-async def list_run(stack: Stack, knobs: Knobs, total: int) -> dict[str, Any]:
-    """`api_clients` clients page through GET /alerts for `api_seconds`; requests in flight then finish.
+@dataclass(frozen=True)
+class Query:
+    """What one client keeps asking, as which member of staff; a paged query walks through its offsets."""
+
+    name: str
+    username: str
+    role: str
+    jurisdiction: str
+    path: str
+    params: dict[str, str]
+    paged: bool = True
+
+
+def township(n: int, knobs: Knobs) -> str:
+    """The n-th township of the bench county (as events.region_code numbers them)."""
+    return f"{events.COUNTY}{101 + n % knobs.townships:03d}"
+
+
+COUNTY_SUPERVISOR = ("bench.county", "county_supervisor", events.COUNTY)
+BOARD = Query("county_board", *COUNTY_SUPERVISOR, "/stats", {}, paged=False)
+
+
+def queries(knobs: Knobs) -> list[Query]:
+    """One query per client, round robin over realistic kinds; each township worker has a township of their own."""
+    county = COUNTY_SUPERVISOR
+    kinds = [
+        lambda n: Query("township_list", f"bench.town{n}", "township_worker", township(n, knobs), "/alerts", {}),
+        lambda n: Query("county_open", *county, "/alerts", {"status": "open"}),
+        lambda n: Query("county_township_red", *county, "/alerts", {"region_code": township(n, knobs), "level": "red"}),
+        lambda n: Query("county_overdue_queue", *county, "/alerts", {"overdue": "true", "queue": "county"}),
+        lambda n: Query("admin_all", "admin", "admin", "", "/alerts", {}),
+    ]
+    return [kinds[i % len(kinds)](i // len(kinds)) for i in range(knobs.api_clients)]
+
+
+async def log_in(api: httpx.AsyncClient, stack: Stack, wanted: list[Query]) -> dict[str, dict[str, str]]:
+    """Create the queries' staff (as admin) and log each in once: username -> authorization header."""
+    headers = {"admin": await _authorization(api, "admin", stack.admin_password)}
+    for query in {q.username: q for q in wanted if q.username != "admin"}.values():
+        password = f"{query.username}-password"
+        body = {"username": query.username, "password": password, "role": query.role, "region_code": query.jurisdiction}
+        created = await api.post("/users", json=body, headers=headers["admin"])
+        if created.status_code != 409:
+            created.raise_for_status()
+        headers[query.username] = await _authorization(api, query.username, password)
+    return headers
+
+
+async def _authorization(api: httpx.AsyncClient, username: str, password: str) -> dict[str, str]:
+    response = await api.post("/auth/token", data={"username": username, "password": password})
+    response.raise_for_status()
+    return {"authorization": f"Bearer {response.json()['access_token']}"}
+
+
+async def list_run(stack: Stack, wanted: list[Query], seconds: float) -> dict[str, Any]:
+    """A client per query repeats it for `seconds` on a keep-alive connection of its own (a client cheap enough
+    not to be the bottleneck), paging through its results; requests in flight then finish.
 
     The run stops early if the API's RSS passes BENCH_API_RSS_LIMIT_MB (default 4096), so that a listing
     that loads every alert per request cannot exhaust a shared machine's memory.
     """
-    api = await clients.api_client(stack, knobs.api_clients)
+    async with httpx.AsyncClient(base_url=stack.api_url, timeout=60) as api:
+        headers = await log_in(api, stack, wanted)
     limit_mb = int(os.environ.get("BENCH_API_RSS_LIMIT_MB", "4096"))
     api_pid = stack.processes["api"].popen.pid
-    latencies: list[float] = []
+    latencies: dict[str, list[float]] = {q.name: [] for q in wanted}
     errors: Counter[str] = Counter()
-    pages = max(1, total // PAGE)
 
-    async def client(index: int, deadline: float) -> None:
-        page = index
-        while time.monotonic() < deadline:
-            began = time.monotonic()
-            try:
-                response = await api.get("/alerts", params={"limit": PAGE, "offset": page % pages * PAGE})
-            except httpx.HTTPError as exc:
-                errors[type(exc).__name__] += 1
-                await asyncio.sleep(0.1)  # a failing server must not be spun on
-                continue
-            finally:
-                page += knobs.api_clients
-            if response.status_code == 200 and len(response.json()["items"]) == min(PAGE, total):
-                latencies.append((time.monotonic() - began) * 1000)
-            else:
-                errors[f"HTTP {response.status_code}"] += 1
-                await asyncio.sleep(0.1)
+    async def client(index: int, query: Query, deadline: float) -> None:
+        connection = RawConnection(stack.api_url, headers[query.username])
+        page, total = index, 0
+        try:
+            while time.monotonic() < deadline:
+                offset = page % max(1, -(-total // PAGE)) * PAGE
+                params = {**query.params, "limit": PAGE, "offset": offset} if query.paged else query.params
+                began = time.monotonic()
+                page += 1
+                try:
+                    status, content = await connection.request("GET", f"{query.path}?{urlencode(params)}", b"")
+                except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+                    errors[f"{query.name}: {type(exc).__name__}"] += 1
+                    await connection.close()
+                    await asyncio.sleep(0.1)  # a failing server must not be spun on
+                    continue
+                body = json.loads(content) if status == 200 else None
+                expected = min(PAGE, max(0, body["total"] - offset)) if body and query.paged else None
+                if body is None or (expected is not None and len(body["items"]) != expected):
+                    errors[f"{query.name}: " + (f"HTTP {status}" if body is None else "short page")] += 1
+                    await asyncio.sleep(0.1)
+                    continue
+                latencies[query.name].append((time.monotonic() - began) * 1000)
+                total = body.get("total", 0)
+        finally:
+            await connection.close()
 
     async def guard(tasks: asyncio.Future[Any]) -> None:
         while not tasks.done():
@@ -97,7 +165,7 @@ async def list_run(stack: Stack, knobs: Knobs, total: int) -> dict[str, Any]:
 
     aborted: list[float] = []
     start = time.monotonic()
-    running = asyncio.gather(*(client(i, start + knobs.api_seconds) for i in range(knobs.api_clients)))
+    running = asyncio.gather(*(client(i, q, start + seconds) for i, q in enumerate(wanted)))
     watchdog = asyncio.create_task(guard(running))
     try:
         await running
@@ -106,23 +174,28 @@ async def list_run(stack: Stack, knobs: Knobs, total: int) -> dict[str, Any]:
             raise
     finally:
         watchdog.cancel()
-        await api.aclose()
     seconds = time.monotonic() - start
+    everything = [ms for found in latencies.values() for ms in found]
     return {
-        "requests": len(latencies),
+        "requests": len(everything),
         "errors": dict(errors),
         "aborted_after_seconds": aborted[0] if aborted else None,
         "rss_limit_mb": limit_mb,
         "seconds": round(seconds, 1),
-        "requests_per_s": round(len(latencies) / seconds, 2),
-        "p50_ms": rounded(percentile(latencies, 50)),
-        "p99_ms": rounded(percentile(latencies, 99)),
-        "max_ms": rounded(max(latencies)) if latencies else None,
-    }
+        "requests_per_s": round(len(everything) / seconds, 2),
+        "p50_ms": rounded(percentile(everything, 50)),
+        "p99_ms": rounded(percentile(everything, 99)),
+        "max_ms": rounded(max(everything)) if everything else None,
+        "by_query": {
+            name: {"clients": sum(q.name == name for q in wanted), "requests": len(found),
+                   "p50_ms": rounded(percentile(found, 50)), "p99_ms": rounded(percentile(found, 99))}
+            for name, found in latencies.items()
+        },
+    }  # fmt: skip
 
 
 async def measure(bench: BenchStack, knobs: Knobs, results: Results, say: Callable[[str], None]) -> None:
-    """Load the alerts through the pipeline, then time the listing."""
+    """Load the alerts through the pipeline, time the listing by many clients, then the board by one."""
     stack = bench.services
     window = CpuWindow(bench.usage)
     loaded = await load_alerts(stack, knobs)
@@ -135,10 +208,13 @@ async def measure(bench: BenchStack, knobs: Knobs, results: Results, say: Callab
     finally:
         await redis.aclose()
     window = CpuWindow(bench.usage)
-    run = await list_run(stack, knobs, total)
+    run = await list_run(stack, queries(knobs), knobs.api_seconds)
     run["alerts_stored"], run["cpu_cores"] = total, window.cores()
     results.details["api_alerts"] = run
     say(f"GET /alerts: {run}")
+    board = await list_run(stack, [BOARD], max(2, knobs.api_seconds / 4))
+    results.details["api_stats"] = board
+    say(f"GET /stats: {board}")
     failed = sum(run["errors"].values())
     notes = [f"{failed} of {failed + run['requests']} requests failed {run['errors']}; percentiles of the rest"]
     notes = notes if failed else []
@@ -151,3 +227,7 @@ async def measure(bench: BenchStack, knobs: Knobs, results: Results, say: Callab
     results.put("api_alerts_p99_ms", run["p99_ms"], note)
     results.put("api_alerts_count", total)
     results.put("api_alerts_error_ratio", round(failed / max(1, failed + run["requests"]), 4))
+    board_failed = sum(board["errors"].values())
+    board_note = f"{board_failed} requests failed {board['errors']}" if board_failed else None
+    results.put("api_stats_p50_ms", board["p50_ms"], board_note)
+    results.put("api_stats_p99_ms", board["p99_ms"], board_note)

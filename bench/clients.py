@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 from kafka import TopicPartition
 from kafka.admin import KafkaAdminClient, OffsetSpec
-from kafka.errors import CoordinatorNotAvailableError, NotCoordinatorError
+from kafka.errors import CoordinatorLoadInProgressError, CoordinatorNotAvailableError, NotCoordinatorError
 from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
@@ -18,9 +18,9 @@ from tests.infra import Stack
 STRUCTURED = {"content-type": "application/cloudevents+json"}
 BATCH = {"content-type": "application/cloudevents-batch+json"}
 ALERT_INDEX = "alerts:by_created"  # services.alerts.store: one member per alert
-# The group coordinator comes up with the broker's offsets topic, on first use: wait for it.
+# The group coordinator comes up with the broker's offsets topic, on first use (then loads it): wait for it.
 _coordinator_retry = retry(
-    retry=retry_if_exception_type((CoordinatorNotAvailableError, NotCoordinatorError)),
+    retry=retry_if_exception_type((CoordinatorNotAvailableError, CoordinatorLoadInProgressError, NotCoordinatorError)),
     stop=stop_after_delay(60),
     wait=wait_fixed(0.5),
     reraise=True,
@@ -111,3 +111,15 @@ def position_group(client: KafkaAdminClient, group: str, offsets: dict[TopicPart
     failed = {tp: result for tp, result in errors.items() if getattr(result["error"], "errno", 0)}
     if failed:
         raise RuntimeError(f"could not position group {group}: {failed}")
+
+
+@_coordinator_retry
+def group_assignment(client: KafkaAdminClient, group: str, topic: str) -> tuple[str, dict[str, list[int]]]:
+    """The group's state (e.g. Stable) and, per member id, the partitions of `topic` it holds."""
+    described = client.describe_groups([group])[group]
+    members: dict[str, list[int]] = {}
+    for member in described["members"]:
+        held = member["member_assignment"]  # decoded once assigned; empty bytes while rebalancing
+        assigned = held.get("assigned_partitions", []) if isinstance(held, dict) else []
+        members[member["member_id"]] = sorted(p for a in assigned if a["topic"] == topic for p in a["partitions"])
+    return str(described["group_state"]), members

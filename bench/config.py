@@ -16,6 +16,7 @@ _PRESETS: dict[str, tuple[int, int, int]] = {
     "inbound_events": (20_000, 100_000, 500),  # events produced to events.inbound per run
     "import_rows": (100_000, 1_000_000, 2_000),  # rows of the department CSV imported in the import phase
     "events": (100_000, 1_000_000, 2_000),  # canonical events preloaded for scoring (~2 min at ~800/s)
+    "scaleout_events": (30_000, 300_000, 1_000),  # canonical events each of the 1, 2 and 4 worker runs goes through
     "households": (10_000, 100_000, 200),
     "seconds": (30, 30, 3),  # e2e latency run at `e2e_rate` offered
     "e2e_rate": (1000, 1000, 100),  # events/s offered in the latency run
@@ -42,6 +43,7 @@ class Knobs:
     inbound_events: int
     import_rows: int
     events: int
+    scaleout_events: int
     households: int
     seconds: int
     e2e_rate: int

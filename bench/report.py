@@ -31,6 +31,26 @@ FIGURES: list[tuple[str, str, str]] = [
     ("raw_consume_events_per_s", "events/s", "bare aiokafka consumer, JSON decode only, same events"),
     ("scoring_vs_raw_consume_ratio", "ratio", "scoring / bare consumer"),
     ("scoring_peak_rss_mb", "MB", "scoring worker's peak RSS during its run"),
+    (
+        "scoring_1_worker_events_per_s",
+        "events/s",
+        "scale-out: 1 worker of a fresh group, settled, then BENCH_SCALEOUT_EVENTS canonical events produced; "
+        "from the first produced to the last changelog write",
+    ),
+    ("scoring_2_workers_events_per_s", "events/s", "same, 2 workers in one group (own data dirs) on the same cores"),
+    (
+        "scoring_4_workers_events_per_s",
+        "events/s",
+        "same, 4 workers: on 2 cores shared with Kafka they cannot be 4× one; shows what splitting partitions "
+        "buys when the cores are the limit",
+    ),
+    ("scoring_2_workers_per_worker_events_per_s", "events/s", "scoring_2_workers_events_per_s / 2"),
+    ("scoring_4_workers_per_worker_events_per_s", "events/s", "scoring_4_workers_events_per_s / 4"),
+    ("scoring_2_workers_speedup", "ratio", "2 workers / 1 (2.0 only with a free core per worker)"),
+    ("scoring_4_workers_speedup", "ratio", "4 workers / 1 (bounded by the cores left beside Kafka, not by 4)"),
+    ("scoring_1_worker_cpu_cores", "cores", "cores the worker kept busy in that window (details: kafka, others)"),
+    ("scoring_2_workers_cpu_cores", "cores", "cores the 2 workers kept busy together"),
+    ("scoring_4_workers_cpu_cores", "cores", "cores the 4 workers kept busy together"),
     ("e2e_events_per_s", "events/s", "sustained: alerts raised per second, closed loop, after warm-up"),
     ("e2e_latency_p50_ms", "ms", "at BENCH_E2E_RATE offered: ingest 207 → alert seen by GET /alerts?household_id="),
     ("e2e_latency_p99_ms", "ms", "same, 99th percentile"),
@@ -42,10 +62,17 @@ FIGURES: list[tuple[str, str, str]] = [
     ("e2e_latency_at_half_capacity_p99_ms", "ms", "same, 99th percentile"),
     ("e2e_alert_written_at_half_capacity_p50_ms", "ms", "alert created_at, at half capacity"),
     ("e2e_alert_written_at_half_capacity_p99_ms", "ms", "same, 99th percentile"),
-    ("api_alerts_p50_ms", "ms", "GET /alerts?limit=50 paginated, concurrent clients"),
+    (
+        "api_alerts_p50_ms",
+        "ms",
+        "GET /alerts?limit=50 paging on, BENCH_API_CLIENTS closed-loop clients: a township worker's list, a county "
+        "supervisor's open list / township red list / overdue county queue, the admin's all (details: by_query)",
+    ),
     ("api_alerts_p99_ms", "ms", "same, 99th percentile"),
     ("api_alerts_error_ratio", "ratio", "share of those requests that failed"),
     ("api_alerts_count", "alerts", "alerts stored during the GET /alerts run"),
+    ("api_stats_p50_ms", "ms", "then GET /stats of the county (its townships) by 1 client, BENCH_API_SECONDS / 4"),
+    ("api_stats_p99_ms", "ms", "same, 99th percentile"),
     *[(f"peak_rss_{name}_mb", "MB", f"peak RSS of {name} over the whole run") for name in SERVICES],
     ("peak_rss_bench_mb", "MB", "peak RSS of the load generator (this process)"),
 ]

@@ -11,18 +11,19 @@ import time
 import traceback
 from collections.abc import Awaitable, Callable
 
-from bench import api, clients, e2e, importing, ingest, report, scoring
+from bench import api, clients, e2e, importing, ingest, report, scaleout, scoring
 from bench.config import Knobs, load
 from bench.results_model import Results
 from bench.stack import BenchStack
-from bench.usage import CpuWindow, Usage
+from bench.usage import BENCH, CpuWindow, Usage
 from services.common import topics
 
 # phase: the prefixes of the figures it measures, in the order the phases run
 PHASES: dict[str, tuple[str, ...]] = {
     "ingest": ("ingest_", "kafka_"),
     "import": ("import_",),
-    "scoring": ("scoring_", "raw_"),
+    "scoring": ("scoring_events", "scoring_vs_", "scoring_peak_", "raw_"),
+    "scaleout": tuple(scaleout.figure(workers, "") for workers in scaleout.WORKERS),
     "api": ("api_",),
     "e2e": ("e2e_",),
 }
@@ -67,6 +68,7 @@ async def phases(bench: BenchStack, knobs: Knobs, results: Results, chosen: list
         "ingest": lambda: ingest.measure(bench, knobs, results, say),
         "import": lambda: importing.measure(bench, knobs, results, say),
         "scoring": lambda: scoring.measure(bench, knobs, results, say),
+        "scaleout": lambda: scaleout.measure(bench, knobs, results, say),
         "api": lambda: api.measure(bench, knobs, results, say),
         "e2e": lambda: e2e.measure(bench, knobs, results, say),
     }
@@ -127,7 +129,8 @@ def main(argv: list[str] | None = None) -> int:
             "on average during the run; throughput figures are lower bounds, latencies upper bounds"
         )
     for name, peak in usage.peaks_mb().items():
-        results.put(f"peak_rss_{name}_mb", peak)
+        if name in (*report.SERVICES, BENCH):  # extra instances (scale-out workers) are in their phase's details
+            results.put(f"peak_rss_{name}_mb", peak)
     if status == "complete" and any(v is None for k, v in results.figures.items()):
         status = "incomplete"
     doc = report.document(results, knobs, status, started, time.monotonic() - _started)

@@ -52,13 +52,21 @@ class BenchStack:
 
     def start(self, name: str, **env: str) -> Process:
         """Start (or restart) one service with extra environment; waits for readiness of HTTP services."""
-        stack = self.services
-        if name in stack.processes:
-            stack.processes.pop(name).stop()
-        stack.env.update(env)
-        process = stack.start(name)
+        self.stop(name)
+        self.services.env.update(env)
+        return self.start_instance(name, name)
+
+    def start_instance(self, name: str, service: str, **env: str) -> Process:
+        """Start one more instance of a service (e.g. a second scoring worker) as `name`, `env` for it alone."""
+        process = self.services.start(name, service, **env)
         self.usage.watch(name, process.popen.pid)
         return process
+
+    def stop(self, name: str) -> None:
+        """Stop a process the bench started (not reported as exited), if it runs."""
+        process = self.services.processes.pop(name, None)
+        if process is not None:
+            process.stop()
 
     def log_offset(self, name: str) -> int:
         """Current size of a service's log, to read only what it writes next."""

@@ -1,4 +1,4 @@
-"""Resource use of each process: peak RSS sampled every half second, and CPU seconds per phase.
+"""Resource use of each process: peak RSS and CPU seconds sampled every half second, CPU also read per phase.
 
 RSS is the service's own process (kafka.sh and redis.sh exec the server): adding forked children would
 count Redis's copy-on-write AOF-rewrite child twice. CPU includes children.
@@ -54,6 +54,7 @@ class Usage:
         self._interval = interval
         self._pids: dict[str, int] = {BENCH: os.getpid()}
         self._peak: dict[str, int] = {}
+        self._cpu: dict[str, dict[int, float]] = {}  # name: pid: CPU seconds last read (kept once it has gone)
         self._since_mark: dict[str, int] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
@@ -91,17 +92,27 @@ class Usage:
         return None if rss is None else round(rss / MB, 1)
 
     def cpu_seconds(self) -> dict[str, float]:
-        """CPU seconds used so far by each watched process (the bench without its children)."""
+        """CPU seconds used so far under each name, by every process it has named (the bench without its children)."""
+        self._read_cpu()
+        with self._lock:
+            return {name: sum(by_pid.values()) for name, by_pid in self._cpu.items()}
+
+    def _read_cpu(self) -> None:
         with self._lock:
             pids = dict(self._pids)
-        return {name: tree_cpu(pid, name != BENCH) for name, pid in pids.items()}
+        readings = {name: (pid, tree_cpu(pid, name != BENCH)) for name, pid in pids.items()}
+        with self._lock:
+            for name, (pid, seconds) in readings.items():
+                by_pid = self._cpu.setdefault(name, {})
+                by_pid[pid] = max(by_pid.get(pid, 0.0), seconds)  # 0 once gone: keep the last reading
 
     def _loop(self) -> None:
         while not self._stop.wait(self._interval):
             self.sample()
 
     def sample(self) -> None:
-        """Take one RSS sample of every watched process."""
+        """Take one RSS and CPU sample of every watched process (so a stopped one's CPU is not lost)."""
+        self._read_cpu()
         with self._lock:
             pids = dict(self._pids)
         readings = {name: tree_rss(pid) for name, pid in pids.items()}

@@ -151,12 +151,13 @@ class Stack:
     admin_password: str
     processes: dict[str, Process] = field(default_factory=dict)
 
-    def start(self, name: str) -> Process:
-        """(Re)start one service by name: ingest, scoring, alerts or api."""
-        process = spawn(name, [sys.executable, "-m", f"services.{name}"], self.env)
+    def start(self, name: str, service: str | None = None, **env: str) -> Process:
+        """(Re)start ingest, scoring, alerts or api as `name` (another instance: `service`), `env` added for it."""
+        service = service or name
+        process = spawn(name, [sys.executable, "-m", f"services.{service}"], {**self.env, **env})
         self.processes[name] = process
-        if name in ("ingest", "api"):
-            url = self.ingest_url if name == "ingest" else self.api_url
+        if service in ("ingest", "api"):
+            url = self.ingest_url if service == "ingest" else self.api_url
             wait_until(lambda: _ready(url), 90, f"{name} ready")
         return process
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,6 +13,7 @@ import httpx
 
 from services.common import topics
 from services.common.policy import PolicyBook
+from services.common.scores import Score
 from services.common.settings import REPO_ROOT
 from services.ingest.validation import validate_event
 from services.scoring.service import score_event
@@ -35,18 +37,25 @@ def county(prefix: str, households: int) -> list[dict[str, Any]]:
     return events
 
 
-def uninterrupted_figures(events: list[dict[str, Any]]) -> Figures:
-    """What one clean pass over the events gives: (level, 12-month income) per household."""
+def _clean_pass(events: list[dict[str, Any]]) -> Iterator[tuple[str, HouseholdState, Score | None]]:
+    """Each event's household, its state and score, scored in order by one worker that never stops."""
     policies = PolicyBook.load(REPO_ROOT / "policy")
     states: dict[str, HouseholdState] = {}
-    result: Figures = {}
     for raw in events:
         event = validate_event(raw, b"k")
         state, score = score_event(states.get(event.household_id, HouseholdState()), event, policies, datetime.now(UTC))
         states[event.household_id] = state
-        if score:
-            result[event.household_id] = (score.level, score.figures.income_12m)
-    return result
+        yield event.household_id, state, score
+
+
+def uninterrupted_figures(events: list[dict[str, Any]]) -> Figures:
+    """What one clean pass over the events gives: (level, 12-month income) per household."""
+    return {hid: (score.level, score.figures.income_12m) for hid, _, score in _clean_pass(events) if score}
+
+
+def uninterrupted_states(events: list[dict[str, Any]]) -> dict[str, HouseholdState]:
+    """Each household's state after one clean pass over the events (its last score's fingerprint included)."""
+    return {hid: state for hid, state, _ in _clean_pass(events)}
 
 
 def _figures_now(stack: Stack, households: list[str]) -> Figures:

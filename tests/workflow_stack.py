@@ -1,6 +1,6 @@
 """A second, workflow-configured stack for the alert workflow tests: its own Redis, change topic and policy.
 
-Only the alerts service and the API run; tests publish score records to the `scores` topic themselves,
+Only the alerts service and the API run; tests publish score records to the stack's own scores topic themselves,
 so the workflow is exercised independently of the scoring rules. Durations are seconds: region 532328
 has a 3-second public notice; region 532399 has 3-second home-visit and 6-second decision deadlines.
 """
@@ -32,9 +32,6 @@ _FAST_DEADLINES = (
     '\n[regions."532399"]\nhome_visit_within = "PT3S"\nidentification_within = "PT6S"\nreminder_before = "PT2S"\n'
 )
 
-# Scores for this stack only: the session stack's scoring output would otherwise queue in front of them.
-SCORES_TOPIC = f"scores.workflow.{uuid.uuid4().hex[:8]}"
-
 
 def write_policy(folder: Path) -> Path:
     """A copy of the 2025 policy with second-long durations (see the module doc)."""
@@ -54,6 +51,15 @@ class WorkflowStack:
     redis_port: int
     redis_dir: Path
     redis: Process
+    scores_topic: str  # this stack's own: neither the session's scoring output nor another stack's scores reach it
+
+    def publish(self, *scores: Score) -> None:
+        """Produce score records to this stack's scores topic keyed by household, as scoring does."""
+        producer = KafkaProducer(bootstrap_servers=self.stack.bootstrap, acks="all")
+        for record in scores:
+            producer.send(self.scores_topic, record.to_json(), key=record.household_id.encode())
+        producer.flush()
+        producer.close()
 
     def restart_redis(self) -> None:
         """Stop redis-server (SIGTERM, it writes its append-only file) and start it again on the same port."""
@@ -77,10 +83,9 @@ def start_workflow_stack(bootstrap: str, folder: Path) -> WorkflowStack:
     port = free_port()
     redis = _redis(port, folder / "redis")
     suffix = uuid.uuid4().hex[:8]
-    topic = f"alerts.changes.{suffix}"
+    topic, scores_topic = f"alerts.changes.{suffix}", f"scores.workflow.{suffix}"
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
-    missing = [name for name in (topic, SCORES_TOPIC) if name not in admin.list_topics()]
-    admin.create_topics([NewTopic(name, 6, 1) for name in missing])
+    admin.create_topics([NewTopic(name, 6, 1) for name in (topic, scores_topic)])
     admin.close()
     stack = make_stack(bootstrap, f"redis://127.0.0.1:{port}/0", folder / "scoring")
     stack.env.update(
@@ -88,7 +93,7 @@ def start_workflow_stack(bootstrap: str, folder: Path) -> WorkflowStack:
             "POLICY_DIR": str(write_policy(folder / "policy")),
             "ALERTS_GROUP_ID": f"workflow-{suffix}",
             "ALERTS_CHANGES_TOPIC": topic,
-            "SCORES_TOPIC": SCORES_TOPIC,
+            "SCORES_TOPIC": scores_topic,
             "ALERTS_DEADLINE_INTERVAL": "0.5",
             "WEBHOOK_BACKOFF": "0.2",
             "WEBHOOK_BACKOFF_MAX": "1",
@@ -97,7 +102,7 @@ def start_workflow_stack(bootstrap: str, folder: Path) -> WorkflowStack:
     )
     stack.start("alerts")
     stack.start("api")
-    return WorkflowStack(stack, port, folder / "redis", redis)
+    return WorkflowStack(stack, port, folder / "redis", redis, scores_topic)
 
 
 def score(
@@ -132,15 +137,6 @@ def score(
         event_time=datetime.fromisoformat(event_time),
         scored_at=datetime.now(UTC),
     )
-
-
-def publish(bootstrap: str, *scores: Score) -> None:
-    """Produce score records to the `scores` topic keyed by household, as scoring does."""
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
-    for record in scores:
-        producer.send(SCORES_TOPIC, record.to_json(), key=record.household_id.encode())
-    producer.flush()
-    producer.close()
 
 
 def poll(url: str, headers: dict[str, str], check: Any, seconds: float = 30, **params: Any) -> Any:

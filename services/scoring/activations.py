@@ -8,6 +8,7 @@ import logging
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from kafka import KafkaConsumer
 from kafka import TopicPartition as SyncTopicPartition
+from threadpoolctl import threadpool_limits
 
 from services.common import topics
 from services.scoring.model import Activation, ModelRegistry, RiskModel, UnverifiedModel
@@ -35,6 +36,9 @@ class ActiveModel:
         except (UnverifiedModel, OSError, ValueError):
             log.exception("model %s not loaded as %s; nothing changed", activation.version, activation.role)
             return
+        # A worker assesses one household at a time: OpenMP threads only add overhead, and on a busy machine their
+        # spinning made one assessment take 57 ms instead of 7.
+        threadpool_limits(limits=1, user_api="openmp")
         if activation.role == "shadow":
             self.shadow = loaded
             log.info("shadow model %s (by %s)", activation.version or "none", activation.activated_by)

@@ -7,7 +7,7 @@ import httpx
 import pytest
 
 from tests.clients import create_user, login
-from tests.workflow_stack import FAST_REGION, poll, publish, score, start_workflow_stack
+from tests.workflow_stack import FAST_REGION, poll, score, start_workflow_stack
 
 pytestmark = pytest.mark.integration
 REVIEWED, LATE = "HCS0000001", "HCS0000002"
@@ -28,7 +28,7 @@ def cases(wf):
     worker = create_user(wf.stack, "csv.worker", "township_worker", "532328101")
     create_user(wf.stack, "csv.county", "county_supervisor", "532328")
     create_user(wf.stack, "csv.late", "township_worker", LATE_TOWNSHIP)
-    publish(wf.stack.bootstrap, score(REVIEWED), score(LATE, region_code=FAST_REGION))
+    wf.publish(score(REVIEWED), score(LATE, region_code=FAST_REGION))
     alert = poll(f"{api}/alerts", admin, lambda b: b["items"], household_id=REVIEWED)["items"][0]
     url = f"{api}/alerts/{alert['id']}/transitions"
     body = {"to": "verifying", "note": "", "expected_version": alert["version"]}

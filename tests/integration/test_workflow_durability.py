@@ -11,7 +11,7 @@ import redis
 
 from tests.clients import create_user, login
 from tests.infra import ROOT, wait_until
-from tests.workflow_stack import poll, publish, score, start_workflow_stack
+from tests.workflow_stack import poll, score, start_workflow_stack
 
 pytestmark = pytest.mark.integration
 PROJECTED = ("alert:*", "alerts:by_created", "alerts:ix:*", "alerts:deadlines", "household:*")
@@ -28,7 +28,7 @@ def open_cases(wf, prefix: str, count: int) -> dict[str, dict]:
     """Raise `count` alerts, take every one, send every other one to village review; return them by id."""
     admin, worker = login(wf.stack), create_user(wf.stack, f"{prefix.lower()}.worker", "township_worker", "532328101")
     households = [f"{prefix}{n}" for n in range(count)]
-    publish(wf.stack.bootstrap, *(score(h) for h in households))
+    wf.publish(*(score(h) for h in households))
     api = wf.stack.api_url
     for n, household in enumerate(households):
         alert = poll(f"{api}/alerts", admin, lambda b: b["items"], household_id=household)["items"][0]
@@ -83,7 +83,7 @@ def test_a_redis_restart_loses_no_alert_and_the_workflow_goes_on(wf):
     wait_until(lambda: api_ready(wf), 60, "the API reaching the restarted Redis")
     admin = login(wf.stack)
     assert every_alert(wf, admin) == before
-    publish(wf.stack.bootstrap, score("HRR9"))
+    wf.publish(score("HRR9"))
     alert = poll(f"{wf.stack.api_url}/alerts", admin, lambda b: b["items"], household_id="HRR9")["items"][0]
     worker = login(wf.stack, "hrr.worker", "hrr.worker-password")
     body = {"to": "verifying", "note": "", "expected_version": alert["version"]}

@@ -7,7 +7,7 @@ import pytest
 
 from tests.clients import create_user, login
 from tests.infra import wait_until
-from tests.workflow_stack import FAST_REGION, poll, publish, score, start_workflow_stack
+from tests.workflow_stack import FAST_REGION, poll, score, start_workflow_stack
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +32,7 @@ def people(wf):
 
 
 def raise_alert(wf, people, household_id: str, **fields) -> dict:
-    publish(wf.stack.bootstrap, score(household_id, **fields))
+    wf.publish(score(household_id, **fields))
     page = poll(f"{wf.stack.api_url}/alerts", people["admin"], lambda b: b["items"], household_id=household_id)
     return page["items"][0]
 
@@ -73,8 +73,7 @@ def test_a_case_goes_from_warning_to_risk_elimination_and_falls_back_with_its_hi
     refused = move(wf, supervisor, alert, "resolved")
     assert refused.status_code == 409
     assert refused.json()["detail"]["unmet"][0] == "income at or above the line for 0 month(s); 6 needed"
-    publish(
-        wf.stack.bootstrap,
+    wf.publish(
         score("HWF1", "green", event_time="2025-02-20T08:00:00+08:00", per_capita_income=9000),
         score("HWF1", "green", event_time="2025-08-20T08:00:00+08:00", per_capita_income=9500),
     )
@@ -85,7 +84,7 @@ def test_a_case_goes_from_warning_to_risk_elimination_and_falls_back_with_its_hi
     changes = [entry["change"] for entry in alert["history"]]
     assert changes == ["raised", "verifying", "reviewing", "confirmed", "measure_added", "assisting", "resolved"]
 
-    publish(wf.stack.bootstrap, score("HWF1", "red", event_time="2025-11-20T08:00:00+08:00"))
+    wf.publish(score("HWF1", "red", event_time="2025-11-20T08:00:00+08:00"))
     page = poll(f"{api}/alerts", worker, lambda b: b["items"][0]["id"] != alert["id"], household_id="HWF1")
     again = page["items"][0]
     assert again["reopened_from"] == alert["id"] and again["status"] == "open"
@@ -151,13 +150,13 @@ def test_a_stale_expected_version_gets_409_and_of_two_concurrent_changes_one_win
 def test_more_evidence_joins_the_open_case_and_a_dismissed_case_stays_quiet_until_something_new(wf, people):
     api, worker = wf.stack.api_url, people["worker"]
     alert = raise_alert(wf, people, "HWF4", level="yellow", codes=("medical_burden",))
-    publish(wf.stack.bootstrap, score("HWF4", "red", codes=("income_below_threshold",)))
+    wf.publish(score("HWF4", "red", codes=("income_below_threshold",)))
     page = poll(f"{api}/alerts", worker, lambda b: b["items"][0]["version"] == 2, household_id="HWF4")
     joined = page["items"][0]
     assert (joined["id"], joined["level"], joined["history"][-1]["change"]) == (alert["id"], "red", "escalated")
     dismissed = ok(move(wf, worker, joined, "dismissed", reason="hospital bill reimbursed"))
-    publish(wf.stack.bootstrap, score("HWF4", "yellow", codes=("medical_burden",)))  # same reasons, lower level
-    publish(wf.stack.bootstrap, score("HWF4", "yellow", codes=("disaster_house_damage",)))  # a new reason
+    wf.publish(score("HWF4", "yellow", codes=("medical_burden",)))  # same reasons, lower level
+    wf.publish(score("HWF4", "yellow", codes=("disaster_house_damage",)))  # a new reason
     page = poll(f"{api}/alerts", worker, lambda b: b["items"][0]["id"] != alert["id"], household_id="HWF4")
     reopened = page["items"][0]
     assert reopened["reopened_from"] == dismissed["id"]
@@ -168,7 +167,7 @@ def test_more_evidence_joins_the_open_case_and_a_dismissed_case_stays_quiet_unti
 
 def test_a_missed_home_visit_is_flagged_overdue_and_escalated_to_the_county_queue(wf, people):
     api, supervisor = wf.stack.api_url, create_user(wf.stack, "sun.county", "county_supervisor", "532399")
-    publish(wf.stack.bootstrap, score("HWF5", region_code=FAST_REGION))
+    wf.publish(score("HWF5", region_code=FAST_REGION))
     page = poll(f"{api}/alerts", supervisor, lambda b: b["total"] == 1, overdue="true", queue="county")
     alert = page["items"][0]
     assert alert["household_id"] == "HWF5" and alert["overdue"] is True

@@ -11,7 +11,7 @@ import pytest
 
 from tests.clients import create_user, login
 from tests.infra import free_port, wait_until
-from tests.workflow_stack import poll, publish, score, start_workflow_stack
+from tests.workflow_stack import poll, score, start_workflow_stack
 
 pytestmark = pytest.mark.integration
 SECRET = "a-webhook-secret-0123456789"
@@ -63,9 +63,9 @@ def test_a_county_subscription_gets_signed_webhooks_and_another_township_gets_no
     try:
         subscribe(wf, "532328", f"http://127.0.0.1:{county.server.server_port}/hook")
         subscribe(wf, "532328102", f"http://127.0.0.1:{elsewhere.server.server_port}/hook")
-        publish(wf.stack.bootstrap, score("HNW1", "yellow", codes=("medical_burden",)))
-        publish(wf.stack.bootstrap, score("HNW1", "yellow", codes=("self_declared",)))  # evidence: shown, not pushed
-        publish(wf.stack.bootstrap, score("HNW1", "red"))  # yellow -> red notifies again
+        wf.publish(score("HNW1", "yellow", codes=("medical_burden",)))
+        wf.publish(score("HNW1", "yellow", codes=("self_declared",)))  # evidence: shown, not pushed
+        wf.publish(score("HNW1", "red"))  # yellow -> red notifies again
         wait_until(lambda: sorted(c["kind"] for c in county.changes()) == ["escalated", "raised"], 90, "two webhooks")
         for headers, body in county.received:
             expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
@@ -81,7 +81,7 @@ def test_a_county_subscription_gets_signed_webhooks_and_another_township_gets_no
 def test_a_receiver_that_is_down_gets_the_delivery_later_and_admins_see_the_log(wf):
     port = free_port()
     sub = subscribe(wf, "532328103", f"http://127.0.0.1:{port}/hook")
-    publish(wf.stack.bootstrap, score("HNW2", region_code="532328103001"))
+    wf.publish(score("HNW2", region_code="532328103001"))
     admin, url = login(wf.stack), f"{wf.stack.api_url}/subscriptions/{sub['id']}/deliveries"
     failed = poll(url, admin, lambda log: any(entry["outcome"] == "failed" for entry in log))
     assert "delivery_id" in failed[0]
@@ -112,8 +112,8 @@ def test_the_live_stream_shows_only_changes_inside_the_callers_jurisdiction(wf):
     listener = threading.Thread(target=listen, daemon=True)
     listener.start()
     assert opened.wait(30)
-    publish(wf.stack.bootstrap, score("HNS1", region_code="532328105001"))  # another township
+    wf.publish(score("HNS1", region_code="532328105001"))  # another township
     poll(f"{wf.stack.api_url}/alerts", login(wf.stack), lambda b: b["items"], household_id="HNS1")
-    publish(wf.stack.bootstrap, score("HNS2", region_code="532328104001"))
+    wf.publish(score("HNS2", region_code="532328104001"))
     listener.join(30)
     assert [(e["household_id"], e["kind"], e["inbox"]) for e in events] == [("HNS2", "raised", "532328104")]

@@ -13,8 +13,8 @@ from services.alerts.projector import Projector
 from services.alerts.store import AlertStore
 from services.alerts.workflow import apply_score
 from services.common.policy import PolicyBook
-from services.common.scores import Figures, Reason, Score
 from services.common.settings import REPO_ROOT, redis_client
+from tests.workflow_stack import score
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
@@ -28,30 +28,11 @@ def new_topic(bootstrap: str, partitions: int = 6) -> str:
     return topic
 
 
-def red_score(household_id: str) -> Score:
-    reason = Reason(code="income_below_threshold", level="red", message_zh="原因", message_en="why", evidence={})
-    figures = Figures(members=4, income_12m=9600, per_capita_income=2400, months_reported=12, monitoring_line=8700)
-    return Score(
-        score_id=f"{household_id}-1",
-        household_id=household_id,
-        region_code="532328101001",
-        level="red",
-        reasons=[reason],
-        figures=figures,
-        policy_version="2025.2",
-        model_version=None,
-        scoring_mode="rules_only",
-        caused_by=[f"/t#{household_id}"],
-        event_time=NOW,
-        scored_at=NOW,
-    )
-
-
 def test_two_hundred_writers_waiting_at_once_on_eight_redis_connections_all_hear_their_outcome(
     kafka_bootstrap, redis_url
 ):
     topic, policies = new_topic(kafka_bootstrap), PolicyBook.load(REPO_ROOT / "policy")
-    alerts = [apply_score(None, red_score(f"CLW{n}"), policies, NOW) for n in range(200)]
+    alerts = [apply_score(None, score(f"CLW{n}"), policies, NOW) for n in range(200)]
 
     async def write_everything_twice() -> tuple[list[bool], list[bool]]:
         redis = redis_client(redis_url.rsplit("/", 1)[0] + "/7", decode_responses=True, max_connections=8)

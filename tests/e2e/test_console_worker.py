@@ -7,16 +7,18 @@ from tests.clients import create_user, login, post_event, wait_for_alert
 from tests.factories import registration, resident_id
 
 pytestmark = pytest.mark.integration
-MINE, THEIRS = "HCW0000001", "HCW0000002"
+MINE, THEIRS, ECHO, ELSEWHERE = "HCW0000001", "HCW0000002", "HCW0000003", "HCW0000004"
 
 
 @pytest.fixture(scope="module")
 def township(stack):
-    """A red alert in township 532325101 (the worker's) and one in 532325102 (another township's)."""
+    """Red alerts in township 532325101 (the worker's) and one in 532325102 (another township's)."""
     post_event(stack, registration(MINE, 9600, region_code="532325101001", head_id=resident_id("53232519800101123")))
     post_event(stack, registration(THEIRS, 9600, region_code="532325102001"))
+    for household in (ECHO, ELSEWHERE):
+        post_event(stack, registration(household, 9600, region_code="532325101002"))
     admin = login(stack)
-    alerts = {hid: wait_for_alert(stack, hid, admin) for hid in (MINE, THEIRS)}
+    alerts = {hid: wait_for_alert(stack, hid, admin) for hid in (MINE, THEIRS, ECHO, ELSEWHERE)}
     create_user(stack, "console.worker", "township_worker", "532325101")
     return alerts
 
@@ -29,9 +31,21 @@ def log_in(page, stack):
     page.wait_for_selector("#inbox")
 
 
+def as_worker(stack):
+    return login(stack, "console.worker", "console.worker-password")
+
+
 def status_of(stack, alert_id):
-    headers = login(stack, "console.worker", "console.worker-password")
-    return httpx.get(f"{stack.api_url}/alerts/{alert_id}", headers=headers).json()["status"]
+    return httpx.get(f"{stack.api_url}/alerts/{alert_id}", headers=as_worker(stack)).json()["status"]
+
+
+def move(stack, alert, to, **extra):
+    """Move an alert as the worker from another device, the way the console does."""
+    url = f"{stack.api_url}/alerts/{alert['id']}"
+    version = httpx.get(url, headers=as_worker(stack)).json()["version"]
+    body = {"to": to, "expected_version": version, **extra}
+    response = httpx.post(f"{url}/transitions", json=body, headers=as_worker(stack), timeout=30)
+    assert response.status_code == 200, response.text
 
 
 def test_a_worker_logs_in_and_takes_a_red_alert_through_the_visit_to_village_review(stack, township, page, shot):
@@ -76,3 +90,30 @@ def test_the_console_switches_to_english_and_shows_the_board(stack, township, pa
     assert page.locator("#board tbody tr").all_inner_texts()[0].startswith("532325101")
     assert page.locator("#board [data-township='532325102']").count() == 0
     shot(page, "5-board-en")
+
+
+def test_the_live_echo_of_the_worker_s_own_action_leaves_the_form_they_are_filling_alone(stack, township, page):
+    log_in(page, stack)
+    page.goto(f"{stack.api_url}/#/alert/{township[ECHO]['id']}")
+    page.click("form[data-action=take] button")
+    page.wait_for_selector("form[data-action=visit]")
+    page.fill("form[data-action=visit] input[name=note]", "已入户")
+    page.wait_for_selector("#live[data-last-change]", state="attached")
+    page.wait_for_timeout(1500)  # longer than the console waits before it redraws on a live change
+    assert page.input_value("form[data-action=visit] input[name=note]") == "已入户"
+    assert page.locator("#stale").count() == 0
+
+
+def test_a_change_made_elsewhere_keeps_what_the_worker_typed_and_offers_a_reload(stack, township, page, shot):
+    move(stack, township[ELSEWHERE], "verifying")
+    log_in(page, stack)
+    page.goto(f"{stack.api_url}/#/alert/{township[ELSEWHERE]['id']}")
+    page.fill("form[data-action=visit] input[name=note]", "户主外出，约定明日再访")
+    move(stack, township[ELSEWHERE], "dismissed", reason="已由村里核实，收入正常")
+    page.wait_for_selector("#stale")
+    assert "此预警刚被更新" in page.inner_text("#stale") and "已排除" in page.inner_text("#stale")
+    assert page.input_value("form[data-action=visit] input[name=note]") == "户主外出，约定明日再访"
+    assert page.locator("form[data-action=visit] button[type=submit]").is_disabled()
+    shot(page, "6-alert-changed-underneath")
+    page.click("#stale button")
+    page.wait_for_function("document.querySelector('#status')?.textContent === '已排除'")

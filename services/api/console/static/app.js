@@ -6,7 +6,7 @@ const MEASURES = ["industry", "employment", "medical_assistance", "minimum_livin
 const SSE_KINDS = ["raised", "reopened", "evidence_added", "escalated", "measure_added", "reminder:home_visit",
   "reminder:decision", "overdue:home_visit", "overdue:decision", ...OPEN, "dismissed", "resolved"];
 const S = { token: sessionStorage.getItem("shouwang.token"), refresh: sessionStorage.getItem("shouwang.refresh"),
-  me: null, stream: null, timer: null, reload: null };
+  me: null, stream: null, timer: null, reload: null, shown: null };
 
 // ---- DOM helpers (text always goes in as text nodes: nothing from the API is parsed as HTML)
 function h(tag, attrs, ...kids) {
@@ -124,16 +124,38 @@ function startStream() {
   };
   const changed = (e) => {
     const change = JSON.parse(e.data);
-    const hash = location.hash;
-    if (hash.startsWith("#/alert/") && !hash.endsWith(change.alert_id)) return;
-    clearTimeout(S.reload); S.reload = setTimeout(route, 400);
+    live.dataset.lastChange = change.change_id; live.title = `${t("live")} · ${when(change.at)}`;
+    const onAlert = location.hash.startsWith("#/alert/");
+    if (onAlert && !location.hash.endsWith(change.alert_id)) return;
+    clearTimeout(S.reload);
+    S.reload = setTimeout(() => {
+      // the open alert: ignore the echo of what is shown, and never wipe a half-filled form
+      if (!onAlert) route();
+      else if (!S.shown || change.version > S.shown.version) (typing() ? changedUnderneath(change) : route());
+    }, 400);
   };
   for (const kind of SSE_KINDS) stream.addEventListener(kind, changed);
+}
+
+// ---- a live change to the alert the worker is filling in: keep what they typed and say so
+function typing() {
+  return [...document.querySelectorAll("#actions form")].some((form) => [...form.elements].some((el) =>
+    el.type === "checkbox" ? el.checked !== el.defaultChecked
+      : el.tagName === "SELECT" ? [...el.options].some((o) => o.selected !== o.defaultSelected)
+        : el.tagName === "INPUT" && el.value !== el.defaultValue));
+}
+function changedUnderneath(change) {
+  document.querySelectorAll("#actions form button[type=submit]").forEach((b) => { b.disabled = true; });
+  const notice = document.getElementById("stale") || h("p", { id: "stale", class: "notice" });
+  notice.replaceChildren(`${t("changed_underneath")} (${t(change.status)} · ${change.by}) `,
+    h("button", { type: "button", class: "link", onclick: route }, t("reload")));
+  document.getElementById("actions").prepend(notice);
 }
 
 // ---- views
 function route() {
   if (!S.me) return;
+  S.shown = null;
   const [, name, arg] = (location.hash || "#/inbox").split("/");
   document.querySelectorAll("#nav a").forEach((a) => a.classList.toggle("active", a.getAttribute("href") === `#/${name}`));
   const show = { alert: () => showAlert(decodeURIComponent(arg)), board: showBoard }[name] || showInbox;
@@ -222,6 +244,7 @@ function timeline(alert, household) {
 async function showAlert(id) {
   view().replaceChildren(h("p", { class: "muted" }, t("loading")));
   const alert = await api(`/alerts/${encodeURIComponent(id)}`);
+  S.shown = { id: alert.id, version: alert.version };
   let household = null;
   try { household = await api(`/households/${encodeURIComponent(alert.household_id)}`); } catch (e) { if (e.status !== 404) throw e; }
   const reasons = h("ul", { class: "reasons" }, alert.reasons.map((r) => h("li", { class: r.level }, levelBadge(r.level), " ",

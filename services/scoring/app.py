@@ -13,6 +13,7 @@ from services.common import topics
 from services.common.events import HouseholdEvent
 from services.common.policy import PolicyBook, PolicyError
 from services.common.settings import ScoringSettings
+from services.scoring import faust_consumer
 from services.scoring.activations import ActiveModel
 from services.scoring.discovery import PersonRecords, apply_person_event, discovery_score
 from services.scoring.model import ModelRegistry
@@ -26,6 +27,7 @@ try:
 except PolicyError as exc:
     raise SystemExit(f"scoring refuses to start: bad policy: {exc}") from exc
 
+faust_consumer.install()  # before the app makes its consumer: faust's loses events in a rebalance
 app = faust.App(
     settings.scoring_app_id,
     broker=f"kafka://{settings.kafka_bootstrap_servers}",

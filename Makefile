@@ -52,7 +52,7 @@ simulate: venv
 lint: venv
 	$(BIN)/ruff check services tests bench
 	$(BIN)/ruff format --check services tests bench
-	$(BIN)/mypy services
+	$(BIN)/mypy services tests bench
 
 clean:
 	rm -rf state

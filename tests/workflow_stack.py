@@ -19,7 +19,7 @@ import httpx
 from kafka import KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 
-from services.common.scores import Figures, Reason, Score
+from services.common.scores import Figures, Level, Reason, Score
 from services.common.settings import REPO_ROOT
 from tests.infra import ROOT, Process, Stack, free_port, make_stack, port_open, spawn, wait_until
 
@@ -107,7 +107,7 @@ def start_workflow_stack(bootstrap: str, folder: Path) -> WorkflowStack:
 
 def score(
     household_id: str,
-    level: str = "red",
+    level: Level = "red",
     codes: tuple[str, ...] = ("income_below_threshold",),
     event_time: str = "2025-01-15T08:00:00+08:00",
     per_capita_income: float = 2400,

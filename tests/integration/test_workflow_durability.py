@@ -58,7 +58,7 @@ def projection(url: str) -> dict[str, object]:
         "hash": client.hgetall,
     }
     keys = {key for pattern in PROJECTED for key in client.scan_iter(match=pattern, count=1000)}
-    return {key: read[client.type(key)](key) for key in sorted(keys)}
+    return {key: read[str(client.type(key))](key) for key in sorted(keys)}
 
 
 def api_ready(wf) -> bool:

@@ -21,7 +21,8 @@ class Receiver:
     """A real HTTP server on a port of its own, keeping every request it gets."""
 
     def __init__(self, port: int):
-        received = self.received = []
+        received: list[tuple[dict[str, str], bytes]] = []
+        self.received = received
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802 - the http.server API

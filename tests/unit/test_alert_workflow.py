@@ -2,14 +2,14 @@ from datetime import UTC, datetime, timedelta
 
 from services.alerts.workflow import apply_score
 from services.common.policy import PolicyBook
-from services.common.scores import Figures, Reason, Score
+from services.common.scores import Figures, Level, Reason, Score
 from services.common.settings import REPO_ROOT
 
 POLICIES = PolicyBook.load(REPO_ROOT / "policy")
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 
 
-def score(score_id: str, level: str = "red", code: str = "income_below_threshold") -> Score:
+def score(score_id: str, level: Level = "red", code: str = "income_below_threshold") -> Score:
     reasons = (
         []
         if level == "green"

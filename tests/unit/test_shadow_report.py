@@ -3,12 +3,12 @@
 from datetime import UTC, datetime, timedelta
 
 from services.analytics.shadow import compare
-from services.common.scores import ShadowScore
+from services.common.scores import Level, ShadowScore
 
 T0 = datetime(2025, 6, 1, tzinfo=UTC)
 
 
-def shadow(household: str, active: str, candidate: str, minutes: int = 0, version: str = "cand") -> ShadowScore:
+def shadow(household: str, active: Level, candidate: Level, minutes: int = 0, version: str = "cand") -> ShadowScore:
     return ShadowScore(
         household_id=household,
         region_code="532328101001",

@@ -4,11 +4,13 @@ from datetime import timedelta
 
 from services.alerts.transitions import TransitionRequest, apply_transition
 from services.alerts.workflow import apply_score
+from services.common.scores import Level
 from tests.unit.test_workflow_transitions import POLICIES, POLICY, T0, red_score
 
 
-def dismissed(level: str = "yellow", code: str = "medical_burden"):
+def dismissed(level: Level = "yellow", code: str = "medical_burden"):
     alert = apply_score(None, red_score("s1", level, code), POLICIES, T0)
+    assert alert is not None
     request = TransitionRequest(to="dismissed", expected_version=1, reason="covered by insurance")
     return apply_transition(alert, request, "w", "township_worker", POLICY, None, T0)
 

@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from services.alerts.models import Alert
+from services.alerts.models import Alert, Status
 from services.alerts.transitions import (
     TRANSITIONS,
     MeasureRequest,
@@ -16,7 +16,7 @@ from services.alerts.transitions import (
 )
 from services.alerts.workflow import apply_score
 from services.common.policy import PolicyBook
-from services.common.scores import Figures, Reason, Score
+from services.common.scores import Figures, Level, Reason, Score
 from services.common.settings import REPO_ROOT
 
 POLICIES = PolicyBook.load(REPO_ROOT / "policy")
@@ -24,7 +24,7 @@ POLICY = POLICIES.for_region("532328101001", 2025).values
 T0 = datetime(2025, 6, 1, tzinfo=UTC)
 
 
-def red_score(score_id: str = "s1", level: str = "red", code: str = "income_below_threshold") -> Score:
+def red_score(score_id: str = "s1", level: Level = "red", code: str = "income_below_threshold") -> Score:
     reason = Reason(code=code, level=level, message_zh="原因", message_en="why", evidence={"x": 1})
     figures = Figures(members=4, income_12m=9600, per_capita_income=2400, months_reported=0, monitoring_line=8700)
     return Score(
@@ -43,19 +43,21 @@ def red_score(score_id: str = "s1", level: str = "red", code: str = "income_belo
     )
 
 
-def move(alert: Alert, to: str, role: str = "township_worker", at: datetime = T0, **fields) -> Alert:
+def move(alert: Alert, to: Status, role: str = "township_worker", at: datetime = T0, **fields) -> Alert:
     request = TransitionRequest(to=to, expected_version=alert.version, **fields)
     return apply_transition(alert, request, "someone", role, POLICY, None, at)
 
 
-def refusal(alert: Alert, to: str, role: str = "township_worker", at: datetime = T0, **fields) -> Refusal:
+def refusal(alert: Alert, to: Status, role: str = "township_worker", at: datetime = T0, **fields) -> Refusal:
     with pytest.raises(Refusal) as caught:
         move(alert, to, role, at, **fields)
     return caught.value
 
 
 def reviewing() -> Alert:
-    taken = move(apply_score(None, red_score(), POLICIES, T0), "verifying")
+    raised = apply_score(None, red_score(), POLICIES, T0)
+    assert raised is not None
+    taken = move(raised, "verifying")
     return move(taken, "reviewing", visited_at=T0, consent=True, note="visited, income confirmed")
 
 
@@ -68,7 +70,9 @@ def test_a_worker_takes_an_alert_and_sends_it_to_village_review_after_the_visit(
 
 
 def test_village_review_needs_the_visit_and_the_households_consent():
-    taken = move(apply_score(None, red_score(), POLICIES, T0), "verifying")
+    raised = apply_score(None, red_score(), POLICIES, T0)
+    assert raised is not None
+    taken = move(raised, "verifying")
     assert refusal(taken, "reviewing", consent=True).kind == "input"
     assert refusal(taken, "reviewing", visited_at=T0, consent=False).kind == "input"
     assert refusal(taken, "reviewing", visited_at=T0 + timedelta(days=1), consent=True).kind == "input"

@@ -11,7 +11,7 @@ import time
 import traceback
 from collections.abc import Awaitable, Callable
 
-from bench import api, clients, e2e, importing, ingest, report, scaleout, scoring
+from bench import api, clients, e2e, importing, ingest, report, scaleout, scoring, state
 from bench.config import Knobs, load
 from bench.results_model import Results
 from bench.stack import BenchStack
@@ -24,6 +24,7 @@ PHASES: dict[str, tuple[str, ...]] = {
     "import": ("import_",),
     "scoring": ("scoring_events", "scoring_vs_", "scoring_peak_", "raw_"),
     "scaleout": tuple(scaleout.figure(workers, "") for workers in scaleout.WORKERS),
+    "state": ("state_",),
     "api": ("api_",),
     "e2e": ("e2e_",),
 }
@@ -69,6 +70,7 @@ async def phases(bench: BenchStack, knobs: Knobs, results: Results, chosen: list
         "import": lambda: importing.measure(bench, knobs, results, say),
         "scoring": lambda: scoring.measure(bench, knobs, results, say),
         "scaleout": lambda: scaleout.measure(bench, knobs, results, say),
+        "state": lambda: state.measure(bench, knobs, results, say),
         "api": lambda: api.measure(bench, knobs, results, say),
         "e2e": lambda: e2e.measure(bench, knobs, results, say),
     }

@@ -13,7 +13,7 @@ from kafka.admin import KafkaAdminClient
 from bench import clients
 from services.common import topics
 from services.ingest.validation import validate_event
-from services.scoring.state import HouseholdState
+from services.scoring.state import HouseholdState, decode_state
 from tests.clients import read_topic
 from tests.infra import wait_until
 
@@ -59,7 +59,7 @@ def changelog(
     for message in read_topic(bootstrap, f"{app_id}-households-changelog", idle_ms=1000):
         household = json.loads(message.key)
         if household in households and message.value is not None:
-            states[household] = HouseholdState.model_validate_json(message.value)
+            states[household] = decode_state(message.value)
             partitions[household].add(message.partition)
     return states, dict(partitions)
 

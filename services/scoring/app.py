@@ -18,7 +18,7 @@ from services.scoring.activations import ActiveModel
 from services.scoring.discovery import PersonRecords, apply_person_event, discovery_score
 from services.scoring.model import ModelRegistry
 from services.scoring.service import score_event, shadow_score
-from services.scoring.state import HouseholdState
+from services.scoring.state import decode_state, encode_state
 
 log = logging.getLogger(__name__)
 settings = ScoringSettings()
@@ -45,7 +45,7 @@ dead_letters = app.topic(topics.DEADLETTER, key_serializer="raw", value_serializ
 scores = app.topic(topics.SCORES, key_serializer="raw", value_serializer="raw", internal=False)
 shadow_scores = app.topic(topics.SHADOW_SCORES, key_serializer="raw", value_serializer="raw", internal=False)
 active_model = ActiveModel(ModelRegistry(settings.model_dir))
-households = app.Table("households", partitions=settings.kafka_partitions, key_type=str)
+households = app.Table("households", partitions=settings.kafka_partitions, key_type=str, value_type=bytes)
 unmatched_events = app.topic(topics.PERSONS_UNMATCHED, key_serializer="raw", value_serializer="raw", internal=False)
 unmatched_people = app.Table("unmatched_people", partitions=settings.kafka_partitions, key_type=str)
 
@@ -62,11 +62,10 @@ async def score_households(stream: Any) -> None:
             await dead_letters.send(value=json.dumps({**reason, "message": raw.decode("utf-8", "replace")}).encode())
             continue
         key = event.household_id
-        stored = households.get(key)
-        state = HouseholdState.model_validate(stored) if stored else HouseholdState()
+        state = decode_state(households.get(key))
         new_state, score = score_event(state, event, policies, datetime.now(UTC), active_model.current)
         if new_state is not state:
-            households[key] = new_state.model_dump(mode="json")
+            households[key] = encode_state(new_state)
         if score is None:
             continue
         await scores.send(key=key.encode(), value=score.to_json())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -18,6 +19,22 @@ from services.common.events import (
 )
 
 KEPT_MONTHS = 24  # two years: the 12-month window and the year before it (income-drop comparisons)
+STORED_COMPRESSION = 1  # zlib level of a stored state; level 6 saves another 10 % at twice the time
+# What a stored state is compressed against (zlib's preset dictionary): the JSON a state repeats, the commonest
+# last. It must never change (stored states name it by checksum and cannot be read without it): 2.5 KB of JSON
+# becomes ~0.3 KB, against ~0.5 KB without it.
+STORED_DICTIONARY = (
+    b'{"profile":{"region_code":"","members":,"labourers":,"category":"poverty_exited","ordinary","monitored",'
+    b'"annual_net_income":.0,"disabled_members":0,"chronic_ill_members":0,"students":0,"housing_safe":true,'
+    b'"water_safe":true,"registered_at":"T00:00:00Z","event_key":"/civil-affairs/#evt-"},'
+    b'"medical":{"#":{"date":"","figures":{"amount":.0,"reimbursed":.0,"illness":"chronic","critical"}}},'
+    b'"disasters":{"#":{"date":"","figures":{"hazard":"flood","drought","house_damage":"none","minor","severe",'
+    b'"loss":.0}}},"applications":{},"unscored_events":[],"last_fingerprint":"green||red|yellow|.00|.0|0.00|None",'
+    b'"latest_month":"20","incomes":{"|agriculture":{"amount":.0,"reported_at":"","event_key":""},'
+    b'"|business":{"amount":.0,"reported_at":"","event_key":""},'
+    b'"20-|wage":{"amount":.0,"reported_at":"20-28T:00:00+08:00","event_key":"/civil-affairs/#evt-"},'
+    b'"20-|wage":{"amount":.0,"reported_at":"20-28T:00:00+08:00","event_key":"/civil-affairs/#evt-"},'
+)
 
 
 class Profile(BaseModel):
@@ -77,6 +94,22 @@ class HouseholdState(BaseModel):
             book: dict[str, Happening] = getattr(self, name)
             setattr(self, name, {key: h for key, h in book.items() if h.date[:7] >= keep_from})
         return self
+
+
+def encode_state(state: HouseholdState) -> bytes:
+    """The state as the households table and its changelog keep it: compressed JSON."""
+    compressor = zlib.compressobj(STORED_COMPRESSION, zdict=STORED_DICTIONARY)
+    return compressor.compress(state.model_dump_json().encode()) + compressor.flush()
+
+
+def decode_state(stored: bytes | None) -> HouseholdState:
+    """A state read back from the table (a new household when there is none); plain JSON is read too."""
+    if not stored:
+        return HouseholdState()
+    if stored[:1] == b"{":
+        return HouseholdState.model_validate_json(stored)
+    decompressor = zlib.decompressobj(zdict=STORED_DICTIONARY)
+    return HouseholdState.model_validate_json(decompressor.decompress(stored) + decompressor.flush())
 
 
 def apply_event(state: HouseholdState, event: HouseholdEvent) -> HouseholdState:

@@ -7,6 +7,7 @@ from unittest.mock import AsyncMock, patch
 from services.common.scores import Score
 from services.ingest.validation import validate_event
 from services.scoring.app import app, households, score_households, scores
+from services.scoring.state import decode_state
 from tests.factories import income, registration
 
 
@@ -19,7 +20,7 @@ def run_agent(*raws):
             for raw in raws:
                 event = validate_event(raw, b"k")
                 await agent.put(event.to_json(), key=event.household_id.encode())
-                states.append(dict(households[event.household_id]))
+                states.append(decode_state(households[event.household_id]).model_dump(mode="json"))
             return states
 
     app.finalize()

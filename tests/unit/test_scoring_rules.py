@@ -5,7 +5,7 @@ from services.common.settings import REPO_ROOT
 from services.ingest.validation import validate_event
 from services.scoring.rules import assess
 from services.scoring.service import score_event
-from services.scoring.state import HouseholdState, apply_event
+from services.scoring.state import HouseholdState, apply_event, decode_state, encode_state
 from tests.factories import cloud_event, income, registration
 
 POLICIES = PolicyBook.load(REPO_ROOT / "policy")
@@ -139,3 +139,26 @@ def test_events_before_registration_wait_for_the_profile():
     (report,) = events(income("H1", "2025-03", 100))
     state, score = score_event(HouseholdState(), report, POLICIES, NOW)
     assert score is None and len(state.incomes) == 1
+
+
+def a_year_of_incomes() -> HouseholdState:
+    months = [f"2024-{m:02d}" for m in range(1, 13)] + ["2025-01", "2025-02"]
+    return state_after(
+        registration("HS1", 40000, members=4), *(income("HS1", m, 3400 + i) for i, m in enumerate(months))
+    )
+
+
+def test_a_stored_state_reads_back_the_same_in_a_sixth_of_its_json():
+    state = a_year_of_incomes()
+    stored = encode_state(state)
+    assert decode_state(stored) == state
+    assert len(stored) * 6 < len(state.model_dump_json())
+
+
+def test_a_state_stored_as_plain_json_by_an_earlier_version_still_reads():
+    state = a_year_of_incomes()
+    assert decode_state(state.model_dump_json().encode()) == state
+
+
+def test_no_stored_state_is_a_new_household():
+    assert decode_state(None) == HouseholdState()

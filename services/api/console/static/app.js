@@ -149,7 +149,7 @@ function changedUnderneath(change) {
   const notice = document.getElementById("stale") || h("p", { id: "stale", class: "notice" });
   notice.replaceChildren(`${t("changed_underneath")} (${t(change.status)} · ${change.by}) `,
     h("button", { type: "button", class: "link", onclick: route }, t("reload")));
-  document.getElementById("actions").prepend(notice);
+  document.querySelector("#actions h2").after(notice);
 }
 
 // ---- views

@@ -7,10 +7,10 @@ import logging
 from collections import defaultdict
 from datetime import UTC, datetime
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
 from services.alerts.changes import ChangeLog, ChangeNotApplied
-from services.alerts.offsets import TRANSIENT, rewind
+from services.alerts.offsets import consume_batches
 from services.alerts.store import AlertStore
 from services.alerts.workflow import apply_score
 from services.common import topics
@@ -63,28 +63,17 @@ class ScoreConsumer:
         for score in scores:
             await self.handle(score)
 
+    async def handle_batch(self, messages: list[ConsumerRecord]) -> None:
+        """Apply a batch of scores: households concurrently, each household's in order; all finish before a failure."""
+        by_household: dict[str, list[Score]] = defaultdict(list)
+        for message in messages:
+            score = Score.from_json(message.value)
+            by_household[score.household_id].append(score)
+        handled = [self._handle_in_order(scores) for scores in by_household.values()]
+        failures = [r for r in await asyncio.gather(*handled, return_exceptions=True) if r is not None]
+        if failures:
+            raise failures[0]
+
     async def run(self) -> None:
-        """Consume until cancelled; households of a batch are handled concurrently, each in order."""
-        await self._consumer.start()
-        try:
-            while True:
-                batches = await self._consumer.getmany(timeout_ms=500, max_records=500)
-                by_household: dict[str, list[Score]] = defaultdict(list)
-                for messages in batches.values():
-                    for message in messages:
-                        score = Score.from_json(message.value)
-                        by_household[score.household_id].append(score)
-                handled = [self._handle_in_order(scores) for scores in by_household.values()]
-                try:  # every household finishes (or fails) before a failed batch is retried
-                    failures = [r for r in await asyncio.gather(*handled, return_exceptions=True) if r is not None]
-                    if failures:
-                        raise failures[0]
-                except TRANSIENT as exc:
-                    log.warning("scores paused, retrying from the last commit: %s", exc)
-                    await asyncio.sleep(1)
-                    await rewind(self._consumer)
-                    continue
-                if batches:
-                    await self._consumer.commit()
-        finally:
-            await self._consumer.stop()
+        """Consume until cancelled."""
+        await consume_batches(self._consumer, self.handle_batch, "scores")

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
 from services.alerts.changes import Change
-from services.alerts.offsets import TRANSIENT, rewind
+from services.alerts.offsets import consume_batches
 from services.alerts.store import AlertStore
-
-log = logging.getLogger(__name__)
 
 
 class Projector:
@@ -27,22 +22,11 @@ class Projector:
         )
         self._store = store
 
+    async def project(self, messages: list[ConsumerRecord]) -> None:
+        """Apply a batch of changes to Redis in log order."""
+        for message in messages:
+            await self._store.apply(Change.model_validate_json(message.value), live=True)
+
     async def run(self) -> None:
         """Project until cancelled."""
-        await self._consumer.start()
-        try:
-            while True:
-                batches = await self._consumer.getmany(timeout_ms=200, max_records=500)
-                try:
-                    for messages in batches.values():
-                        for message in messages:
-                            await self._store.apply(Change.model_validate_json(message.value), live=True)
-                except TRANSIENT as exc:
-                    log.warning("projection paused, retrying from the last commit: %s", exc)
-                    await asyncio.sleep(1)
-                    await rewind(self._consumer)
-                    continue
-                if batches:
-                    await self._consumer.commit()
-        finally:
-            await self._consumer.stop()
+        await consume_batches(self._consumer, self.project, "projection", timeout_ms=200)

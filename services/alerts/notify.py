@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
 from services.alerts.store import OUTBOX
-from services.alerts.subscriptions import SubscriptionStore
+from services.alerts.subscriptions import Subscription, SubscriptionStore
 from services.alerts.webhooks import WebhookQueue
 
 log = logging.getLogger(__name__)
@@ -32,13 +32,12 @@ class Notifier:
             if "BUSYGROUP" not in str(exc):
                 raise
 
-    async def route(self, summary: dict[str, str]) -> int:
+    async def route(self, summary: dict[str, str], subscriptions: list[Subscription]) -> int:
         """Queue one change for every subscription covering its region; returns how many were queued."""
         if summary["kind"] in QUIET_KINDS:
             return 0
-        return sum(
-            [await self._queue.enqueue(summary, sub) for sub in await self._subs.matching(summary["region_code"])]
-        )
+        covering = [sub for sub in subscriptions if summary["region_code"].startswith(sub.region_prefix)]
+        return sum([await self._queue.enqueue(summary, sub) for sub in covering])
 
     async def run(self) -> None:
         """Route until cancelled: first anything read but not acknowledged before a crash, then new changes."""
@@ -48,9 +47,11 @@ class Notifier:
             try:
                 read: Any = await self._redis.xreadgroup(GROUP, self._consumer, {OUTBOX: cursor}, count=100, block=1000)
                 entries: list[tuple[str, dict[str, str]]] = read[0][1] if read else []
-                for entry_id, fields in entries:
-                    await self.route(json.loads(fields["change"]))
-                    await self._redis.xack(OUTBOX, GROUP, entry_id)
+                if entries:  # the subscriptions are read once a batch, and the batch acknowledged once routed
+                    subscriptions = await self._subs.all()
+                    for _, fields in entries:
+                        await self.route(json.loads(fields["change"]), subscriptions)
+                    await self._redis.xack(OUTBOX, GROUP, *(entry_id for entry_id, _ in entries))
             except Exception as exc:  # noqa: BLE001 - a Redis outage or flush must not stop routing for good
                 log.warning("routing the outbox failed: %s", exc)
                 await asyncio.sleep(1)

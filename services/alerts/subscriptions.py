@@ -69,7 +69,3 @@ class SubscriptionStore:
             pipe.srem(_INDEX, sub_id)
             deleted, _ = await pipe.execute()
         return bool(deleted)
-
-    async def matching(self, region_code: str) -> list[Subscription]:
-        """The subscriptions whose prefix covers `region_code`."""
-        return [sub for sub in await self.all() if region_code.startswith(sub.region_prefix)]

@@ -10,12 +10,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import msgspec
 
 from services.common import topics
 from services.common.policy import PolicyBook
-from services.common.scores import Score
 from services.common.settings import REPO_ROOT
 from services.ingest.validation import validate_event
+from services.scoring.records import ScoreRecord
 from services.scoring.service import score_event
 from services.scoring.state import HouseholdState
 from tests.clients import login, read_topic
@@ -37,7 +38,7 @@ def county(prefix: str, households: int) -> list[dict[str, Any]]:
     return events
 
 
-def _clean_pass(events: list[dict[str, Any]]) -> Iterator[tuple[str, HouseholdState, Score | None]]:
+def _clean_pass(events: list[dict[str, Any]]) -> Iterator[tuple[str, HouseholdState, ScoreRecord | None]]:
     """Each event's household, its state and score, scored in order by one worker that never stops."""
     policies = PolicyBook.load(REPO_ROOT / "policy")
     states: dict[str, HouseholdState] = {}
@@ -53,9 +54,18 @@ def uninterrupted_figures(events: list[dict[str, Any]]) -> Figures:
     return {hid: (score.level, score.figures.income_12m) for hid, _, score in _clean_pass(events) if score}
 
 
+def settled(state: HouseholdState) -> HouseholdState:
+    """The state without the ids of events applied since the last score: which those are depends on batch bounds.
+
+    One event at a time, a registration scores at once and a later no-change report waits; in one batch with
+    both, the registration's score names both. Everything the household's figures come from is compared.
+    """
+    return msgspec.structs.replace(state, unscored_events=[])
+
+
 def uninterrupted_states(events: list[dict[str, Any]]) -> dict[str, HouseholdState]:
-    """Each household's state after one clean pass over the events (its last score's fingerprint included)."""
-    return {hid: state for hid, state, _ in _clean_pass(events)}
+    """Each household's (settled) state after one clean pass over the events, its last score's fingerprint included."""
+    return {hid: settled(state) for hid, state, _ in _clean_pass(events)}
 
 
 def _figures_now(stack: Stack, households: list[str]) -> Figures:

@@ -16,6 +16,7 @@ from services.ingest.validation import validate_event
 from services.scoring.state import HouseholdState, decode_state
 from tests.clients import read_topic
 from tests.infra import wait_until
+from tests.recovery import settled
 
 Assignment = dict[str, list[int]]  # member id: partitions of events.canonical
 
@@ -53,13 +54,13 @@ def members(admin: KafkaAdminClient, app_id: str, count: int) -> Assignment:
 def changelog(
     bootstrap: str, app_id: str, households: set[str]
 ) -> tuple[dict[str, HouseholdState], dict[str, set[int]]]:
-    """The households' latest state on the table's changelog, and the partitions their records are in."""
+    """The households' latest (settled) state on the table's changelog, and the partitions their records are in."""
     states: dict[str, HouseholdState] = {}
     partitions: dict[str, set[int]] = defaultdict(set)
     for message in read_topic(bootstrap, f"{app_id}-households-changelog", idle_ms=1000):
         household = json.loads(message.key)
         if household in households and message.value is not None:
-            states[household] = decode_state(message.value)
+            states[household] = settled(decode_state(message.value))
             partitions[household].add(message.partition)
     return states, dict(partitions)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -13,28 +13,13 @@ import numpy as np
 
 from services.common.events import HouseholdEvent
 from services.common.policy import PolicyBook
+from services.scoring.facts import Fact, fact_of
 from services.scoring.features import FEATURES, household_features
 from services.scoring.rules import RANK, assess
 from services.scoring.state import HouseholdState, apply_event, month_shift
 
 HORIZON = 12  # months after the cut-off in which falling below the line is the positive label
 CHINA = timezone(timedelta(hours=8))
-
-
-class ReplayState(HouseholdState):
-    """HouseholdState with a cheap copy: apply_event replaces values and never mutates them in place."""
-
-    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> ReplayState:
-        """Copy the containers, share the (never mutated) values."""
-        return ReplayState.model_construct(
-            profile=self.profile,
-            incomes=dict(self.incomes),
-            medical=dict(self.medical),
-            disasters=dict(self.disasters),
-            applications=dict(self.applications),
-            unscored_events=[],  # only scoring needs it; replay never scores
-            last_fingerprint=None,
-        )
 
 
 def month_end(month: str) -> datetime:
@@ -52,11 +37,11 @@ class Snapshot:
 
 
 def replay(
-    events: Sequence[HouseholdEvent], cutoffs: Sequence[str], policies: PolicyBook, fast: bool = True
+    events: Sequence[HouseholdEvent | Fact], cutoffs: Sequence[str], policies: PolicyBook
 ) -> dict[str, Snapshot]:
     """Snapshots at the end of each cut-off month, using only events whose event time is ≤ that cut-off."""
-    state: HouseholdState = ReplayState() if fast else HouseholdState()
-    ordered = sorted(events, key=lambda e: (e.time, e.key))
+    state = HouseholdState()
+    ordered = sorted(map(fact_of, events), key=lambda e: (e.time, e.key))
     snapshots, position = {}, 0
     for month in cutoffs:
         limit = month_end(month)
@@ -156,7 +141,7 @@ def feature_row(features: dict[str, float]) -> list[float]:
 
 
 def build(
-    histories: Sequence[tuple[str, Sequence[HouseholdEvent]]],
+    histories: Sequence[tuple[str, Sequence[HouseholdEvent | Fact]]],
     truth: dict[str, dict[str, Any]],
     cutoffs: list[str],
     policies: PolicyBook,

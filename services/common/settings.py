@@ -51,6 +51,8 @@ class ScoringSettings(_Base):
     scoring_app_id: str = "shouwang-scoring"
     scoring_data_dir: Path = REPO_ROOT / "state" / "scoring"
     model_dir: Path = REPO_ROOT / "state" / "models"
+    scoring_batch_events: int = Field(default=2000, ge=1, description="most events scored together in one batch")
+    scoring_batch_seconds: float = Field(default=0.1, gt=0, description="longest wait to fill a batch")
 
 
 class AlertsSettings(_Base):

@@ -47,3 +47,12 @@ def ensure_topics(bootstrap_servers: str, partitions: int, extra: Sequence[NewTo
                 admin.create_topics(missing)
     finally:
         admin.close()
+
+
+def partition_counts(bootstrap_servers: str, names: Sequence[str]) -> dict[str, int]:
+    """How many partitions each of the named topics has."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="shouwang-topics")
+    try:
+        return {described["name"]: len(described["partitions"]) for described in admin.describe_topics(list(names))}
+    finally:
+        admin.close()

@@ -4,7 +4,8 @@ import sys
 
 from kafka.admin import NewTopic
 
-from services.common.topics import ensure_topics
+from services.common import topics
+from services.common.topics import ensure_topics, partition_counts
 from services.scoring.app import active_model, app, households, settings, unmatched_people
 
 if __name__ == "__main__":
@@ -20,6 +21,11 @@ if __name__ == "__main__":
         for table in (households, unmatched_people)
     ]
     ensure_topics(settings.kafka_bootstrap_servers, settings.kafka_partitions, changelogs)
+    # Scoring writes a household's state to the changelog partition its events come from, and faust recovers
+    # changelog partition P for the worker holding events.canonical partition P: the counts must be equal.
+    counts = partition_counts(settings.kafka_bootstrap_servers, [topics.CANONICAL, *(c.name for c in changelogs)])
+    if len(set(counts.values())) != 1:
+        raise SystemExit(f"scoring refuses to start: partition counts differ ({counts}); they must be equal")
     active_model.load_latest(settings.kafka_bootstrap_servers)  # the active model is in use from the first event
     sys.argv = [sys.argv[0], "worker", "--without-web", "--loglevel", "info", *sys.argv[1:]]
     app.main()

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-import json
+import asyncio
 import logging
+import os
 from datetime import UTC, datetime
 from typing import Any
 
 import faust
+from aiokafka.errors import KafkaError
 
 from services.common import topics
 from services.common.events import HouseholdEvent
@@ -15,10 +17,9 @@ from services.common.policy import PolicyBook, PolicyError
 from services.common.settings import ScoringSettings
 from services.scoring import faust_consumer
 from services.scoring.activations import ActiveModel
+from services.scoring.batch import BatchScorer, Message
 from services.scoring.discovery import PersonRecords, apply_person_event, discovery_score
 from services.scoring.model import ModelRegistry
-from services.scoring.service import score_event, shadow_score
-from services.scoring.state import decode_state, encode_state
 
 log = logging.getLogger(__name__)
 settings = ScoringSettings()
@@ -37,42 +38,57 @@ app = faust.App(
     web_enabled=False,
     consumer_auto_offset_reset="earliest",
     producer_acks=-1,
+    producer_linger=0.005,  # seconds: a batch's scores and states travel in a few produce requests
     broker_session_timeout=10.0,  # a crashed worker's partitions move on within seconds, not a minute
     broker_heartbeat_interval=2.0,
 )
 canonical_events = app.topic(topics.CANONICAL, key_serializer="raw", value_serializer="raw", internal=False)
-dead_letters = app.topic(topics.DEADLETTER, key_serializer="raw", value_serializer="raw", internal=False)
 scores = app.topic(topics.SCORES, key_serializer="raw", value_serializer="raw", internal=False)
-shadow_scores = app.topic(topics.SHADOW_SCORES, key_serializer="raw", value_serializer="raw", internal=False)
 active_model = ActiveModel(ModelRegistry(settings.model_dir))
 households = app.Table("households", partitions=settings.kafka_partitions, key_type=str, value_type=bytes)
 unmatched_events = app.topic(topics.PERSONS_UNMATCHED, key_serializer="raw", value_serializer="raw", internal=False)
 unmatched_people = app.Table("unmatched_people", partitions=settings.kafka_partitions, key_type=str)
+RETRY_SECONDS = (0.5, 1, 2, 5, 10)  # waits between attempts of a batch whose effects could not be sent
+
+
+async def _send(topic: str, key: bytes | None, value: bytes, partition: int | None) -> Any:
+    return await app.producer.send(topic, key, value, partition, None, None)
+
+
+def batch_scorer() -> BatchScorer:
+    """The scorer over the households table's in-memory store (its changelog is written by the scorer itself)."""
+    store: Any = households.data  # faust's memory store: `.data` is its dict, `_key_partition` feeds rebalances
+    return BatchScorer(
+        _send,
+        store.data,
+        households.changelog_topic.get_topic_name(),
+        policies,
+        active_model,
+        store._key_partition.__setitem__,
+    )
 
 
 @app.agent(canonical_events)
 async def score_households(stream: Any) -> None:
-    """Apply each household event to its state and emit a score when the assessment changes."""
-    async for raw in stream:
-        try:
-            event = HouseholdEvent.from_json(raw)
-        except ValueError as exc:
-            log.error("canonical message does not parse; moved to the dead-letter topic")
-            reason = {"origin": "scoring", "errors": [{"field": "(message)", "reason": str(exc)[:500]}]}
-            await dead_letters.send(value=json.dumps({**reason, "message": raw.decode("utf-8", "replace")}).encode())
-            continue
-        key = event.household_id
-        state = decode_state(households.get(key))
-        new_state, score = score_event(state, event, policies, datetime.now(UTC), active_model.current)
-        if new_state is not state:
-            households[key] = encode_state(new_state)
-        if score is None:
-            continue
-        await scores.send(key=key.encode(), value=score.to_json())
-        candidate = active_model.shadow
-        shadow = shadow_score(new_state, event, score, policies, candidate) if candidate else None
-        if shadow is not None:
-            await shadow_scores.send(key=key.encode(), value=shadow.model_dump_json().encode())
+    """Score batches of household events; a batch is acknowledged only after all of its effects are durable."""
+    scorer = batch_scorer()
+    async for events in stream.take_events(settings.scoring_batch_events, within=settings.scoring_batch_seconds):
+        messages = [Message(event.message.partition, event.value) for event in events]
+        for attempt in range(len(RETRY_SECONDS) + 1):
+            try:
+                await scorer.score(messages)
+                break
+            except (KafkaError, OSError) as exc:
+                if attempt == len(RETRY_SECONDS):
+                    log.critical(
+                        "scores could not be sent after %d attempts (%s): stopping unacknowledged", attempt, exc
+                    )
+                    os._exit(75)  # the events are not acknowledged: a restarted worker scores them again
+                log.warning("scores not sent (%s); retrying the batch", exc)
+                await asyncio.sleep(RETRY_SECONDS[attempt])
+            except Exception:
+                log.exception("a scoring batch failed: stopping without acknowledging it")
+                os._exit(70)  # leaving the loop would acknowledge the batch (take_events acks in `finally`)
 
 
 @app.agent(unmatched_events)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from services.common.policy import Policy
-from services.scoring.rules import household_figures, monthly_income, window
+from services.scoring.rules import Standing, standing, window
 from services.scoring.state import HouseholdState
 
 # Feature name → (zh-CN, English) words a township worker understands.
@@ -32,17 +34,18 @@ def _trend(reported: dict[str, float], end_month: str) -> float:
     return (recent - before) / before if before > 0 else 0.0
 
 
-def household_features(state: HouseholdState, policy: Policy) -> dict[str, float] | None:
+def household_features(state: HouseholdState, policy: Policy, known: Standing | None = None) -> dict[str, float] | None:
     """The feature vector of a registered household at its latest event; None before registration."""
-    figures, profile, end_month = household_figures(state, policy), state.profile, state.reference_month()
-    if figures is None or profile is None or end_month is None:
+    found, profile, end_month = known or standing(state, policy), state.profile, state.latest_month
+    if found is None or profile is None or end_month is None:
         return None
-    line, members, first = figures.monitoring_line, profile.members, window(end_month)[-1]
+    figures = found.figures
+    line, members, first = figures.monitoring_line, profile.members, found.months[-1]
     losses = sum(float(h.figures.get("economic_loss", 0)) for h in state.disasters.values() if h.date[:7] >= first)
     return {
         "income_to_line": figures.per_capita_income / line,
         "after_rigid_to_line": (figures.per_capita_after_rigid_spending or 0.0) / line,
-        "income_trend_3m": _trend(monthly_income(state), end_month),
+        "income_trend_3m": _trend(found.reported, end_month),
         "months_reported": float(figures.months_reported),
         "medical_to_line": figures.medical_out_of_pocket_12m / (line * members),
         "labour_share": profile.labourers / members,
@@ -55,3 +58,8 @@ def household_features(state: HouseholdState, policy: Policy) -> dict[str, float
         "applications_12m": float(sum(1 for h in state.applications.values() if h.date[:7] >= first)),
         "exited_household": float(profile.category == "poverty_exited"),
     }
+
+
+def feature_matrix(rows: list[dict[str, float]]) -> np.ndarray:
+    """Feature vectors as a matrix in the model's column order (one row per household)."""
+    return np.array([[row[name] for name in FEATURES] for row in rows], dtype=np.float64).reshape(-1, len(FEATURES))

@@ -55,18 +55,34 @@ class RiskModel:
         self.manifest = manifest
         self._estimator = estimator
 
-    def assess(self, features: dict[str, float], top: int = 3) -> tuple[float, list[tuple[str, float]]]:
-        """Probability, and the features that raise it most (probability drop when set to their baseline)."""
+    def probabilities(self, rows: np.ndarray) -> np.ndarray:
+        """Probability of each row (features in the manifest's order), in one vectorised call."""
+        if len(rows) == 0:
+            return np.empty(0)
+        return np.asarray(self._estimator.predict_proba(rows)[:, 1], dtype=float)
+
+    def drivers(self, rows: np.ndarray, probabilities: np.ndarray, top: int = 3) -> list[list[tuple[str, float]]]:
+        """Per row, the features that raise its probability most (the drop when each is set to its typical value)."""
         names = self.manifest.features
-        row = np.asarray([features[name] for name in names], dtype=float)
-        rows = np.tile(row, (len(names) + 1, 1))
-        for i, name in enumerate(names, start=1):
-            rows[i, i - 1] = self.manifest.baseline[name]  # row i: feature i set to its typical value
-        probabilities = self._estimator.predict_proba(rows)[:, 1]
-        probability = float(probabilities[0])
-        effects = {name: probability - float(p) for name, p in zip(names, probabilities[1:], strict=True)}
-        raised = sorted(effects.items(), key=lambda item: -item[1])
-        return probability, [(name, effect) for name, effect in raised[:top] if effect > 0]
+        count, width = rows.shape
+        if count == 0:
+            return []
+        variants = np.repeat(rows, width, axis=0)  # row r's copy j has feature j set to its baseline
+        baseline = np.asarray([self.manifest.baseline[name] for name in names], dtype=float)
+        columns = np.tile(np.arange(width), count)
+        variants[np.arange(count * width), columns] = baseline[columns]
+        effects = probabilities[:, None] - self.probabilities(variants).reshape(count, width)
+        out = []
+        for row in effects:
+            order = np.argsort(-row, kind="stable")[:top]
+            out.append([(names[j], float(row[j])) for j in order if row[j] > 0])
+        return out
+
+    def assess(self, features: dict[str, float], top: int = 3) -> tuple[float, list[tuple[str, float]]]:
+        """Probability of one household, and the features that raise it most."""
+        row = np.asarray([[features[name] for name in self.manifest.features]], dtype=float)
+        probability = self.probabilities(row)
+        return float(probability[0]), self.drivers(row, probability, top)[0]
 
 
 class ModelRegistry:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from services.common.policy import PolicyValues
-from services.common.scores import Figures, Level, Reason
+from services.common.scores import Level
+from services.scoring.records import FiguresRecord as Figures
+from services.scoring.records import ReasonRecord as Reason
 from services.scoring.state import Happening, month_shift
 
 Evidence = dict[str, float | int | str]
@@ -13,7 +15,7 @@ WordBook = dict[str, tuple[str, str]]
 
 
 def _reason(code: str, level: Level, zh: str, en: str, evidence: Evidence) -> Reason:
-    return Reason(code=code, level=level, message_zh=zh, message_en=en, evidence=evidence)
+    return Reason(code, level, zh, en, evidence)
 
 
 def income_below_line(f: Figures) -> Reason | None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from services.common.policy import Policy
-from services.common.scores import Category, Figures, Level, Reason
+from services.common.scores import Category, Level
 from services.scoring.reasons import (
     disaster_economic_loss,
     disaster_house_damage,
@@ -16,6 +16,7 @@ from services.scoring.reasons import (
     medical_burden,
     self_declared,
 )
+from services.scoring.records import FiguresRecord, ReasonRecord
 from services.scoring.state import HouseholdState, month_shift
 
 RANK: dict[Level, int] = {"green": 0, "yellow": 1, "red": 2}
@@ -28,8 +29,8 @@ class Assessment:
     """The rules' verdict on one household."""
 
     level: Level
-    reasons: list[Reason]
-    figures: Figures
+    reasons: list[ReasonRecord]
+    figures: FiguresRecord
     proposed_category: Category | None
 
     def fingerprint(self) -> str:
@@ -39,6 +40,15 @@ class Assessment:
         return (
             f"{self.level}|{codes}|{f.income_12m:.2f}|{f.members}|{f.monitoring_line}|{f.medical_out_of_pocket_12m:.2f}"
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """A registered household's figures at its latest month, and the monthly incomes behind them."""
+
+    figures: FiguresRecord
+    reported: dict[str, float]  # net income per reported month, all sources added
+    months: tuple[str, ...]  # the 12-month window, newest first
 
 
 @lru_cache(maxsize=1024)
@@ -51,13 +61,14 @@ def monthly_income(state: HouseholdState) -> dict[str, float]:
     """Reported net income per month, all sources added."""
     reported: dict[str, float] = {}
     for key, income in state.incomes.items():
-        reported[key[:7]] = reported.get(key[:7], 0.0) + income.amount
+        month = key[:7]
+        reported[month] = reported.get(month, 0.0) + income.amount
     return reported
 
 
-def household_figures(state: HouseholdState, policy: Policy) -> Figures | None:
+def standing(state: HouseholdState, policy: Policy) -> Standing | None:
     """12-month income (months without a report use the registered annual income) and rigid spending."""
-    profile, end_month = state.profile, state.reference_month()
+    profile, end_month = state.profile, state.latest_month
     if profile is None or end_month is None:
         return None
     reported, months = monthly_income(state), window(end_month)
@@ -65,7 +76,7 @@ def household_figures(state: HouseholdState, policy: Policy) -> Figures | None:
     income_12m = round(sum(reported.get(month, estimate) for month in months), 2)
     first = months[-1]
     medical = round(sum(float(h.figures["out_of_pocket"]) for h in state.medical.values() if h.date[:7] >= first), 2)
-    return Figures(
+    figures = FiguresRecord(
         members=profile.members,
         labourers=profile.labourers,
         income_12m=income_12m,
@@ -75,9 +86,16 @@ def household_figures(state: HouseholdState, policy: Policy) -> Figures | None:
         medical_out_of_pocket_12m=medical,
         per_capita_after_rigid_spending=round((income_12m - medical) / profile.members, 2),
     )
+    return Standing(figures, reported, months)
 
 
-def _proposed_category(state: HouseholdState, reasons: list[Reason]) -> Category | None:
+def household_figures(state: HouseholdState, policy: Policy) -> FiguresRecord | None:
+    """The household's current figures (None before registration)."""
+    found = standing(state, policy)
+    return found.figures if found else None
+
+
+def _proposed_category(state: HouseholdState, reasons: list[ReasonRecord]) -> Category | None:
     if not reasons or state.profile is None:
         return None
     if state.profile.category == "poverty_exited":
@@ -87,23 +105,24 @@ def _proposed_category(state: HouseholdState, reasons: list[Reason]) -> Category
     return "sudden_hardship"  # 突发严重困难户
 
 
-def assess(state: HouseholdState, policy: Policy) -> Assessment | None:
-    """Apply every rule; None when the household is not registered yet."""
-    figures = household_figures(state, policy)
-    end_month = state.reference_month()
-    if figures is None or state.profile is None or end_month is None:
+def assess(state: HouseholdState, policy: Policy, known: Standing | None = None) -> Assessment | None:
+    """Apply every rule; None when the household is not registered yet (`known`: its standing, if computed)."""
+    found = known or standing(state, policy)
+    if found is None or state.profile is None or state.latest_month is None:
         return None
-    values, first_month = policy.values, window(end_month)[-1]
+    figures, values, first_month = found.figures, policy.values, found.months[-1]
     recent = [h for h in state.disasters.values() if h.date[:7] >= first_month]
     low_income = state.profile.category in _LOW_INCOME_CATEGORIES
     candidates = [
         income_below_line(figures),
         income_after_rigid_spending(figures),
-        income_drop(monthly_income(state), end_month, state.profile.annual_net_income, values),
+        income_drop(found.reported, state.latest_month, state.profile.annual_net_income, values),
         medical_burden(figures, low_income, values),
-        disaster_house_damage(recent),
-        disaster_economic_loss(recent, figures, values),
-        self_declared([h for h in state.applications.values() if h.date[:7] >= first_month]),
+        disaster_house_damage(recent) if recent else None,
+        disaster_economic_loss(recent, figures, values) if recent else None,
+        self_declared([h for h in state.applications.values() if h.date[:7] >= first_month])
+        if state.applications
+        else None,
     ]
     reasons = [reason for reason in candidates if reason is not None]
     level: Level = max((reason.level for reason in reasons), key=RANK.__getitem__, default="green")

@@ -1,103 +1,193 @@
-"""One step of scoring: apply an event, reassess with rules and model, decide whether a new score is due."""
+"""Scoring a set of changed households at once: rules, one vectorised model call, and the scores that are due."""
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
+
+import msgspec
+import numpy as np
 
 from services.common.events import HouseholdEvent
 from services.common.policy import Policy, PolicyBook
-from services.common.scores import Level, Reason, Score, ShadowScore
-from services.scoring.features import FEATURE_WORDS, household_features
+from services.common.scores import Level
+from services.scoring.facts import Fact, fact_of
+from services.scoring.features import FEATURE_WORDS, feature_matrix, household_features
 from services.scoring.model import RiskModel
 from services.scoring.reasons import model_risk
-from services.scoring.rules import RANK, Assessment, assess
+from services.scoring.records import ScoreRecord, ShadowRecord
+from services.scoring.rules import RANK, Assessment, assess, standing
 from services.scoring.state import HouseholdState, apply_event
 
 
-def _with_model(
-    assessment: Assessment, state: HouseholdState, policy: Policy, model: RiskModel | None
-) -> tuple[Assessment, float | None]:
-    features = household_features(state, policy) if model else None
-    if model is None or features is None:
-        return assessment, None
-    probability, drivers = model.assess(features)
-    reason = model_risk(probability, drivers, policy.values, FEATURE_WORDS)
-    if reason is None:
-        return assessment, probability
-    reasons: list[Reason] = [*assessment.reasons, reason]
-    level: Level = max(assessment.level, reason.level, key=RANK.__getitem__)
-    return Assessment(level, reasons, assessment.figures, assessment.proposed_category), probability
+@dataclass
+class Changed:
+    """A household whose state changed: its new state and the latest event that changed it."""
+
+    household_id: str
+    state: HouseholdState
+    latest: Fact
 
 
-def policy_of(state: HouseholdState, event: HouseholdEvent, policies: PolicyBook) -> Policy:
+@dataclass
+class Outcome:
+    """What scoring a changed household gives: the state to store, and a score (and shadow score) when due."""
+
+    household_id: str
+    state: HouseholdState
+    score: ScoreRecord | None = None
+    shadow: ShadowRecord | None = None
+
+
+def policy_of(state: HouseholdState, event: HouseholdEvent | Fact, policies: PolicyBook) -> Policy:
     """The policy of the household's region for the year of the latest month it has news about."""
     if state.profile is None:
         raise ValueError("a household without a registration has no region, hence no policy")
-    month = state.reference_month() or event.time.strftime("%Y-%m")
+    month = state.latest_month or event.time.strftime("%Y-%m")
     return policies.for_region(state.profile.region_code, int(month[:4]))
 
 
-def score_event(
-    state: HouseholdState,
-    event: HouseholdEvent,
-    policies: PolicyBook,
-    now: datetime,
-    model: RiskModel | None = None,
-) -> tuple[HouseholdState, Score | None]:
-    """Return the new state and a score when the assessment changed (None for duplicates and no-ops)."""
-    new = apply_event(state, event)
-    if new is state or new.profile is None:
-        return new, None
-    policy = policy_of(new, event, policies)
-    rules = assess(new, policy)
-    if rules is None:
-        return new, None
-    assessment, probability = _with_model(rules, new, policy, model)
-    version = model.manifest.version if model else None
-    fingerprint = f"{assessment.fingerprint()}|{version}"
-    if fingerprint == new.last_fingerprint:
-        return new, None
-    causes = list(new.unscored_events)
-    score = Score(
-        score_id=hashlib.sha256("\n".join([event.household_id, *causes]).encode()).hexdigest()[:32],
-        household_id=event.household_id,
-        region_code=new.profile.region_code,
+@dataclass
+class _Assessed:
+    change: Changed
+    policy: Policy
+    rules: Assessment
+    features: dict[str, float] | None
+
+
+def _with_model_risk(
+    assessed: list[_Assessed], model: RiskModel, rows: list[int], matrix: np.ndarray
+) -> tuple[list[Assessment], np.ndarray]:
+    """Each assessment with the model's reason added where its probability reaches the policy's yellow cut."""
+    probabilities = model.probabilities(matrix)
+    out = [a.rules for a in assessed]
+    alarming = [
+        k for k, i in enumerate(rows) if probabilities[k] >= float(assessed[i].policy.values.model_yellow_probability)
+    ]
+    drivers = model.drivers(matrix[alarming], probabilities[alarming]) if alarming else []
+    for k, found in zip(alarming, drivers, strict=True):
+        item = assessed[rows[k]]
+        reason = model_risk(float(probabilities[k]), found, item.policy.values, FEATURE_WORDS)
+        if reason is not None:
+            rules = item.rules
+            level: Level = max(rules.level, reason.level, key=RANK.__getitem__)
+            out[rows[k]] = Assessment(level, [*rules.reasons, reason], rules.figures, rules.proposed_category)
+    return out, probabilities
+
+
+def _matrix(assessed: list[_Assessed]) -> tuple[list[int], np.ndarray]:
+    rows = [i for i, a in enumerate(assessed) if a.features is not None]
+    return rows, feature_matrix([features for a in assessed if (features := a.features) is not None])
+
+
+def _score(
+    item: _Assessed, assessment: Assessment, probability: float | None, version: str | None, now: datetime
+) -> ScoreRecord:
+    state, latest = item.change.state, item.change.latest
+    causes = list(state.unscored_events)
+    hid = item.change.household_id
+    assert state.profile is not None
+    return ScoreRecord(
+        score_id=hashlib.sha256("\n".join([hid, *causes]).encode()).hexdigest()[:32],
+        household_id=hid,
+        region_code=state.profile.region_code,
         level=assessment.level,
         reasons=assessment.reasons,
         figures=assessment.figures,
         proposed_category=assessment.proposed_category,
         probability=probability,
-        policy_version=policy.version,
+        policy_version=item.policy.version,
         model_version=version,
-        scoring_mode="rules_and_model" if model else "rules_only",
+        scoring_mode="rules_and_model" if version else "rules_only",
         caused_by=causes,
-        event_time=event.time,
+        event_time=latest.time,
         scored_at=now,
     )
-    new.last_fingerprint = fingerprint
-    new.unscored_events = []
-    return new, score
 
 
-def shadow_score(
-    state: HouseholdState, event: HouseholdEvent, score: Score, policies: PolicyBook, candidate: RiskModel
-) -> ShadowScore | None:
-    """The candidate's assessment of the state the active `score` was made from; None when rules cannot assess."""
-    policy = policy_of(state, event, policies)
-    rules = assess(state, policy)
-    if rules is None:
-        return None
-    assessment, probability = _with_model(rules, state, policy, candidate)
-    return ShadowScore(
-        household_id=score.household_id,
-        region_code=score.region_code,
-        score_id=score.score_id,
-        scored_at=score.scored_at,
-        active_version=score.model_version,
-        active_level=score.level,
-        active_probability=score.probability,
-        candidate_version=candidate.manifest.version,
-        candidate_level=assessment.level,
-        candidate_probability=probability,
-    )
+def _shadows(emitted: list[tuple[_Assessed, ScoreRecord]], candidate: RiskModel) -> list[ShadowRecord]:
+    """The candidate's level and probability for each household the active model just scored."""
+    usable = [(a, s) for a, s in emitted if a.features is not None]
+    probabilities = candidate.probabilities(feature_matrix([f for a, _ in usable if (f := a.features) is not None]))
+    out = []
+    for (item, score), p in zip(usable, probabilities, strict=True):
+        yellow, red = item.policy.values.model_yellow_probability, item.policy.values.model_red_probability
+        model_level: Level = "red" if p >= float(red) else "yellow" if p >= float(yellow) else "green"
+        level: Level = max(item.rules.level, model_level, key=RANK.__getitem__)
+        out.append(
+            ShadowRecord(
+                household_id=score.household_id,
+                region_code=score.region_code,
+                score_id=score.score_id,
+                scored_at=score.scored_at,
+                active_version=score.model_version,
+                active_level=score.level,
+                active_probability=score.probability,
+                candidate_version=candidate.manifest.version,
+                candidate_level=level,
+                candidate_probability=float(p),
+            )
+        )
+    return out
+
+
+def score_changed(
+    changed: Sequence[Changed],
+    policies: PolicyBook,
+    now: datetime,
+    model: RiskModel | None = None,
+    shadow: RiskModel | None = None,
+) -> list[Outcome]:
+    """Assess every changed household (one model call for all of them) and say which scores are due."""
+    outcomes = [Outcome(c.household_id, c.state) for c in changed]
+    assessed: list[_Assessed] = []
+    positions: list[int] = []
+    for position, change in enumerate(changed):
+        if change.state.profile is None:
+            continue
+        policy = policy_of(change.state, change.latest, policies)
+        found = standing(change.state, policy)
+        rules = assess(change.state, policy, found)
+        if rules is None:
+            continue
+        features = household_features(change.state, policy, found) if model or shadow else None
+        assessed.append(_Assessed(change, policy, rules, features))
+        positions.append(position)
+    final, probability_of = [a.rules for a in assessed], {}
+    if model is not None and assessed:
+        rows, matrix = _matrix(assessed)
+        final, probabilities = _with_model_risk(assessed, model, rows, matrix)
+        probability_of = {i: float(p) for i, p in zip(rows, probabilities, strict=True)}
+    version = model.manifest.version if model else None
+    emitted: list[tuple[_Assessed, ScoreRecord]] = []
+    for i, (item, assessment) in enumerate(zip(assessed, final, strict=True)):
+        fingerprint = f"{assessment.fingerprint()}|{version}"
+        if fingerprint == item.change.state.last_fingerprint:
+            continue
+        score = _score(item, assessment, probability_of.get(i), version, now)
+        emitted.append((item, score))
+        scored_state = msgspec.structs.replace(item.change.state, last_fingerprint=fingerprint, unscored_events=[])
+        outcomes[positions[i]] = replace(outcomes[positions[i]], state=scored_state, score=score)
+    if shadow is not None and emitted:
+        by_household = {s.household_id: s for s in _shadows(emitted, shadow)}
+        for outcome in outcomes:
+            outcome.shadow = by_household.get(outcome.household_id) if outcome.score else None
+    return outcomes
+
+
+def score_event(
+    state: HouseholdState,
+    event: HouseholdEvent | Fact,
+    policies: PolicyBook,
+    now: datetime,
+    model: RiskModel | None = None,
+) -> tuple[HouseholdState, ScoreRecord | None]:
+    """Return the new state and a score when the assessment changed (None for duplicates and no-ops)."""
+    fact = fact_of(event)
+    new = apply_event(state, fact)
+    if new is state or new.profile is None or fact.household_id is None:
+        return new, None
+    outcome = score_changed([Changed(fact.household_id, new, fact)], policies, now, model)[0]
+    return outcome.state, outcome.score

@@ -7,22 +7,16 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+import msgspec
 
-from services.common.events import (
-    AssistanceRequested,
-    DisasterLossReported,
-    HouseholdEvent,
-    HouseholdRegistered,
-    IncomeReported,
-    MedicalExpenseIncurred,
-)
+from services.common.events import HouseholdEvent
+from services.scoring.facts import Application, DisasterLoss, Fact, IncomeReport, MedicalBill, Registration, fact_of
 
 KEPT_MONTHS = 24  # two years: the 12-month window and the year before it (income-drop comparisons)
 STORED_COMPRESSION = 1  # zlib level of a stored state; level 6 saves another 10 % at twice the time
 # What a stored state is compressed against (zlib's preset dictionary): the JSON a state repeats, the commonest
-# last. It must never change (stored states name it by checksum and cannot be read without it): 2.5 KB of JSON
-# becomes ~0.3 KB, against ~0.5 KB without it.
+# last. It must never change (stored states cannot be read without it): 2.5 KB of JSON becomes ~0.3 KB, against
+# ~0.5 KB without it.
 STORED_DICTIONARY = (
     b'{"profile":{"region_code":"","members":,"labourers":,"category":"poverty_exited","ordinary","monitored",'
     b'"annual_net_income":.0,"disabled_members":0,"chronic_ill_members":0,"students":0,"housing_safe":true,'
@@ -35,9 +29,11 @@ STORED_DICTIONARY = (
     b'"20-|wage":{"amount":.0,"reported_at":"20-28T:00:00+08:00","event_key":"/civil-affairs/#evt-"},'
     b'"20-|wage":{"amount":.0,"reported_at":"20-28T:00:00+08:00","event_key":"/civil-affairs/#evt-"},'
 )
+_BOOKS = {"medical.expense.incurred": "medical", "disaster.loss.reported": "disasters"}
+_NOT_FIGURES = frozenset({"household_id", "date", "member_id", "reason"})
 
 
-class Profile(BaseModel):
+class Profile(msgspec.Struct, kw_only=True):
     """The latest registration (by event time)."""
 
     region_code: str
@@ -54,7 +50,7 @@ class Profile(BaseModel):
     event_key: str
 
 
-class MonthlyIncome(BaseModel):
+class MonthlyIncome(msgspec.Struct):
     """One month's net income from one source; a later report (by event time) replaces it."""
 
     amount: float
@@ -62,24 +58,22 @@ class MonthlyIncome(BaseModel):
     event_key: str
 
 
-class Happening(BaseModel):
+class Happening(msgspec.Struct):
     """A dated event kept for its figures (medical bills, disasters, applications)."""
 
     date: str
-    figures: dict[str, Any] = Field(default_factory=dict)
+    figures: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
-class HouseholdState(BaseModel):
-    """Everything scoring remembers about one household."""
-
-    model_config = ConfigDict(validate_assignment=False)
+class HouseholdState(msgspec.Struct, kw_only=True):
+    """Everything scoring remembers about one household (never changed in place: apply_event makes a new one)."""
 
     profile: Profile | None = None
-    incomes: dict[str, MonthlyIncome] = Field(default_factory=dict)  # "YYYY-MM|source"
-    medical: dict[str, Happening] = Field(default_factory=dict)  # by event key (source#id)
-    disasters: dict[str, Happening] = Field(default_factory=dict)
-    applications: dict[str, Happening] = Field(default_factory=dict)
-    unscored_events: list[str] = Field(default_factory=list)  # ids applied since the last score
+    incomes: dict[str, MonthlyIncome] = msgspec.field(default_factory=dict)  # "YYYY-MM|source"
+    medical: dict[str, Happening] = msgspec.field(default_factory=dict)  # by event key (source#id)
+    disasters: dict[str, Happening] = msgspec.field(default_factory=dict)
+    applications: dict[str, Happening] = msgspec.field(default_factory=dict)
+    unscored_events: list[str] = msgspec.field(default_factory=list)  # ids applied since the last score
     last_fingerprint: str | None = None
     latest_month: str | None = None
 
@@ -87,19 +81,15 @@ class HouseholdState(BaseModel):
         """The month the 12-month window ends in: the latest month any applied event of the household is about."""
         return self.latest_month
 
-    def pruned(self, keep_from: str) -> HouseholdState:
-        """Drop incomes and dated events before month `keep_from` (bounded state per household)."""
-        self.incomes = {key: value for key, value in self.incomes.items() if key[:7] >= keep_from}
-        for name in ("medical", "disasters", "applications"):
-            book: dict[str, Happening] = getattr(self, name)
-            setattr(self, name, {key: h for key, h in book.items() if h.date[:7] >= keep_from})
-        return self
+
+_ENCODER = msgspec.json.Encoder()
+_DECODER = msgspec.json.Decoder(HouseholdState)
 
 
 def encode_state(state: HouseholdState) -> bytes:
     """The state as the households table and its changelog keep it: compressed JSON."""
     compressor = zlib.compressobj(STORED_COMPRESSION, zdict=STORED_DICTIONARY)
-    return compressor.compress(state.model_dump_json().encode()) + compressor.flush()
+    return compressor.compress(_ENCODER.encode(state)) + compressor.flush()
 
 
 def decode_state(stored: bytes | None) -> HouseholdState:
@@ -107,67 +97,95 @@ def decode_state(stored: bytes | None) -> HouseholdState:
     if not stored:
         return HouseholdState()
     if stored[:1] == b"{":
-        return HouseholdState.model_validate_json(stored)
+        return _DECODER.decode(stored)
     decompressor = zlib.decompressobj(zdict=STORED_DICTIONARY)
-    return HouseholdState.model_validate_json(decompressor.decompress(stored) + decompressor.flush())
+    return _DECODER.decode(decompressor.decompress(stored) + decompressor.flush())
 
 
-def apply_event(state: HouseholdState, event: HouseholdEvent) -> HouseholdState:
-    """Return the state after `event`; applying the same event twice changes nothing."""
-    new = state.model_copy()  # shallow: every book touched below is copied before it changes
-    data = event.data
-    changed = False
-    if isinstance(data, HouseholdRegistered):
-        current = new.profile
-        if current is None or (event.time, event.key) >= (current.registered_at, current.event_key):
-            new.profile = Profile(
-                region_code=data.region_code,
-                members=data.members,
-                labourers=data.labourers,
-                category=data.category,
-                annual_net_income=float(data.annual_net_income),
-                disabled_members=data.disabled_members or 0,
-                chronic_ill_members=data.chronic_ill_members or 0,
-                students=data.students or 0,
-                housing_safe=data.housing_safe is not False,
-                water_safe=data.water_safe is not False,
-                registered_at=event.time,
-                event_key=event.key,
-            )
-            changed = new.profile != current
-    elif isinstance(data, IncomeReported):
+def _profile(data: Registration, fact: Fact) -> Profile:
+    return Profile(
+        region_code=data.region_code,
+        members=data.members,
+        labourers=data.labourers,
+        category=data.category,
+        annual_net_income=float(data.annual_net_income),
+        disabled_members=data.disabled_members or 0,
+        chronic_ill_members=data.chronic_ill_members or 0,
+        students=data.students or 0,
+        housing_safe=data.housing_safe is not False,
+        water_safe=data.water_safe is not False,
+        registered_at=fact.time,
+        event_key=fact.key,
+    )
+
+
+def _figures(data: MedicalBill | DisasterLoss | Application) -> dict[str, Any]:
+    return {
+        name: value
+        for name, value in msgspec.structs.asdict(data).items()
+        if name not in _NOT_FIGURES and value is not None
+    }
+
+
+def _changed(state: HouseholdState, fact: Fact) -> dict[str, Any] | None:
+    """The fields the fact changes (None: it changes nothing, e.g. a redelivery or an older correction)."""
+    data = fact.data
+    if isinstance(data, Registration):
+        current = state.profile
+        if current is not None and (fact.time, fact.key) < (current.registered_at, current.event_key):
+            return None
+        profile = _profile(data, fact)
+        return None if profile == current else {"profile": profile}
+    if isinstance(data, IncomeReport):
         key = f"{data.period}|{data.income_source}"
-        new.incomes = dict(state.incomes)
-        current_income = new.incomes.get(key)
-        if current_income is None or (event.time, event.key) >= (current_income.reported_at, current_income.event_key):
-            new.incomes[key] = MonthlyIncome(amount=float(data.amount), reported_at=event.time, event_key=event.key)
-            changed = new.incomes[key] != current_income
-    elif isinstance(data, MedicalExpenseIncurred | DisasterLossReported | AssistanceRequested):
-        name = {MedicalExpenseIncurred: "medical", DisasterLossReported: "disasters"}.get(type(data), "applications")
-        book: dict[str, Happening] = dict(getattr(state, name))
-        setattr(new, name, book)
-        if event.key not in book:
-            figures = data.model_dump(mode="json", exclude={"household_id", "date", "member_id", "reason"})
-            book[event.key] = Happening(date=data.date.isoformat(), figures=figures)
-            changed = True
-    if not changed:
+        known = state.incomes.get(key)
+        if known is not None and (fact.time, fact.key) < (known.reported_at, known.event_key):
+            return None
+        income = MonthlyIncome(float(data.amount), fact.time, fact.key)
+        return None if income == known else {"incomes": {**state.incomes, key: income}}
+    name = _BOOKS.get(fact.type, "applications")
+    book: dict[str, Happening] = getattr(state, name)
+    if fact.key in book:
+        return None
+    return {name: {**book, fact.key: Happening(data.date, _figures(data))}}
+
+
+def apply_event(state: HouseholdState, event: HouseholdEvent | Fact) -> HouseholdState:
+    """Return the state after `event`; applying the same event twice changes nothing (the same state is returned)."""
+    fact = fact_of(event)
+    changes = _changed(state, fact)
+    if changes is None:
         return state
-    month = _month_of(event)
-    new.latest_month = max(month, state.latest_month) if state.latest_month else month
-    if event.key not in new.unscored_events:
-        new.unscored_events = [*state.unscored_events, event.key]
-    end = new.reference_month()
-    return new.pruned(month_shift(end, -(KEPT_MONTHS - 1))) if end else new
+    month = _month_of(fact)
+    latest = max(month, state.latest_month) if state.latest_month else month
+    changes["latest_month"] = latest
+    if fact.key not in state.unscored_events:
+        changes["unscored_events"] = [*state.unscored_events, fact.key]
+    new = msgspec.structs.replace(state, **changes)
+    keep_from = month_shift(latest, -(KEPT_MONTHS - 1))
+    # Something falls out of the kept months only when the latest month moves on, or the event is older than them.
+    return _pruned(new, keep_from) if latest != state.latest_month or month < keep_from else new
 
 
-def _month_of(event: HouseholdEvent) -> str:
+def _pruned(state: HouseholdState, keep_from: str) -> HouseholdState:
+    """Drop incomes and dated events before month `keep_from` (bounded state per household); copies what it trims."""
+    if any(key[:7] < keep_from for key in state.incomes):
+        state.incomes = {key: value for key, value in state.incomes.items() if key[:7] >= keep_from}
+    for name in ("medical", "disasters", "applications"):
+        book: dict[str, Happening] = getattr(state, name)
+        if any(h.date[:7] < keep_from for h in book.values()):
+            setattr(state, name, {key: h for key, h in book.items() if h.date[:7] >= keep_from})
+    return state
+
+
+def _month_of(fact: Fact) -> str:
     """The month an event is about: the income period, the date of a bill or disaster, else its time."""
-    data = event.data
-    if isinstance(data, IncomeReported):
+    data = fact.data
+    if isinstance(data, IncomeReport):
         return data.period
-    if isinstance(data, MedicalExpenseIncurred | DisasterLossReported | AssistanceRequested):
-        return data.date.isoformat()[:7]
-    return event.time.strftime("%Y-%m")
+    if isinstance(data, MedicalBill | DisasterLoss | Application):
+        return data.date[:7]
+    return fact.time.strftime("%Y-%m")
 
 
 @lru_cache(maxsize=4096)

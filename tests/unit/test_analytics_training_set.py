@@ -61,13 +61,13 @@ def test_an_event_known_at_the_cut_off_does_change_the_features():
     assert known["medical_to_line"] > before["medical_to_line"] == 0
 
 
-def test_the_fast_replay_gives_the_scoring_state_s_features_exactly():
+def test_simulated_events_replayed_as_facts_give_the_features_of_validated_events():
     config = SimConfig(households=40, seed=9)
     _, histories = simulate_block(config, blocks(config)[0])
     cutoffs = ["2025-03", "2025-08", "2025-12"]
     for _, docs in histories:
         fast = replay([fast_event(d) for d in docs], cutoffs, POLICIES)
-        exact = replay([parse_event(d) for d in docs], cutoffs, POLICIES, fast=False)
+        exact = replay([parse_event(d) for d in docs], cutoffs, POLICIES)
         assert {m: (s.features, s.rules_level) for m, s in fast.items()} == {
             m: (s.features, s.rules_level) for m, s in exact.items()
         }

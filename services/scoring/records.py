@@ -1,0 +1,74 @@
+"""What scoring writes, encoded with msgspec: the same JSON as services/common/scores.py's models, built faster."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+
+from services.common.scores import Level
+
+
+class ReasonRecord(msgspec.Struct, frozen=True):
+    """One reason (common.scores.Reason on the wire)."""
+
+    code: str
+    level: Level
+    message_zh: str
+    message_en: str
+    evidence: dict[str, float | int | str]
+
+
+class FiguresRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """The household's current figures (common.scores.Figures on the wire)."""
+
+    members: int
+    labourers: int | None = None
+    income_12m: float
+    per_capita_income: float
+    months_reported: int
+    monitoring_line: float
+    medical_out_of_pocket_12m: float = 0.0
+    per_capita_after_rigid_spending: float | None = None
+
+
+class ScoreRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """One assessment of one household (common.scores.Score on the wire, topic `scores`)."""
+
+    score_id: str
+    household_id: str
+    region_code: str
+    level: Level
+    reasons: list[ReasonRecord]
+    figures: FiguresRecord
+    proposed_category: str | None = None
+    probability: float | None = None
+    policy_version: str
+    model_version: str | None
+    scoring_mode: str
+    caused_by: list[str]
+    event_time: datetime
+    scored_at: datetime
+
+
+class ShadowRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """A shadow candidate's assessment next to the active one's (common.scores.ShadowScore, `scores.shadow`)."""
+
+    household_id: str
+    region_code: str
+    score_id: str
+    scored_at: datetime
+    active_version: str | None
+    active_level: Level
+    active_probability: float | None
+    candidate_version: str
+    candidate_level: Level
+    candidate_probability: float | None
+
+
+_ENCODER = msgspec.json.Encoder()
+
+
+def encoded(record: ScoreRecord | ShadowRecord) -> bytes:
+    """The record's JSON."""
+    return _ENCODER.encode(record)

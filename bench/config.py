@@ -18,6 +18,7 @@ _PRESETS: dict[str, tuple[int, int, int]] = {
     "events": (100_000, 1_000_000, 2_000),  # canonical events preloaded for scoring (~2 min at ~800/s)
     "scaleout_events": (30_000, 300_000, 1_000),  # canonical events each of the 1, 2 and 4 worker runs goes through
     "households": (10_000, 100_000, 200),
+    "push_households": (200_000, 200_000, 1_000),  # the county of the push phase (registrations, then a month)
     "state_households": (100_000, 1_000_000, 2_000),  # household states a scoring worker recovers in the state phase
     "seconds": (30, 30, 3),  # e2e latency run at `e2e_rate` offered
     "e2e_rate": (1000, 1000, 100),  # events/s offered in the latency run
@@ -46,6 +47,7 @@ class Knobs:
     events: int
     scaleout_events: int
     households: int
+    push_households: int
     state_households: int
     seconds: int
     e2e_rate: int

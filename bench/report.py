@@ -27,9 +27,17 @@ FIGURES: list[tuple[str, str, str]] = [
     ("kafka_inbound_events_per_s", "events/s", "events.inbound → accepted by ingest's Kafka route; median of runs"),
     ("import_rows_per_s", "rows/s", "department CSV (BENCH_IMPORT_ROWS rows, matched persons) → canonical topic"),
     ("import_peak_rss_mb", "MB", "the import CLI's peak RSS during that import"),
-    ("scoring_events_per_s", "events/s", "one faust worker through preloaded events.canonical, from ready"),
+    (
+        "scoring_events_per_s",
+        "events/s",
+        "one faust worker through preloaded events.canonical with the bench model active (cli train), from ready",
+    ),
     ("raw_consume_events_per_s", "events/s", "bare aiokafka consumer, JSON decode only, same events"),
+    ("bare_faust_events_per_s", "events/s", "a faust agent doing nothing on the same events (bench/bare.py)"),
     ("scoring_vs_raw_consume_ratio", "ratio", "scoring / bare consumer"),
+    ("scoring_vs_bare_faust_ratio", "ratio", "scoring / bare faust agent"),
+    ("scoring_model_us_per_event", "µs", "the worker's seconds in the model (probabilities + drivers) / events"),
+    ("scoring_model_us_per_assessment", "µs", "the same / households assessed (one per changed household a batch)"),
     ("scoring_peak_rss_mb", "MB", "scoring worker's peak RSS during its run"),
     (
         "scoring_1_worker_events_per_s",
@@ -77,6 +85,25 @@ FIGURES: list[tuple[str, str, str]] = [
     ("api_alerts_count", "alerts", "alerts stored during the GET /alerts run"),
     ("api_stats_p50_ms", "ms", "then GET /stats of the county (its townships) by 1 client, BENCH_API_SECONDS / 4"),
     ("api_stats_p99_ms", "ms", "same, 99th percentile"),
+    *[
+        (f"push_{run}_{phase}_{what}", "events/s", f"{explained}: {run_words}, {phase_words}")
+        for run, run_words in (
+            ("model", "bench model active, 1 scoring worker"),
+            ("rules", "rules only, 1 scoring worker"),
+            ("model_2_workers", "bench model active, 2 scoring workers"),
+        )
+        for phase, phase_words in (
+            ("registrations", "BENCH_PUSH_HOUSEHOLDS registrations (~6 % below the line)"),
+            ("month", "then one month: an income per household, ~3 % with a medical bill"),
+        )
+        for what, explained in (
+            (
+                "events_per_s",
+                "ingest batch POSTs (1,000 events, 4 clients) until scoring, alerts and the projector drained",
+            ),
+            ("scoring_events_per_s", "the same until scoring's group drained"),
+        )
+    ],
     *[(f"peak_rss_{name}_mb", "MB", f"peak RSS of {name} over the whole run") for name in SERVICES],
     ("peak_rss_bench_mb", "MB", "peak RSS of the load generator (this process)"),
 ]

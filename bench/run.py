@@ -11,7 +11,7 @@ import time
 import traceback
 from collections.abc import Awaitable, Callable
 
-from bench import api, clients, e2e, importing, ingest, report, scaleout, scoring, state
+from bench import api, clients, e2e, importing, ingest, push, report, scaleout, scoring, state
 from bench.config import Knobs, load
 from bench.results_model import Results
 from bench.stack import BenchStack
@@ -22,11 +22,12 @@ from services.common import topics
 PHASES: dict[str, tuple[str, ...]] = {
     "ingest": ("ingest_", "kafka_"),
     "import": ("import_",),
-    "scoring": ("scoring_events", "scoring_vs_", "scoring_peak_", "raw_"),
+    "scoring": ("scoring_events", "scoring_vs_", "scoring_peak_", "scoring_model_", "raw_", "bare_"),
     "scaleout": tuple(scaleout.figure(workers, "") for workers in scaleout.WORKERS),
     "state": ("state_",),
     "api": ("api_",),
     "e2e": ("e2e_",),
+    "push": ("push_",),
 }
 _started = time.monotonic()
 
@@ -73,6 +74,7 @@ async def phases(bench: BenchStack, knobs: Knobs, results: Results, chosen: list
         "state": lambda: state.measure(bench, knobs, results, say),
         "api": lambda: api.measure(bench, knobs, results, say),
         "e2e": lambda: e2e.measure(bench, knobs, results, say),
+        "push": lambda: push.measure(bench, knobs, results, say),
     }
     for name, prefixes in PHASES.items():
         figures = [figure for figure, _, _ in report.FIGURES if figure.startswith(prefixes)]

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+import httpx
+from aiokafka import AIOKafkaProducer
 from kafka import TopicPartition
 from kafka.admin import KafkaAdminClient
 from kafka.errors import KafkaError
+from prometheus_client.parser import text_string_to_metric_families
 
-from bench import clients, events
+from bench import clients, events, floor, models
 from bench.config import Knobs
 from bench.results_model import Results
 from bench.stack import BenchStack
@@ -23,7 +24,7 @@ from bench.stats import ratio, rounded
 from bench.usage import CpuWindow
 from services.common import topics
 from services.ingest.validation import validate_event
-from tests.infra import Stack
+from tests.infra import Stack, free_port
 
 WORKER_READY = "[^Worker]: Ready"  # faust's log line once the worker has its partitions
 Record = tuple[bytes, bytes, list[tuple[str, bytes]]]  # key, value, headers of one canonical message
@@ -110,28 +111,12 @@ async def wait_consumed(
     raise TimeoutError(f"scoring had not consumed events.canonical within {seconds:.0f}s")
 
 
-async def raw_consume(stack: Stack, start: dict[TopicPartition, int], end: dict[TopicPartition, int]) -> float:
-    """Seconds a bare aiokafka consumer (no group, JSON decoding only) takes to read start..end."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=stack.bootstrap, enable_auto_commit=False, client_id="bench-raw")
-    await consumer.start()
-    try:
-        consumer.assign(list(end))
-        for tp, offset in start.items():
-            consumer.seek(tp, offset)
-        remaining, began = sum(end[tp] - start[tp] for tp in end), time.monotonic()
-        while remaining > 0:
-            for messages in (await consumer.getmany(timeout_ms=1000)).values():
-                for message in messages:
-                    json.loads(message.value or b"null")
-                remaining -= len(messages)
-        return time.monotonic() - began
-    finally:
-        await consumer.stop()
-
-
 async def measure(bench: BenchStack, knobs: Knobs, results: Results, say: Callable[[str], None]) -> None:
-    """scoring_events_per_s, the bare consumer's rate, their ratio and the worker's peak RSS."""
+    """scoring_events_per_s with the bench model active, the floors (bare consumer, bare faust), the model's cost."""
     stack, admin = bench.services, clients.admin(bench.services)
+    trained = models.ensure_trained(bench)
+    models.activate(bench)
+    say(f"scoring: model {trained['version']} active ({trained})")
     try:
         start = clients.end_offsets(admin, topics.CANONICAL)
         loaded = await preload(stack, knobs)
@@ -144,13 +129,16 @@ async def measure(bench: BenchStack, knobs: Knobs, results: Results, say: Callab
         admin.close()
     total = sum(end[tp] - start[tp] for tp in end)
     bench.usage.mark()
+    metrics_port = free_port()
     offset, spawned = bench.log_offset("scoring"), time.monotonic()
-    bench.start("scoring", SCORING_APP_ID=group)
+    bench.stop("scoring")
+    bench.start_instance("scoring", "scoring", SCORING_APP_ID=group, SCORING_METRICS_PORT=str(metrics_port))
     ready = await bench.wait_for_log("scoring", WORKER_READY, offset, 180)
     window = CpuWindow(bench.usage)
     progress = Progress(written_before=scores_before)  # the new app's changelog starts empty
     committed = await wait_consumed(bench, group, (start, end), progress, knobs.drain_seconds + total / 100)
     scoring_cores = window.cores()
+    worker = worker_metrics(metrics_port)
     admin = clients.admin(stack)
     try:
         scores = sum(clients.end_offsets(admin, topics.SCORES).values()) - scores_before
@@ -159,20 +147,29 @@ async def measure(bench: BenchStack, knobs: Knobs, results: Results, say: Callab
     # faust commits every 2.8 s at best, much later on a starved machine: the last message written
     # (every event here changes the household's state, so writes a changelog record) ends the work.
     done = progress.finished_writing() if progress.written() >= total else committed
-    window = CpuWindow(bench.usage)
-    raw_seconds = await raw_consume(stack, start, end)
-    raw_cores = window.cores()
-    raw_rate = total / raw_seconds
+    bench.stop("scoring")
     rate = total / (done - ready)
-    say(f"scoring: {total} events in {done - ready:.1f}s after ready ({rate:.0f}/s); bare consumer {raw_rate:.0f}/s")
+    say(f"scoring: {total} events in {done - ready:.1f}s after ready ({rate:.0f}/s); {worker}")
+    raw_seconds = await floor.raw_consume(stack, start, end)
+    bare_seconds = await floor.bare_faust(bench, start, end)
+    raw_rate, bare_rate = total / raw_seconds, total / bare_seconds
+    say(f"floors on the same events: bare aiokafka consumer {raw_rate:.0f}/s, bare faust agent {bare_rate:.0f}/s")
     results.put("scoring_events_per_s", rounded(rate))
     results.put("raw_consume_events_per_s", rounded(raw_rate))
+    results.put("bare_faust_events_per_s", rounded(bare_rate))
     results.put("scoring_vs_raw_consume_ratio", rounded(ratio(rate, raw_rate), 4))
+    results.put("scoring_vs_bare_faust_ratio", rounded(ratio(rate, bare_rate), 4))
+    results.put("scoring_model_us_per_event", rounded(worker["model_seconds"] / total * 1e6, 1))
+    results.put(
+        "scoring_model_us_per_assessment", rounded(worker["model_seconds"] / max(worker["assessed"], 1) * 1e6, 1)
+    )
     results.put("scoring_peak_rss_mb", bench.usage.peak_since_mark_mb("scoring"))
     results.details["scoring"] = {
         "app_id": group,
+        "model": trained,
         "preload": loaded,
         "events": total,
+        "worker_metrics": worker,
         "startup_seconds": round(ready - spawned, 1),
         "consume_seconds": round(done - ready, 1),
         "committed_all_after_seconds": round(committed - ready, 1),
@@ -181,11 +178,26 @@ async def measure(bench: BenchStack, knobs: Knobs, results: Results, say: Callab
         "scores_emitted": scores,
         "messages_written": progress.written(),
         "raw_consume_seconds": round(raw_seconds, 2),
+        "bare_faust_seconds": round(bare_seconds, 2),
         "cpu_cores_while_scoring": scoring_cores,
-        "cpu_cores_while_raw_consuming": raw_cores,
         "progress_seconds_committed_written": [
             (round(t - ready, 1), n, w) for t, n, w in progress.samples[:: max(1, len(progress.samples) // 40)]
         ],
         "finished": "when the last score or changelog record was written (polled every 0.5 s); "
         "all offsets were committed `committed_all_after_seconds` after ready",
+    }
+
+
+def worker_metrics(port: int) -> dict[str, float]:
+    """The scoring worker's own counters: households assessed, seconds in the model, batches and their events."""
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    found: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            found[sample.name + "".join(f":{v}" for v in sample.labels.values())] = sample.value
+    return {
+        "assessed": found.get("shouwang_scoring_assessed_households_total", 0.0),
+        "model_seconds": round(found.get("shouwang_scoring_model_seconds_total:active", 0.0), 3),
+        "batches": found.get("shouwang_scoring_batch_events_count", 0.0),
+        "scores": found.get("shouwang_scoring_scores_total", 0.0),
     }

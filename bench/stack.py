@@ -68,6 +68,10 @@ class BenchStack:
         if process is not None:
             process.stop()
 
+    def model_dir(self) -> Path:
+        """Where the services keep their model registry."""
+        return Path(self.services.env["MODEL_DIR"])
+
     def log_offset(self, name: str) -> int:
         """Current size of a service's log, to read only what it writes next."""
         path = LOGS / f"{name}.log"

@@ -10,21 +10,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from prometheus_client import Counter, Histogram
-
 from services.common import failpoints, topics
 from services.common.policy import PolicyBook
 from services.scoring.activations import ActiveModel
 from services.scoring.facts import Fact, UnreadableFact, read_fact
+from services.scoring.metrics import BATCH_SIZE, EVENTS, SCORES
 from services.scoring.records import encoded
 from services.scoring.service import Changed, Outcome, score_changed
 from services.scoring.state import apply_event, decode_state, encode_state
 
 log = logging.getLogger(__name__)
-EVENTS = Counter("shouwang_scoring_events_total", "Canonical events scored, by outcome", ["outcome"])
-BATCH_SIZE = Histogram(
-    "shouwang_scoring_batch_events", "Events per scoring batch", buckets=(1, 10, 100, 500, 1000, 2000, 5000)
-)
 # send(topic, key, value, partition) -> a future that resolves once the broker has the message (acks=all)
 Send = Callable[[str, bytes | None, bytes, int | None], Awaitable[Awaitable[Any]]]
 
@@ -134,6 +129,7 @@ class BatchScorer:
         failpoints.reached("scoring.states_written")  # both durable, the events not yet acknowledged
         EVENTS.labels("unreadable").inc(len(applied.unreadable))
         EVENTS.labels("scored").inc(len(messages) - len(applied.unreadable))
+        SCORES.inc(sum(outcome.score is not None for outcome in outcomes))
         return outcomes
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -15,6 +16,7 @@ from services.common.policy import Policy, PolicyBook
 from services.common.scores import Level
 from services.scoring.facts import Fact, fact_of
 from services.scoring.features import FEATURE_WORDS, feature_matrix, household_features
+from services.scoring.metrics import ASSESSED, MODEL_SECONDS
 from services.scoring.model import RiskModel
 from services.scoring.reasons import model_risk
 from services.scoring.records import ScoreRecord, ShadowRecord
@@ -61,12 +63,14 @@ def _with_model_risk(
     assessed: list[_Assessed], model: RiskModel, rows: list[int], matrix: np.ndarray
 ) -> tuple[list[Assessment], np.ndarray]:
     """Each assessment with the model's reason added where its probability reaches the policy's yellow cut."""
+    started = time.perf_counter()
     probabilities = model.probabilities(matrix)
     out = [a.rules for a in assessed]
     alarming = [
         k for k, i in enumerate(rows) if probabilities[k] >= float(assessed[i].policy.values.model_yellow_probability)
     ]
     drivers = model.drivers(matrix[alarming], probabilities[alarming]) if alarming else []
+    MODEL_SECONDS.labels("active").inc(time.perf_counter() - started)
     for k, found in zip(alarming, drivers, strict=True):
         item = assessed[rows[k]]
         reason = model_risk(float(probabilities[k]), found, item.policy.values, FEATURE_WORDS)
@@ -110,7 +114,9 @@ def _score(
 def _shadows(emitted: list[tuple[_Assessed, ScoreRecord]], candidate: RiskModel) -> list[ShadowRecord]:
     """The candidate's level and probability for each household the active model just scored."""
     usable = [(a, s) for a, s in emitted if a.features is not None]
+    started = time.perf_counter()
     probabilities = candidate.probabilities(feature_matrix([f for a, _ in usable if (f := a.features) is not None]))
+    MODEL_SECONDS.labels("shadow").inc(time.perf_counter() - started)
     out = []
     for (item, score), p in zip(usable, probabilities, strict=True):
         yellow, red = item.policy.values.model_yellow_probability, item.policy.values.model_red_probability
@@ -155,6 +161,7 @@ def score_changed(
         features = household_features(change.state, policy, found) if model or shadow else None
         assessed.append(_Assessed(change, policy, rules, features))
         positions.append(position)
+    ASSESSED.inc(len(assessed))
     final, probability_of = [a.rules for a in assessed], {}
     if model is not None and assessed:
         rows, matrix = _matrix(assessed)

@@ -62,7 +62,7 @@ FIGURES: list[tuple[str, str, str]] = [
     ("state_bytes_per_household", "B", "a household's state as scoring stores it (registration + 14 months of income)"),
     ("state_worker_rss_mb", "MB", "a scoring worker's RSS once it has recovered BENCH_STATE_HOUSEHOLDS states"),
     ("state_rss_per_household_bytes", "B", "(that RSS - an empty worker's) / households"),
-    ("state_1m_households_rss_mb", "MB", "a worker holding 1,000,000 households (measured under BENCH_FULL=1)"),
+    ("state_1m_households_rss_mb", "MB", "a worker holding 1,000,000 households and the bench model (BENCH_FULL=1)"),
     ("e2e_events_per_s", "events/s", "sustained: alerts raised per second, closed loop, after warm-up"),
     ("e2e_latency_p50_ms", "ms", "at BENCH_E2E_RATE offered: ingest 207 → alert seen by GET /alerts?household_id="),
     ("e2e_latency_p99_ms", "ms", "same, 99th percentile"),

@@ -22,7 +22,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import DefaultPartitioner
 from kafka.admin import NewTopic
 
-from bench import clients, scoring
+from bench import clients, models, scoring
 from bench.config import Knobs
 from bench.results_model import Results
 from bench.stack import BenchStack
@@ -120,6 +120,8 @@ async def recovered_worker(bench: BenchStack, app_id: str, data_dir: Path) -> tu
 async def measure(bench: BenchStack, knobs: Knobs, results: Results, say: Callable[[str], None]) -> None:
     """state_* figures: bytes stored per household, a worker's RSS with N households and without, per household."""
     stamp, folder = int(time.time()), Path(bench.services.env["SCORING_DATA_DIR"])
+    models.ensure_trained(bench)
+    models.activate(bench)  # the workers below hold the model too, as a worker in service does
     empty_rss, empty_seconds = await recovered_worker(bench, f"bench-state-empty-{stamp}", folder / "state-empty")
     say(f"state: a worker with no households: {empty_rss:.0f} MB after {empty_seconds:.1f}s")
     app_id = f"bench-state-{stamp}"

@@ -164,9 +164,11 @@ def self_declared(applications: list[Happening]) -> Reason | None:
     )
 
 
-def model_risk(probability: float, drivers: list[tuple[str, float]], v: PolicyValues, words: WordBook) -> Reason | None:
-    """Yellow or red from the model's probability, naming the features that raise it most."""
-    if probability < float(v.model_yellow_probability):
+def model_risk(
+    probability: float, drivers: list[tuple[str, float]], v: PolicyValues, words: WordBook, yellow: float | None = None
+) -> Reason | None:
+    """Yellow or red from the model's probability (yellow from `yellow`, default the policy's fixed cut), and why."""
+    if probability < (float(v.model_yellow_probability) if yellow is None else yellow):
         return None
     level: Level = "red" if probability >= float(v.model_red_probability) else "yellow"
     zh = "、".join(words[name][0] for name, _ in drivers) or "综合因素"

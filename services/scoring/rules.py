@@ -58,11 +58,20 @@ def window(end_month: str, months: int = 12) -> tuple[str, ...]:
 
 
 def monthly_income(state: HouseholdState) -> dict[str, float]:
-    """Reported net income per month, all sources added."""
+    """Reported net income per month, all sources added; a source's yearly report fills its months without one."""
     reported: dict[str, float] = {}
+    yearly: list[tuple[str, str, float]] = []
     for key, income in state.incomes.items():
+        if key[4] == "|":  # "YYYY|source": the whole year's income from that source
+            yearly.append((key[:4], key[5:], income.amount))
+            continue
         month = key[:7]
         reported[month] = reported.get(month, 0.0) + income.amount
+    for year, source, amount in yearly:
+        for number in range(1, 13):
+            month = f"{year}-{number:02d}"
+            if f"{month}|{source}" not in state.incomes:
+                reported[month] = reported.get(month, 0.0) + amount / 12
     return reported
 
 

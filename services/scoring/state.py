@@ -69,7 +69,7 @@ class HouseholdState(msgspec.Struct, kw_only=True):
     """Everything scoring remembers about one household (never changed in place: apply_event makes a new one)."""
 
     profile: Profile | None = None
-    incomes: dict[str, MonthlyIncome] = msgspec.field(default_factory=dict)  # "YYYY-MM|source"
+    incomes: dict[str, MonthlyIncome] = msgspec.field(default_factory=dict)  # "YYYY-MM|source", a year: "YYYY|source"
     medical: dict[str, Happening] = msgspec.field(default_factory=dict)  # by event key (source#id)
     disasters: dict[str, Happening] = msgspec.field(default_factory=dict)
     applications: dict[str, Happening] = msgspec.field(default_factory=dict)
@@ -169,8 +169,8 @@ def apply_event(state: HouseholdState, event: HouseholdEvent | Fact) -> Househol
 
 def _pruned(state: HouseholdState, keep_from: str) -> HouseholdState:
     """Drop incomes and dated events before month `keep_from` (bounded state per household); copies what it trims."""
-    if any(key[:7] < keep_from for key in state.incomes):
-        state.incomes = {key: value for key, value in state.incomes.items() if key[:7] >= keep_from}
+    if any(_last_month(key) < keep_from for key in state.incomes):
+        state.incomes = {key: value for key, value in state.incomes.items() if _last_month(key) >= keep_from}
     for name in ("medical", "disasters", "applications"):
         book: dict[str, Happening] = getattr(state, name)
         if any(h.date[:7] < keep_from for h in book.values()):
@@ -178,11 +178,17 @@ def _pruned(state: HouseholdState, keep_from: str) -> HouseholdState:
     return state
 
 
+def _last_month(income_key: str) -> str:
+    """The last month an income key ("YYYY-MM|source" or a year's "YYYY|source") covers."""
+    period = income_key.partition("|")[0]
+    return f"{period}-12" if len(period) == 4 else period
+
+
 def _month_of(fact: Fact) -> str:
-    """The month an event is about: the income period, the date of a bill or disaster, else its time."""
+    """The month an event is about: its income period (a year: its last month), its date, else its time."""
     data = fact.data
     if isinstance(data, IncomeReport):
-        return data.period
+        return f"{data.period}-12" if len(data.period) == 4 else data.period
     if isinstance(data, MedicalBill | DisasterLoss | Application):
         return data.date[:7]
     return fact.time.strftime("%Y-%m")

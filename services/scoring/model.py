@@ -37,7 +37,7 @@ class ModelManifest(BaseModel):
     # Optional since issue 12: what the label means, how the model was chosen and validated, and what it costs.
     horizon_months: int = 12
     labels_until: date | None = None  # the latest outcome date the training labels used
-    estimator: str | None = None  # the chosen candidate, in words
+    model_kind: str | None = None  # the chosen candidate, in words
     validation: dict[str, Any] = Field(default_factory=dict)  # honest figures next to baselines, with intervals
     selection: dict[str, Any] = Field(default_factory=dict)  # every candidate's validation figure
     budget_cuts: dict[str, float] = Field(default_factory=dict)  # alert budget share → the probability cut it means

@@ -1,0 +1,189 @@
+"""Honest validation inside the training period, and the candidate models it chooses between.
+
+A split never lets a household or a future label cross: the households are divided into disjoint groups first,
+then, per validation block, the model is fitted on the other groups' cut-offs whose whole label horizon ends by
+the block's first cut-off (a gap of one horizon) and checked on this group's cut-offs of the block.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import numpy as np
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+from services.analytics.labels import add_months
+from services.analytics.training_set import HORIZON, TrainingSet
+from services.scoring.features import FEATURES
+
+DECREASING_RISK = ("income_to_line", "after_rigid_to_line")  # more income per person never raises the risk
+
+
+class LeakingSplit(ValueError):
+    """A split that would let the model see a validation household or a label from the validation period."""
+
+
+@dataclass(frozen=True)
+class Split:
+    """Rows to fit on and rows to check on, proven disjoint in households and a horizon apart in time."""
+
+    fit: np.ndarray
+    check: np.ndarray
+
+    @classmethod
+    def checked(cls, ts: TrainingSet, fit: np.ndarray, check: np.ndarray, horizon: int = HORIZON) -> Split:
+        """The split of row indices `fit` / `check`; raises LeakingSplit when it would leak."""
+        shared = set(ts.household[fit].tolist()) & set(ts.household[check].tolist())
+        if shared:
+            raise LeakingSplit(f"{len(shared)} household(s) on both sides, e.g. {sorted(shared)[0]}")
+        if len(fit) and len(check):
+            last_fit, first_check = ts.cutoffs[int(ts.cutoff[fit].max())], ts.cutoffs[int(ts.cutoff[check].min())]
+            if add_months(last_fit, horizon) > first_check:
+                raise LeakingSplit(
+                    f"the labels of the fit cut-off {last_fit} reach past the first checked cut-off {first_check}"
+                )
+        return cls(fit, check)
+
+
+def household_group(household_id: str, groups: int) -> int:
+    """A household's validation group: stable across runs and data sets."""
+    return int(hashlib.sha256(household_id.encode()).hexdigest()[:8], 16) % groups
+
+
+def validation_days(days: list[date], horizon: int = HORIZON, blocks: int = 2) -> list[list[date]]:
+    """The last third of the cut-offs (at least one), in up to `blocks` blocks that each have earlier cut-offs to
+    fit on a horizon before them."""
+    later = days[len(days) - max(1, math.ceil(len(days) / 3)) :]
+    size = max(1, math.ceil(len(later) / blocks))
+    chunks = [later[i : i + size] for i in range(0, len(later), size)]
+    usable = [chunk for chunk in chunks if any(add_months(d, horizon) <= chunk[0] for d in days)]
+    if not usable:
+        span = f"{days[0]}..{days[-1]}" if days else "no cut-offs"
+        raise ValueError(
+            f"the training period ({span}) is too short for an honest validation: it needs cut-offs more than "
+            f"the {horizon}-month horizon apart (give more history, or an earlier start)"
+        )
+    return usable
+
+
+def honest_splits(ts: TrainingSet, horizon: int = HORIZON, groups: int = 3) -> list[Split]:
+    """Out-of-household, out-of-time splits covering every household at the validation cut-offs."""
+    days = sorted({ts.cutoffs[c] for c in np.unique(ts.cutoff)})
+    group = np.asarray([household_group(str(h), groups) for h in ts.household])
+    row_day = np.asarray([ts.cutoffs[c] for c in ts.cutoff], dtype=object)
+    splits = []
+    for block in validation_days(days, horizon):
+        fit_days = {d for d in days if add_months(d, horizon) <= block[0]}
+        in_fit, in_block = np.isin(row_day, list(fit_days)), np.isin(row_day, block)
+        for k in range(groups):
+            fit, check = np.nonzero(in_fit & (group != k))[0], np.nonzero(in_block & (group == k))[0]
+            if len(check) and len(fit):
+                splits.append(Split.checked(ts, fit, check, horizon))
+    return splits
+
+
+def signed_log(x: np.ndarray) -> np.ndarray:
+    """Both the value and its signed log: income ratios matter most near the line."""
+    return np.hstack([x, np.sign(x) * np.log1p(np.abs(x))])
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One model configuration: a name in words, and how to fit it on rows grouped by household."""
+
+    name: str
+    kind: str  # logistic | boosting
+    params: dict[str, Any]
+
+    def fit(self, X: np.ndarray, y: np.ndarray, households: np.ndarray) -> Any:
+        """A fitted estimator with predict_proba; one model (a boosting model carries one sigmoid calibration)."""
+        return _FITTERS[self.kind](self.params, X, y, households)
+
+
+def _logistic(params: dict[str, Any], X: np.ndarray, y: np.ndarray, households: np.ndarray) -> Any:
+    steps = [FunctionTransformer(signed_log)] if params.get("log_terms", True) else []
+    model = make_pipeline(*steps, StandardScaler(), LogisticRegression(C=params["C"], max_iter=2000))
+    return model.fit(X, y)
+
+
+def _boosting(params: dict[str, Any], X: np.ndarray, y: np.ndarray, households: np.ndarray) -> Any:
+    monotonic = [-1 if name in DECREASING_RISK else 0 for name in FEATURES]
+    boosting = HistGradientBoostingClassifier(
+        max_iter=params["max_iter"],
+        learning_rate=params["learning_rate"],
+        max_leaf_nodes=params["max_leaf_nodes"],
+        min_samples_leaf=params["min_samples_leaf"],
+        l2_regularization=params["l2_regularization"],
+        monotonic_cst=monotonic,
+        random_state=0,
+    )
+    group = np.asarray([household_group(str(h), 3) for h in households])
+    folds = [(np.nonzero(group != k)[0], np.nonzero(group == k)[0]) for k in range(3)]
+    folds = [(a, b) for a, b in folds if len(b) and y[a].any() and not y[a].all()]
+    if len(folds) < 2:
+        return boosting.fit(X, y)
+    # One boosting model fitted on every row, one sigmoid calibration fitted on its out-of-household predictions.
+    return CalibratedClassifierCV(boosting, method="sigmoid", cv=folds, ensemble=False).fit(X, y)
+
+
+_FITTERS: dict[str, Callable[[dict[str, Any], np.ndarray, np.ndarray, np.ndarray], Any]] = {
+    "logistic": _logistic,
+    "boosting": _boosting,
+}
+
+
+@dataclass(frozen=True)
+class Options:
+    """What the analyst may set: which kinds compete, and each kind's regularisation grid."""
+
+    kinds: tuple[str, ...] = ("logistic", "boosting")
+    C: tuple[float, ...] = (0.01, 0.1, 1.0)  # logistic: inverse L2 strength
+    max_iter: int = 200  # boosting: trees
+    learning_rate: float = 0.05
+    max_leaf_nodes: tuple[int, ...] = (4, 8)
+    min_samples_leaf: int = 0  # 0: 2 % of the rows, at least 20
+    l2_regularization: float = 1.0
+    groups: int = 3  # household groups of the validation
+
+    def candidates(self, rows: int) -> list[Candidate]:
+        """Every configuration to compare."""
+        found: list[Candidate] = []
+        if "logistic" in self.kinds:
+            found += [Candidate(f"logistic regression, C={c:g}", "logistic", {"C": c}) for c in self.C]
+        if "boosting" in self.kinds:
+            leaf = self.min_samples_leaf or max(20, rows // 50)
+            for leaves in self.max_leaf_nodes:
+                params = {"max_iter": self.max_iter, "learning_rate": self.learning_rate, "max_leaf_nodes": leaves,
+                          "min_samples_leaf": leaf, "l2_regularization": self.l2_regularization}  # fmt: skip
+                name = f"gradient boosting, {leaves} leaves, ≥{leaf} rows a leaf, {self.max_iter} trees"
+                found.append(Candidate(name, "boosting", params))
+        if not found:
+            raise ValueError(f"no model kind to train: choose from {', '.join(_FITTERS)}")
+        return found
+
+
+PLAIN_LOGISTIC = Candidate("plain logistic regression, C=1", "logistic", {"C": 1.0, "log_terms": False})
+
+
+def out_of_fold(candidate: Candidate, ts: TrainingSet, splits: list[Split]) -> tuple[np.ndarray, np.ndarray]:
+    """The validation rows and the candidate's probabilities for them, each from a fit that never saw them."""
+    rows, scores = [], []
+    for split in splits:
+        fit_y = ts.y[split.fit]
+        if not fit_y.any() or fit_y.all():
+            continue
+        model = candidate.fit(ts.X[split.fit], fit_y, ts.household[split.fit])
+        rows.append(split.check)
+        scores.append(model.predict_proba(ts.X[split.check])[:, 1])
+    if not rows:
+        raise ValueError("no validation fit had both outcomes: too few households fall below the line")
+    return np.concatenate(rows), np.concatenate(scores)

@@ -40,12 +40,14 @@ class Split:
     check: np.ndarray
 
     @classmethod
-    def checked(cls, ts: TrainingSet, fit: np.ndarray, check: np.ndarray, horizon: int = HORIZON) -> Split:
+    def checked(
+        cls, ts: TrainingSet, fit: np.ndarray, check: np.ndarray, horizon: int = HORIZON, out_of_time: bool = True
+    ) -> Split:
         """The split of row indices `fit` / `check`; raises LeakingSplit when it would leak."""
         shared = set(ts.household[fit].tolist()) & set(ts.household[check].tolist())
         if shared:
             raise LeakingSplit(f"{len(shared)} household(s) on both sides, e.g. {sorted(shared)[0]}")
-        if len(fit) and len(check):
+        if out_of_time and len(fit) and len(check):
             last_fit, first_check = ts.cutoffs[int(ts.cutoff[fit].max())], ts.cutoffs[int(ts.cutoff[check].min())]
             if add_months(last_fit, horizon) > first_check:
                 raise LeakingSplit(
@@ -60,35 +62,47 @@ def household_group(household_id: str, groups: int) -> int:
 
 
 def validation_days(days: list[date], horizon: int = HORIZON, blocks: int = 2) -> list[list[date]]:
-    """The last third of the cut-offs (at least one), in up to `blocks` blocks that each have earlier cut-offs to
-    fit on a horizon before them."""
+    """The last third of the cut-offs in up to `blocks` blocks, each with cut-offs a horizon earlier to fit on."""
     later = days[len(days) - max(1, math.ceil(len(days) / 3)) :]
     size = max(1, math.ceil(len(later) / blocks))
     chunks = [later[i : i + size] for i in range(0, len(later), size)]
-    usable = [chunk for chunk in chunks if any(add_months(d, horizon) <= chunk[0] for d in days)]
-    if not usable:
-        span = f"{days[0]}..{days[-1]}" if days else "no cut-offs"
-        raise ValueError(
-            f"the training period ({span}) is too short for an honest validation: it needs cut-offs more than "
-            f"the {horizon}-month horizon apart (give more history, or an earlier start)"
-        )
-    return usable
+    return [chunk for chunk in chunks if any(add_months(d, horizon) <= chunk[0] for d in days)]
 
 
-def honest_splits(ts: TrainingSet, horizon: int = HORIZON, groups: int = 3) -> list[Split]:
-    """Out-of-household, out-of-time splits covering every household at the validation cut-offs."""
+@dataclass(frozen=True)
+class Scheme:
+    """The validation splits and, in words, how they hold data out."""
+
+    splits: list[Split]
+    words: str
+
+
+def honest_splits(ts: TrainingSet, horizon: int = HORIZON, groups: int = 3) -> Scheme:
+    """Out-of-household, out-of-time splits covering every household at the validation cut-offs; when the training
+    period holds no cut-offs a horizon apart (e.g. one survey wave), out of household at the same cut-offs."""
     days = sorted({ts.cutoffs[c] for c in np.unique(ts.cutoff)})
     group = np.asarray([household_group(str(h), groups) for h in ts.household])
     row_day = np.asarray([ts.cutoffs[c] for c in ts.cutoff], dtype=object)
+    blocks = validation_days(days, horizon)
+    if not blocks:
+        held_out = [(np.nonzero(group != k)[0], np.nonzero(group == k)[0]) for k in range(groups)]
+        splits = [Split.checked(ts, fit, check, horizon, out_of_time=False) for fit, check in held_out]
+        words = (f"validate on {groups} disjoint groups of households held out, each predicted by a fit on the "
+                 f"others at the same cut-offs ({days[0]}..{days[-1]}): the training period holds no cut-offs "
+                 f"{horizon} months apart, so this validation is out of household but not out of time")  # fmt: skip
+        return Scheme(splits, words)
     splits = []
-    for block in validation_days(days, horizon):
+    for block in blocks:
         fit_days = {d for d in days if add_months(d, horizon) <= block[0]}
         in_fit, in_block = np.isin(row_day, list(fit_days)), np.isin(row_day, block)
         for k in range(groups):
             fit, check = np.nonzero(in_fit & (group != k))[0], np.nonzero(in_block & (group == k))[0]
             if len(check) and len(fit):
                 splits.append(Split.checked(ts, fit, check, horizon))
-    return splits
+    checked = [d for block in blocks for d in block]
+    words = (f"validate cut-offs {checked[0]}..{checked[-1]} on {groups} disjoint groups of households held out, "
+             f"each predicted by a fit on the others' cut-offs at least {horizon} months earlier")  # fmt: skip
+    return Scheme(splits, words)
 
 
 def signed_log(x: np.ndarray) -> np.ndarray:

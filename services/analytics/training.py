@@ -43,6 +43,7 @@ class Trained:
     budget_cuts: dict[str, float]
     predict_us_per_row: float
     seconds: float
+    scheme: str
     horizon: int = HORIZON
     labels_until: date | None = None
     notes: list[str] = field(default_factory=list)
@@ -55,12 +56,8 @@ class Trained:
     def data_window(self) -> str:
         """Cut-offs used for the served model, and the validation scheme."""
         train = [self.train.cutoffs[c] for c in np.unique(self.train.cutoff)]
-        valid = [self.validation.cutoffs[c] for c in np.unique(self.validation.cutoff)]
         until = f", labels until {self.labels_until}" if self.labels_until else ""
-        return (
-            f"train cut-offs {train[0]}..{train[-1]}{until}; validate cut-offs {valid[0]}..{valid[-1]} "
-            f"on households held out, fitted on cut-offs at least {self.horizon} months earlier"
-        )
+        return f"train cut-offs {train[0]}..{train[-1]}{until}; {self.scheme}"
 
 
 def _selection_sample(ts: TrainingSet) -> TrainingSet:
@@ -113,7 +110,8 @@ def _train(
         raise ValueError("the training labels hold only one outcome: no household falls below the line, or all do")
     started = time.perf_counter()
     sample = _selection_sample(ts)
-    splits = honest_splits(sample, horizon, options.groups)
+    scheme = honest_splits(sample, horizon, options.groups)
+    splits = scheme.splits
     compared = [(c, *out_of_fold(c, sample, splits)) for c in options.candidates(len(sample))]
     rows = compared[0][1]
     validation = sample.subset(rows)
@@ -136,7 +134,8 @@ def _train(
     baseline = {name: float(np.median(ts.X[:, i])) for i, name in enumerate(FEATURES)}
     return Trained(
         estimator, chosen, reference, baseline, ts, validation, evaluations, differences, scores,
-        budget_cuts(estimator, ts), predict_cost(estimator, ts.X), time.perf_counter() - started, horizon, labels_until,
+        budget_cuts(estimator, ts), predict_cost(estimator, ts.X), time.perf_counter() - started, scheme.words,
+        horizon, labels_until,
     )  # fmt: skip
 
 

@@ -73,7 +73,7 @@ def _train(args: argparse.Namespace) -> None:
     manifest, report = run_training(request, _settings(), args.by, progress=True)
     print(f"registered {manifest.version} ({manifest.model_kind}) in {time.perf_counter() - started:.0f} s; "
           f"report: {report}")  # fmt: skip
-    print("validation (honest: households held out, fitted a horizon earlier):")
+    print(f"validation: {manifest.data_window}")
     print(json.dumps(manifest.metrics, indent=2))
     if args.test_from:
         folder = report.parent / "evaluations" / f"from-{args.test_from}"

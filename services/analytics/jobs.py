@@ -24,6 +24,9 @@ from services.common.policy import PolicyBook
 from services.common.settings import ScoringSettings
 from services.scoring.model import ModelManifest, ModelRegistry, RiskModel
 
+ModelKind = Literal["logistic", "boosting"]
+MODEL_KINDS: tuple[ModelKind, ...] = ("logistic", "boosting")
+
 
 class TrainRequest(BaseModel):
     """What to train on: a simulated county (default) or an exported / Kafka history with its truth."""
@@ -45,7 +48,7 @@ class TrainRequest(BaseModel):
     test_from: date | None = None  # then score the period from this date out of time, as the stream would
     max_rejects: int = Field(default=0, ge=0)
     policy_dir: str | None = None  # default: the service's POLICY_DIR
-    kinds: list[Literal["logistic", "boosting"]] = Field(default_factory=lambda: ["logistic", "boosting"])
+    kinds: list[ModelKind] = Field(default_factory=lambda: list(MODEL_KINDS))
     C: list[float] = Field(default_factory=lambda: [0.01, 0.1, 1.0])
     learning_rate: float = Field(default=0.05, gt=0, le=1)
     max_leaf_nodes: list[int] = Field(default_factory=lambda: [4, 8])

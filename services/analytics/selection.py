@@ -94,7 +94,8 @@ def honest_splits(ts: TrainingSet, horizon: int = HORIZON, groups: int = 3) -> S
     splits = []
     for block in blocks:
         fit_days = {d for d in days if add_months(d, horizon) <= block[0]}
-        in_fit, in_block = np.isin(row_day, list(fit_days)), np.isin(row_day, block)
+        in_fit = np.asarray([d in fit_days for d in row_day])
+        in_block = np.asarray([d in block for d in row_day])
         for k in range(groups):
             fit, check = np.nonzero(in_fit & (group != k))[0], np.nonzero(in_block & (group == k))[0]
             if len(check) and len(fit):

@@ -125,7 +125,7 @@ def assess(state: HouseholdState, policy: Policy, known: Standing | None = None)
     candidates = [
         income_below_line(figures),
         income_after_rigid_spending(figures),
-        income_drop(found.reported, state.latest_month, state.profile.annual_net_income, values),
+        income_drop(found.reported, state.latest_month, state.profile.annual_net_income, values, state.members_in),
         medical_burden(figures, low_income, values),
         disaster_house_damage(recent) if recent else None,
         disaster_economic_loss(recent, figures, values) if recent else None,

@@ -31,11 +31,12 @@ class Evaluation:
 
 
 def flagged_at_budget(ts: TrainingSet, score: np.ndarray, budget: float) -> np.ndarray:
-    """Per cut-off, the top `budget` share of households by score (ties broken by a fixed random order)."""
+    """Per cut-off (and stratum), the top `budget` share of households by score (ties in a fixed random order)."""
     tie = np.random.default_rng(0).random(len(score)) * 1e-9
     flagged = np.zeros(len(score), bool)
-    for c in np.unique(ts.cutoff):
-        rows = np.nonzero(ts.cutoff == c)[0]
+    groups = ts.cutoff * (int(ts.strata().max(initial=0)) + 1) + ts.strata()
+    for c in np.unique(groups):
+        rows = np.nonzero(groups == c)[0]
         k = math.ceil(budget * len(rows))
         flagged[rows[np.argsort(-(score[rows] + tie[rows]))[:k]]] = True
     return flagged
@@ -81,18 +82,29 @@ def county_recalls(ts: TrainingSet, flagged: np.ndarray) -> dict[str, float]:
     return out
 
 
-def _ranked(metric: Callable[..., float], y: np.ndarray, score: np.ndarray, weight: np.ndarray | None) -> float:
-    if y.all() or not y.any():
-        return float("nan")
-    return float(metric(y, score, sample_weight=weight))
+def _ranked(
+    metric: Callable[..., float], ts: TrainingSet, score: np.ndarray, weight: np.ndarray | None = None
+) -> float:
+    """A ranking metric within each stratum (scores of different fits are not comparable), averaged by rows."""
+    w = np.ones(len(ts)) if weight is None else weight
+    values, sizes = [], []
+    strata = ts.strata()
+    for s in np.unique(strata):
+        rows = (strata == s) & (w > 0)
+        y = ts.y[rows]
+        if y.all() or not y.any():
+            continue
+        values.append(float(metric(y, score[rows], sample_weight=w[rows])))
+        sizes.append(float(w[rows].sum()))
+    return float(np.average(values, weights=sizes)) if values else float("nan")
 
 
 def evaluate(name: str, ts: TrainingSet, score: np.ndarray, probabilistic: bool = True) -> Evaluation:
     """Every metric for one scorer (probabilities, or any ranking such as the rules' levels)."""
     result = Evaluation(name, score=score)
     m = result.metrics
-    m["roc_auc"] = _ranked(roc_auc_score, ts.y, score, None)
-    m["pr_auc"] = _ranked(average_precision_score, ts.y, score, None)
+    m["roc_auc"] = _ranked(roc_auc_score, ts, score)
+    m["pr_auc"] = _ranked(average_precision_score, ts, score)
     m["positive_share"] = float(ts.y.mean()) if len(ts) else 0.0
     if probabilistic:
         m["brier"] = float(brier_score_loss(ts.y, score))
@@ -139,8 +151,8 @@ def income_rank(ts: TrainingSet) -> np.ndarray:
 def _replicate(ts: TrainingSet, score: np.ndarray, weight: np.ndarray, flagged: np.ndarray) -> dict[str, float]:
     recall, precision = recall_precision(ts, flagged, weight)
     return {
-        "roc_auc": _ranked(roc_auc_score, ts.y, score, weight),
-        "pr_auc": _ranked(average_precision_score, ts.y, score, weight),
+        "roc_auc": _ranked(roc_auc_score, ts, score, weight),
+        "pr_auc": _ranked(average_precision_score, ts, score, weight),
         "recall_at_10pct": recall,
         "precision_at_10pct": precision,
     }

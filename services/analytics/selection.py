@@ -102,7 +102,8 @@ def honest_splits(ts: TrainingSet, horizon: int = HORIZON, groups: int = 3) -> S
                 splits.append(Split.checked(ts, fit, check, horizon))
     checked = [d for block in blocks for d in block]
     words = (f"validate cut-offs {checked[0]}..{checked[-1]} on {groups} disjoint groups of households held out, "
-             f"each predicted by a fit on the others' cut-offs at least {horizon} months earlier")  # fmt: skip
+             f"each predicted by a fit on the others' cut-offs at least {horizon} months earlier; rankings and "
+             "budgets within each fit's predictions, averaged by rows")  # fmt: skip
     return Scheme(splits, words)
 
 
@@ -119,19 +120,41 @@ class Candidate:
     kind: str  # logistic | boosting
     params: dict[str, Any]
 
-    def fit(self, X: np.ndarray, y: np.ndarray, households: np.ndarray) -> Any:
-        """A fitted estimator with predict_proba; one model (a boosting model carries one sigmoid calibration)."""
-        return _FITTERS[self.kind](self.params, X, y, households)
+    def columns(self, names: list[str]) -> list[str]:
+        """The features this candidate uses out of `names` (the informative ones)."""
+        only = self.params.get("only")
+        return [name for name in names if name in only] if only else list(names)
+
+    def fit(self, X: np.ndarray, y: np.ndarray, households: np.ndarray, names: list[str]) -> Any:
+        """One fitted model with predict_proba on X's columns `names` (boosting carries one sigmoid calibration)."""
+        return _FITTERS[self.kind](self.params, X, y, households, names)
 
 
-def _logistic(params: dict[str, Any], X: np.ndarray, y: np.ndarray, households: np.ndarray) -> Any:
+def informative(X: np.ndarray, names: list[str] | tuple[str, ...] = FEATURES) -> list[str]:
+    """The features that vary in the training rows and do not merely repeat an earlier one.
+
+    E.g. the year before on a first survey wave, or income after rigid spending without any medical bill: nothing can
+    be learnt from those, and a model would extrapolate on them once they vary.
+    """
+    kept: list[int] = []
+    for j in range(X.shape[1]):
+        column = X[:, j]
+        if np.ptp(column) <= 1e-12:
+            continue
+        if any(abs(np.corrcoef(X[:, i], column)[0, 1]) > 0.999 for i in kept):
+            continue
+        kept.append(j)
+    return [names[j] for j in kept]
+
+
+def _logistic(params: dict[str, Any], X: np.ndarray, y: np.ndarray, households: np.ndarray, names: list[str]) -> Any:
     steps = [FunctionTransformer(signed_log)] if params.get("log_terms", True) else []
     model = make_pipeline(*steps, StandardScaler(), LogisticRegression(C=params["C"], max_iter=2000))
     return model.fit(X, y)
 
 
-def _boosting(params: dict[str, Any], X: np.ndarray, y: np.ndarray, households: np.ndarray) -> Any:
-    monotonic = [-1 if name in DECREASING_RISK else 0 for name in FEATURES]
+def _boosting(params: dict[str, Any], X: np.ndarray, y: np.ndarray, households: np.ndarray, names: list[str]) -> Any:
+    monotonic = [-1 if name in DECREASING_RISK else 0 for name in names]
     boosting = HistGradientBoostingClassifier(
         max_iter=params["max_iter"],
         learning_rate=params["learning_rate"],
@@ -150,7 +173,7 @@ def _boosting(params: dict[str, Any], X: np.ndarray, y: np.ndarray, households: 
     return CalibratedClassifierCV(boosting, method="sigmoid", cv=folds, ensemble=False).fit(X, y)
 
 
-_FITTERS: dict[str, Callable[[dict[str, Any], np.ndarray, np.ndarray, np.ndarray], Any]] = {
+_FITTERS: dict[str, Callable[[dict[str, Any], np.ndarray, np.ndarray, np.ndarray, list[str]], Any]] = {
     "logistic": _logistic,
     "boosting": _boosting,
 }
@@ -174,6 +197,7 @@ class Options:
         found: list[Candidate] = []
         if "logistic" in self.kinds:
             found += [Candidate(f"logistic regression, C={c:g}", "logistic", {"C": c}) for c in self.C]
+            found.append(INCOME_ONLY)
         if "boosting" in self.kinds:
             leaf = self.min_samples_leaf or max(20, rows // 50)
             for leaves in self.max_leaf_nodes:
@@ -187,18 +211,28 @@ class Options:
 
 
 PLAIN_LOGISTIC = Candidate("plain logistic regression, C=1", "logistic", {"C": 1.0, "log_terms": False})
+INCOME_ONLY = Candidate(
+    "logistic regression on income per person only, C=1",
+    "logistic",
+    {"C": 1.0, "only": ("income_to_line", "after_rigid_to_line", "year_before_to_line")},
+)
 
 
-def out_of_fold(candidate: Candidate, ts: TrainingSet, splits: list[Split]) -> tuple[np.ndarray, np.ndarray]:
-    """The validation rows and the candidate's probabilities for them, each from a fit that never saw them."""
-    rows, scores = [], []
-    for split in splits:
+def out_of_fold(
+    candidate: Candidate, ts: TrainingSet, splits: list[Split], names: list[str] | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Validation rows, the candidate's probabilities for them (each from a fit that never saw them), their split."""
+    used = candidate.columns(names or list(FEATURES))
+    columns = np.asarray([FEATURES.index(name) for name in used], dtype=int)
+    rows, scores, strata = [], [], []
+    for number, split in enumerate(splits):
         fit_y = ts.y[split.fit]
         if not fit_y.any() or fit_y.all():
             continue
-        model = candidate.fit(ts.X[split.fit], fit_y, ts.household[split.fit])
+        model = candidate.fit(ts.X[np.ix_(split.fit, columns)], fit_y, ts.household[split.fit], used)
         rows.append(split.check)
-        scores.append(model.predict_proba(ts.X[split.check])[:, 1])
+        scores.append(model.predict_proba(ts.X[np.ix_(split.check, columns)])[:, 1])
+        strata.append(np.full(len(split.check), number))
     if not rows:
         raise ValueError("no validation fit had both outcomes: too few households fall below the line")
-    return np.concatenate(rows), np.concatenate(scores)
+    return np.concatenate(rows), np.concatenate(scores), np.concatenate(strata)

@@ -15,7 +15,15 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from services.analytics.evaluation import Evaluation, bootstrap, evaluate, evaluate_rules, income_rank
-from services.analytics.selection import PLAIN_LOGISTIC, Candidate, Options, honest_splits, household_group, out_of_fold
+from services.analytics.selection import (
+    PLAIN_LOGISTIC,
+    Candidate,
+    Options,
+    honest_splits,
+    household_group,
+    informative,
+    out_of_fold,
+)
 from services.analytics.training_set import HORIZON, TrainingSet
 from services.scoring.features import FEATURES
 from services.scoring.model import ModelManifest, ModelRegistry, RiskModel
@@ -46,6 +54,8 @@ class Trained:
     scheme: str
     horizon: int = HORIZON
     labels_until: date | None = None
+    features: list[str] = field(default_factory=lambda: list(FEATURES))
+    left_out: list[str] = field(default_factory=list)  # features constant or repeating another in the training rows
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -81,10 +91,9 @@ def predict_cost(estimator: Any, X: np.ndarray, batch: int = 1000, repeats: int 
     return float(np.median(timings) / batch * 1e6)
 
 
-def budget_cuts(estimator: Any, ts: TrainingSet) -> dict[str, float]:
-    """Per alert budget, the probability whose excess marks that share of the latest cut-off's households."""
-    latest = ts.subset(ts.cutoff == ts.cutoff.max())
-    probability = estimator.predict_proba(latest.X)[:, 1]
+def budget_cuts(estimator: Any, latest: np.ndarray) -> dict[str, float]:
+    """Per alert budget, the probability above which that share of the rows `latest` (the last cut-off) lie."""
+    probability = estimator.predict_proba(latest)[:, 1]
     return {f"{share:.2f}": float(np.quantile(probability, 1 - share)) for share in BUDGET_GRID}
 
 
@@ -110,14 +119,16 @@ def _train(
         raise ValueError("the training labels hold only one outcome: no household falls below the line, or all do")
     started = time.perf_counter()
     sample = _selection_sample(ts)
+    names = informative(ts.X)
     scheme = honest_splits(sample, horizon, options.groups)
     splits = scheme.splits
-    compared = [(c, *out_of_fold(c, sample, splits)) for c in options.candidates(len(sample))]
-    rows = compared[0][1]
+    compared = [(c, *out_of_fold(c, sample, splits, names)) for c in options.candidates(len(sample))]
+    rows, strata = compared[0][1], compared[0][3]
     validation = sample.subset(rows)
-    scores = {c.name: evaluate(c.name, validation, p).metrics["roc_auc"] for c, _, p in compared}
-    chosen, _, chosen_p = max(compared, key=lambda item: scores[item[0].name])
-    _, plain_p = out_of_fold(PLAIN_LOGISTIC, sample, splits)
+    validation.stratum = strata
+    scores = {c.name: evaluate(c.name, validation, p).metrics["roc_auc"] for c, _, p, _ in compared}
+    chosen, _, chosen_p, _ = max(compared, key=lambda item: scores[item[0].name])
+    _, plain_p, _ = out_of_fold(PLAIN_LOGISTIC, sample, splits)
     evaluations = [
         evaluate(f"model ({chosen.name})", validation, chosen_p),
         evaluate_rules(validation),
@@ -129,13 +140,16 @@ def _train(
         evaluations.append(evaluate(f"active model {active.manifest.version}", validation,
                                     active.probabilities(validation.X[:, columns])))  # fmt: skip
     differences = bootstrap(validation, evaluations, bootstrap_rounds if len(validation) <= 200_000 else 50)
-    estimator = chosen.fit(ts.X, ts.y, ts.household)
-    reference = PLAIN_LOGISTIC.fit(ts.X, ts.y, ts.household)
-    baseline = {name: float(np.median(ts.X[:, i])) for i, name in enumerate(FEATURES)}
+    used = chosen.columns(names)
+    X = ts.X[:, [FEATURES.index(name) for name in used]]
+    estimator = chosen.fit(X, ts.y, ts.household, used)
+    reference = PLAIN_LOGISTIC.fit(ts.X, ts.y, ts.household, list(FEATURES))
+    baseline = {name: float(np.median(X[:, i])) for i, name in enumerate(used)}
+    left_out = [name for name in FEATURES if name not in names]
     return Trained(
         estimator, chosen, reference, baseline, ts, validation, evaluations, differences, scores,
-        budget_cuts(estimator, ts), predict_cost(estimator, ts.X), time.perf_counter() - started, scheme.words,
-        horizon, labels_until,
+        budget_cuts(estimator, X[ts.cutoff == ts.cutoff.max()]),
+        predict_cost(estimator, X), time.perf_counter() - started, scheme.words, horizon, labels_until, used, left_out,
     )  # fmt: skip
 
 
@@ -180,6 +194,7 @@ def register(trained: Trained, folder: Path, trained_by: str, version: str | Non
     manifest = ModelRegistry(folder).save(
         trained.estimator,
         trained.baseline,
+        trained.features,
         version=version or f"risk-{now:%Y%m%d-%H%M%S}",
         trained_at=now,
         trained_by=trained_by,

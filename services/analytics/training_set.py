@@ -89,15 +89,21 @@ class TrainingSet:
     alert_rule: np.ndarray  # per row, the policy's model_yellow_budget (nan: none) and model_yellow_probability
     cutoffs: list[date]
     policy_versions: set[str] = field(default_factory=set)
+    stratum: np.ndarray | None = None  # validation rows: the split that predicted each (scores compare within one)
 
     def __len__(self) -> int:
         return len(self.y)
+
+    def strata(self) -> np.ndarray:
+        """Each row's stratum (all 0 when the rows were scored by one model)."""
+        return np.zeros(len(self), int) if self.stratum is None else self.stratum
 
     def subset(self, mask: np.ndarray) -> TrainingSet:
         """Rows where `mask` holds (a boolean mask or row indices)."""
         parts = (self.X, self.y, self.cutoff, self.county, self.household, self.rules_level, self.fall_in,
                  self.alert_rule)  # fmt: skip
-        return TrainingSet(*(part[mask] for part in parts), self.cutoffs, self.policy_versions)  # type: ignore[arg-type, call-arg]
+        stratum = None if self.stratum is None else self.stratum[mask]
+        return TrainingSet(*(part[mask] for part in parts), self.cutoffs, self.policy_versions, stratum)  # type: ignore[arg-type, call-arg]
 
     def cutoff_dates(self) -> np.ndarray:
         """Each row's cut-off date."""

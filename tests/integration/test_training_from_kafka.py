@@ -52,5 +52,8 @@ def test_the_cli_trains_from_kafka_with_the_same_training_set_as_from_the_export
     assert "registered kafka-1" in capsys.readouterr().out
     folder = tmp_path / "models"
     manifests = {v: json.loads((folder / v / "manifest.json").read_text()) for v in ("kafka-1", "export-1")}
-    assert manifests["kafka-1"]["metrics"] == manifests["export-1"]["metrics"]
+    timing = "predict_us_per_row"  # measured each time
+    assert {k: v for k, v in manifests["kafka-1"]["metrics"].items() if k != timing} == {
+        k: v for k, v in manifests["export-1"]["metrics"].items() if k != timing
+    }
     assert manifests["kafka-1"]["data_window"] == manifests["export-1"]["data_window"]

@@ -11,6 +11,8 @@ from services.analytics.cli import main
 from services.analytics.history import group, read_jsonl
 from services.analytics.labels import Labels, read_outcomes
 from services.analytics.out_of_time import evaluate_period
+from services.analytics.selection import Options, honest_splits, informative
+from services.analytics.training import train
 from services.analytics.training_set import build, later_cutoffs
 from services.common.policy import PolicyBook
 from services.common.settings import REPO_ROOT
@@ -79,3 +81,14 @@ def test_evaluate_scores_as_the_stream_does_and_refuses_cut_offs_the_model_learn
     main([*args, "--at", "1985-12-31", "--out", str(panel / "evaluation")])
     assert json.loads(capsys.readouterr().out.rsplit("report:", 1)[0])["cutoffs"] == ["1985-12-31"]
     assert (panel / "evaluation" / "report.md").exists() and (panel / "evaluation" / "reliability.png").exists()
+
+
+def test_on_one_survey_wave_the_year_before_is_left_out_and_validation_says_it_is_out_of_household_only(panel):
+    events, labels = group(read_jsonl(panel / "events.jsonl")), Labels(read_outcomes(panel / "labels.csv"))
+    first_wave = build(sorted(events.items()), labels, [date(1980, 12, 31)], PolicyBook.load(panel / "policy"))
+    kept = informative(first_wave.X)
+    assert "income_to_line" in kept and "year_before_to_line" not in kept and "members" not in kept
+    scheme = honest_splits(first_wave)
+    assert "out of household but not out of time" in scheme.words and len(scheme.splits) == 3
+    trained = train(first_wave, Options(kinds=("logistic",), C=(1.0,)), bootstrap_rounds=0)
+    assert trained.features == kept and "year_before_to_line" in trained.left_out

@@ -164,17 +164,9 @@ class Labels:
     def __contains__(self, household_id: object) -> bool:
         return household_id in self._by_household
 
-    def households(self) -> list[str]:
-        """Households with at least one outcome."""
-        return sorted(self._by_household)
-
     def cutoffs(self) -> list[date]:
         """The dates at which some household's standing against the line is known: where rows can be cut."""
         return sorted({d for items in self._by_household.values() for d, kind in items if kind in LINE_OUTCOMES})
-
-    def latest(self) -> date | None:
-        """The latest outcome date."""
-        return max((items[-1][0] for items in self._by_household.values()), default=None)
 
     def until(self, last: date) -> Labels:
         """Only the outcomes dated on or before `last` (what was known then)."""

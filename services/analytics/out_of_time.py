@@ -15,6 +15,7 @@ import numpy as np
 from services.analytics.backtest import load_version
 from services.analytics.evaluation import Evaluation, bootstrap, evaluate, evaluate_rules, income_rank, recall_precision
 from services.analytics.labels import Labels
+from services.analytics.report import write_period_report
 from services.analytics.training import INCOME_RANK, PLAIN, REFERENCE_FILE
 from services.analytics.training_set import TrainingSet, cutoff_instant, feature_row, snapshot_of
 from services.common.events import HouseholdEvent
@@ -151,8 +152,6 @@ def summary(result: PeriodEvaluation) -> dict[str, Any]:
 
 def save_evaluation(result: PeriodEvaluation, folder: Path) -> dict[str, Any]:
     """Write the report, its plots and `summary.json` into `folder`; returns the summary."""
-    from services.analytics.report import write_period_report
-
     found = summary(result)
     write_period_report(result, folder, f"Risk model {result.version}: out of time, {', '.join(found['cutoffs'])}")
     (folder / "summary.json").write_text(json.dumps(found, indent=2, ensure_ascii=False), encoding="utf-8")

@@ -105,10 +105,6 @@ class TrainingSet:
         stratum = None if self.stratum is None else self.stratum[mask]
         return TrainingSet(*(part[mask] for part in parts), self.cutoffs, self.policy_versions, stratum)  # type: ignore[arg-type, call-arg]
 
-    def cutoff_dates(self) -> np.ndarray:
-        """Each row's cut-off date."""
-        return np.asarray(self.cutoffs, dtype="datetime64[D]")[self.cutoff] if len(self) else np.empty(0, "M8[D]")
-
     def column(self, name: str) -> np.ndarray:
         """One feature's column."""
         return self.X[:, FEATURES.index(name)]

@@ -21,6 +21,7 @@ from services.analytics.labels import (
     Outcome,
     as_of_date,
     read_outcomes,
+    truth_outcomes,
     verdict_outcomes,
     write_outcomes,
 )
@@ -150,3 +151,12 @@ def test_a_simulated_export_reads_back_as_the_same_events_and_monthly_labels(tmp
     events = list(read_jsonl(tmp_path / "e.jsonl"))
     labels = list(read_outcomes(tmp_path / "l.csv"))
     assert len(events) == counts["events"] and len(labels) == counts["labels"] == 20 * 24
+
+
+def test_a_former_simulator_truth_file_reads_as_month_end_labels(tmp_path: Path):
+    (tmp_path / "truth.jsonl").write_text('{"household_id": "A", "start": "2025-11", "below": [0, 1, 0]}\n')
+    assert list(truth_outcomes(tmp_path / "truth.jsonl")) == [
+        Outcome("A", date(2025, 11, 30), "above_line"),
+        Outcome("A", date(2025, 12, 31), "below_line"),
+        Outcome("A", date(2026, 1, 31), "above_line"),
+    ]

@@ -155,6 +155,7 @@ class Labels:
             grouped[item.household_id].append((item.as_of, item.outcome))
         self._by_household = {hid: sorted(items) for hid, items in grouped.items()}
         self._days = {hid: [d for d, _ in items] for hid, items in self._by_household.items()}
+        self._known_until = max((days[-1] for days in self._days.values()), default=date.min)
 
     @classmethod
     def read(cls, paths: Iterable[Path]) -> Labels:
@@ -174,17 +175,19 @@ class Labels:
         kept._by_household = {h: [i for i in items if i[0] <= last] for h, items in self._by_household.items()}
         kept._by_household = {h: items for h, items in kept._by_household.items() if items}
         kept._days = {hid: [d for d, _ in items] for hid, items in kept._by_household.items()}
+        kept._known_until = max((days[-1] for days in kept._days.values()), default=date.min)
         return kept
 
     def row(self, household_id: str, cutoff: date, horizon_months: int) -> tuple[bool, int] | None:
         """(positive, months from the cut-off to the first positive outcome) or None when the row is not eligible.
 
-        Eligible: above the line at the cut-off (an `above_line` outcome dated then), and the horizon known: a
-        verdict or a positive outcome in it, or a line outcome dated at or after its end. A verdict in the horizon
-        decides (the latest one); else any `below_line` / `entered_monitoring` in it is positive.
+        Eligible: above the line at the cut-off (an `above_line` outcome dated then), and the labels reaching past
+        the horizon's end (else only falls would be known there: a biased row set). A verdict in the horizon decides
+        (the latest one); else any `below_line` / `entered_monitoring` in it is positive; else it is negative when a
+        line outcome dated at or after the horizon's end shows the household was still observed.
         """
         items, days = self._by_household.get(household_id), self._days.get(household_id)
-        if not items or not days:
+        if not items or not days or add_months(cutoff, horizon_months) > self._known_until:
             return None
         at = [kind for d, kind in items[bisect_left(days, cutoff) : bisect_right(days, cutoff)]]
         if "above_line" not in at or "below_line" in at:

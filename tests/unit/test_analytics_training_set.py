@@ -106,6 +106,9 @@ def test_the_label_is_falling_below_within_the_horizon_and_households_below_at_t
     assert labels.row("A", date(2025, 12, 31), 12) == (False, 0)
     assert labels.row("A", date(2026, 1, 31), 12) is None  # horizon not fully known
     assert labels.row("A", date(2025, 3, 15), 12) is None  # standing not known on that day
+    late_fall = Labels([*_monthly("A", set(), 18), Outcome("B", date(2025, 12, 31), "above_line"),
+                        Outcome("B", date(2026, 6, 30), "below_line")])  # fmt: skip
+    assert late_fall.row("B", date(2025, 12, 31), 12) is None  # the labels end before its horizon does
 
 
 def test_a_township_verdict_in_the_horizon_decides_the_label():

@@ -47,7 +47,7 @@ train: venv
 
 simulate: venv
 	@mkdir -p state
-	$(BIN)/python -m services.analytics.cli simulate --households $(HOUSEHOLDS) --out state/events.jsonl --truth state/truth.jsonl
+	$(BIN)/python -m services.analytics.cli simulate --households $(HOUSEHOLDS) --out state/events.jsonl --labels state/labels.csv
 
 lint: venv
 	$(BIN)/ruff check services tests bench

@@ -9,10 +9,12 @@ from typing import Any
 import numpy as np
 
 from services.analytics.history import blocks, fast_event, simulate_block
+from services.analytics.labels import as_of_date
 from services.analytics.pipeline import simulated_training_set
 from services.analytics.simulator import SimConfig
 from services.analytics.training_set import month_end, replay
 from services.common.policy import PolicyBook
+from services.scoring.features import FEATURES
 from services.scoring.model import Activation, ModelRegistry, RiskModel
 from services.scoring.state import month_shift
 
@@ -39,25 +41,24 @@ def _months(start: str, end: str) -> list[str]:
 def backtest(folder: Path, version: str, policy_dir: Path, config: SimConfig, start: str, end: str) -> dict[str, Any]:
     """Month-end replay of `start`..`end`: alerts raised (rules + model), how early, and true cases missed."""
     model, policies, months = load_version(folder, version), PolicyBook.load(policy_dir), _months(start, end)
-    estimator = model._estimator
     first_alert: dict[str, int] = {}
     falls: dict[str, int] = {}
     model_only = 0
     for block in blocks(config):
         cohort, histories = simulate_block(config, block)
         for i, (hid, events) in enumerate(histories):
-            snaps = replay([fast_event(e) for e in events], months, policies)
+            snaps = replay([fast_event(e) for e in events], [as_of_date(m) for m in months], policies)
             if not snaps:
                 continue
-            names = [m for m in months if m in snaps]
-            rows = np.asarray([[snaps[m].features[f] for f in model.manifest.features] for m in names])
-            probability = estimator.predict_proba(rows)[:, 1]
-            values = policies.for_region(cohort.region[i], int(end[:4])).values
+            names = [m for m in months if as_of_date(m) in snaps]
+            rows = np.asarray([[snaps[as_of_date(m)].features[f] for f in model.manifest.features] for m in names])
+            probability = model.probabilities(rows)
+            cut = model.yellow_cut(policies.for_region(cohort.region[i], int(end[:4])).values)
             for m, p in zip(names, probability, strict=True):
-                by_model = p >= float(values.model_yellow_probability)
-                if snaps[m].rules_level >= 1 or by_model:
+                by_model = p >= cut
+                if snaps[as_of_date(m)].rules_level >= 1 or by_model:
                     first_alert.setdefault(hid, months.index(m))
-                    model_only += int(by_model and snaps[m].rules_level == 0)
+                    model_only += int(by_model and snaps[as_of_date(m)].rules_level == 0)
                     break
             offset = (int(start[:4]) - int(config.start[:4])) * 12 + int(start[5:]) - int(config.start[5:])
             below = cohort.below[i, offset : offset + len(months)]
@@ -94,13 +95,10 @@ def shadow(folder: Path, candidate: str, against: str | None, config: SimConfig)
         against = str(current.version)
     ts = simulated_training_set(config).training_set
     new, old = load_version(folder, candidate), load_version(folder, against)
-    p_new, p_old = new._estimator.predict_proba(ts.X)[:, 1], old._estimator.predict_proba(ts.X)[:, 1]
-    cut = float(
-        PolicyBook.load(config.policy_dir)
-        .for_region(config.counties[0], int(config.start[:4]))
-        .values.model_yellow_probability
-    )
-    a_new, a_old = p_new >= cut, p_old >= cut
+    p_new, p_old = (m.probabilities(ts.X[:, [FEATURES.index(f) for f in m.manifest.features]]) for m in (new, old))
+    values = PolicyBook.load(config.policy_dir).for_region(config.counties[0], int(config.start[:4])).values
+    cut = new.yellow_cut(values)
+    a_new, a_old = p_new >= cut, p_old >= old.yellow_cut(values)
     return {
         "candidate": candidate,
         "active": against,

@@ -1,4 +1,4 @@
-"""Analyst command line: simulate, train, list, activate, roll back, shadow-compare and backtest models."""
+"""Analyst command line: simulate, import panels, train, evaluate, list, activate, roll back, shadow, backtest."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 from services.analytics import registry
@@ -29,8 +30,16 @@ def _simulate(args: argparse.Namespace) -> None:
     elif args.kafka:
         print(json.dumps(to_kafka(config, _settings().kafka_bootstrap_servers, progress=True)))
     else:
-        counts = write_simulation(config, Path(args.out), Path(args.truth))
+        counts = write_simulation(config, Path(args.out), Path(args.labels))
         print(json.dumps(counts))
+
+
+def _floats(text: str) -> list[float]:
+    return [float(part) for part in text.split(",") if part.strip()]
+
+
+def _ints(text: str) -> list[int]:
+    return [int(part) for part in text.split(",") if part.strip()]
 
 
 def _train(args: argparse.Namespace) -> None:
@@ -47,11 +56,87 @@ def _train(args: argparse.Namespace) -> None:
         compare_active=args.compare_active,
         max_iter=args.max_iter,
         workers=args.workers,
+        labels=args.labels,
+        train_until=args.train_until,
+        test_from=args.test_from,
+        max_rejects=args.max_rejects,
+        policy_dir=args.policy_dir,
+        kinds=args.kinds.split(","),
+        C=_floats(args.C),
+        learning_rate=args.learning_rate,
+        max_leaf_nodes=_ints(args.max_leaf_nodes),
+        min_samples_leaf=args.min_samples_leaf,
+        l2_regularization=args.l2_regularization,
+        bootstrap=args.bootstrap,
     )
     started = time.perf_counter()
     manifest, report = run_training(request, _settings(), args.by, progress=True)
-    print(f"registered {manifest.version} in {time.perf_counter() - started:.0f} s; report: {report}")
+    print(f"registered {manifest.version} ({manifest.model_kind}) in {time.perf_counter() - started:.0f} s; "
+          f"report: {report}")  # fmt: skip
+    print(f"validation: {manifest.data_window}")
     print(json.dumps(manifest.metrics, indent=2))
+    if args.test_from:
+        folder = report.parent / "evaluations" / f"from-{args.test_from}"
+        print(f"out of time from {args.test_from} (report: {folder / 'report.md'}):")
+        print(json.dumps(json.loads((folder / "summary.json").read_text(encoding="utf-8"))["scorers"], indent=2))
+
+
+def _evaluate(args: argparse.Namespace) -> None:
+    from services.analytics.jobs import request_histories
+    from services.analytics.labels import Labels, read_outcomes
+    from services.analytics.out_of_time import evaluate_period, save_evaluation
+    from services.analytics.training_set import later_cutoffs
+    from services.common.policy import PolicyBook
+
+    settings = _settings()
+    labels = Labels(item for path in args.labels for item in read_outcomes(Path(path)))
+    if args.at:
+        cutoffs = sorted({date.fromisoformat(day.strip()) for part in args.at for day in part.split(",") if day})
+    elif args.test_from:
+        cutoffs = later_cutoffs(labels, args.test_from)
+    else:
+        raise ValueError("say when: --at DATE[,DATE…] (cut-offs) or --test-from DATE (every labelled cut-off after)")
+    request = TrainRequest(events=args.events, from_kafka=args.from_kafka, kafka_topic=args.kafka_topic,
+                           max_rejects=args.max_rejects)  # fmt: skip
+    histories = request_histories(request, settings)
+    policies = PolicyBook.load(Path(args.policy_dir) if args.policy_dir else settings.policy_dir)
+    result = evaluate_period(settings.model_dir, args.model, histories, labels, cutoffs, policies, args.bootstrap)
+    folder = Path(args.out) if args.out else settings.model_dir / args.model / "evaluations" / f"at-{cutoffs[0]}"
+    found = save_evaluation(result, folder)
+    print(json.dumps(found, indent=2, ensure_ascii=False))
+    print(f"report: {folder / 'report.md'}")
+
+
+def _import_panel(args: argparse.Namespace) -> None:
+    from services.analytics.panel import PanelMapping, import_panel
+
+    settings = _settings()
+    counts = import_panel(
+        Path(args.file), PanelMapping.load(Path(args.mapping)), Path(args.out), Path(args.labels),
+        Path(args.policy_dir) if args.policy_dir else settings.policy_dir,
+        Path(args.policy_out) if args.policy_out else None, args.max_rejects,
+    )  # fmt: skip
+    print(json.dumps(counts, indent=2))
+
+
+def _labels(args: argparse.Namespace) -> None:
+    from services.analytics.history import read_topic
+    from services.analytics.jobs import read_json_lines
+    from services.analytics.labels import verdict_outcomes, write_outcomes
+
+    if args.from_kafka:
+        docs = [json.loads(raw) for raw in read_topic(_settings().kafka_bootstrap_servers, args.kafka_topic)]
+    elif args.verdicts:
+        docs = read_json_lines(Path(args.verdicts))
+    else:
+        raise ValueError("convert what: --verdicts FILE or --from-kafka (alerts.changes)")
+    print(json.dumps({"labels": write_outcomes(Path(args.out), verdict_outcomes(docs)), "out": args.out}))
+
+
+def _dev_data(args: argparse.Namespace) -> None:
+    from services.analytics.devdata import write_wage_panel
+
+    print(json.dumps({"rows": write_wage_panel(Path(args.out)), "out": args.out}))
 
 
 def _list(args: argparse.Namespace) -> None:
@@ -103,6 +188,13 @@ def _backtest(args: argparse.Namespace) -> None:
     print(json.dumps(result, indent=2))
 
 
+def _history_options(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--labels", action="append", default=[], help="labels file (CSV/JSONL); repeatable")
+    command.add_argument("--max-rejects", type=int, default=0, help="invalid records that may be left out and listed")
+    command.add_argument("--policy-dir", help="policy folder (default POLICY_DIR)")
+    command.add_argument("--bootstrap", type=int, default=200, help="bootstrap rounds of the intervals")
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser (subcommands)."""
     root = argparse.ArgumentParser(prog="python -m services.analytics.cli", description=__doc__)
@@ -113,7 +205,7 @@ def parser() -> argparse.ArgumentParser:
     sim.add_argument("--start", default="2025-01")
     sim.add_argument("--months", type=int, default=24)
     sim.add_argument("--out", default="events.jsonl")
-    sim.add_argument("--truth", default="truth.jsonl")
+    sim.add_argument("--labels", default="labels.csv", help="labels file (CSV or JSONL): below/above the line monthly")
     sim.add_argument("--ingest-url", help="POST batches to this ingest instead of writing a file")
     sim.add_argument("--ingest-key", default="")
     sim.add_argument("--kafka", action="store_true", help="produce to events.inbound (KAFKA_BOOTSTRAP_SERVERS)")
@@ -124,15 +216,53 @@ def parser() -> argparse.ArgumentParser:
     tr.add_argument("--events", help="history export (JSONL of CloudEvents or canonical messages)")
     tr.add_argument("--from-kafka", action="store_true", help="read the history from Kafka (kafka-python)")
     tr.add_argument("--kafka-topic", default=topics.CANONICAL, help="the topic --from-kafka reads")
-    tr.add_argument("--truth", help="ground truth JSONL (labels); required with --events / --from-kafka")
-    tr.add_argument("--verdicts", help="township verdicts JSONL {household_id, decided_at, verdict}")
+    _history_options(tr)
+    tr.add_argument("--truth", help="the simulator's former truth JSONL, read as labels")
+    tr.add_argument("--verdicts", help="township verdicts JSONL {household_id, decided_at, verdict}, read as labels")
+    tr.add_argument("--train-until", type=date.fromisoformat, help="learn only from outcomes up to this date")
+    tr.add_argument("--test-from", type=date.fromisoformat, help="then evaluate out of time from this date")
+    tr.add_argument("--kinds", default="logistic,boosting", help="model kinds that compete (comma-separated)")
+    tr.add_argument("--C", default="0.01,0.1,1", help="logistic regression: inverse L2 strengths to compare")
+    tr.add_argument("--learning-rate", type=float, default=0.05, help="boosting: shrinkage")
+    tr.add_argument("--max-leaf-nodes", default="4,8", help="boosting: leaves per tree to compare")
+    tr.add_argument("--min-samples-leaf", type=int, default=0, help="boosting: rows a leaf needs (0: 2%% of rows)")
+    tr.add_argument("--l2-regularization", type=float, default=1.0, help="boosting: L2 penalty on leaf values")
     tr.add_argument("--version")
     tr.add_argument("--by", default="analyst.cli")
     tr.add_argument("--activate", action="store_true")
     tr.add_argument("--compare-active", action="store_true", help="evaluate the active model too (reads Kafka)")
-    tr.add_argument("--max-iter", type=int, default=200)
+    tr.add_argument("--max-iter", type=int, default=200, help="boosting: trees")
     tr.add_argument("--workers", type=int, default=2)
     tr.set_defaults(run=_train)
+    ev = commands.add_parser("evaluate", help="score a later period with a version as the stream would; baselines")
+    ev.add_argument("--model", required=True, help="the registered version")
+    ev.add_argument("--events", help="history export (JSONL of CloudEvents or canonical messages)")
+    ev.add_argument("--from-kafka", action="store_true", help="read the history from Kafka (kafka-python)")
+    ev.add_argument("--kafka-topic", default=topics.CANONICAL)
+    _history_options(ev)
+    ev.add_argument("--at", action="append", help="cut-off date(s), YYYY-MM-DD, comma-separated or repeated")
+    ev.add_argument("--test-from", type=date.fromisoformat, help="every labelled cut-off whose horizon starts then")
+    ev.add_argument("--out", help="report folder (default: MODEL_DIR/VERSION/evaluations/at-FIRST-CUT-OFF)")
+    ev.set_defaults(run=_evaluate)
+    imp = commands.add_parser("import-panel", help="a household panel file → v1 events JSONL and labels")
+    imp.add_argument("file", help="CSV, XLSX or JSONL: one row per household and period")
+    imp.add_argument("--mapping", required=True, help="panel mapping TOML (deploy/mappings/panels/)")
+    imp.add_argument("--out", default="events.jsonl")
+    imp.add_argument("--labels", default="labels.csv")
+    imp.add_argument("--policy-dir", help="policy folder in force (default POLICY_DIR)")
+    imp.add_argument("--policy-out", help="write the mapping's [line] as a policy folder here, and label with it")
+    imp.add_argument("--max-rejects", type=int, default=0, help="rows that may be rejected before the import stops")
+    imp.set_defaults(run=_import_panel)
+    lab = commands.add_parser("labels", help="township verdicts (JSONL or alerts.changes) → labels file")
+    lab.add_argument("--verdicts", help="JSONL {household_id, decided_at, verdict}")
+    lab.add_argument("--from-kafka", action="store_true", help="read confirm/dismiss changes from Kafka")
+    lab.add_argument("--kafka-topic", default="alerts.changes")
+    lab.add_argument("--out", default="verdicts.csv")
+    lab.set_defaults(run=_labels)
+    dev = commands.add_parser("dev-data", help="write a real development panel shipped by a package")
+    dev.add_argument("name", choices=["wage-panel"], help="wage-panel: NLSY 1980-87 (linearmodels)")
+    dev.add_argument("--out", default="wage_panel.csv")
+    dev.set_defaults(run=_dev_data)
     commands.add_parser("list", help="registered versions and the active one").set_defaults(run=_list)
     act = commands.add_parser("activate", help="publish an activation of VERSION")
     act.add_argument("version")
@@ -168,7 +298,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
     try:
         args.run(args)
-    except (registry.RegistryError, KeyError, ValueError) as exc:
+    except (registry.RegistryError, KeyError, ValueError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from exc
 

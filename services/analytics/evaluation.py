@@ -1,60 +1,74 @@
-"""Out-of-time evaluation: discrimination, calibration, recall at alert budgets, fairness across counties, lead time."""
+"""Out-of-time evaluation: discrimination, calibration, recall at alert budgets, fairness across counties, lead time,
+each next to baselines on the same rows and with bootstrap intervals (households resampled, not rows)."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
-from services.analytics.training_set import TrainingSet, month_end
-from services.scoring.state import month_shift
+from services.analytics.labels import add_months
+from services.analytics.training_set import TrainingSet
 
 BUDGETS = (0.05, 0.10, 0.20)
+INTERVAL_METRICS = ("roc_auc", "pr_auc", "recall_at_10pct", "precision_at_10pct")
 
 
 @dataclass
 class Evaluation:
-    """Metrics of one scorer on the validation rows."""
+    """Metrics of one scorer on the evaluated rows; `intervals` holds 95 % bootstrap intervals."""
 
     name: str
     metrics: dict[str, float] = field(default_factory=dict)
+    intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
     county_recall: dict[str, float] = field(default_factory=dict)
     reliability: tuple[list[float], list[float]] = ([], [])
-    roc: tuple[list[float], list[float]] = ([], [])
+    score: np.ndarray = field(default_factory=lambda: np.empty(0))
 
 
 def flagged_at_budget(ts: TrainingSet, score: np.ndarray, budget: float) -> np.ndarray:
-    """Per cut-off, the top `budget` share of households by score (ties broken by a fixed random order)."""
+    """Per cut-off (and stratum), the top `budget` share of households by score (ties in a fixed random order)."""
     tie = np.random.default_rng(0).random(len(score)) * 1e-9
     flagged = np.zeros(len(score), bool)
-    for c in np.unique(ts.cutoff):
-        rows = np.nonzero(ts.cutoff == c)[0]
+    groups = ts.cutoff * (int(ts.strata().max(initial=0)) + 1) + ts.strata()
+    for c in np.unique(groups):
+        rows = np.nonzero(groups == c)[0]
         k = math.ceil(budget * len(rows))
         flagged[rows[np.argsort(-(score[rows] + tie[rows]))[:k]]] = True
     return flagged
 
 
-def recall_precision(ts: TrainingSet, flagged: np.ndarray) -> tuple[float, float]:
-    """Recall and precision of a set of flagged rows."""
-    hits = int((flagged & ts.y).sum())
-    return hits / max(int(ts.y.sum()), 1), hits / max(int(flagged.sum()), 1)
+def flagged_as_issued(ts: TrainingSet, probability: np.ndarray) -> np.ndarray:
+    """What the stream would alert on: the region's budget where its policy sets one, else the fixed cut."""
+    flagged = probability >= ts.alert_rule[:, 1]
+    for budget in np.unique(ts.alert_rule[:, 0][~np.isnan(ts.alert_rule[:, 0])]):
+        rows = ts.alert_rule[:, 0] == budget
+        flagged[rows] = flagged_at_budget(ts, probability, float(budget))[rows]
+    return flagged
+
+
+def recall_precision(ts: TrainingSet, flagged: np.ndarray, weight: np.ndarray | None = None) -> tuple[float, float]:
+    """Recall and precision of a set of flagged rows (rows weighted by `weight`, e.g. a bootstrap's counts)."""
+    w = np.ones(len(ts)) if weight is None else weight
+    hits = float(w[flagged & ts.y].sum())
+    return hits / max(float(w[ts.y].sum()), 1e-9), hits / max(float(w[flagged].sum()), 1e-9)
 
 
 def lead_days(ts: TrainingSet, flagged: np.ndarray) -> list[int]:
-    """Per household caught: days from its first flagged cut-off to the end of the month it fell below the line."""
-    first: dict[int, int] = {}
+    """Per household caught: days from its first flagged cut-off to the first positive outcome after it."""
+    first: dict[str, int] = {}
     for found in np.nonzero(flagged & ts.y)[0]:
-        row, h = int(found), int(ts.household[found])
+        row, h = int(found), str(ts.household[found])
         if h not in first or ts.cutoff[row] < ts.cutoff[first[h]]:
             first[h] = row
     leads = []
     for row in first.values():
         cutoff = ts.cutoffs[ts.cutoff[row]]
-        fall = month_end(month_shift(cutoff, int(ts.fall_in[row])))
-        leads.append((fall.date() - month_end(cutoff).date()).days)
+        leads.append((add_months(cutoff, int(ts.fall_in[row])) - cutoff).days)
     return leads
 
 
@@ -68,16 +82,38 @@ def county_recalls(ts: TrainingSet, flagged: np.ndarray) -> dict[str, float]:
     return out
 
 
+def _ranked(
+    metric: Callable[..., float], ts: TrainingSet, score: np.ndarray, weight: np.ndarray | None = None
+) -> float:
+    """A ranking metric within each stratum (scores of different fits are not comparable), averaged by rows."""
+    w = np.ones(len(ts)) if weight is None else weight
+    values, sizes = [], []
+    strata = ts.strata()
+    for s in np.unique(strata):
+        rows = (strata == s) & (w > 0)
+        y = ts.y[rows]
+        if y.all() or not y.any():
+            continue
+        values.append(float(metric(y, score[rows], sample_weight=w[rows])))
+        sizes.append(float(w[rows].sum()))
+    return float(np.average(values, weights=sizes)) if values else float("nan")
+
+
 def evaluate(name: str, ts: TrainingSet, score: np.ndarray, probabilistic: bool = True) -> Evaluation:
-    """Every metric for one scorer (probabilities, or the rules' levels used as a ranking)."""
-    result = Evaluation(name)
+    """Every metric for one scorer (probabilities, or any ranking such as the rules' levels)."""
+    result = Evaluation(name, score=score)
     m = result.metrics
-    m["roc_auc"] = float(roc_auc_score(ts.y, score))
-    m["pr_auc"] = float(average_precision_score(ts.y, score))
+    m["roc_auc"] = _ranked(roc_auc_score, ts, score)
+    m["pr_auc"] = _ranked(average_precision_score, ts, score)
+    m["positive_share"] = float(ts.y.mean()) if len(ts) else 0.0
     if probabilistic:
         m["brier"] = float(brier_score_loss(ts.y, score))
         truth, predicted = calibration_curve(ts.y, score, n_bins=10, strategy="quantile")
         result.reliability = (predicted.tolist(), truth.tolist())
+        issued = flagged_as_issued(ts, score)
+        recall, precision = recall_precision(ts, issued)
+        m |= {"alert_share_as_issued": float(issued.mean()), "recall_as_issued": recall,
+              "precision_as_issued": precision}  # fmt: skip
     for budget in BUDGETS:
         flagged = flagged_at_budget(ts, score, budget)
         recall, precision = recall_precision(ts, flagged)
@@ -105,3 +141,50 @@ def evaluate_rules(ts: TrainingSet) -> Evaluation:
         "median_lead_days_as_issued": float(np.median(leads)) if leads else 0.0,
     }
     return result
+
+
+def income_rank(ts: TrainingSet) -> np.ndarray:
+    """The simplest ranking: lowest current per-capita income after rigid spending (against the line) first."""
+    return -ts.column("after_rigid_to_line")
+
+
+def _replicate(ts: TrainingSet, score: np.ndarray, weight: np.ndarray, flagged: np.ndarray) -> dict[str, float]:
+    recall, precision = recall_precision(ts, flagged, weight)
+    return {
+        "roc_auc": _ranked(roc_auc_score, ts, score, weight),
+        "pr_auc": _ranked(average_precision_score, ts, score, weight),
+        "recall_at_10pct": recall,
+        "precision_at_10pct": precision,
+    }
+
+
+def bootstrap(
+    ts: TrainingSet, evaluations: list[Evaluation], rounds: int = 200, seed: int = 0
+) -> dict[str, tuple[float, float]]:
+    """Fill each evaluation's 95 % intervals by resampling households; returns intervals of the first scorer's
+    ROC-AUC minus each other scorer's (paired: the same resampled households)."""
+    if rounds <= 0 or not len(ts):
+        return {}
+    households, inverse = np.unique(ts.household.astype(str), return_inverse=True)
+    rng = np.random.default_rng(seed)
+    flags = [flagged_at_budget(ts, e.score, 0.10) for e in evaluations]
+    draws: list[list[dict[str, float]]] = [[] for _ in evaluations]
+    for _ in range(rounds):
+        counts = np.bincount(rng.integers(len(households), size=len(households)), minlength=len(households))
+        weight = counts[inverse].astype(float)
+        for i, e in enumerate(evaluations):
+            draws[i].append(_replicate(ts, e.score, weight, flags[i]))
+    for e, found in zip(evaluations, draws, strict=True):
+        for key in INTERVAL_METRICS:
+            values = np.asarray([d[key] for d in found], dtype=float)
+            values = values[~np.isnan(values)]
+            if len(values):
+                e.intervals[key] = (float(np.percentile(values, 2.5)), float(np.percentile(values, 97.5)))
+    differences = {}
+    first = np.asarray([d["roc_auc"] for d in draws[0]])
+    for e, found in zip(evaluations[1:], draws[1:], strict=True):
+        gap = first - np.asarray([d["roc_auc"] for d in found])
+        gap = gap[~np.isnan(gap)]
+        if len(gap):
+            differences[e.name] = (float(np.percentile(gap, 2.5)), float(np.percentile(gap, 97.5)))
+    return differences

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import msgspec
+from pydantic import ValidationError
 
-from services.analytics.household_events import Event, cohort_events, truth_record
+from services.analytics.household_events import Event, cohort_events, cohort_outcomes
+from services.analytics.labels import Outcome, write_outcomes
 from services.analytics.simulator import Cohort, SimConfig, World, simulate_cohort
 from services.common import topics
 from services.common.events import DATA_MODELS, HouseholdEvent
@@ -61,17 +65,66 @@ def group(events: Iterable[HouseholdEvent]) -> dict[str, list[HouseholdEvent]]:
 
 
 def read_jsonl(path: Path) -> Iterator[HouseholdEvent]:
-    """Events from a JSONL export (CloudEvents or canonical-topic messages, one per line)."""
-    with path.open(encoding="utf-8") as handle:
-        for line in handle:
-            if line.strip():
-                yield parse_event(json.loads(line))
+    """Events from a JSONL export (CloudEvents or canonical-topic messages, one per line); the first bad one raises."""
+    events, _ = read_events(path, max_rejects=0)
+    return iter(events)
 
 
-def read_truth(path: Path) -> dict[str, dict[str, Any]]:
-    """Ground truth per household from the simulator's truth JSONL."""
+@dataclass(frozen=True)
+class Reject:
+    """A record left out: where it is, whose it is, which field and why."""
+
+    line: int
+    household_id: str
+    field: str
+    reason: str
+
+
+class TooManyRejects(ValueError):
+    """More records were refused than the analyst allowed (`--max-rejects`); the message names the first."""
+
+
+def _reject(number: int, doc: Any, exc: Exception) -> Reject:
+    data = doc.get("data") if isinstance(doc, dict) else None
+    household = str(data.get("household_id") or "") if isinstance(data, dict) else ""
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "data"
+        return Reject(number, household, where, first["msg"])
+    if isinstance(exc, KeyError):
+        return Reject(number, household, str(exc.args[0]), "missing or not a v1 value")
+    return Reject(number, household, "(record)", str(exc))
+
+
+def read_events(path: Path, max_rejects: int = 0) -> tuple[list[HouseholdEvent], list[Reject]]:
+    """Events of a JSONL export; up to `max_rejects` invalid records are left out and listed, one more raises."""
+    events: list[HouseholdEvent] = []
+    rejects: list[Reject] = []
     with path.open(encoding="utf-8") as handle:
-        return {doc["household_id"]: doc for doc in map(json.loads, handle) if doc}
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            doc: Any = None
+            try:
+                doc = json.loads(line)
+                events.append(parse_event(doc))
+            except (ValidationError, KeyError, ValueError, TypeError) as exc:
+                rejects.append(_reject(number, doc, exc))
+                if len(rejects) > max_rejects:
+                    first = rejects[0]
+                    raise TooManyRejects(
+                        f"{path.name}: more than {max_rejects} invalid record(s) (--max-rejects); first: line "
+                        f"{first.line}, household {first.household_id or '?'}, {first.field}: {first.reason}"
+                    ) from exc
+    return events, rejects
+
+
+def write_rejects(path: Path, rejects: list[Reject]) -> None:
+    """The rejects report: CSV of line, household_id, field, reason."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(("line", "household_id", "field", "reason"))
+        writer.writerows((r.line, r.household_id, r.field, r.reason) for r in rejects)
 
 
 def read_kafka(bootstrap: str, topic: str = topics.CANONICAL, timeout_s: float = 10) -> Iterator[HouseholdEvent]:
@@ -105,15 +158,19 @@ def read_topic(bootstrap: str, topic: str, timeout_s: float = 10) -> Iterator[by
         consumer.close()
 
 
-def write_simulation(config: SimConfig, events_path: Path, truth_path: Path) -> dict[str, int]:
-    """Simulate and write every event (JSONL, CloudEvents) and the ground truth (JSONL per household)."""
-    counts = {"households": 0, "events": 0}
-    with events_path.open("w", encoding="utf-8") as out, truth_path.open("w", encoding="utf-8") as truth:
-        for block in blocks(config):
-            cohort, histories = simulate_block(config, block)
-            for i, (_, events) in enumerate(histories):
-                out.writelines(json.dumps(e, ensure_ascii=False) + "\n" for e in events)
-                truth.write(json.dumps(truth_record(config, cohort, i)) + "\n")
-                counts["households"] += 1
-                counts["events"] += len(events)
+def write_simulation(config: SimConfig, events_path: Path, labels_path: Path) -> dict[str, int]:
+    """Simulate and write every event (JSONL, CloudEvents) and the labels (below/above the line every month end)."""
+    counts = {"households": 0, "events": 0, "labels": 0}
+
+    def outcomes() -> Iterator[Outcome]:
+        with events_path.open("w", encoding="utf-8") as out:
+            for block in blocks(config):
+                cohort, histories = simulate_block(config, block)
+                for i, (_, events) in enumerate(histories):
+                    out.writelines(json.dumps(e, ensure_ascii=False) + "\n" for e in events)
+                    counts["households"] += 1
+                    counts["events"] += len(events)
+                    yield from cohort_outcomes(config, cohort, i)
+
+    counts["labels"] = write_outcomes(labels_path, outcomes())
     return counts

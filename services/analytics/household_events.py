@@ -1,4 +1,4 @@
-"""A simulated cohort as v1 CloudEvents (what departments would publish) and its ground truth."""
+"""A simulated cohort as v1 CloudEvents (what departments would publish) and its labels (the ground truth)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from services.analytics.simulator import CAUSES, HAZARDS, WARMUP, Cohort, SimConfig
+from services.analytics.labels import Outcome, as_of_date
+from services.analytics.simulator import HAZARDS, WARMUP, Cohort, SimConfig
 from services.scoring.state import month_shift
 
 DAMAGE = ("none", "minor", "severe", "collapsed")
@@ -123,15 +124,13 @@ def _shock_onset(cohort: Cohort, i: int, k: int) -> bool:
     )
 
 
-def truth_record(config: SimConfig, cohort: Cohort, i: int) -> dict[str, Any]:
-    """Per month of the history: below the line (true 12-month income after medical costs), and the cause."""
-    return {
-        "household_id": cohort.ids[i],
-        "region_code": cohort.region[i],
-        "start": config.start,
-        "below": [int(b) for b in cohort.below[i]],
-        "cause": [CAUSES[c] if c >= 0 else None for c in cohort.cause[i]],
-    }
+def cohort_outcomes(config: SimConfig, cohort: Cohort, i: int) -> list[Outcome]:
+    """Household `i`'s labels: below or above the line (true 12-month income after medical costs) at each month end."""
+    hid = cohort.ids[i]
+    return [
+        Outcome(hid, as_of_date(month), "below_line" if cohort.below[i, t] else "above_line")
+        for t, month in enumerate(config.month_names)
+    ]
 
 
 def cohort_events(config: SimConfig, cohort: Cohort, block: int) -> Iterator[tuple[str, list[Event]]]:

@@ -2,22 +2,30 @@
 
 from __future__ import annotations
 
+import json
+from datetime import date
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
 from services.analytics import registry
-from services.analytics.history import group, read_jsonl, read_kafka, read_truth
-from services.analytics.pipeline import Simulated, simulated_training_set
+from services.analytics.history import group, read_events, read_kafka, write_rejects
+from services.analytics.labels import Labels, read_outcomes, truth_outcomes, verdict_outcomes
+from services.analytics.pipeline import TRAINING_MONTHS, Simulated, simulated_training_set
 from services.analytics.report import write_report
+from services.analytics.selection import Options
 from services.analytics.simulator import SimConfig
 from services.analytics.training import register, train
-from services.analytics.training_set import TrainingSet, apply_verdicts, build, read_verdicts
+from services.analytics.training_set import TrainingSet, build, later_cutoffs, training_cutoffs
 from services.common import topics
+from services.common.events import HouseholdEvent
 from services.common.policy import PolicyBook
 from services.common.settings import ScoringSettings
 from services.scoring.model import ModelManifest, ModelRegistry, RiskModel
-from services.scoring.state import month_shift
+
+ModelKind = Literal["logistic", "boosting"]
+MODEL_KINDS: tuple[ModelKind, ...] = ("logistic", "boosting")
 
 
 class TrainRequest(BaseModel):
@@ -35,26 +43,61 @@ class TrainRequest(BaseModel):
     compare_active: bool = False
     max_iter: int = Field(default=200, ge=10, le=1000)
     workers: int = Field(default=1, ge=1, le=8)
+    labels: list[str] = Field(default_factory=list)  # label files (README: labels); with events or Kafka
+    train_until: date | None = None  # only outcomes up to this date train (and the rows whose horizon ends by it)
+    test_from: date | None = None  # then score the period from this date out of time, as the stream would
+    max_rejects: int = Field(default=0, ge=0)
+    policy_dir: str | None = None  # default: the service's POLICY_DIR
+    kinds: list[ModelKind] = Field(default_factory=lambda: list(MODEL_KINDS))
+    C: list[float] = Field(default_factory=lambda: [0.01, 0.1, 1.0])
+    learning_rate: float = Field(default=0.05, gt=0, le=1)
+    max_leaf_nodes: list[int] = Field(default_factory=lambda: [4, 8])
+    min_samples_leaf: int = Field(default=0, ge=0)
+    l2_regularization: float = Field(default=1.0, ge=0)
+    bootstrap: int = Field(default=200, ge=0, le=2000)
+
+    def options(self) -> Options:
+        """The candidates' settings."""
+        return Options(tuple(self.kinds), tuple(self.C), self.max_iter, self.learning_rate,
+                       tuple(self.max_leaf_nodes), self.min_samples_leaf, self.l2_regularization)  # fmt: skip
 
 
-def exported_training_set(request: TrainRequest, settings: ScoringSettings) -> TrainingSet:
-    """The training set of an exported or Kafka history, labelled from the truth file (and verdicts)."""
-    if not request.truth:
-        raise ValueError("a history needs --truth for labels (see the README: labels)")
-    truth = read_truth(Path(request.truth))
-    first = next(iter(truth.values()))
-    months = len(first["below"])
-    cutoffs = [month_shift(first["start"], m) for m in range(2, months - 12)]
-    events = (
-        read_kafka(settings.kafka_bootstrap_servers, request.kafka_topic)
-        if request.from_kafka
-        else read_jsonl(Path(request.events or ""))
-    )
-    histories = sorted(group(events).items())
-    ts = build(histories, truth, cutoffs, PolicyBook.load(settings.policy_dir))
+def request_labels(request: TrainRequest) -> Labels:
+    """Every label file of the request (a former truth JSONL and verdict JSONL convert on the way in)."""
+    outcomes = [item for path in request.labels for item in read_outcomes(Path(path))]
+    if request.truth:
+        outcomes += truth_outcomes(Path(request.truth))
     if request.verdicts:
-        apply_verdicts(ts, [hid for hid, _ in histories], read_verdicts(Path(request.verdicts)))
-    return ts
+        outcomes += verdict_outcomes(read_json_lines(Path(request.verdicts)))
+    if not outcomes:
+        raise ValueError("a history needs labels: --labels FILE (README: labels)")
+    return Labels(outcomes)
+
+
+def read_json_lines(path: Path) -> list[dict[str, object]]:
+    """A JSONL file's records."""
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def request_histories(request: TrainRequest, settings: ScoringSettings) -> dict[str, list[HouseholdEvent]]:
+    """The request's events per household; invalid records up to --max-rejects are listed next to the file."""
+    if request.from_kafka:
+        return group(read_kafka(settings.kafka_bootstrap_servers, request.kafka_topic))
+    path = Path(request.events or "")
+    events, rejects = read_events(path, request.max_rejects)
+    if rejects:
+        write_rejects(path.with_name(path.name + ".rejects.csv"), rejects)
+    return group(events)
+
+
+def exported_training_set(
+    request: TrainRequest, settings: ScoringSettings, policies: PolicyBook
+) -> tuple[TrainingSet, dict[str, list[HouseholdEvent]], Labels]:
+    """The training set of an exported or Kafka history, labelled from the label files, up to --train-until."""
+    labels, histories = request_labels(request), request_histories(request, settings)
+    known = labels.until(request.train_until) if request.train_until else labels
+    cutoffs = training_cutoffs(known, request.train_until)
+    return build(sorted(histories.items()), known, cutoffs, policies), histories, labels
 
 
 def active_model(settings: ScoringSettings) -> RiskModel | None:
@@ -68,20 +111,33 @@ def run_training(
 ) -> tuple[ModelManifest, Path]:
     """Build, train, evaluate, register (and activate when asked); returns the manifest and the report path."""
     notes: list[str] = []
+    policy_dir = Path(request.policy_dir) if request.policy_dir else settings.policy_dir
+    policies = PolicyBook.load(policy_dir)
+    exported = None
     if request.events or request.from_kafka:
-        ts = exported_training_set(request, settings)
-        notes.append(f"history: {request.kafka_topic if request.from_kafka else request.events}; truth {request.truth}")
+        exported = exported_training_set(request, settings, policies)
+        ts = exported[0]
+        source = request.kafka_topic if request.from_kafka else request.events
+        notes.append(f"history: {source}; labels {', '.join(request.labels) or request.truth}; policy {policy_dir}")
     else:
-        config = SimConfig(households=request.households, seed=request.seed, policy_dir=settings.policy_dir)
+        config = SimConfig(households=request.households, seed=request.seed, policy_dir=policy_dir,
+                           months=TRAINING_MONTHS)  # fmt: skip
         simulated: Simulated = simulated_training_set(config, workers=request.workers, progress=progress)
         ts = simulated.training_set
         mix = ", ".join(f"{k} {v:.1%}" for k, v in simulated.cause_mix.items())
         notes.append(f"history: simulated, {request.households:,} households, seed {request.seed}, "
                      f"{simulated.events:,} events; causes of falling below the line: {mix}")  # fmt: skip
     active = active_model(settings) if request.compare_active else None
-    trained = train(ts, active=active, max_iter=request.max_iter)
+    trained = train(ts, request.options(), active, bootstrap_rounds=request.bootstrap, labels_until=request.train_until)
     manifest = register(trained, settings.model_dir, by, request.version)
     report = write_report(trained, settings.model_dir / manifest.version, f"Risk model {manifest.version}", notes)
+    if request.test_from and exported:
+        from services.analytics.out_of_time import evaluate_period, save_evaluation
+
+        _, histories, labels = exported
+        result = evaluate_period(settings.model_dir, manifest.version, histories, labels,
+                                 later_cutoffs(labels, request.test_from), policies, request.bootstrap)  # fmt: skip
+        save_evaluation(result, settings.model_dir / manifest.version / "evaluations" / f"from-{request.test_from}")
     if request.activate:
         registry.activate(settings.kafka_bootstrap_servers, settings.model_dir, manifest.version, by)
     return manifest, report

@@ -8,16 +8,13 @@ from dataclasses import dataclass
 from tqdm import tqdm
 
 from services.analytics.history import blocks, fast_event, simulate_block
-from services.analytics.household_events import truth_record
+from services.analytics.household_events import cohort_outcomes
+from services.analytics.labels import Labels
 from services.analytics.simulator import SimConfig, cause_mix, fall_causes
-from services.analytics.training_set import HORIZON, TrainingSet, build
+from services.analytics.training_set import TrainingSet, build
 from services.common.policy import PolicyBook
-from services.scoring.state import month_shift
 
-
-def default_cutoffs(config: SimConfig, first: int = 2) -> list[str]:
-    """Monthly cut-offs from the history's third month to the last one with a full horizon after it."""
-    return [month_shift(config.start, m) for m in range(first, config.months - HORIZON)]
+TRAINING_MONTHS = 36  # an honest validation needs cut-offs more than the 12-month horizon apart, each with its horizon
 
 
 @dataclass
@@ -29,21 +26,18 @@ class Simulated:
     events: int
 
 
-def _block(args: tuple[SimConfig, tuple[int, int, int], list[str]]) -> tuple[TrainingSet, dict[str, int], int]:
-    config, block, cutoffs = args
+def _block(args: tuple[SimConfig, tuple[int, int, int]]) -> tuple[TrainingSet, dict[str, int], int]:
+    config, block = args
     cohort, histories = simulate_block(config, block)
-    truth = {hid: truth_record(config, cohort, i) for i, hid in enumerate(cohort.ids)}
+    labels = Labels(item for i in range(len(cohort.ids)) for item in cohort_outcomes(config, cohort, i))
     replayable = [(hid, [fast_event(e) for e in events]) for hid, events in histories]
-    built = build(replayable, truth, cutoffs, PolicyBook.load(config.policy_dir), first_household=block[1])
+    built = build(replayable, labels, labels.cutoffs(), PolicyBook.load(config.policy_dir))
     return built, fall_causes(cohort), sum(len(events) for _, events in histories)
 
 
-def simulated_training_set(
-    config: SimConfig, cutoffs: list[str] | None = None, workers: int = 1, progress: bool = False
-) -> Simulated:
+def simulated_training_set(config: SimConfig, workers: int = 1, progress: bool = False) -> Simulated:
     """Simulate `config` and build its point-in-time training set (`workers` processes)."""
-    cutoffs = cutoffs or default_cutoffs(config)
-    jobs = [(config, block, cutoffs) for block in blocks(config)]
+    jobs = [(config, block) for block in blocks(config)]
     bar = tqdm(total=config.households, unit="household", disable=not progress, desc="simulate+replay")
     results = []
     if workers <= 1:

@@ -1,93 +1,215 @@
-"""Training: calibrated gradient boosting on earlier cut-offs, validated on later ones, registered as a version."""
+"""Training: candidates compared by honest validation inside the training period, the best refitted on every
+training row and registered with its validation figures next to baselines, its budget cuts and its serving cost."""
 
 from __future__ import annotations
 
+import math
 import time
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import joblib
 import numpy as np
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.pipeline import Pipeline
+from threadpoolctl import threadpool_limits
 
-from services.analytics.evaluation import Evaluation, evaluate, evaluate_rules
-from services.analytics.training_set import TrainingSet
+from services.analytics.evaluation import Evaluation, bootstrap, evaluate, evaluate_rules, income_rank
+from services.analytics.selection import (
+    PLAIN_LOGISTIC,
+    Candidate,
+    Options,
+    honest_splits,
+    household_group,
+    informative,
+    out_of_fold,
+)
+from services.analytics.training_set import HORIZON, TrainingSet
 from services.scoring.features import FEATURES
 from services.scoring.model import ModelManifest, ModelRegistry, RiskModel
 
-
-def estimator(max_iter: int = 200) -> CalibratedClassifierCV:
-    """The model: histogram gradient boosting, isotonic-calibrated with 3-fold cross-validation."""
-    boosting = HistGradientBoostingClassifier(
-        max_iter=max_iter, learning_rate=0.08, max_leaf_nodes=31, l2_regularization=1.0, random_state=0
-    )
-    return CalibratedClassifierCV(Pipeline([("boosting", boosting)]), method="isotonic", cv=3)
-
-
-def split(ts: TrainingSet, validation_cutoffs: int = 3) -> tuple[TrainingSet, TrainingSet]:
-    """Out of time: train on every cut-off but the last `validation_cutoffs`, validate on those."""
-    boundary = len(ts.cutoffs) - validation_cutoffs
-    return ts.subset(ts.cutoff < boundary), ts.subset(ts.cutoff >= boundary)
+SELECTION_HOUSEHOLDS = 20_000  # above this, candidates are compared on a stable sample of households
+BUDGET_GRID = tuple(round(0.01 * k, 2) for k in range(1, 51))  # alert budgets whose probability cut is recorded
+REFERENCE_FILE = "reference-logistic.joblib"  # the plain logistic baseline, fitted on the same rows (not served)
+INCOME_RANK = "rank by income after rigid spending"
+PLAIN = "plain logistic regression"
 
 
 @dataclass
 class Trained:
-    """A fitted model and its out-of-time evaluation next to rules only (and the active model, if any)."""
+    """A fitted model, the honest validation that chose it, and what the registry records about it."""
 
     estimator: Any
+    chosen: Candidate
+    reference: Any
     baseline: dict[str, float]
     train: TrainingSet
     validation: TrainingSet
     evaluations: list[Evaluation]
+    differences: dict[str, tuple[float, float]]
+    selection: dict[str, float]
+    budget_cuts: dict[str, float]
+    predict_us_per_row: float
     seconds: float
+    scheme: str
+    horizon: int = HORIZON
+    labels_until: date | None = None
+    features: list[str] = field(default_factory=lambda: list(FEATURES))
+    left_out: list[str] = field(default_factory=list)  # features constant or repeating another in the training rows
+    notes: list[str] = field(default_factory=list)
 
     @property
     def model(self) -> Evaluation:
-        """The new model's evaluation."""
+        """The chosen model's validation."""
         return self.evaluations[0]
 
     def data_window(self) -> str:
-        """Cut-offs used: training ones, then validation ones."""
-        train = sorted({self.train.cutoffs[c] for c in np.unique(self.train.cutoff)})
-        valid = sorted({self.validation.cutoffs[c] for c in np.unique(self.validation.cutoff)})
-        return f"train {train[0]}..{train[-1]}, validate {valid[0]}..{valid[-1]} (cut-offs at month ends)"
+        """Cut-offs used for the served model, and the validation scheme."""
+        train = [self.train.cutoffs[c] for c in np.unique(self.train.cutoff)]
+        until = f", labels until {self.labels_until}" if self.labels_until else ""
+        return f"train cut-offs {train[0]}..{train[-1]}{until}; {self.scheme}"
+
+
+def _selection_sample(ts: TrainingSet) -> TrainingSet:
+    households = np.unique(ts.household)
+    if len(households) <= SELECTION_HOUSEHOLDS:
+        return ts
+    share = math.ceil(len(households) / SELECTION_HOUSEHOLDS)
+    keep = {h for h in households if household_group(str(h), share) == 0}
+    return ts.subset(np.isin(ts.household, list(keep)))
+
+
+def predict_cost(estimator: Any, X: np.ndarray, batch: int = 1000, repeats: int = 7) -> float:
+    """Microseconds per row of one predict_proba call on a `batch`-row batch, one thread (median of repeats)."""
+    rows = X[np.arange(batch) % len(X)]
+    timings = []
+    with threadpool_limits(1):
+        for _ in range(repeats):
+            started = time.perf_counter()
+            estimator.predict_proba(rows)
+            timings.append(time.perf_counter() - started)
+    return float(np.median(timings) / batch * 1e6)
+
+
+def budget_cuts(estimator: Any, latest: np.ndarray) -> dict[str, float]:
+    """Per alert budget, the probability above which that share of the rows `latest` (the last cut-off) lie."""
+    probability = estimator.predict_proba(latest)[:, 1]
+    return {f"{share:.2f}": float(np.quantile(probability, 1 - share)) for share in BUDGET_GRID}
 
 
 def train(
-    ts: TrainingSet, validation_cutoffs: int = 3, active: RiskModel | None = None, max_iter: int = 200
+    ts: TrainingSet,
+    options: Options | None = None,
+    active: RiskModel | None = None,
+    horizon: int = HORIZON,
+    bootstrap_rounds: int = 200,
+    labels_until: date | None = None,
 ) -> Trained:
-    """Fit on the earlier cut-offs and evaluate on the later ones."""
-    training, validation = split(ts, validation_cutoffs)
-    if training.y.sum() == 0 or validation.y.sum() == 0:
-        raise ValueError("the history has no household falling below the line in the training or validation window")
+    """Compare the candidates out of household and out of time, refit the best on every row, evaluate honestly."""
+    options = options or Options()
+    with threadpool_limits(1):  # small fits on a shared machine: OpenMP threads cost more than they save
+        return _train(ts, options, active, horizon, bootstrap_rounds, labels_until)
+
+
+def _train(
+    ts: TrainingSet, options: Options, active: RiskModel | None, horizon: int, bootstrap_rounds: int,
+    labels_until: date | None,
+) -> Trained:  # fmt: skip
+    if ts.y.sum() == 0 or ts.y.all():
+        raise ValueError("the training labels hold only one outcome: no household falls below the line, or all do")
     started = time.perf_counter()
-    fitted = estimator(max_iter).fit(training.X, training.y)
-    seconds = time.perf_counter() - started
-    baseline = {name: float(np.median(training.X[:, i])) for i, name in enumerate(FEATURES)}
-    evaluations = [evaluate("model", validation, fitted.predict_proba(validation.X)[:, 1]), evaluate_rules(validation)]
+    sample = _selection_sample(ts)
+    names = informative(ts.X)
+    scheme = honest_splits(sample, horizon, options.groups)
+    splits = scheme.splits
+    compared = [(c, *out_of_fold(c, sample, splits, names)) for c in options.candidates(len(sample))]
+    rows, strata = compared[0][1], compared[0][3]
+    validation = sample.subset(rows)
+    validation.stratum = strata
+    scores = {c.name: evaluate(c.name, validation, p).metrics["roc_auc"] for c, _, p, _ in compared}
+    chosen, _, chosen_p, _ = max(compared, key=lambda item: scores[item[0].name])
+    _, plain_p, _ = out_of_fold(PLAIN_LOGISTIC, sample, splits)
+    evaluations = [
+        evaluate(f"model ({chosen.name})", validation, chosen_p),
+        evaluate_rules(validation),
+        evaluate(INCOME_RANK, validation, income_rank(validation), probabilistic=False),
+        evaluate(PLAIN, validation, plain_p),
+    ]
     if active is not None:
-        score = active._estimator.predict_proba(validation.X)[:, 1]
-        evaluations.append(evaluate(f"active model {active.manifest.version}", validation, score))
-    return Trained(fitted, baseline, training, validation, evaluations, seconds)
+        columns = [FEATURES.index(name) for name in active.manifest.features]
+        evaluations.append(evaluate(f"active model {active.manifest.version}", validation,
+                                    active.probabilities(validation.X[:, columns])))  # fmt: skip
+    differences = bootstrap(validation, evaluations, bootstrap_rounds if len(validation) <= 200_000 else 50)
+    used = chosen.columns(names)
+    X = ts.X[:, [FEATURES.index(name) for name in used]]
+    estimator = chosen.fit(X, ts.y, ts.household, used)
+    reference = PLAIN_LOGISTIC.fit(ts.X, ts.y, ts.household, list(FEATURES))
+    baseline = {name: float(np.median(X[:, i])) for i, name in enumerate(used)}
+    left_out = [name for name in FEATURES if name not in names]
+    return Trained(
+        estimator, chosen, reference, baseline, ts, validation, evaluations, differences, scores,
+        budget_cuts(estimator, X[ts.cutoff == ts.cutoff.max()]),
+        predict_cost(estimator, X), time.perf_counter() - started, scheme.words, horizon, labels_until, used, left_out,
+    )  # fmt: skip
+
+
+def manifest_metrics(trained: Trained) -> dict[str, float]:
+    """The flat figures `GET /models` shows: the honest validation of the model and of each baseline."""
+    model = trained.model
+    keep = ("roc_auc", "pr_auc", "brier", "recall_at_10pct", "precision_at_10pct", "median_lead_days_at_10pct")
+    metrics = {key: round(model.metrics[key], 4) for key in keep if key in model.metrics}
+    if "roc_auc" in model.intervals:
+        metrics["roc_auc_low"], metrics["roc_auc_high"] = (round(v, 4) for v in model.intervals["roc_auc"])
+    prefixes = {"rules only": "rules", INCOME_RANK: "income_rank", PLAIN: "logistic"}
+    for e in trained.evaluations[1:4]:
+        prefix = prefixes[e.name]
+        metrics |= {f"{prefix}_{key}": round(e.metrics[key], 4) for key in ("roc_auc", "recall_at_10pct")}
+    metrics |= {"training_rows": float(len(trained.train)), "validation_rows": float(len(trained.validation)),
+                "predict_us_per_row": round(trained.predict_us_per_row, 2)}  # fmt: skip
+    return metrics
+
+
+def validation_record(trained: Trained) -> dict[str, Any]:
+    """The structured honest validation kept in the manifest: scheme, and every scorer with its intervals."""
+    val = trained.validation
+    return {
+        "scheme": trained.data_window(),
+        "rows": len(val),
+        "positives": int(val.y.sum()),
+        "households": len(np.unique(val.household)),
+        "scorers": {
+            e.name: {
+                key: [round(value, 4), *(round(v, 4) for v in e.intervals.get(key, ()))]
+                for key, value in e.metrics.items()
+            }  # fmt: skip
+            for e in trained.evaluations
+        },
+        "roc_auc_model_minus": {name: [round(a, 4), round(b, 4)] for name, (a, b) in trained.differences.items()},
+    }
 
 
 def register(trained: Trained, folder: Path, trained_by: str, version: str | None = None) -> ModelManifest:
-    """Save the model as a new registry version with its metrics, data window and policy version."""
+    """Save the model as a new registry version with its honest figures, data window and policy version."""
     now = datetime.now(UTC)
-    keep = ("roc_auc", "pr_auc", "brier", "recall_at_10pct", "precision_at_10pct", "median_lead_days_at_10pct")
-    metrics = {key: round(trained.model.metrics[key], 4) for key in keep}
-    rules = trained.evaluations[1].metrics
-    metrics |= {"rules_recall_at_10pct": round(rules["recall_at_10pct"], 4), "training_rows": float(len(trained.train))}
-    return ModelRegistry(folder).save(
+    manifest = ModelRegistry(folder).save(
         trained.estimator,
         trained.baseline,
+        trained.features,
         version=version or f"risk-{now:%Y%m%d-%H%M%S}",
         trained_at=now,
         trained_by=trained_by,
         policy_version=",".join(sorted(trained.train.policy_versions)) or None,
         data_window=trained.data_window(),
-        metrics=metrics,
+        metrics=manifest_metrics(trained),
+        horizon_months=trained.horizon,
+        labels_until=trained.labels_until,
+        model_kind=trained.chosen.name,
+        validation=validation_record(trained),
+        selection={
+            "criterion": "validation ROC-AUC",
+            "candidates": {k: round(v, 4) for k, v in trained.selection.items()},
+        },
+        budget_cuts=trained.budget_cuts,
     )
+    joblib.dump(trained.reference, folder / manifest.version / REFERENCE_FILE)
+    return manifest

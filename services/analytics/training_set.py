@@ -1,16 +1,14 @@
-"""Point-in-time training rows: the scoring service's own state and features at each cut-off, and the label."""
+"""Point-in-time rows: the scoring service's own state and features at each cut-off, and the label after it."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from pathlib import Path
-from typing import Any
+from datetime import date, datetime, time, timedelta, timezone
 
 import numpy as np
 
+from services.analytics.labels import Labels, add_months
 from services.common.events import HouseholdEvent
 from services.common.policy import PolicyBook
 from services.scoring.facts import Fact, fact_of
@@ -20,6 +18,11 @@ from services.scoring.state import HouseholdState, apply_event, month_shift
 
 HORIZON = 12  # months after the cut-off in which falling below the line is the positive label
 CHINA = timezone(timedelta(hours=8))
+
+
+def cutoff_instant(day: date) -> datetime:
+    """The last instant of `day` (China time): events up to it count at that cut-off."""
+    return datetime.combine(day + timedelta(days=1), time(), CHINA) - timedelta(microseconds=1)
 
 
 def month_end(month: str) -> datetime:
@@ -34,23 +37,25 @@ class Snapshot:
     features: dict[str, float]
     rules_level: int  # 0 green, 1 yellow, 2 red
     policy_version: str
+    state: HouseholdState
+    alert_rule: tuple[float, float]  # the policy's model_yellow_budget (nan: none) and model_yellow_probability
 
 
 def replay(
-    events: Sequence[HouseholdEvent | Fact], cutoffs: Sequence[str], policies: PolicyBook
-) -> dict[str, Snapshot]:
-    """Snapshots at the end of each cut-off month, using only events whose event time is ≤ that cut-off."""
+    events: Sequence[HouseholdEvent | Fact], cutoffs: Sequence[date], policies: PolicyBook
+) -> dict[date, Snapshot]:
+    """Snapshots at the end of each cut-off day, using only events whose event time is ≤ that cut-off."""
     state = HouseholdState()
     ordered = sorted(map(fact_of, events), key=lambda e: (e.time, e.key))
     snapshots, position = {}, 0
-    for month in cutoffs:
-        limit = month_end(month)
+    for day in sorted(cutoffs):
+        limit = cutoff_instant(day)
         while position < len(ordered) and ordered[position].time <= limit:
             state = apply_event(state, ordered[position])
             position += 1
         snapshot = snapshot_of(state, policies)
         if snapshot is not None:
-            snapshots[month] = snapshot
+            snapshots[day] = snapshot
     return snapshots
 
 
@@ -63,114 +68,102 @@ def snapshot_of(state: HouseholdState, policies: PolicyBook) -> Snapshot | None:
     features, assessment = household_features(state, policy), assess(state, policy)
     if features is None or assessment is None:
         return None
-    return Snapshot(features, RANK[assessment.level], policy.version)
+    values = policy.values
+    budget = float(values.model_yellow_budget) if values.model_yellow_budget is not None else float("nan")
+    return Snapshot(
+        features, RANK[assessment.level], policy.version, state, (budget, float(values.model_yellow_probability))
+    )
 
 
 @dataclass
 class TrainingSet:
     """Rows (household × cut-off) of features, labels and what evaluation needs alongside."""
 
-    X: np.ndarray
+    X: np.ndarray  # every scoring feature, in FEATURES order
     y: np.ndarray
     cutoff: np.ndarray  # index into `cutoffs`
     county: np.ndarray  # 6-digit county code
-    household: np.ndarray
+    household: np.ndarray  # household ids
     rules_level: np.ndarray
-    fall_in: np.ndarray  # months from the cut-off to the first month below the line (0: none in the horizon)
-    cutoffs: list[str]
+    fall_in: np.ndarray  # months from the cut-off to the first positive outcome (0: none in the horizon)
+    alert_rule: np.ndarray  # per row, the policy's model_yellow_budget (nan: none) and model_yellow_probability
+    cutoffs: list[date]
     policy_versions: set[str] = field(default_factory=set)
+    stratum: np.ndarray | None = None  # validation rows: the split that predicted each (scores compare within one)
 
     def __len__(self) -> int:
         return len(self.y)
 
+    def strata(self) -> np.ndarray:
+        """Each row's stratum (all 0 when the rows were scored by one model)."""
+        return np.zeros(len(self), int) if self.stratum is None else self.stratum
+
     def subset(self, mask: np.ndarray) -> TrainingSet:
-        """Rows where `mask` holds."""
-        parts = (self.X, self.y, self.cutoff, self.county, self.household, self.rules_level, self.fall_in)
-        return TrainingSet(*(part[mask] for part in parts), self.cutoffs, self.policy_versions)  # type: ignore[arg-type, call-arg]
+        """Rows where `mask` holds (a boolean mask or row indices)."""
+        parts = (self.X, self.y, self.cutoff, self.county, self.household, self.rules_level, self.fall_in,
+                 self.alert_rule)  # fmt: skip
+        stratum = None if self.stratum is None else self.stratum[mask]
+        return TrainingSet(*(part[mask] for part in parts), self.cutoffs, self.policy_versions, stratum)  # type: ignore[arg-type, call-arg]
+
+    def column(self, name: str) -> np.ndarray:
+        """One feature's column."""
+        return self.X[:, FEATURES.index(name)]
 
     @staticmethod
     def concat(sets: list[TrainingSet]) -> TrainingSet:
         """All rows of several sets built over the same cut-offs."""
-        names = ("X", "y", "cutoff", "county", "household", "rules_level", "fall_in")
+        names = ("X", "y", "cutoff", "county", "household", "rules_level", "fall_in", "alert_rule")
         parts = [np.concatenate([getattr(s, name) for s in sets]) for name in names]
         return TrainingSet(*parts, sets[0].cutoffs, set().union(*(s.policy_versions for s in sets)))  # type: ignore[arg-type, call-arg]
 
 
-def label(below: Sequence[int], start: str, cutoff: str) -> tuple[bool, int] | None:
-    """(eligible and positive, months to the fall) from monthly truth; None when not eligible.
-
-    Eligible: above the line in the cut-off month, with the whole horizon known.
-    """
-    c = _months_between(start, cutoff)
-    if c < 0 or c + HORIZON > len(below) - 1 or below[c]:
-        return None
-    ahead = below[c + 1 : c + 1 + HORIZON]
-    first = next((k + 1 for k, b in enumerate(ahead) if b), 0)
-    return bool(first), first
-
-
-def _months_between(start: str, month: str) -> int:
-    return (int(month[:4]) - int(start[:4])) * 12 + int(month[5:7]) - int(start[5:7])
-
-
-def apply_verdicts(ts: TrainingSet, ids: list[str], verdicts: list[dict[str, Any]]) -> int:
-    """Township verdicts override labels: confirmed → 1, dismissed → 0 for cut-offs whose horizon holds the decision."""
-    index = {hid: i for i, hid in enumerate(ids)}
-    changed = 0
-    for verdict in verdicts:
-        h = index.get(verdict["household_id"])
-        decided = str(verdict["decided_at"])[:7]
-        if h is None or verdict["verdict"] not in ("confirmed", "dismissed"):
-            continue
-        for row in np.nonzero(ts.household == h)[0]:
-            gap = _months_between(ts.cutoffs[ts.cutoff[row]], decided)
-            if 0 < gap <= HORIZON:
-                ts.y[row] = verdict["verdict"] == "confirmed"
-                changed += 1
-    return changed
-
-
-def read_verdicts(path: Path) -> list[dict[str, Any]]:
-    """Verdicts JSONL: one {household_id, decided_at, verdict} per line."""
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-
-
 def feature_row(features: dict[str, float]) -> list[float]:
-    """Features in the model's column order."""
+    """Features in FEATURES order."""
     return [features[name] for name in FEATURES]
 
 
 def build(
-    histories: Sequence[tuple[str, Sequence[HouseholdEvent | Fact]]],
-    truth: dict[str, dict[str, Any]],
-    cutoffs: list[str],
+    histories: Iterable[tuple[str, Sequence[HouseholdEvent | Fact]]],
+    labels: Labels,
+    cutoffs: Sequence[date],
     policies: PolicyBook,
-    first_household: int = 0,
+    horizon: int = HORIZON,
 ) -> TrainingSet:
-    """Rows for every (household, cut-off) that is eligible; households without truth are skipped."""
+    """Rows for every (household, cut-off) whose label is known; households without labels are skipped."""
+    days = sorted(set(cutoffs))
     rows: list[list[float]] = []
-    meta: list[tuple[bool, int, str, int, int, int]] = []
+    meta: list[tuple[bool, int, str, str, int, int, tuple[float, float]]] = []
     versions: set[str] = set()
-    for h, (hid, events) in enumerate(histories, start=first_household):
-        known = truth.get(hid)
-        if known is None:
+    for hid, events in histories:
+        if hid not in labels:
             continue
-        for month, snap in replay(events, cutoffs, policies).items():
-            outcome = label(known["below"], known["start"], month)
-            if outcome is None:
-                continue
+        outcomes = {day: found for day in days if (found := labels.row(hid, day, horizon)) is not None}
+        for day, snap in replay(events, list(outcomes), policies).items():
+            assert snap.state.profile is not None
             rows.append(feature_row(snap.features))
-            meta.append((outcome[0], cutoffs.index(month), known["region_code"][:6], h, snap.rules_level, outcome[1]))
+            meta.append((outcomes[day][0], days.index(day), snap.state.profile.region_code[:6], hid,
+                         snap.rules_level, outcomes[day][1], snap.alert_rule))  # fmt: skip
             versions.add(snap.policy_version)
-    columns: list[Any] = list(zip(*meta, strict=True)) if meta else [()] * 6
+    columns: list[object] = list(zip(*meta, strict=True)) if meta else [()] * 7
     return TrainingSet(
         np.asarray(rows, dtype=float).reshape(-1, len(FEATURES)),
         np.asarray(columns[0], dtype=bool),
         np.asarray(columns[1], dtype=int),
         np.asarray(columns[2], dtype=object),
-        np.asarray(columns[3], dtype=int),
+        np.asarray(columns[3], dtype=object),
         np.asarray(columns[4], dtype=int),
         np.asarray(columns[5], dtype=int),
-        cutoffs,
+        np.asarray(columns[6], dtype=float).reshape(-1, 2),
+        days,
         versions,
     )
+
+
+def training_cutoffs(labels: Labels, until: date | None, horizon: int = HORIZON) -> list[date]:
+    """Cut-offs whose whole horizon ends by `until` (labels known then); every label cut-off when None."""
+    return [day for day in labels.cutoffs() if until is None or add_months(day, horizon) <= until]
+
+
+def later_cutoffs(labels: Labels, test_from: date) -> list[date]:
+    """Cut-offs whose horizon starts on or after `test_from` (outcomes from then on)."""
+    return [day for day in labels.cutoffs() if day >= test_from - timedelta(days=1)]

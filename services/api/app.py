@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from services.alerts.changes import ChangeLog
 from services.alerts.store import AlertStore
 from services.alerts.subscriptions import SubscriptionStore
-from services.api import accounts, audit_log, console, hooks, models, stats, stream, workflow
+from services.api import accounts, audit_log, console, evaluations, hooks, models, stats, stream, workflow
 from services.api.audit import AuditTrail
 from services.api.auth import TokenIssuer
 from services.api.users import UserStore
@@ -59,6 +59,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         hooks.router,
         audit_log.router,
         models.router,
+        evaluations.router,
     ):  # /alerts/stream before /alerts/{id}
         app.include_router(routes)
     app.include_router(router)

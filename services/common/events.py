@@ -61,6 +61,8 @@ EventDate = Annotated[date, BeforeValidator(_iso_date)]
 HouseholdId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 RegionCode = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
 Month = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+# An income period: a month `YYYY-MM`, or a whole year `YYYY` (v1 addition: survey panels report yearly income)
+IncomePeriod = Annotated[str, StringConstraints(pattern=r"^\d{4}(-(0[1-9]|1[0-2]))?$")]
 PersonRef = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_person_ref)]
 HouseholdCategory = Literal["poverty_exited", "ordinary", "monitored"]
 
@@ -99,9 +101,9 @@ class HouseholdRegistered(EventData):
 
 
 class IncomeReported(EventData):
-    """Net income of one month from one source."""
+    """Net income of one month (`period` YYYY-MM), or of a whole year (`period` YYYY), from one source."""
 
-    period: Month
+    period: IncomePeriod
     amount: Money
     income_source: Literal["wage", "agriculture", "business", "property", "transfer", "other"] = "other"
 

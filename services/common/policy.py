@@ -35,6 +35,9 @@ class PolicyValues(BaseModel):
     disaster_loss_share: Decimal = Field(gt=0, description="economic loss as a share of yearly household income")
     model_yellow_probability: Decimal = Field(gt=0, lt=1)
     model_red_probability: Decimal = Field(gt=0, lt=1)
+    model_yellow_budget: Decimal | None = Field(
+        default=None, gt=0, lt=1, description="yellow = this share of households with the highest probability"
+    )
     # Workflow deadlines (alerts); ISO 8601 durations such as "P2D" or "PT30S"
     home_visit_within: timedelta = Field(gt=timedelta(0))
     identification_within: timedelta = Field(gt=timedelta(0), description="discovery to decision on inclusion")
@@ -54,7 +57,7 @@ class PolicyFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     version: str = Field(min_length=1)
-    year: int = Field(ge=2000, le=2100)
+    year: int = Field(ge=1900, le=2100)  # survey panels reach back decades
     default: PolicyValues
     regions: dict[Prefix, dict[str, Any]] = Field(default_factory=dict)  # each overrides some default values  # type: ignore[valid-type]
 

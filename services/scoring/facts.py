@@ -28,7 +28,7 @@ class Registration(msgspec.Struct, kw_only=True):
 
 
 class IncomeReport(msgspec.Struct, kw_only=True):
-    """income.reported: one month's net income from one source."""
+    """income.reported: one month's (period YYYY-MM) or one whole year's (period YYYY) net income from one source."""
 
     household_id: str
     period: str

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from services.common.policy import Policy
 from services.scoring.rules import Standing, standing, window
-from services.scoring.state import HouseholdState
+from services.scoring.state import HouseholdState, month_shift
 
 # Feature name → (zh-CN, English) words a township worker understands.
 FEATURE_WORDS: dict[str, tuple[str, str]] = {
@@ -24,6 +26,9 @@ FEATURE_WORDS: dict[str, tuple[str, str]] = {
     "house_or_water_unsafe": ("住房或饮水不安全", "unsafe housing or drinking water"),
     "applications_12m": ("近12个月自主申报次数", "own applications in 12 months"),
     "exited_household": ("脱贫户", "household that left poverty"),
+    "year_before_to_line": ("上一年人均收入与监测线之比", "income per person in the year before, against the line"),
+    "income_change_12m": ("近12个月收入比上一年变化", "change of the 12-month income against the year before"),
+    "dependants_per_labourer": ("每个劳动力负担人数", "dependants per household member who can work"),
 }
 FEATURES: tuple[str, ...] = tuple(FEATURE_WORDS)
 
@@ -34,6 +39,11 @@ def _trend(reported: dict[str, float], end_month: str) -> float:
     return (recent - before) / before if before > 0 else 0.0
 
 
+def _year_before(found: Standing, end_month: str, estimate: float) -> float:
+    """Income of the 12 months before the current window (months without a report: the registered estimate)."""
+    return sum(found.reported.get(month, estimate) for month in window(month_shift(end_month, -12)))
+
+
 def household_features(state: HouseholdState, policy: Policy, known: Standing | None = None) -> dict[str, float] | None:
     """The feature vector of a registered household at its latest event; None before registration."""
     found, profile, end_month = known or standing(state, policy), state.profile, state.latest_month
@@ -42,6 +52,7 @@ def household_features(state: HouseholdState, policy: Policy, known: Standing | 
     figures = found.figures
     line, members, first = figures.monitoring_line, profile.members, found.months[-1]
     losses = sum(float(h.figures.get("economic_loss", 0)) for h in state.disasters.values() if h.date[:7] >= first)
+    before = _year_before(found, end_month, profile.annual_net_income / 12)
     return {
         "income_to_line": figures.per_capita_income / line,
         "after_rigid_to_line": (figures.per_capita_after_rigid_spending or 0.0) / line,
@@ -57,9 +68,12 @@ def household_features(state: HouseholdState, policy: Policy, known: Standing | 
         "house_or_water_unsafe": float(not (profile.housing_safe and profile.water_safe)),
         "applications_12m": float(sum(1 for h in state.applications.values() if h.date[:7] >= first)),
         "exited_household": float(profile.category == "poverty_exited"),
+        "year_before_to_line": before / members / line,
+        "income_change_12m": (figures.income_12m - before) / before if before > 0 else 0.0,
+        "dependants_per_labourer": (members - profile.labourers) / max(profile.labourers, 1),
     }
 
 
-def feature_matrix(rows: list[dict[str, float]]) -> np.ndarray:
-    """Feature vectors as a matrix in the model's column order (one row per household)."""
-    return np.array([[row[name] for name in FEATURES] for row in rows], dtype=np.float64).reshape(-1, len(FEATURES))
+def feature_matrix(rows: list[dict[str, float]], names: Sequence[str] = FEATURES) -> np.ndarray:
+    """Feature vectors as a matrix with columns `names` (a model's own order; default every feature)."""
+    return np.array([[row[name] for name in names] for row in rows], dtype=np.float64).reshape(-1, len(names))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from datetime import datetime
+from datetime import date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -13,6 +14,7 @@ import joblib
 import numpy as np
 from pydantic import BaseModel, Field
 
+from services.common.policy import PolicyValues
 from services.scoring.features import FEATURES
 
 
@@ -32,6 +34,13 @@ class ModelManifest(BaseModel):
     policy_version: str | None = None
     data_window: str | None = None
     metrics: dict[str, float] = Field(default_factory=dict)
+    # Optional since issue 12: what the label means, how the model was chosen and validated, and what it costs.
+    horizon_months: int = 12
+    labels_until: date | None = None  # the latest outcome date the training labels used
+    model_kind: str | None = None  # the chosen candidate, in words
+    validation: dict[str, Any] = Field(default_factory=dict)  # honest figures next to baselines, with intervals
+    selection: dict[str, Any] = Field(default_factory=dict)  # every candidate's validation figure
+    budget_cuts: dict[str, float] = Field(default_factory=dict)  # alert budget share → the probability cut it means
 
 
 class Activation(BaseModel):
@@ -54,6 +63,14 @@ class RiskModel:
     def __init__(self, manifest: ModelManifest, estimator: Any):
         self.manifest = manifest
         self._estimator = estimator
+        self._budgets = sorted((float(share), cut) for share, cut in manifest.budget_cuts.items())
+
+    def yellow_cut(self, values: PolicyValues) -> float:
+        """The probability from which the model raises yellow: the alert budget as a cut, else the fixed cut."""
+        budget = values.model_yellow_budget
+        if budget is None or not self._budgets:
+            return float(values.model_yellow_probability)
+        return _cut_for(tuple(self._budgets), float(budget))
 
     def probabilities(self, rows: np.ndarray) -> np.ndarray:
         """Probability of each row (features in the manifest's order), in one vectorised call."""
@@ -85,19 +102,28 @@ class RiskModel:
         return float(probability[0]), self.drivers(row, probability, top)[0]
 
 
+@lru_cache(maxsize=256)
+def _cut_for(budgets: tuple[tuple[float, float], ...], share: float) -> float:
+    """The probability cut for an alert budget `share`, interpolated between the recorded budgets."""
+    shares, cuts = zip(*budgets, strict=True)
+    return float(np.interp(share, shares, cuts))
+
+
 class ModelRegistry:
     """Model versions in a folder: `<version>/model.joblib` and `<version>/manifest.json`."""
 
     def __init__(self, folder: Path):
         self.folder = folder
 
-    def save(self, estimator: Any, baseline: dict[str, float], **details: Any) -> ModelManifest:
-        """Store a trained estimator as a new version; returns its manifest with the checksum."""
+    def save(
+        self, estimator: Any, baseline: dict[str, float], features: list[str] | None = None, **details: Any
+    ) -> ModelManifest:
+        """Store a trained estimator (columns `features`, default all) as a new version; returns its manifest."""
         buffer = io.BytesIO()
         joblib.dump(estimator, buffer)
         blob = buffer.getvalue()
         manifest = ModelManifest(
-            sha256=hashlib.sha256(blob).hexdigest(), features=list(FEATURES), baseline=baseline, **details
+            sha256=hashlib.sha256(blob).hexdigest(), features=features or list(FEATURES), baseline=baseline, **details
         )
         target = self.folder / manifest.version
         target.mkdir(parents=True, exist_ok=False)
@@ -123,8 +149,9 @@ class ModelRegistry:
         digest = hashlib.sha256(blob).hexdigest()
         if not (digest == manifest.sha256 == activation.sha256):
             raise UnverifiedModel(f"model {activation.version}: checksum {digest[:12]}… does not match the registry")
-        if manifest.features != list(FEATURES):
-            raise UnverifiedModel(f"model {activation.version} was trained on other features than scoring computes")
+        if not set(manifest.features) <= set(FEATURES):
+            unknown = sorted(set(manifest.features) - set(FEATURES))
+            raise UnverifiedModel(f"model {activation.version} needs features scoring does not compute: {unknown}")
         return RiskModel(manifest, joblib.load(io.BytesIO(blob)))
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from services.common.policy import PolicyValues
 from services.common.scores import Level
@@ -61,37 +61,52 @@ def income_after_rigid_spending(f: Figures) -> Reason | None:
     )
 
 
-def income_drop(reported: dict[str, float], end_month: str, annual: float, v: PolicyValues) -> Reason | None:
-    """Yellow: the last N reported months fell by the policy share against the same months a year before."""
+def income_drop(
+    reported: dict[str, float],
+    end_month: str,
+    annual: float,
+    v: PolicyValues,
+    members_in: Callable[[str], int] | None = None,
+) -> Reason | None:
+    """Yellow: income per person of the last N reported months fell by the policy share against the same months a
+    year before (household sizes as registered then: a member who leaves with their income is no drop)."""
     n = v.income_drop_window_months
     recent_months = [month_shift(end_month, -i) for i in range(n)]
     if not all(month in reported for month in recent_months):
         return None
+    size = members_in or (lambda month: 1)
     earlier_months = [month_shift(month, -12) for month in recent_months]
     recent = sum(reported[month] for month in recent_months)
+    recent_each = sum(reported[month] / size(month) for month in recent_months)
     if all(month in reported for month in earlier_months):
         before, basis_zh, basis_en = (
             sum(reported[m] for m in earlier_months),
             "去年同期",
             "the same months a year before",
         )
+        before_each = sum(reported[m] / size(m) for m in earlier_months)
     else:
         before, basis_zh, basis_en = annual * n / 12, "登记年收入折算", "the registered annual income"
-    if before <= 0 or round(recent, 2) > round(before * (1 - float(v.income_drop_ratio)), 2):
+        before_each = before / size(end_month)
+    if before_each <= 0 or round(recent_each, 2) > round(before_each * (1 - float(v.income_drop_ratio)), 2):
         return None
-    drop = 1 - recent / before
+    drop = 1 - recent_each / before_each
+    now, then = size(end_month), size(earlier_months[0])
+    sizes_zh = f"（家庭人口由{then}人变为{now}人，按人均计）" if now != then else ""
+    sizes_en = f" per person (the household went from {then} to {now} members)" if now != then else ""
     return _reason(
         "income_drop",
         "yellow",
-        f"最近{n}个月收入{recent:,.0f}元，比{basis_zh}{before:,.0f}元下降{drop:.0%}"
+        f"最近{n}个月收入{recent:,.0f}元，比{basis_zh}{before:,.0f}元下降{drop:.0%}{sizes_zh}"
         f"（预警比例{float(v.income_drop_ratio):.0%}）",
-        f"income of the last {n} months {recent:,.0f} yuan is {drop:.0%} below {basis_en} ({before:,.0f} yuan); "
-        f"the warning ratio is {float(v.income_drop_ratio):.0%}",
+        f"income of the last {n} months {recent:,.0f} yuan is {drop:.0%} below {basis_en} ({before:,.0f} yuan)"
+        f"{sizes_en}; the warning ratio is {float(v.income_drop_ratio):.0%}",
         {
             "recent_income": round(recent, 2),
             "earlier_income": round(before, 2),
             "drop_ratio": round(drop, 4),
             "months": n,
+            **({"members_recent": now, "members_earlier": then} if now != then else {}),
         },
     )
 
@@ -164,9 +179,11 @@ def self_declared(applications: list[Happening]) -> Reason | None:
     )
 
 
-def model_risk(probability: float, drivers: list[tuple[str, float]], v: PolicyValues, words: WordBook) -> Reason | None:
-    """Yellow or red from the model's probability, naming the features that raise it most."""
-    if probability < float(v.model_yellow_probability):
+def model_risk(
+    probability: float, drivers: list[tuple[str, float]], v: PolicyValues, words: WordBook, yellow: float | None = None
+) -> Reason | None:
+    """Yellow or red from the model's probability (yellow from `yellow`, default the policy's fixed cut), and why."""
+    if probability < (float(v.model_yellow_probability) if yellow is None else yellow):
         return None
     level: Level = "red" if probability >= float(v.model_red_probability) else "yellow"
     zh = "、".join(words[name][0] for name, _ in drivers) or "综合因素"

@@ -58,11 +58,20 @@ def window(end_month: str, months: int = 12) -> tuple[str, ...]:
 
 
 def monthly_income(state: HouseholdState) -> dict[str, float]:
-    """Reported net income per month, all sources added."""
+    """Reported net income per month, all sources added; a source's yearly report fills its months without one."""
     reported: dict[str, float] = {}
+    yearly: list[tuple[str, str, float]] = []
     for key, income in state.incomes.items():
+        if key[4] == "|":  # "YYYY|source": the whole year's income from that source
+            yearly.append((key[:4], key[5:], income.amount))
+            continue
         month = key[:7]
         reported[month] = reported.get(month, 0.0) + income.amount
+    for year, source, amount in yearly:
+        for number in range(1, 13):
+            month = f"{year}-{number:02d}"
+            if f"{month}|{source}" not in state.incomes:
+                reported[month] = reported.get(month, 0.0) + amount / 12
     return reported
 
 
@@ -116,7 +125,7 @@ def assess(state: HouseholdState, policy: Policy, known: Standing | None = None)
     candidates = [
         income_below_line(figures),
         income_after_rigid_spending(figures),
-        income_drop(found.reported, state.latest_month, state.profile.annual_net_income, values),
+        income_drop(found.reported, state.latest_month, state.profile.annual_net_income, values, state.members_in),
         medical_burden(figures, low_income, values),
         disaster_house_damage(recent) if recent else None,
         disaster_economic_loss(recent, figures, values) if recent else None,

@@ -66,14 +66,13 @@ def _with_model_risk(
     started = time.perf_counter()
     probabilities = model.probabilities(matrix)
     out = [a.rules for a in assessed]
-    alarming = [
-        k for k, i in enumerate(rows) if probabilities[k] >= float(assessed[i].policy.values.model_yellow_probability)
-    ]
+    cuts = [model.yellow_cut(assessed[i].policy.values) for i in rows]
+    alarming = [k for k in range(len(rows)) if probabilities[k] >= cuts[k]]
     drivers = model.drivers(matrix[alarming], probabilities[alarming]) if alarming else []
     MODEL_SECONDS.labels("active").inc(time.perf_counter() - started)
     for k, found in zip(alarming, drivers, strict=True):
         item = assessed[rows[k]]
-        reason = model_risk(float(probabilities[k]), found, item.policy.values, FEATURE_WORDS)
+        reason = model_risk(float(probabilities[k]), found, item.policy.values, FEATURE_WORDS, cuts[k])
         if reason is not None:
             rules = item.rules
             level: Level = max(rules.level, reason.level, key=RANK.__getitem__)
@@ -81,9 +80,9 @@ def _with_model_risk(
     return out, probabilities
 
 
-def _matrix(assessed: list[_Assessed]) -> tuple[list[int], np.ndarray]:
+def _matrix(assessed: list[_Assessed], names: list[str]) -> tuple[list[int], np.ndarray]:
     rows = [i for i, a in enumerate(assessed) if a.features is not None]
-    return rows, feature_matrix([features for a in assessed if (features := a.features) is not None])
+    return rows, feature_matrix([features for a in assessed if (features := a.features) is not None], names)
 
 
 def _score(
@@ -114,12 +113,13 @@ def _score(
 def _shadows(emitted: list[tuple[_Assessed, ScoreRecord]], candidate: RiskModel) -> list[ShadowRecord]:
     """The candidate's level and probability for each household the active model just scored."""
     usable = [(a, s) for a, s in emitted if a.features is not None]
+    matrix = feature_matrix([f for a, _ in usable if (f := a.features) is not None], candidate.manifest.features)
     started = time.perf_counter()
-    probabilities = candidate.probabilities(feature_matrix([f for a, _ in usable if (f := a.features) is not None]))
+    probabilities = candidate.probabilities(matrix)
     MODEL_SECONDS.labels("shadow").inc(time.perf_counter() - started)
     out = []
     for (item, score), p in zip(usable, probabilities, strict=True):
-        yellow, red = item.policy.values.model_yellow_probability, item.policy.values.model_red_probability
+        yellow, red = candidate.yellow_cut(item.policy.values), item.policy.values.model_red_probability
         model_level: Level = "red" if p >= float(red) else "yellow" if p >= float(yellow) else "green"
         level: Level = max(item.rules.level, model_level, key=RANK.__getitem__)
         out.append(
@@ -164,7 +164,7 @@ def score_changed(
     ASSESSED.inc(len(assessed))
     final, probability_of = [a.rules for a in assessed], {}
     if model is not None and assessed:
-        rows, matrix = _matrix(assessed)
+        rows, matrix = _matrix(assessed, model.manifest.features)
         final, probabilities = _with_model_risk(assessed, model, rows, matrix)
         probability_of = {i: float(p) for i, p in zip(rows, probabilities, strict=True)}
     version = model.manifest.version if model else None

@@ -69,17 +69,26 @@ class HouseholdState(msgspec.Struct, kw_only=True):
     """Everything scoring remembers about one household (never changed in place: apply_event makes a new one)."""
 
     profile: Profile | None = None
-    incomes: dict[str, MonthlyIncome] = msgspec.field(default_factory=dict)  # "YYYY-MM|source"
+    incomes: dict[str, MonthlyIncome] = msgspec.field(default_factory=dict)  # "YYYY-MM|source", a year: "YYYY|source"
     medical: dict[str, Happening] = msgspec.field(default_factory=dict)  # by event key (source#id)
     disasters: dict[str, Happening] = msgspec.field(default_factory=dict)
     applications: dict[str, Happening] = msgspec.field(default_factory=dict)
     unscored_events: list[str] = msgspec.field(default_factory=list)  # ids applied since the last score
     last_fingerprint: str | None = None
     latest_month: str | None = None
+    # Household size from each month on (month → members), kept once a registration changed it; else empty.
+    members_from: dict[str, int] = msgspec.field(default_factory=dict)
 
     def reference_month(self) -> str | None:
         """The month the 12-month window ends in: the latest month any applied event of the household is about."""
         return self.latest_month
+
+    def members_in(self, month: str) -> int:
+        """The household's size in `month` as registered then (the earliest known size before any record)."""
+        if not self.members_from:
+            return self.profile.members if self.profile else 1
+        known = [since for since in self.members_from if since <= month]
+        return self.members_from[max(known) if known else min(self.members_from)]
 
 
 _ENCODER = msgspec.json.Encoder()
@@ -135,7 +144,13 @@ def _changed(state: HouseholdState, fact: Fact) -> dict[str, Any] | None:
         if current is not None and (fact.time, fact.key) < (current.registered_at, current.event_key):
             return None
         profile = _profile(data, fact)
-        return None if profile == current else {"profile": profile}
+        if profile == current:
+            return None
+        if current is None or current.members == profile.members:
+            return {"profile": profile}
+        sizes = dict(state.members_from) or {current.registered_at.strftime("%Y-%m"): current.members}
+        sizes[fact.time.strftime("%Y-%m")] = profile.members
+        return {"profile": profile, "members_from": sizes}
     if isinstance(data, IncomeReport):
         key = f"{data.period}|{data.income_source}"
         known = state.incomes.get(key)
@@ -169,8 +184,11 @@ def apply_event(state: HouseholdState, event: HouseholdEvent | Fact) -> Househol
 
 def _pruned(state: HouseholdState, keep_from: str) -> HouseholdState:
     """Drop incomes and dated events before month `keep_from` (bounded state per household); copies what it trims."""
-    if any(key[:7] < keep_from for key in state.incomes):
-        state.incomes = {key: value for key, value in state.incomes.items() if key[:7] >= keep_from}
+    if any(_last_month(key) < keep_from for key in state.incomes):
+        state.incomes = {key: value for key, value in state.incomes.items() if _last_month(key) >= keep_from}
+    older = [since for since in state.members_from if since < keep_from]
+    if len(older) > 1:  # the size in force at keep_from stays
+        state.members_from = {since: n for since, n in state.members_from.items() if since >= max(older)}
     for name in ("medical", "disasters", "applications"):
         book: dict[str, Happening] = getattr(state, name)
         if any(h.date[:7] < keep_from for h in book.values()):
@@ -178,11 +196,17 @@ def _pruned(state: HouseholdState, keep_from: str) -> HouseholdState:
     return state
 
 
+def _last_month(income_key: str) -> str:
+    """The last month an income key ("YYYY-MM|source" or a year's "YYYY|source") covers."""
+    period = income_key.partition("|")[0]
+    return f"{period}-12" if len(period) == 4 else period
+
+
 def _month_of(fact: Fact) -> str:
-    """The month an event is about: the income period, the date of a bill or disaster, else its time."""
+    """The month an event is about: its income period (a year: its last month), its date, else its time."""
     data = fact.data
     if isinstance(data, IncomeReport):
-        return data.period
+        return f"{data.period}-12" if len(data.period) == 4 else data.period
     if isinstance(data, MedicalBill | DisasterLoss | Application):
         return data.date[:7]
     return fact.time.strftime("%Y-%m")

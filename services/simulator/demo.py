@@ -10,9 +10,10 @@ import time
 
 from services.analytics import registry
 from services.analytics.jobs import TrainRequest
-from services.analytics.pipeline import simulated_training_set
+from services.analytics.pipeline import TRAINING_MONTHS, simulated_training_set
 from services.analytics.publish import to_ingest
 from services.analytics.report import write_report
+from services.analytics.selection import Options
 from services.analytics.simulator import SimConfig
 from services.analytics.training import register, train
 from services.common import topics
@@ -22,9 +23,10 @@ COUNTY = "532328"  # Yuanmou county, Yunnan (monitoring line 8,700 in 2025: poli
 log = logging.getLogger("demo")
 
 
-def demo_county(households: int, seed: int) -> SimConfig:
+def demo_county(households: int, seed: int, months: int = 24) -> SimConfig:
     """Households in three townships of Yuanmou county."""
-    return SimConfig(households=households, seed=seed, counties=(COUNTY,), townships=3, villages=4, id_prefix="YM")
+    return SimConfig(households=households, seed=seed, months=months, counties=(COUNTY,), townships=3, villages=4,
+                     id_prefix="YM")  # fmt: skip
 
 
 def first_model(settings: ScoringSettings, seed: int) -> str | None:
@@ -33,10 +35,10 @@ def first_model(settings: ScoringSettings, seed: int) -> str | None:
     version = f"demo-{seed}-{households}"
     if not (settings.model_dir / version / "manifest.json").exists():
         started = time.perf_counter()
-        config = demo_county(households, seed + 1000)
+        config = demo_county(households, seed + 1000, TRAINING_MONTHS)
         request = TrainRequest(households=households, seed=seed + 1000, max_iter=80, workers=2)
         simulated = simulated_training_set(config, workers=request.workers)
-        trained = train(simulated.training_set, max_iter=request.max_iter)
+        trained = train(simulated.training_set, Options(max_iter=request.max_iter), bootstrap_rounds=100)
         register(trained, settings.model_dir, "demo", version)
         write_report(trained, settings.model_dir / version, f"Demo risk model {version}")
         print(f"demo model {version} trained in {time.perf_counter() - started:.0f} s", flush=True)

@@ -1,18 +1,38 @@
-"""Point-in-time training rows: only events known at the cut-off count; labels from the truth and verdicts."""
+"""Point-in-time training rows: only events known at the cut-off count; labels come from one label format."""
 
+from datetime import date
 from pathlib import Path
 
-import numpy as np
+import pytest
 
-from services.analytics.history import blocks, fast_event, parse_event, simulate_block
+from services.analytics.history import (
+    blocks,
+    fast_event,
+    group,
+    parse_event,
+    read_jsonl,
+    simulate_block,
+    write_simulation,
+)
 from services.analytics.household_events import cloudevent
+from services.analytics.labels import (
+    LabelError,
+    Labels,
+    Outcome,
+    as_of_date,
+    read_outcomes,
+    truth_outcomes,
+    verdict_outcomes,
+    write_outcomes,
+)
 from services.analytics.simulator import SimConfig
-from services.analytics.training_set import TrainingSet, apply_verdicts, label, replay
+from services.analytics.training_set import build, replay, training_cutoffs
 from services.common.policy import PolicyBook
 from services.common.settings import REPO_ROOT
 
 POLICIES = PolicyBook.load(REPO_ROOT / "policy")
 HID = "PIT1"
+MAY = date(2025, 5, 31)
 
 
 def _registration(time: str, annual: float = 40000.0) -> dict:
@@ -37,7 +57,7 @@ def _history() -> list[dict]:
     return events
 
 
-def _features_at(docs: list[dict], cutoff: str = "2025-05") -> dict[str, float]:
+def _features_at(docs: list[dict], cutoff: date = MAY) -> dict[str, float]:
     return replay([parse_event(d) for d in docs], [cutoff], POLICIES)[cutoff].features
 
 
@@ -64,7 +84,7 @@ def test_an_event_known_at_the_cut_off_does_change_the_features():
 def test_simulated_events_replayed_as_facts_give_the_features_of_validated_events():
     config = SimConfig(households=40, seed=9)
     _, histories = simulate_block(config, blocks(config)[0])
-    cutoffs = ["2025-03", "2025-08", "2025-12"]
+    cutoffs = [date(2025, 3, 31), date(2025, 8, 31), date(2025, 12, 31)]
     for _, docs in histories:
         fast = replay([fast_event(d) for d in docs], cutoffs, POLICIES)
         exact = replay([parse_event(d) for d in docs], cutoffs, POLICIES)
@@ -73,31 +93,73 @@ def test_simulated_events_replayed_as_facts_give_the_features_of_validated_event
         }
 
 
-def test_the_label_is_falling_below_within_twelve_months_and_households_below_at_the_cut_off_are_left_out():
-    below = [0] * 5 + [1] + [0] * 18
-    assert label(below, "2025-01", "2025-02") == (True, 4)
-    assert label(below, "2025-01", "2025-06") is None  # below at the cut-off
-    assert label(below, "2025-01", "2025-07") == (False, 0)
-    assert label(below, "2025-01", "2025-12") == (False, 0)
-    assert label(below, "2025-01", "2026-01") is None  # horizon not fully known
+def _monthly(hid: str, below_months: set[int], months: int = 24) -> list[Outcome]:
+    ends = [as_of_date(f"{2025 + m // 12}-{m % 12 + 1:02d}") for m in range(months)]
+    return [Outcome(hid, d, "below_line" if m in below_months else "above_line") for m, d in enumerate(ends)]
 
 
-def test_township_verdicts_override_labels_whose_horizon_holds_the_decision():
-    ts = TrainingSet(np.zeros((3, 14)), np.array([False, True, False]), np.array([0, 1, 0]), np.array(["532328"] * 3),
-                     np.array([0, 0, 1]), np.zeros(3, int), np.zeros(3, int), ["2025-03", "2025-06"])  # fmt: skip
+def test_the_label_is_falling_below_within_the_horizon_and_households_below_at_the_cut_off_are_left_out():
+    labels = Labels(_monthly("A", {5}))
+    assert labels.row("A", date(2025, 2, 28), 12) == (True, 4)
+    assert labels.row("A", date(2025, 6, 30), 12) is None  # below at the cut-off
+    assert labels.row("A", date(2025, 7, 31), 12) == (False, 0)
+    assert labels.row("A", date(2025, 12, 31), 12) == (False, 0)
+    assert labels.row("A", date(2026, 1, 31), 12) is None  # horizon not fully known
+    assert labels.row("A", date(2025, 3, 15), 12) is None  # standing not known on that day
+    late_fall = Labels([*_monthly("A", set(), 18), Outcome("B", date(2025, 12, 31), "above_line"),
+                        Outcome("B", date(2026, 6, 30), "below_line")])  # fmt: skip
+    assert late_fall.row("B", date(2025, 12, 31), 12) is None  # the labels end before its horizon does
+
+
+def test_a_township_verdict_in_the_horizon_decides_the_label():
+    outcomes = [*_monthly("A", set()), *_monthly("B", {3})]
     verdicts = [
         {"household_id": "A", "decided_at": "2025-09-01T10:00:00+08:00", "verdict": "confirmed"},
-        {"household_id": "B", "decided_at": "2027-01-01", "verdict": "confirmed"},
+        {"household_id": "B", "at": "2025-04-02T01:00:00+00:00", "kind": "dismissed"},  # an alerts.changes record
+        {"household_id": "B", "decided_at": "2025-04-05", "verdict": "visited"},  # not a verdict: ignored
     ]
-    assert apply_verdicts(ts, ["A", "B"], verdicts) == 2
-    assert ts.y.tolist() == [True, True, False]
-    apply_verdicts(ts, ["A", "B"], [{"household_id": "A", "decided_at": "2025-07-02", "verdict": "dismissed"}])
-    assert ts.y.tolist() == [False, False, False]
+    labels = Labels([*outcomes, *verdict_outcomes(verdicts)])
+    assert labels.row("A", date(2025, 3, 31), 12) == (True, 6)
+    assert labels.row("A", date(2025, 9, 30), 12) == (False, 0)  # the decision is before this cut-off
+    assert labels.row("B", date(2025, 1, 31), 12) == (False, 0)  # dismissed, although below in April
 
 
-def test_a_simulated_export_reads_back_as_the_same_events(tmp_path: Path):
-    from services.analytics.history import read_jsonl, read_truth, write_simulation
+def test_labels_written_as_csv_or_jsonl_read_back_and_a_bad_line_names_line_household_and_field(tmp_path: Path):
+    outcomes = [Outcome("H1", date(2025, 1, 31), "above_line"), Outcome("H1", date(2025, 2, 28), "below_line")]
+    for name in ("labels.csv", "labels.jsonl"):
+        write_outcomes(tmp_path / name, outcomes)
+        assert list(read_outcomes(tmp_path / name)) == outcomes
+    (tmp_path / "bad.csv").write_text("household_id,as_of,outcome\nH1,2025,above_line\nH2,2025-02,fell\n")
+    with pytest.raises(LabelError, match="bad.csv line 3: household H2: outcome: 'fell'"):
+        list(read_outcomes(tmp_path / "bad.csv"))
 
-    counts = write_simulation(SimConfig(households=20, seed=1), tmp_path / "e.jsonl", tmp_path / "t.jsonl")
+
+def test_labels_dated_after_train_until_change_no_training_row(tmp_path: Path):
+    config = SimConfig(households=60, seed=4, months=36)
+    write_simulation(config, tmp_path / "e.jsonl", tmp_path / "l.csv")
+    grouped = group(read_jsonl(tmp_path / "e.jsonl"))
+    until = date(2026, 12, 31)
+    honest = Labels(read_outcomes(tmp_path / "l.csv")).until(until)
+    future = [Outcome(o.household_id, o.as_of, "below_line") if o.as_of > until else o
+              for o in read_outcomes(tmp_path / "l.csv")]  # fmt: skip
+    rewritten = Labels(future).until(until)
+    first = build(sorted(grouped.items()), honest, training_cutoffs(honest, until), POLICIES)
+    second = build(sorted(grouped.items()), rewritten, training_cutoffs(rewritten, until), POLICIES)
+    assert len(first) > 0 and (first.y == second.y).all() and (first.X == second.X).all()
+    assert max(first.cutoffs) <= date(2025, 12, 31)  # each row's whole horizon ends by --train-until
+
+
+def test_a_simulated_export_reads_back_as_the_same_events_and_monthly_labels(tmp_path: Path):
+    counts = write_simulation(SimConfig(households=20, seed=1), tmp_path / "e.jsonl", tmp_path / "l.csv")
     events = list(read_jsonl(tmp_path / "e.jsonl"))
-    assert len(events) == counts["events"] and len(read_truth(tmp_path / "t.jsonl")) == 20
+    labels = list(read_outcomes(tmp_path / "l.csv"))
+    assert len(events) == counts["events"] and len(labels) == counts["labels"] == 20 * 24
+
+
+def test_a_former_simulator_truth_file_reads_as_month_end_labels(tmp_path: Path):
+    (tmp_path / "truth.jsonl").write_text('{"household_id": "A", "start": "2025-11", "below": [0, 1, 0]}\n')
+    assert list(truth_outcomes(tmp_path / "truth.jsonl")) == [
+        Outcome("A", date(2025, 11, 30), "above_line"),
+        Outcome("A", date(2025, 12, 31), "below_line"),
+        Outcome("A", date(2026, 1, 31), "above_line"),
+    ]

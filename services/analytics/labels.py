@@ -1,0 +1,206 @@
+"""One label format for every source: one outcome per household per date (`household_id, as_of, outcome`).
+
+Outcomes: `below_line` / `above_line` (the household's 12-month per-capita income against the monitoring line as of that
+date), `entered_monitoring` (it became a monitored household), and the township's verdicts `confirmed` / `dismissed`.
+The simulator writes them, a panel import writes them, verdicts (a JSONL export or the `alerts.changes` log) convert
+to them; training and evaluation read them (CSV with a header, or JSONL).
+"""
+
+from __future__ import annotations
+
+import calendar
+import csv
+import json
+from bisect import bisect_left, bisect_right
+from collections import defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+LINE_OUTCOMES = ("below_line", "above_line")
+VERDICTS = ("confirmed", "dismissed")
+POSITIVE = frozenset({"below_line", "entered_monitoring", "confirmed"})
+OUTCOMES = (*LINE_OUTCOMES, "entered_monitoring", *VERDICTS)
+COLUMNS = ("household_id", "as_of", "outcome")
+CHINA = timezone(timedelta(hours=8))
+
+
+class LabelError(ValueError):
+    """A label line that cannot be read; the message names the file, line, household and field."""
+
+
+@dataclass(frozen=True, order=True)
+class Outcome:
+    """One household's outcome as of a date."""
+
+    household_id: str
+    as_of: date
+    outcome: str
+
+
+def as_of_date(text: str) -> date:
+    """`YYYY-MM-DD`, or a period's last day: `YYYY-MM` (month end) or `YYYY` (31 December)."""
+    text = text.strip()
+    if len(text) == 4 and text.isdigit():
+        return date(int(text), 12, 31)
+    if len(text) == 7:
+        year, month = int(text[:4]), int(text[5:7])
+        return date(year, month, calendar.monthrange(year, month)[1])
+    return date.fromisoformat(text[:10])
+
+
+def add_months(day: date, months: int) -> date:
+    """`day` moved by `months`; a month's last day stays the last day of its month."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    last = calendar.monthrange(year, month + 1)[1]
+    at_end = day.day == calendar.monthrange(day.year, day.month)[1]
+    return date(year, month + 1, last if at_end else min(day.day, last))
+
+
+def months_between(start: date, end: date) -> int:
+    """Whole months from `start` to `end` (rounded up: any part of a month counts)."""
+    months = (end.year - start.year) * 12 + end.month - start.month
+    return months + (1 if end.day > start.day and months >= 0 and add_months(start, months) < end else 0)
+
+
+def outcome_of(household_id: str, as_of: str, outcome: str, where: str) -> Outcome:
+    """A checked outcome; errors name where it came from, the household and the field."""
+    if not household_id:
+        raise LabelError(f"{where}: household_id: missing")
+    if outcome not in OUTCOMES:
+        raise LabelError(f"{where}: household {household_id}: outcome: {outcome!r} is not one of {', '.join(OUTCOMES)}")
+    try:
+        day = as_of_date(as_of)
+    except ValueError as exc:
+        raise LabelError(
+            f"{where}: household {household_id}: as_of: {as_of!r} is not YYYY-MM-DD, YYYY-MM or YYYY"
+        ) from exc
+    return Outcome(household_id, day, outcome)
+
+
+def read_outcomes(path: Path) -> Iterator[Outcome]:
+    """Outcomes from a CSV (header household_id,as_of,outcome) or JSONL file."""
+    if path.suffix.lower() in (".jsonl", ".ndjson"):
+        with path.open(encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                if line.strip():
+                    doc = json.loads(line)
+                    where = f"{path.name} line {number}"
+                    yield outcome_of(
+                        str(doc.get("household_id", "")), str(doc.get("as_of", "")), str(doc.get("outcome", "")), where
+                    )
+        return
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        missing = set(COLUMNS) - set(reader.fieldnames or [])
+        if missing:
+            raise LabelError(
+                f"{path.name}: columns {sorted(missing)} missing (the header is household_id,as_of,outcome)"
+            )
+        for number, row in enumerate(reader, start=2):
+            yield outcome_of(
+                row["household_id"].strip(), row["as_of"], row["outcome"].strip(), f"{path.name} line {number}"
+            )
+
+
+def write_outcomes(path: Path, outcomes: Iterable[Outcome]) -> int:
+    """Write outcomes as CSV or JSONL (by the file's suffix); returns how many."""
+    count = 0
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        jsonl = path.suffix.lower() in (".jsonl", ".ndjson")
+        writer = None if jsonl else csv.writer(handle)
+        if writer:
+            writer.writerow(COLUMNS)
+        for item in outcomes:
+            values = (item.household_id, item.as_of.isoformat(), item.outcome)
+            if writer:
+                writer.writerow(values)
+            else:
+                handle.write(json.dumps(dict(zip(COLUMNS, values, strict=True))) + "\n")
+            count += 1
+    return count
+
+
+def truth_outcomes(path: Path) -> Iterator[Outcome]:
+    """The simulator's former truth JSONL ({household_id, start, below: [0/1 per month]}) as month-end outcomes."""
+    with path.open(encoding="utf-8") as handle:
+        for doc in map(json.loads, filter(str.strip, handle)):
+            year, month = int(doc["start"][:4]), int(doc["start"][5:7])
+            for t, below in enumerate(doc["below"]):
+                index = year * 12 + month - 1 + t
+                day = as_of_date(f"{index // 12:04d}-{index % 12 + 1:02d}")
+                yield Outcome(doc["household_id"], day, "below_line" if below else "above_line")
+
+
+def verdict_outcomes(verdicts: Iterable[dict[str, object]]) -> Iterator[Outcome]:
+    """Township verdicts ({household_id, decided_at, verdict} or alerts.changes confirm/dismiss) as outcomes."""
+    for number, doc in enumerate(verdicts, start=1):
+        verdict = str(doc.get("verdict") or doc.get("kind") or "")
+        if verdict not in VERDICTS:
+            continue
+        decided = doc.get("decided_at") or doc.get("at")
+        when = decided if isinstance(decided, datetime) else datetime.fromisoformat(str(decided))
+        day = when.astimezone(CHINA).date() if when.tzinfo else when.date()
+        yield outcome_of(str(doc.get("household_id", "")), day.isoformat(), verdict, f"verdict {number}")
+
+
+class Labels:
+    """Every household's outcomes, in date order; answers the label of a (household, cut-off) row."""
+
+    def __init__(self, outcomes: Iterable[Outcome]):
+        grouped: dict[str, list[tuple[date, str]]] = defaultdict(list)
+        for item in outcomes:
+            grouped[item.household_id].append((item.as_of, item.outcome))
+        self._by_household = {hid: sorted(items) for hid, items in grouped.items()}
+        self._days = {hid: [d for d, _ in items] for hid, items in self._by_household.items()}
+        self._known_until = max((days[-1] for days in self._days.values()), default=date.min)
+
+    @classmethod
+    def read(cls, paths: Iterable[Path]) -> Labels:
+        """Labels from one or more files (e.g. the line outcomes and the verdicts)."""
+        return cls(item for path in paths for item in read_outcomes(path))
+
+    def __contains__(self, household_id: object) -> bool:
+        return household_id in self._by_household
+
+    def cutoffs(self) -> list[date]:
+        """The dates at which some household's standing against the line is known: where rows can be cut."""
+        return sorted({d for items in self._by_household.values() for d, kind in items if kind in LINE_OUTCOMES})
+
+    def until(self, last: date) -> Labels:
+        """Only the outcomes dated on or before `last` (what was known then)."""
+        kept = Labels([])
+        kept._by_household = {h: [i for i in items if i[0] <= last] for h, items in self._by_household.items()}
+        kept._by_household = {h: items for h, items in kept._by_household.items() if items}
+        kept._days = {hid: [d for d, _ in items] for hid, items in kept._by_household.items()}
+        kept._known_until = max((days[-1] for days in kept._days.values()), default=date.min)
+        return kept
+
+    def row(self, household_id: str, cutoff: date, horizon_months: int) -> tuple[bool, int] | None:
+        """(positive, months from the cut-off to the first positive outcome) or None when the row is not eligible.
+
+        Eligible: above the line at the cut-off (an `above_line` outcome dated then), and the labels reaching past
+        the horizon's end (else only falls would be known there: a biased row set). A verdict in the horizon decides
+        (the latest one); else any `below_line` / `entered_monitoring` in it is positive; else it is negative when a
+        line outcome dated at or after the horizon's end shows the household was still observed.
+        """
+        items, days = self._by_household.get(household_id), self._days.get(household_id)
+        if not items or not days or add_months(cutoff, horizon_months) > self._known_until:
+            return None
+        at = [kind for d, kind in items[bisect_left(days, cutoff) : bisect_right(days, cutoff)]]
+        if "above_line" not in at or "below_line" in at:
+            return None
+        end = add_months(cutoff, horizon_months)
+        window = items[bisect_right(days, cutoff) : bisect_right(days, end)]
+        verdicts = [(d, kind) for d, kind in window if kind in VERDICTS]
+        if verdicts:
+            day, kind = verdicts[-1]
+            return kind == "confirmed", months_between(cutoff, day) if kind == "confirmed" else 0
+        first = next((d for d, kind in window if kind in POSITIVE), None)
+        if first is not None:
+            return True, months_between(cutoff, first)
+        if any(kind in LINE_OUTCOMES for _, kind in items[bisect_left(days, end) :]):
+            return False, 0
+        return None

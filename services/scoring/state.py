@@ -33,7 +33,7 @@ _BOOKS = {"medical.expense.incurred": "medical", "disaster.loss.reported": "disa
 _NOT_FIGURES = frozenset({"household_id", "date", "member_id", "reason"})
 
 
-class Profile(msgspec.Struct, kw_only=True):
+class Profile(msgspec.Struct, kw_only=True, omit_defaults=True):
     """The latest registration (by event time)."""
 
     region_code: str
@@ -65,7 +65,7 @@ class Happening(msgspec.Struct):
     figures: dict[str, Any] = msgspec.field(default_factory=dict)
 
 
-class HouseholdState(msgspec.Struct, kw_only=True):
+class HouseholdState(msgspec.Struct, kw_only=True, omit_defaults=True):
     """Everything scoring remembers about one household (never changed in place: apply_event makes a new one)."""
 
     profile: Profile | None = None

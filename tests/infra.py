@@ -161,6 +161,21 @@ class Stack:
             wait_until(lambda: _ready(url), 90, f"{name} ready")
         return process
 
+    def log_size(self, name: str) -> int:
+        """How much `name` has logged so far (to wait for what it logs next)."""
+        path = ARTIFACTS / "logs" / f"{name}.log"
+        return path.stat().st_size if path.exists() else 0
+
+    def wait_for_log(self, name: str, text: str, offset: int, seconds: float = 120) -> None:
+        """Wait until `name` logs `text` after `offset` bytes of its log."""
+
+        def logged() -> bool:
+            with (ARTIFACTS / "logs" / f"{name}.log").open("rb") as log:
+                log.seek(offset)
+                return text.encode() in log.read()
+
+        wait_until(logged, seconds, f"{name} logging {text!r}")
+
     def stop_all(self) -> None:
         """Stop every service."""
         for process in self.processes.values():

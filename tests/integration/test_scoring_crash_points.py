@@ -34,7 +34,9 @@ def test_a_worker_that_dies_between_its_effects_loses_no_score_and_repeats_no_al
     events = county(prefix, 40)
     expected = uninterrupted_figures(events)
     stack.processes["scoring"].stop()
+    logged = stack.log_size("scoring")
     crashing = stack.start("scoring", SHOUWANG_FAILPOINT=f"{failpoint}@2")
+    stack.wait_for_log("scoring", "[^Worker]: Ready", logged)  # so that the requests below make several batches
     for start in range(0, len(events), 130):
         assert post_batch(stack, events[start : start + 130]).json()["rejected"] == 0
         time.sleep(0.5)  # each request becomes a batch of its own

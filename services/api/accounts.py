@@ -43,7 +43,7 @@ class Token(BaseModel):
 class RefreshRequest(BaseModel):
     """Body of `POST /auth/refresh` and `POST /auth/logout`."""
 
-    refresh_token: str = Field(min_length=1, max_length=200, examples=["kX1…"])
+    refresh_token: str = Field(min_length=1, max_length=1000, examples=["kX1…"])
 
 
 class PasswordReset(BaseModel):

@@ -93,13 +93,13 @@ async def _pair(request: Request, user: User) -> Token:
 
 
 def _wait(status: int, seconds: int, message: str) -> HTTPException:
-    minutes = max(1, round(seconds / 60))
-    return HTTPException(status, f"{message}, try again in {minutes} min", headers={"Retry-After": str(seconds)})
+    when = f"{max(1, round(seconds / 60))} min" if seconds >= 60 else f"{seconds} s"
+    return HTTPException(status, f"{message}, try again in {when}", headers={"Retry-After": str(seconds)})
 
 
 _WAITS = {
     "locked": "too many failed logins: account locked",
-    "busy": "too many logins for this account at once: account locked",
+    "busy": "too many logins for this account at once",
     "client": "too many failed logins from your address: wait",
 }
 

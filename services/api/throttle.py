@@ -10,7 +10,8 @@ from redis.asyncio import Redis
 # KEYS: the client's failures, the username's failures, the username's lock.
 # ARGV: the client's allowance, the username's allowance, the window in seconds.
 # Answers {verdict, n}: "locked" (n = seconds left), "client" (n = seconds until the address may try again),
-# "busy" (the username's allowance is taken by attempts still being checked), or "go" (n = this attempt's number).
+# "busy" (n = 1: the username's allowance is taken by attempts still being checked; one of them may yet lock it),
+# or "go" (n = this attempt's number).
 _ADMIT = """
 local locked = redis.call('TTL', KEYS[3])
 if locked > 0 then return {'locked', locked} end
@@ -19,7 +20,7 @@ if client == 1 then redis.call('EXPIRE', KEYS[1], ARGV[3]) end
 if client > tonumber(ARGV[1]) then return {'client', redis.call('TTL', KEYS[1])} end
 local user = redis.call('INCR', KEYS[2])
 if user == 1 then redis.call('EXPIRE', KEYS[2], ARGV[3]) end
-if user > tonumber(ARGV[2]) then return {'busy', redis.call('TTL', KEYS[2])} end
+if user > tonumber(ARGV[2]) then return {'busy', 1} end
 return {'go', user}
 """
 # Take back one counted attempt from each key that still holds one (a success, or a check that never ran).

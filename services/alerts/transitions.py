@@ -8,8 +8,9 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, Field
 
 from services.alerts.deadlines import with_overdue_flag
-from services.alerts.models import Alert, HistoryEntry, Measure, MeasureType, Status, Visit, Yuan
+from services.alerts.models import Alert, HistoryEntry, Measure, MeasureType, Status, Visit
 from services.alerts.resolution import unmet_criteria
+from services.common.money import Yuan
 from services.common.policy import PolicyValues
 from services.common.scores import Category
 

@@ -7,4 +7,5 @@ from services.common.settings import ApiSettings
 
 if __name__ == "__main__":
     settings = ApiSettings()  # type: ignore[call-arg]
-    uvicorn.run(create_app(settings), host=settings.bind_host, port=settings.api_port, log_config=None)
+    app = create_app(settings)
+    uvicorn.run(app, host=settings.bind_host, port=settings.api_port, log_config=None, server_header=False)

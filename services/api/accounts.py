@@ -1,21 +1,32 @@
-"""Routes for logging in (access and refresh tokens, lockout) and for managing staff accounts (admin)."""
+"""Routes for logging in (access and refresh tokens, throttling) and for managing staff accounts (admin)."""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Path, Request
-from fastapi.security import OAuth2PasswordRequestForm
+from fastapi import APIRouter, Body, FastAPI, Form, HTTPException, Path, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from services.api.audit import AuditTrail
-from services.api.auth import CurrentUser, RefreshTokens, RequireRole, within_jurisdiction
+from services.api.auth import CurrentUser, RefreshTokens
+from services.api.permissions import Admin, Caller
 from services.api.throttle import LoginThrottle
-from services.api.users import USERNAME_PATTERN, NewUser, Password, User, UserExists, UserStore
+from services.api.users import (
+    PASSWORD_MAX,
+    USERNAME_MAX,
+    USERNAME_PATTERN,
+    NewUser,
+    Password,
+    PasswordsBusy,
+    User,
+    UserExists,
+    UserStore,
+)
 from services.common.settings import ApiSettings
 
+auth_router = APIRouter(tags=["auth"])  # unauthenticated: its own, smaller body limit
 router = APIRouter()
-AdminUser = Annotated[User, Depends(RequireRole("admin"))]
 UsernamePath = Annotated[str, Path(pattern=USERNAME_PATTERN, examples=["li.township"])]
 _BEARER = {"WWW-Authenticate": "Bearer"}
 
@@ -32,13 +43,20 @@ class Token(BaseModel):
 class RefreshRequest(BaseModel):
     """Body of `POST /auth/refresh` and `POST /auth/logout`."""
 
-    refresh_token: str = Field(min_length=1, max_length=200, examples=["kX1…"])
+    refresh_token: str = Field(min_length=1, max_length=1000, examples=["kX1…"])
 
 
 class PasswordReset(BaseModel):
     """Body of `POST /users/{username}/reset-password`."""
 
     password: Password
+
+
+class Credentials(BaseModel):
+    """The OAuth2 password form of `POST /auth/token`, bounded before anything is hashed or counted."""
+
+    username: str = Field(min_length=1, max_length=USERNAME_MAX)
+    password: str = Field(min_length=1, max_length=PASSWORD_MAX)
 
 
 def install(app: FastAPI, settings: ApiSettings) -> None:
@@ -48,64 +66,90 @@ def install(app: FastAPI, settings: ApiSettings) -> None:
     app.state.throttle = LoginThrottle(
         redis,
         settings.login_max_failures,
+        settings.login_max_failures_per_client,
         settings.login_failure_window_minutes * 60,
         settings.login_lockout_minutes * 60,
     )
+    app.include_router(auth_router, max_body_size=settings.api_auth_max_body_bytes)
     app.include_router(router)
+    app.add_exception_handler(PasswordsBusy, _busy)
+
+
+async def _busy(request: Request, exc: Exception) -> JSONResponse:
+    """503 when every argon2 thread is taken and the waiting line is full (a login flood)."""
+    detail = "too many passwords being checked at once: try again in a moment"
+    return JSONResponse({"detail": detail}, status_code=503, headers={"Retry-After": "1"})
 
 
 async def _pair(request: Request, user: User) -> Token:
     users: UserStore = request.app.state.users
-    _, generation = await users.session(user.username)
+    _, epoch = await users.session(user.username)
     refresh: RefreshTokens = request.app.state.refresh
     return Token(
-        access_token=request.app.state.tokens.issue(user, generation),
+        access_token=request.app.state.tokens.issue(user, epoch),
         expires_in=request.app.state.tokens.lifetime_seconds,
-        refresh_token=await refresh.issue(user.username),
+        refresh_token=await refresh.issue(user.username, epoch),
     )
 
 
-def _locked(seconds: int, why: str) -> HTTPException:
-    minutes = max(1, round(seconds / 60))
-    message = f"{why}: account locked, try again in {minutes} min"
-    return HTTPException(429, message, headers={"Retry-After": str(seconds)})
+def _wait(status: int, seconds: int, message: str) -> HTTPException:
+    when = f"{max(1, round(seconds / 60))} min" if seconds >= 60 else f"{seconds} s"
+    return HTTPException(status, f"{message}, try again in {when}", headers={"Retry-After": str(seconds)})
 
 
-@router.post(
+_WAITS = {
+    "locked": "too many failed logins: account locked",
+    "busy": "too many logins for this account at once",
+    "client": "too many failed logins from your address: wait",
+}
+
+
+@auth_router.post(
     "/auth/token",
     response_model=Token,
-    tags=["auth"],
     summary="Log in (OAuth2 password flow)",
-    responses={401: {"description": "wrong username or password"}, 429: {"description": "locked"}},
+    responses={
+        401: {"description": "wrong username or password"},
+        429: {"description": "locked, or too many failures from this address"},
+        503: {"description": "too many logins being checked at once"},
+    },
 )
-async def login(request: Request, form: Annotated[OAuth2PasswordRequestForm, Depends()]) -> Token:
-    """Exchange username and password for an access token and a refresh token; repeated failures lock."""
+async def login(request: Request, form: Annotated[Credentials, Form()]) -> Token:
+    """Exchange username and password for an access token and a refresh token; repeated failures lock.
+
+    Each attempt is counted before its password is checked, so concurrent guesses get no more checks than allowed."""
     throttle: LoginThrottle = request.app.state.throttle
-    if locked := await throttle.locked_for(form.username):
-        raise _locked(locked, "too many failed logins")
+    client = request.client.host if request.client else "unknown"
+    admission = await throttle.admit(client, form.username)
+    if admission.verdict != "go":
+        raise _wait(429, admission.seconds, _WAITS[admission.verdict])
     users: UserStore = request.app.state.users
-    user = await users.authenticate(form.username, form.password)
+    try:
+        user = await users.authenticate(form.username, form.password)
+    except PasswordsBusy:
+        await throttle.not_checked(client, form.username)
+        raise
     if user is None:
-        if locked := await throttle.failed(form.username):
-            raise _locked(locked, "wrong username or password, too many times")
+        if locked := await throttle.failed(form.username, admission.attempt):
+            raise _wait(429, locked, "wrong username or password, too many times: account locked")
         raise HTTPException(401, "wrong username or password, or account disabled", headers=_BEARER)
-    await throttle.clear(form.username)
+    await throttle.succeeded(client, form.username)
     return await _pair(request, user)
 
 
-@router.post("/auth/refresh", response_model=Token, tags=["auth"], summary="Swap a refresh token for new tokens")
+@auth_router.post("/auth/refresh", response_model=Token, summary="Swap a refresh token for new tokens")
 async def refresh(request: Request, body: RefreshRequest) -> Token:
-    """A refresh token works once; the account must still be enabled."""
+    """A refresh token works once; the account must still be enabled and unchanged since it was issued."""
     store: RefreshTokens = request.app.state.refresh
-    username = await store.redeem(body.refresh_token)
+    redeemed = await store.redeem(body.refresh_token)
     users: UserStore = request.app.state.users
-    user = await users.get(username) if username else None
-    if user is None or user.disabled:
-        raise HTTPException(401, "refresh token unknown, used or expired, or account disabled", headers=_BEARER)
+    user, epoch = await users.session(redeemed[0]) if redeemed else (None, "")
+    if user is None or user.disabled or redeemed is None or redeemed[1] != epoch:
+        raise HTTPException(401, "refresh token unknown, used or expired, or account changed", headers=_BEARER)
     return await _pair(request, user)
 
 
-@router.post("/auth/logout", status_code=204, tags=["auth"], summary="End a refresh token")
+@auth_router.post("/auth/logout", status_code=204, summary="End a refresh token")
 async def logout(request: Request, body: RefreshRequest) -> None:
     """Forget the refresh token (the short-lived access token simply expires)."""
     store: RefreshTokens = request.app.state.refresh
@@ -119,39 +163,39 @@ async def me(user: CurrentUser) -> User:
 
 
 @router.get("/users", response_model=list[User], tags=["users"], summary="List users (admin)")
-async def list_users(request: Request, admin: AdminUser) -> list[User]:
+async def list_users(request: Request, admin: Admin) -> list[User]:
     """Every account inside your jurisdiction, by username."""
     users: UserStore = request.app.state.users
-    return [user for user in await users.all() if within_jurisdiction(admin, user.region_code)]
+    return [user for user in await users.all() if admin.covers(user.region_code)]
 
 
 @router.post("/users", response_model=User, status_code=201, tags=["users"], summary="Create a user (admin)")
-async def create_user(request: Request, new: NewUser, admin: AdminUser) -> User:
-    """Create a staff account with a role and a jurisdiction inside yours."""
-    if not within_jurisdiction(admin, new.region_code):
-        raise HTTPException(403, f"region_code {new.region_code} is outside your jurisdiction {admin.region_code}")
+async def create_user(request: Request, new: NewUser, admin: Admin) -> User:
+    """Create a staff account inside your jurisdiction (an admin: only of a strictly narrower one)."""
+    if (why := admin.management_refusal(new.role, new.region_code)) is not None:
+        raise HTTPException(403, why)
     users: UserStore = request.app.state.users
     try:
         created = await users.create(new)
     except UserExists as exc:
         raise HTTPException(409, f"username {new.username!r} is taken") from exc
-    await _audit(request, admin, "user.created", new.username)
+    await _audit(request, admin, "user.created", created)
     return created
 
 
-async def _managed(request: Request, admin: User, username: str) -> UserStore:
+async def _managed(request: Request, admin: Caller, username: str) -> User:
     users: UserStore = request.app.state.users
     target = await users.get(username)
     if target is None:
         raise HTTPException(404, f"no user {username!r}")
-    if not within_jurisdiction(admin, target.region_code):
-        raise HTTPException(403, f"user {username!r} is outside your jurisdiction")
-    return users
+    if (why := admin.management_refusal(target.role, target.region_code)) is not None:
+        raise HTTPException(403, f"user {username!r}: {why}")
+    return target
 
 
-async def _audit(request: Request, admin: User, action: str, username: str) -> None:
+async def _audit(request: Request, admin: User, action: str, target: User) -> None:
     audit: AuditTrail = request.app.state.audit
-    await audit.record(admin.username, action, f"user:{username}")
+    await audit.record(admin.username, action, f"user:{target.username}", region=target.region_code)
 
 
 async def _end_sessions(request: Request, username: str) -> None:
@@ -159,24 +203,29 @@ async def _end_sessions(request: Request, username: str) -> None:
     await store.revoke_all(username)
 
 
+def _users(request: Request) -> UserStore:
+    users: UserStore = request.app.state.users
+    return users
+
+
 @router.post("/users/{username}/disable", response_model=User, tags=["users"], summary="Disable a user (admin)")
-async def disable_user(request: Request, username: UsernamePath, admin: AdminUser) -> User:
+async def disable_user(request: Request, username: UsernamePath, admin: Admin) -> User:
     """The account can no longer log in; its access and refresh tokens stop working at once."""
     if username == admin.username:
         raise HTTPException(409, "you cannot disable your own account")
-    users = await _managed(request, admin, username)
-    user = await users.set_disabled(username, True)
+    target = await _managed(request, admin, username)
+    user = await _users(request).set_disabled(username, True)
     await _end_sessions(request, username)
-    await _audit(request, admin, "user.disabled", username)
+    await _audit(request, admin, "user.disabled", target)
     return user  # type: ignore[return-value]
 
 
 @router.post("/users/{username}/enable", response_model=User, tags=["users"], summary="Enable a user (admin)")
-async def enable_user(request: Request, username: UsernamePath, admin: AdminUser) -> User:
+async def enable_user(request: Request, username: UsernamePath, admin: Admin) -> User:
     """The account can log in again."""
-    users = await _managed(request, admin, username)
-    user = await users.set_disabled(username, False)
-    await _audit(request, admin, "user.enabled", username)
+    target = await _managed(request, admin, username)
+    user = await _users(request).set_disabled(username, False)
+    await _audit(request, admin, "user.enabled", target)
     return user  # type: ignore[return-value]
 
 
@@ -184,13 +233,13 @@ async def enable_user(request: Request, username: UsernamePath, admin: AdminUser
     "/users/{username}/reset-password", response_model=User, tags=["users"], summary="Set a new password (admin)"
 )
 async def reset_password(
-    request: Request, username: UsernamePath, body: Annotated[PasswordReset, Body()], admin: AdminUser
+    request: Request, username: UsernamePath, body: Annotated[PasswordReset, Body()], admin: Admin
 ) -> User:
     """Replace the password, lift a lockout, and end the account's current tokens."""
-    users = await _managed(request, admin, username)
-    user = await users.set_password(username, body.password)
+    target = await _managed(request, admin, username)
+    user = await _users(request).set_password(username, body.password)
     await _end_sessions(request, username)
     throttle: LoginThrottle = request.app.state.throttle
     await throttle.clear(username)
-    await _audit(request, admin, "user.password_reset", username)
+    await _audit(request, admin, "user.password_reset", target)
     return user  # type: ignore[return-value]

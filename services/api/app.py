@@ -11,21 +11,23 @@ from fastapi import FastAPI
 from services.alerts.changes import ChangeLog
 from services.alerts.store import AlertStore
 from services.alerts.subscriptions import SubscriptionStore
-from services.api import accounts, audit_log, console, evaluations, hooks, models, stats, stream, workflow
+from services.api import accounts, audit_log, console, evaluations, hardening, hooks, models, stats, stream, workflow
 from services.api.audit import AuditTrail
 from services.api.auth import TokenIssuer
-from services.api.users import UserStore
+from services.api.users import PASSWORD_MAX, PasswordWork, UserStore
 from services.api.views import router
 from services.common import topics
 from services.common.logs import configure_logging
 from services.common.policy import PolicyBook
-from services.common.settings import ApiSettings, redis_client
+from services.common.settings import ApiSettings, ScoringSettings, redis_client
 from services.common.web import add_operational_routes
 
 
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
     """Build the API app; the first admin is created at start-up if missing."""
     settings = settings or ApiSettings()  # type: ignore[call-arg]
+    if settings.admin_password and len(settings.admin_password.get_secret_value()) > PASSWORD_MAX:
+        raise ValueError(f"ADMIN_PASSWORD is longer than {PASSWORD_MAX} characters: no login could send it")
     redis = redis_client(settings.redis_url, decode_responses=True)
     changes = ChangeLog(
         settings.kafka_bootstrap_servers, settings.alerts_changes_topic, redis, settings.alerts_change_wait
@@ -44,8 +46,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         await changes.stop()
         await redis.aclose()
 
-    app = FastAPI(title="Shouwang API", version="1", lifespan=lifespan)
-    app.state.users = UserStore(redis)
+    app = FastAPI(title="Shouwang API", version="1", lifespan=lifespan, max_body_size=settings.api_max_body_bytes)
+    hardening.install(app)
+    app.state.users = UserStore(redis, PasswordWork(settings.password_hash_threads, settings.password_hash_queue))
     app.state.alerts = AlertStore(redis)
     app.state.audit = AuditTrail(redis)
     app.state.tokens = TokenIssuer(settings.jwt_secret.get_secret_value(), settings.access_token_minutes)
@@ -59,9 +62,9 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         hooks.router,
         audit_log.router,
         models.router,
-        evaluations.router,
     ):  # /alerts/stream before /alerts/{id}
         app.include_router(routes)
+    app.include_router(evaluations.router, max_body_size=ScoringSettings().evaluation_upload_mb << 20)
     app.include_router(router)
     accounts.install(app, settings)
     app.include_router(stats.router)

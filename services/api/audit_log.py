@@ -1,19 +1,18 @@
-"""`GET /audit` (admin): the audit trail of reads and changes, filtered and paged newest first."""
+"""`GET /audit` (admin): the audit trail of reads and changes inside the admin's jurisdiction, filtered and paged
+newest first."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
 from redis.asyncio import Redis
 
 from services.api.audit import AUDIT_STREAM
-from services.api.auth import RequireRole
-from services.api.users import User
+from services.api.permissions import Admin, Caller
 
 router = APIRouter(tags=["audit"])
-AdminUser = Annotated[User, Depends(RequireRole("admin"))]
 _CHUNK = 500
 
 
@@ -24,17 +23,23 @@ class AuditPage(BaseModel):
     next: str | None
 
 
-@router.get("/audit", response_model=AuditPage, summary="The audit trail (admin)")
+def _visible(admin: Caller, entry: dict[str, str]) -> bool:
+    """Entries about a region inside the admin's jurisdiction; those naming no region, to national admins only."""
+    region = entry.get("region")
+    return admin.national or (region is not None and admin.covers(region))
+
+
+@router.get("/audit", response_model=AuditPage, summary="The audit trail of your jurisdiction (admin)")
 async def audit_log(
     request: Request,
-    _: AdminUser,
-    user: str | None = None,
-    target: str | None = None,
-    action: Annotated[str | None, Query(examples=["alert.read", "alert.confirmed"])] = None,
+    admin: Admin,
+    user: Annotated[str | None, Query(max_length=64)] = None,
+    target: Annotated[str | None, Query(max_length=200)] = None,
+    action: Annotated[str | None, Query(max_length=64, examples=["alert.read", "alert.confirmed"])] = None,
     before: Annotated[str | None, Query(pattern=r"^\d+-\d+$")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> AuditPage:
-    """Who did what to which alert or household, and when; filters combine (exact matches)."""
+    """Who did what to which alert, household or account inside your jurisdiction, and when; filters combine."""
     redis: Redis = request.app.state.redis
     wanted = {"user": user, "target": target, "action": action}
     items: list[dict[str, str]] = []
@@ -42,7 +47,8 @@ async def audit_log(
     while True:
         chunk: Any = await redis.xrevrange(AUDIT_STREAM, max=upper, count=_CHUNK)
         for entry_id, fields in chunk:
-            if all(value is None or fields.get(key) == value for key, value in wanted.items()):
+            matches = all(value is None or fields.get(key) == value for key, value in wanted.items())
+            if matches and _visible(admin, fields):
                 items.append({"id": entry_id, **fields})
                 if len(items) == limit:
                     return AuditPage(items=items, next=entry_id)

@@ -8,13 +8,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import jwt
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Query, Request
 from fastapi.security import OAuth2PasswordBearer
 from redis.asyncio import Redis
 
-from services.api.users import Role, User, UserStore
+from services.api.users import User, UserStore
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/auth/token")
+_optional_bearer = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 _BEARER = {"WWW-Authenticate": "Bearer"}
 
 
@@ -30,29 +31,26 @@ class TokenIssuer:
         """How long an access token lives."""
         return int(self._lifetime.total_seconds())
 
-    def issue(self, user: User, generation: int = 0) -> str:
-        """A token naming the user and their token generation; role and jurisdiction are re-read per request."""
+    def issue(self, user: User, epoch: str) -> str:
+        """A token naming the user and their account's epoch; role and jurisdiction are re-read per request."""
         now = datetime.now(UTC)
-        claims = {"sub": user.username, "gen": generation, "iat": now, "exp": now + self._lifetime, "typ": "access"}
+        claims = {"sub": user.username, "gen": epoch, "iat": now, "exp": now + self._lifetime, "typ": "access"}
         return jwt.encode(claims, self._secret, algorithm="HS256")
 
-    def claims(self, token: str) -> tuple[str, int]:
-        """The username and generation in a valid access token; raises 401 otherwise."""
+    def claims(self, token: str) -> tuple[str, str]:
+        """The username and account epoch in a valid access token; raises 401 otherwise."""
         try:
             claims = jwt.decode(token, self._secret, algorithms=["HS256"], options={"require": ["exp", "sub"]})
         except jwt.PyJWTError as exc:
             raise HTTPException(401, f"invalid token: {exc}", headers=_BEARER) from exc
         if claims.get("typ") != "access":
             raise HTTPException(401, "not an access token", headers=_BEARER)
-        return str(claims["sub"]), int(claims.get("gen", 0))
-
-    def subject(self, token: str) -> str:
-        """The username in a valid token; raises 401 otherwise."""
-        return self.claims(token)[0]
+        return str(claims["sub"]), str(claims.get("gen", 0))
 
 
 class RefreshTokens:
-    """Opaque single-use refresh tokens in Redis (only their SHA-256 is stored), revocable per user."""
+    """Opaque single-use refresh tokens in Redis (only their SHA-256 is stored), revocable per user; each names the
+    account's epoch when it was issued, so that it dies with the account's earlier tokens."""
 
     def __init__(self, redis: Redis, hours: float):
         self._redis = redis
@@ -62,24 +60,24 @@ class RefreshTokens:
     def _key(token: str) -> str:
         return "refresh:" + hashlib.sha256(token.encode()).hexdigest()
 
-    async def issue(self, username: str) -> str:
-        """A new refresh token for the user."""
+    async def issue(self, username: str, epoch: str) -> str:
+        """A new refresh token for the user at the account's current epoch."""
         token = secrets.token_urlsafe(32)
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.set(self._key(token), username, ex=self._ttl)
+            pipe.set(self._key(token), f"{username}:{epoch}", ex=self._ttl)
             pipe.sadd(f"refresh:user:{username}", self._key(token))
             pipe.expire(f"refresh:user:{username}", self._ttl)
             await pipe.execute()
         return token
 
-    async def redeem(self, token: str) -> str | None:
-        """The username the token was issued to, consuming it (a token works once); None if unknown or expired."""
+    async def redeem(self, token: str) -> tuple[str, str] | None:
+        """The username and epoch the token was issued for, consuming it (a token works once); None if unknown."""
         found = await self._redis.getdel(self._key(token))
         if found is None:
             return None
-        username = found.decode() if isinstance(found, bytes) else str(found)
+        username, _, epoch = (found.decode() if isinstance(found, bytes) else str(found)).partition(":")
         await self._redis.srem(f"refresh:user:{username}", self._key(token))
-        return username
+        return username, epoch
 
     async def revoke_all(self, username: str) -> None:
         """End every refresh token of the user."""
@@ -89,31 +87,25 @@ class RefreshTokens:
 
 async def current_user(request: Request, token: Annotated[str, Depends(oauth2)]) -> User:
     """The caller, from the bearer token; disabled or deleted users and superseded tokens are refused."""
-    username, generation = request.app.state.tokens.claims(token)
+    username, epoch = request.app.state.tokens.claims(token)
     store: UserStore = request.app.state.users
     user, current = await store.session(username)
     if user is None or user.disabled:
         raise HTTPException(401, "user unknown or disabled", headers=_BEARER)
-    if generation != current:
+    if epoch != current:
         raise HTTPException(401, "token superseded (password reset or account change): log in again", headers=_BEARER)
     return user
 
 
+async def live_user(
+    request: Request,
+    token: Annotated[str | None, Depends(_optional_bearer)],
+    access_token: Annotated[str | None, Query(description="for EventSource, which cannot send headers")] = None,
+) -> User:
+    """The caller, from the bearer header or the `access_token` query parameter (for a live stream)."""
+    if not (token or access_token):
+        raise HTTPException(401, "not authenticated", headers=_BEARER)
+    return await current_user(request, token or access_token or "")
+
+
 CurrentUser = Annotated[User, Depends(current_user)]
-
-
-class RequireRole:
-    """Dependency that lets only the given roles through (403 otherwise)."""
-
-    def __init__(self, *roles: Role):
-        self.roles = roles
-
-    async def __call__(self, user: CurrentUser) -> User:
-        if user.role not in self.roles:
-            raise HTTPException(403, f"this action needs the role {' or '.join(self.roles)}; you are {user.role}")
-        return user
-
-
-def within_jurisdiction(user: User, region_code: str) -> bool:
-    """True when the region lies inside the user's jurisdiction."""
-    return region_code.startswith(user.region_code)

@@ -10,15 +10,13 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import PlainTextResponse
 
-from services.api.auth import RequireRole
-from services.api.users import User
+from services.api.permissions import Analyst
 from services.common.settings import ScoringSettings
 
 router = APIRouter(prefix="/models", tags=["models"])
-Analyst = Annotated[User, Depends(RequireRole("analyst", "admin"))]
 _VERSION = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}")
 _NAME = re.compile(r"(at|from)-\d{4}-\d{2}-\d{2}-[0-9]{8}T[0-9]{6}")
 

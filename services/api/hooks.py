@@ -9,12 +9,9 @@ from redis.asyncio import Redis
 
 from services.alerts.subscriptions import NewSubscription, Subscription, SubscriptionStore
 from services.alerts.webhooks import log_key
-from services.api.auth import RequireRole
-from services.api.users import User
+from services.api.permissions import Admin, Caller, Manager
 
 router = APIRouter(tags=["subscriptions"])
-Manager = Annotated[User, Depends(RequireRole("admin", "county_supervisor"))]
-AdminUser = Annotated[User, Depends(RequireRole("admin"))]
 
 
 def _subs(request: Request) -> SubscriptionStore:
@@ -25,36 +22,41 @@ def _subs(request: Request) -> SubscriptionStore:
 Subs = Annotated[SubscriptionStore, Depends(_subs)]
 
 
+async def _in_jurisdiction(subs: SubscriptionStore, sub_id: str, user: Caller) -> Subscription:
+    """The subscription: 404 if unknown, 403 if its region lies outside the caller's jurisdiction."""
+    found = await subs.get(sub_id)
+    if found is None:
+        raise HTTPException(404, f"no subscription {sub_id}")
+    user.require(found[0].region_prefix, "this subscription")
+    return found[0]
+
+
 @router.post("/subscriptions", response_model=Subscription, status_code=201, summary="Subscribe a URL to alerts")
 async def subscribe(new: NewSubscription, user: Manager, subs: Subs) -> Subscription:
     """Deliver every change of alerts under a county or township prefix, signed with the secret."""
-    if not new.region_prefix.startswith(user.region_code):
-        raise HTTPException(403, "this region is outside your jurisdiction")
+    user.require(new.region_prefix, f"region {new.region_prefix}")
     return await subs.create(new, user.username)
 
 
 @router.get("/subscriptions", response_model=list[Subscription], summary="Subscriptions in your jurisdiction")
 async def list_subscriptions(user: Manager, subs: Subs) -> list[Subscription]:
     """Every subscription whose prefix lies inside your jurisdiction (secrets are never shown)."""
-    return [sub for sub in await subs.all() if sub.region_prefix.startswith(user.region_code)]
+    return [sub for sub in await subs.all() if user.covers(sub.region_prefix)]
 
 
 @router.delete("/subscriptions/{sub_id}", status_code=204, summary="Unsubscribe")
 async def unsubscribe(sub_id: str, user: Manager, subs: Subs) -> None:
     """Stop deliveries to the subscription."""
-    found = await subs.get(sub_id)
-    if found is None:
-        raise HTTPException(404, f"no subscription {sub_id}")
-    if not found[0].region_prefix.startswith(user.region_code):
-        raise HTTPException(403, "this subscription is outside your jurisdiction")
+    await _in_jurisdiction(subs, sub_id, user)
     await subs.delete(sub_id)
 
 
-@router.get("/subscriptions/{sub_id}/deliveries", summary="Delivery log of a subscription (admin)")
+@router.get("/subscriptions/{sub_id}/deliveries", summary="Delivery log of a subscription in your jurisdiction (admin)")
 async def deliveries(
-    sub_id: str, request: Request, _: AdminUser, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    sub_id: str, request: Request, admin: Admin, subs: Subs, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> list[dict[str, Any]]:
     """The latest delivery attempts, newest first: outcome delivered, failed (retried later) or gave_up."""
+    await _in_jurisdiction(subs, sub_id, admin)
     redis: Redis = request.app.state.redis
     entries: Any = await redis.xrevrange(log_key(sub_id), count=limit)
     return [{"id": entry_id, **fields} for entry_id, fields in entries]

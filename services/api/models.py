@@ -9,20 +9,19 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 
 from services.analytics import registry
 from services.analytics.jobs import TrainRequest, run_training
 from services.analytics.shadow import live_report
-from services.api.auth import RequireRole
+from services.api.permissions import Analyst, NationalAnalyst
 from services.api.users import User
 from services.common.settings import ScoringSettings
 from services.scoring.model import Activation
 
 router = APIRouter(prefix="/models", tags=["models"])
-Analyst = Annotated[User, Depends(RequireRole("analyst", "admin"))]
 _jobs: dict[str, dict[str, Any]] = {}
 _lock = threading.Lock()
 
@@ -61,7 +60,7 @@ async def shadow_report(request: Request, user: Analyst) -> dict[str, Any]:
 
 
 @router.delete("/shadow")
-async def stop_shadow(request: Request, user: Analyst) -> dict[str, Any]:
+async def stop_shadow(request: Request, user: NationalAnalyst) -> dict[str, Any]:
     """Stop shadow scoring."""
     settings = _settings(request)
     done = await asyncio.to_thread(registry.stop_shadow, settings.kafka_bootstrap_servers, user.username)
@@ -69,7 +68,7 @@ async def stop_shadow(request: Request, user: Analyst) -> dict[str, Any]:
 
 
 @router.post("/rollback")
-async def rollback(request: Request, user: Analyst) -> dict[str, Any]:
+async def rollback(request: Request, user: NationalAnalyst) -> dict[str, Any]:
     """Re-activate the version that was active before the current one (409 when there is none)."""
     settings = _settings(request)
     try:
@@ -82,7 +81,7 @@ async def rollback(request: Request, user: Analyst) -> dict[str, Any]:
 
 
 @router.post("/train", status_code=202)
-async def train(request: Request, body: TrainRequest, user: Analyst) -> dict[str, Any]:
+async def train(request: Request, body: TrainRequest, user: NationalAnalyst) -> dict[str, Any]:
     """Start training in the background (simulated county by default); poll `GET /models/train/{job}`."""
     if body.events or body.truth or body.verdicts:
         raise HTTPException(422, "exported histories are trained from the CLI; the API trains on a simulated county")
@@ -113,13 +112,13 @@ async def training_job(job: str, user: Analyst) -> dict[str, Any]:
 
 
 @router.post("/{version}/activate")
-async def activate(request: Request, version: str, user: Analyst) -> dict[str, Any]:
+async def activate(request: Request, version: str, user: NationalAnalyst) -> dict[str, Any]:
     """Publish an activation of a registered, checksum-verified version on `models.activations`."""
     return await _publish(request, version, user, registry.activate)
 
 
 @router.post("/{version}/shadow")
-async def start_shadow(request: Request, version: str, user: Analyst) -> dict[str, Any]:
+async def start_shadow(request: Request, version: str, user: NationalAnalyst) -> dict[str, Any]:
     """Run a registered, verified version in shadow: it scores next to the active model on `scores.shadow` only."""
     return await _publish(request, version, user, registry.start_shadow)
 

@@ -8,7 +8,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
@@ -18,8 +18,7 @@ from services.alerts.search import AlertFilter
 from services.alerts.store import AlertStore
 from services.alerts.tally import Tally
 from services.api.audit import AuditTrail
-from services.api.auth import CurrentUser
-from services.api.users import User
+from services.api.permissions import Staff
 
 router = APIRouter(tags=["stats"])
 ALL = 10**9
@@ -47,15 +46,6 @@ class Stats(BaseModel):
     by_level: dict[str, int] = Field(description="open alerts by level", examples=[{"red": 3, "yellow": 5}])
     by_status: dict[str, int] = Field(examples=[{"open": 2, "verifying": 1, "dismissed": 4}])
     by_township: list[TownshipCounts] = Field(description="by region_code[:9], most open first")
-
-
-def _scope(user: User, region_code: str | None) -> str:
-    """The prefix to count: the narrower of the request and the jurisdiction; 403 when they do not overlap."""
-    if region_code is None or user.region_code.startswith(region_code):
-        return user.region_code
-    if region_code.startswith(user.region_code):
-        return region_code
-    raise HTTPException(403, f"region_code {region_code} is outside your jurisdiction {user.region_code or '(all)'}")
 
 
 async def _in_scope(request: Request, prefix: str) -> list[Alert]:
@@ -100,11 +90,11 @@ def board(prefix: str, now: datetime, tallies: list[Tally]) -> Stats:
 @router.get("/stats", response_model=Stats, summary="The 动态清零 board: open and overdue counts")
 async def stats(
     request: Request,
-    user: CurrentUser,
+    user: Staff,
     region_code: Annotated[str | None, Query(pattern=r"^\d{2,12}$", examples=["532328"])] = None,
 ) -> Stats:
     """Open and overdue alerts by level, status and township, inside your jurisdiction only (read from counters)."""
-    prefix = _scope(user, region_code)
+    prefix = user.narrow(region_code)
     now = datetime.now(UTC)
     store: AlertStore = request.app.state.alerts
     return board(prefix, now, await store.tallies(prefix, now))
@@ -150,13 +140,12 @@ def _row(alert: Alert, lang: str, now: datetime) -> list[str]:
 )
 async def ledger(
     request: Request,
-    user: CurrentUser,
+    user: Staff,
     township: Annotated[str, Query(pattern=r"^\d{9}$", description="9-digit township code", examples=["532328101"])],
     lang: Literal["zh", "en"] = "zh",
 ) -> Response:
     """Every alert of the township, newest first; no names, no ID numbers, no notes; the export is audited."""
-    if not township.startswith(user.region_code):
-        raise HTTPException(403, f"township {township} is outside your jurisdiction {user.region_code or '(all)'}")
+    user.require(township, f"township {township}")
     alerts = await _in_scope(request, township)
     now = datetime.now(UTC)
     out = io.StringIO()
@@ -164,7 +153,7 @@ async def ledger(
     writer.writerow(_COLUMNS[lang])
     writer.writerows(_row(alert, lang, now) for alert in alerts)
     audit: AuditTrail = request.app.state.audit
-    await audit.record(user.username, "ledger.export", township)
+    await audit.record(user.username, "ledger.export", township, region=township)
     filename = f"ledger-{township}-{now:%Y%m%d}.csv"
     return Response(
         "\ufeff" + out.getvalue(),  # the byte-order mark lets spreadsheet programs read the Chinese as UTF-8

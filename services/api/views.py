@@ -12,7 +12,7 @@ from services.alerts.models import Alert, Status
 from services.alerts.search import AlertFilter
 from services.alerts.store import AlertStore
 from services.api.audit import AuditTrail
-from services.api.auth import CurrentUser, within_jurisdiction
+from services.api.permissions import Staff
 
 router = APIRouter()
 
@@ -42,8 +42,9 @@ Audit = Annotated[AuditTrail, Depends(_audit)]
 
 @router.get("/alerts", response_model=AlertPage, tags=["alerts"], summary="Alerts in your jurisdiction")
 async def list_alerts(
-    user: CurrentUser,
+    user: Staff,
     alerts: Alerts,
+    audit: Audit,
     status: Annotated[Status | None, Query(examples=["open"])] = None,
     level: Annotated[Literal["red", "yellow"] | None, Query()] = None,
     region_code: Annotated[str | None, Query(pattern=r"^\d{2,12}$")] = None,
@@ -53,35 +54,34 @@ async def list_alerts(
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Response:
-    """Newest first, ties by id descending (stable offset pages); filters combine; only your jurisdiction counts."""
+    """Newest first, ties by id descending (stable offset pages); filters combine; only your jurisdiction counts.
+
+    The read is audited: one entry naming the query and the ids of the alerts returned."""
     where = AlertFilter(user.region_code, status, level, household_id, region_code, overdue, datetime.now(UTC), queue)
     items, total = await alerts.search_json(where, offset, limit)
+    await audit.record_listing(user.username, where, offset, limit, items)
     # The alerts are stored as this API's JSON: the page is assembled without parsing and re-serialising them.
     body = f'{{"items":[{",".join(items)}],"total":{total},"offset":{offset},"limit":{limit}}}'
     return Response(body, media_type="application/json")
 
 
 @router.get("/alerts/{alert_id}", response_model=Alert, tags=["alerts"], summary="One alert")
-async def get_alert(alert_id: str, user: CurrentUser, alerts: Alerts, audit: Audit) -> Alert:
-    """The alert with its reasons and history; the read is audited."""
+async def get_alert(alert_id: str, user: Staff, alerts: Alerts, audit: Audit) -> Alert:
+    """The alert with its reasons and history; the read is audited; 404 for an alert outside your jurisdiction."""
     alert = await alerts.get(alert_id)
-    if alert is None:
+    if alert is None or not user.covers(alert.region_code):
         raise HTTPException(404, f"no alert {alert_id}")
-    if not within_jurisdiction(user, alert.region_code):
-        raise HTTPException(403, "this alert is outside your jurisdiction")
-    await audit.record(user.username, "alert.read", alert_id)
+    await audit.record(user.username, "alert.read", alert_id, region=alert.region_code)
     return alert
 
 
 @router.get("/households/{household_id}", tags=["households"], summary="A household's figures and timeline")
-async def get_household(household_id: str, user: CurrentUser, alerts: Alerts, audit: Audit) -> dict[str, Any]:
-    """Current figures, timeline of scores, and the latest alert; the read is audited."""
+async def get_household(household_id: str, user: Staff, alerts: Alerts, audit: Audit) -> dict[str, Any]:
+    """Current figures, timeline of scores, and the latest alert; the read is audited; 404 outside your jurisdiction."""
     household = await alerts.household(household_id)
-    if household is None:
+    if household is None or not user.covers(household["region_code"]):
         raise HTTPException(404, f"no household {household_id} has been scored")
-    if not within_jurisdiction(user, household["region_code"]):
-        raise HTTPException(403, "this household is outside your jurisdiction")
     latest = await alerts.latest_for_household(household_id)
     household["alerts"] = [latest.model_dump(mode="json")] if latest else []
-    await audit.record(user.username, "household.read", household_id)
+    await audit.record(user.username, "household.read", household_id, region=household["region_code"])
     return household

@@ -13,7 +13,7 @@ from services.alerts.models import Alert
 from services.alerts.store import AlertStore
 from services.alerts.transitions import MeasureRequest, Refusal, TransitionRequest, add_measure, apply_transition
 from services.api.audit import AuditTrail
-from services.api.auth import CurrentUser, within_jurisdiction
+from services.api.permissions import Caller, Staff
 from services.api.users import User
 from services.common.policy import PolicyBook
 
@@ -29,13 +29,11 @@ def _changes(request: Request) -> ChangeLog:
 Changes = Annotated[ChangeLog, Depends(_changes)]
 
 
-async def _editable(request: Request, alert_id: str, user: User, expected_version: int) -> Alert:
+async def _editable(request: Request, alert_id: str, user: Caller, expected_version: int) -> Alert:
     store: AlertStore = request.app.state.alerts
     alert = await store.get(alert_id)
-    if alert is None:
-        raise HTTPException(404, f"no alert {alert_id}")
-    if not within_jurisdiction(user, alert.region_code):
-        raise HTTPException(403, "this alert is outside your jurisdiction")
+    if alert is None or not user.covers(alert.region_code):  # the same 403 for both: no id's existence leaks
+        raise HTTPException(403, f"alert {alert_id} is unknown or outside your jurisdiction")
     if alert.version != expected_version:
         raise HTTPException(409, _stale(alert, expected_version))
     return alert
@@ -65,14 +63,12 @@ async def _commit(request: Request, changes: ChangeLog, before: Alert, after: Al
         current = await store.get(after.id) or before
         raise HTTPException(409, _stale(current, before.version))
     audit: AuditTrail = request.app.state.audit
-    await audit.record(user.username, f"alert.{kind}", after.id)
+    await audit.record(user.username, f"alert.{kind}", after.id, region=after.region_code)
     return after
 
 
 @router.post("/alerts/{alert_id}/transitions", response_model=Alert, summary="Move an alert through the workflow")
-async def transition(
-    alert_id: str, body: TransitionRequest, user: CurrentUser, request: Request, changes: Changes
-) -> Alert:
+async def transition(alert_id: str, body: TransitionRequest, user: Staff, request: Request, changes: Changes) -> Alert:
     """open → verifying → reviewing → confirmed | dismissed; confirmed → assisting → resolved (see the README)."""
     alert = await _editable(request, alert_id, user, body.expected_version)
     now = datetime.now(UTC)
@@ -95,9 +91,7 @@ async def transition(
 
 
 @router.post("/alerts/{alert_id}/measures", response_model=Alert, summary="Record an assistance measure")
-async def record_measure(
-    alert_id: str, body: MeasureRequest, user: CurrentUser, request: Request, changes: Changes
-) -> Alert:
+async def record_measure(alert_id: str, body: MeasureRequest, user: Staff, request: Request, changes: Changes) -> Alert:
     """Add one measure (type, amount in yuan, date) to a confirmed or assisted case."""
     alert = await _editable(request, alert_id, user, body.expected_version)
     try:

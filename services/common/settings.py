@@ -88,6 +88,17 @@ class ApiSettings(_Base):
     login_max_failures: int = Field(default=5, ge=1, description="failed logins within the window that lock")
     login_failure_window_minutes: float = Field(default=15.0, gt=0, description="window counting failed logins")
     login_lockout_minutes: float = Field(default=15.0, gt=0, description="how long a locked account stays locked")
+    login_max_failures_per_client: int = Field(
+        default=50, ge=1, description="failed logins from one client address within the window before it must wait"
+    )
+    password_hash_threads: int = Field(default=2, ge=1, description="threads that run argon2 (logins, new passwords)")
+    password_hash_queue: int = Field(
+        default=8, ge=0, description="password checks that may wait for a thread; more at once get 503"
+    )
+    api_max_body_bytes: int = Field(default=65536, ge=1, description="largest request body on the API (else 413)")
+    api_auth_max_body_bytes: int = Field(
+        default=4096, ge=1, description="largest body on the unauthenticated /auth/* routes (else 413)"
+    )
 
 
 def redis_client(url: str, *, decode_responses: bool = False, max_connections: int = 64) -> Redis:

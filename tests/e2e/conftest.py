@@ -27,10 +27,19 @@ def browser():
 
 @pytest.fixture
 def page(browser):
+    """A phone-sized page; the test errors if the console broke its Content-Security-Policy meanwhile."""
     context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=1, locale="zh-CN")
     opened = context.new_page()
+    violations: list[str] = []
+
+    def keep_violation(message) -> None:
+        if "Content Security Policy" in message.text:
+            violations.append(message.text)
+
+    opened.on("console", keep_violation)
     yield opened
     context.close()
+    assert violations == []
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ import time
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from tests.clients import create_user, login
 from tests.workflow_stack import FAST_REGION, poll, score, start_workflow_stack
@@ -60,14 +61,14 @@ def test_a_county_supervisor_confirms_a_reviewed_case_and_starts_its_assistance(
     page.select_option("form[data-action=confirm] select[name=category]", "marginal")
     page.fill("form[data-action=confirm] input[name=note]", "村级评议通过")
     page.click("form[data-action=confirm] button[type=submit]")
-    page.wait_for_function("document.querySelector('#status')?.textContent === '已认定'")
+    expect(page.locator("#status")).to_have_text("已认定", timeout=30_000)
     page.select_option("form[data-action=measure] select[name=type]", "minimum_living_allowance")
     page.fill("form[data-action=measure] input[name=amount]", "600")
     page.click("form[data-action=measure] button[type=submit]")
     page.wait_for_selector("form[data-action=start_assist]")
     shot(page, "7-supervisor-confirmed")
     page.click("form[data-action=start_assist] button")
-    page.wait_for_function("document.querySelector('#status')?.textContent === '帮扶中'")
+    expect(page.locator("#status")).to_have_text("帮扶中", timeout=30_000)
     shot(page, "8-supervisor-assisting")
     supervisor = login(wf.stack, "csv.county", "csv.county-password")
     alert = httpx.get(f"{wf.stack.api_url}/alerts/{cases[REVIEWED]['id']}", headers=supervisor).json()

@@ -55,8 +55,8 @@ def test_a_township_worker_sees_only_their_townships_alerts(stack, two_townships
     assert all(item["region_code"].startswith("532328101") for item in listed["items"])
     assert listed["total"] == len(listed["items"])
     other = two_townships["HA2"]["id"]
-    assert httpx.get(f"{stack.api_url}/alerts/{other}", headers=worker).status_code == 403
-    assert httpx.get(f"{stack.api_url}/households/HA2", headers=worker).status_code == 403
+    assert httpx.get(f"{stack.api_url}/alerts/{other}", headers=worker).status_code == 404
+    assert httpx.get(f"{stack.api_url}/households/HA2", headers=worker).status_code == 404
     filtered = httpx.get(f"{stack.api_url}/alerts", params={"household_id": "HA2"}, headers=worker).json()
     assert filtered == {"items": [], "total": 0, "offset": 0, "limit": 50}
 

@@ -40,7 +40,7 @@ def test_an_analyst_lists_activates_and_rolls_back_versions_and_others_may_not(s
     folder = Path(stack.env["MODEL_DIR"])
     for version in ("api-1", "api-2"):
         train_toy_model(folder, version)
-    analyst = create_user(stack, "ana.models", "analyst", "53")
+    analyst = create_user(stack, "ana.models", "analyst", "")  # the model is national
     worker = create_user(stack, "wang.models", "township_worker", "532328101")
     listed = httpx.get(f"{stack.api_url}/models", headers=analyst, timeout=30).json()
     by_version = {item["version"]: item for item in listed["items"]}

@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def analyst(stack):
-    headers = create_user(stack, "ana.shadow", "analyst", "53")
+    headers = create_user(stack, "ana.shadow", "analyst", "")  # the model is national
     yield headers
     httpx.delete(f"{stack.api_url}/models/shadow", headers=headers, timeout=30).raise_for_status()
     shutil.rmtree(Path(stack.env["MODEL_DIR"]) / "shadow-1", ignore_errors=True)

@@ -123,8 +123,8 @@ def test_a_worker_lists_reads_and_opens_nothing_of_another_township(stack, count
     assert listed["items"] and all(item["region_code"].startswith(TOWN_A) for item in listed["items"])
     assert get(stack, "/alerts", worker, region_code=TOWN_B).json()["total"] == 0
     assert get(stack, "/alerts", worker, household_id="HST0000003").json()["total"] == 0
-    assert get(stack, f"/alerts/{other['id']}", worker).status_code == 403
-    assert get(stack, "/households/HST0000003", worker).status_code == 403
+    assert get(stack, f"/alerts/{other['id']}", worker).status_code == 404
+    assert get(stack, "/households/HST0000003", worker).status_code == 404
 
 
 def test_alert_pages_follow_one_stable_order_newest_first_then_by_id(stack, county):

@@ -1,0 +1,122 @@
+"""Who may do what, and where: permissions as small composable checks behind one dependency, `Permissions`, that
+every region-scoped route declares through an alias below (`Staff`, `Manager`, `Admin`, `Analyst`,
+`NationalAnalyst`, `LiveStaff`). The route gets the caller as a `Caller`: the user with their jurisdiction's rules.
+
+A jurisdiction is a region-code prefix: `53` a province, `532328` a county, `532328101` a township; the empty
+prefix is the whole country (national). tests/unit/test_route_permissions.py fails when a route lacks one.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Annotated
+
+from fastapi import Depends, HTTPException
+
+from services.api.auth import CurrentUser, live_user
+from services.api.users import Role, User
+
+NATIONAL = ""
+
+
+class Caller(User):
+    """The signed-in user with the rules of their jurisdiction."""
+
+    @property
+    def national(self) -> bool:
+        """True when the jurisdiction is the whole country."""
+        return self.region_code == NATIONAL
+
+    def covers(self, region_code: str) -> bool:
+        """True when the region (a code or a prefix) lies inside the jurisdiction."""
+        return region_code.startswith(self.region_code)
+
+    def require(self, region_code: str, what: str) -> None:
+        """403 naming `what` unless the region lies inside the jurisdiction."""
+        if not self.covers(region_code):
+            raise HTTPException(403, f"{what} is outside your jurisdiction {self.region_code or '(all)'}")
+
+    def narrow(self, region_code: str | None) -> str:
+        """The narrower of a requested prefix and the jurisdiction; 403 when they do not overlap."""
+        if region_code is None or self.region_code.startswith(region_code):
+            return self.region_code
+        self.require(region_code, f"region_code {region_code}")
+        return region_code
+
+    def management_refusal(self, role: Role, region_code: str) -> str | None:
+        """Why this admin may not manage an account of `role` in `region_code` (None: they may).
+
+        Admins manage admins of strictly narrower jurisdictions, and other accounts inside their own."""
+        if not self.covers(region_code):
+            return f"region_code {region_code or '(all)'} is outside your jurisdiction {self.region_code or '(all)'}"
+        if role == "admin" and len(region_code) <= len(self.region_code):
+            return (
+                f"an admin manages admins of strictly narrower jurisdictions only: {region_code or '(all)'} "
+                f"is not narrower than yours, {self.region_code or '(all)'}"
+            )
+        return None
+
+
+class Permission(ABC):
+    """One rule a caller must meet."""
+
+    @abstractmethod
+    def refusal(self, caller: Caller) -> str | None:
+        """Why the caller does not meet the rule (None: they do)."""
+
+
+class HasRole(Permission):
+    """The caller has one of the roles."""
+
+    def __init__(self, *roles: Role):
+        self.roles = roles
+
+    def refusal(self, caller: Caller) -> str | None:
+        """The roles needed, unless the caller has one."""
+        if caller.role in self.roles:
+            return None
+        return f"this action needs the role {' or '.join(self.roles)}; you are {caller.role}"
+
+
+class Nationwide(Permission):
+    """The caller's jurisdiction is the whole country: for what acts on every region at once (the risk model)."""
+
+    def refusal(self, caller: Caller) -> str | None:
+        """Why a regional caller may not, unless the caller is national."""
+        if caller.national:
+            return None
+        return f"this action affects the whole country: it needs a national jurisdiction; yours is {caller.region_code}"
+
+
+class Permissions:
+    """The dependency of a region-scoped route: the caller, checked against each permission (403 naming the first
+    unmet), as a `Caller` whose jurisdiction rules the route applies to what it reads or changes."""
+
+    def __init__(self, *permissions: Permission):
+        self.permissions = permissions
+
+    async def __call__(self, user: CurrentUser) -> Caller:
+        return self.admit(user)
+
+    def admit(self, user: User) -> Caller:
+        """The user as a Caller, or 403 naming the first permission they lack."""
+        caller = Caller.model_construct(**dict(user))
+        for permission in self.permissions:
+            if (why := permission.refusal(caller)) is not None:
+                raise HTTPException(403, why)
+        return caller
+
+
+class LivePermissions(Permissions):
+    """As Permissions, for a live stream: the token may also come as `?access_token=` (EventSource)."""
+
+    async def __call__(self, user: Annotated[User, Depends(live_user)]) -> Caller:  # type: ignore[override]
+        return self.admit(user)
+
+
+Staff = Annotated[Caller, Depends(Permissions())]
+LiveStaff = Annotated[Caller, Depends(LivePermissions())]
+Manager = Annotated[Caller, Depends(Permissions(HasRole("admin", "county_supervisor")))]
+Admin = Annotated[Caller, Depends(Permissions(HasRole("admin")))]
+Analyst = Annotated[Caller, Depends(Permissions(HasRole("analyst", "admin")))]
+NationalAnalyst = Annotated[Caller, Depends(Permissions(HasRole("analyst", "admin"), Nationwide()))]

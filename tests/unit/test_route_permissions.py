@@ -45,7 +45,11 @@ def test_every_route_but_login_and_operations_declares_the_jurisdiction_permissi
 
 
 def test_every_change_to_the_risk_model_needs_a_national_jurisdiction():
-    changes = [route for m, path, route in api_routes() if path.startswith("/models") and m != "GET"]
+    changes = [
+        route
+        for m, path, route in api_routes()
+        if path.startswith("/models") and m != "GET" and not path.endswith("/evaluations")  # evaluating changes nothing
+    ]
     assert len(changes) == 5  # activate, shadow on, shadow off, rollback, train
     for route in changes:
         checks = [check for permissions in permissions_of(route.dependant) for check in permissions.permissions]

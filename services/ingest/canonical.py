@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
 from typing import Any
+
+import msgspec
+from msgspec.structs import replace
 
 from services.common.events import HouseholdEvent, HouseholdRegistered
 
@@ -14,8 +16,7 @@ def dump(doc: dict[str, Any]) -> bytes:
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-@dataclass(frozen=True, slots=True)
-class CanonicalEvent:
+class CanonicalEvent(msgspec.Struct, frozen=True, gc=False):
     """A validated, pseudonymised event ready for `events.canonical` (or, unmatched, for `persons.unmatched`)."""
 
     id: str

@@ -17,7 +17,7 @@ from msgspec import Meta, Struct
 from services.common.events import MAX_MONEY
 from services.common.identity import check_digit, pseudonymise
 from services.ingest.canonical import CanonicalEvent
-from services.ingest.screening import EventWindow, holds_resident_id
+from services.ingest.screening import Bounds, EventWindow, holds_resident_id
 
 HouseholdId = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,64}\Z")]
 RegionCode = Annotated[str, Meta(pattern=r"^[0-9]{12}\Z")]
@@ -128,20 +128,23 @@ class FastPath:
         self._window = window
         self._times: dict[str, tuple[datetime, str]] = {}
 
-    def event(self, raw: bytes, now: datetime, accepted_at: str) -> CanonicalEvent | None:
+    def event(self, raw: bytes, bounds: Bounds, accepted_at: str) -> CanonicalEvent | None:
         """The canonical event of `raw` when it is plainly valid, else None (the reference path decides)."""
         try:
             envelope = _DECODER.decode(raw)
-            return self._canonical(envelope, now, accepted_at)
+            return self._canonical(envelope, bounds, accepted_at)
         except (msgspec.ValidationError, msgspec.DecodeError, _Decline, ValueError):
             return None
 
     def _time(self, text: str) -> tuple[datetime, str]:
+        """The time and its canonical spelling (remembered: a batch's events share a few times); never too early."""
         known = self._times.get(text)
         if known is None:
             if not _TIME.fullmatch(text):
                 raise _Decline
             value = datetime.fromisoformat(text)
+            if value.date() < self._window.earliest:
+                raise _Decline
             known = (value, format_time(value))
             if len(self._times) > 4096:
                 self._times.clear()
@@ -157,7 +160,7 @@ class FastPath:
             raise _Decline  # a pseudonym sent in, or an invalid number: the reference path says why
         return pseudonymise(normalised, self._key)
 
-    def _canonical(self, envelope: Any, now: datetime, accepted_at: str) -> CanonicalEvent:
+    def _canonical(self, envelope: Any, bounds: Bounds, accepted_at: str) -> CanonicalEvent:
         event_id, source, subject, data = envelope.id, envelope.source, envelope.subject, envelope.data
         household = data.household_id
         if not (event_id.isascii() and event_id.isprintable() and source.isascii() and source.isprintable()):
@@ -168,9 +171,9 @@ class FastPath:
         if _DIGIT_RUN in identifiers.translate(_DIGITS) and holds_resident_id(identifiers.decode()):
             raise _Decline
         time, time_text = self._time(envelope.time)
-        if self._window.time_problem(time, now):
+        if time > bounds.latest_time:
             raise _Decline
-        _CHECKS[type(data)](self, data, now)
+        _CHECKS[type(data)](self, data, bounds)
         event_type = _TYPES[type(envelope)]
         doc = {
             "id": event_id,
@@ -191,7 +194,7 @@ class FastPath:
             person = data.member_id if household is None else None
         return CanonicalEvent(event_id, source, event_type, household, person, region, members, _ENCODER.encode(doc))
 
-    def _registered(self, data: _RegisteredData, now: datetime) -> None:
+    def _registered(self, data: _RegisteredData, bounds: Bounds) -> None:
         members = data.members
         if data.labourers > members:
             raise _Decline
@@ -204,13 +207,13 @@ class FastPath:
         if data.member_ids is not None:
             data.member_ids = [self._person(member) for member in data.member_ids]
 
-    def _income(self, data: _IncomeData, now: datetime) -> None:
-        if self._window.month_problem(data.period, now):
+    def _income(self, data: _IncomeData, bounds: Bounds) -> None:
+        if not bounds.earliest_month <= data.period <= bounds.latest_month:
             raise _Decline
         data.amount = _money(data.amount)
 
-    def _medical(self, data: _MedicalData, now: datetime) -> None:
-        if self._window.date_problem(date.fromisoformat(data.date), now):
+    def _medical(self, data: _MedicalData, bounds: Bounds) -> None:
+        if not bounds.earliest_day <= date.fromisoformat(data.date) <= bounds.latest_day:
             raise _Decline
         data.total_cost, data.out_of_pocket = _money(data.total_cost), _money(data.out_of_pocket)
         if data.out_of_pocket > data.total_cost or (data.household_id is None and data.member_id is None):
@@ -218,8 +221,8 @@ class FastPath:
         if data.member_id is not None:
             data.member_id = self._person(data.member_id)
 
-    def _disaster(self, data: _DisasterData, now: datetime) -> None:
-        if self._window.date_problem(date.fromisoformat(data.date), now):
+    def _disaster(self, data: _DisasterData, bounds: Bounds) -> None:
+        if not bounds.earliest_day <= date.fromisoformat(data.date) <= bounds.latest_day:
             raise _Decline
         data.economic_loss = _money(data.economic_loss)
 

@@ -83,11 +83,11 @@ class Intake:
     async def offer(self, raws: list[Any], route: str, grant: IngestGrant | None = None) -> list[Outcome]:
         """Validate and publish events (parsed, or msgspec.Raw JSON of one event); an outcome each, in order."""
         now = datetime.now(UTC)
-        accepted_at = format_time(now)
+        accepted_at, bounds = format_time(now), self._window.bounds(now)
         outcomes: list[Outcome] = []
         valid: list[tuple[Outcome, CanonicalEvent]] = []
         for index, raw in enumerate(raws):
-            event = self._fast.event(raw, now, accepted_at) if isinstance(raw, msgspec.Raw) else None
+            event = self._fast.event(raw, bounds, accepted_at) if isinstance(raw, msgspec.Raw) else None
             if event is not None:
                 outcome = Outcome(index, "accepted", event.id, event.source)
             else:
@@ -95,7 +95,7 @@ class Intake:
             outcomes.append(outcome)
             if event is not None:
                 valid.append((outcome, event))
-        if grant is not None:
+        if grant is not None and grant.source_prefix.strip("/"):
             valid = self._within_sources(valid, grant)
         valid = await self._match_people(valid)
         if grant is not None and grant.regions is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections import defaultdict
 from collections.abc import Sequence
@@ -89,8 +90,13 @@ class EventPublisher:
         return True
 
 
+@functools.lru_cache(maxsize=4096)
+def _encoded(text: str) -> bytes:
+    return text.encode()
+
+
 def _ce_headers(event: CanonicalEvent) -> Headers:
-    return [("ce_id", event.id.encode()), ("ce_source", event.source.encode()), ("ce_type", event.type.encode())]
+    return [("ce_id", event.id.encode()), ("ce_source", _encoded(event.source)), ("ce_type", _encoded(event.type))]
 
 
 def _masked(raw: Any) -> str:

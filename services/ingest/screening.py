@@ -91,6 +91,17 @@ def text_problems(event: dict[str, Any]) -> dict[str, str]:
 
 
 @dataclass(frozen=True)
+class Bounds:
+    """The plausible window at one moment: what a batch of events is checked against."""
+
+    latest_time: datetime  # an event's `time` after this lies in the future
+    earliest_day: date
+    latest_day: date
+    earliest_month: str  # YYYY-MM
+    latest_month: str
+
+
+@dataclass(frozen=True)
 class EventWindow:
     """When an event may plausibly have happened: not before `earliest`, not after `months_ahead` months from
     now (dates and periods), and its `time` not more than `skew` after the ingest clock."""
@@ -99,36 +110,39 @@ class EventWindow:
     months_ahead: int
     skew: timedelta
 
-    def _latest_month(self, now: datetime) -> tuple[int, int]:
+    def bounds(self, now: datetime) -> Bounds:
+        """The window's limits at `now`."""
         months = now.year * 12 + now.month - 1 + self.months_ahead
-        return months // 12, months % 12 + 1
+        year, month = months // 12, months % 12 + 1
+        last_day = date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+        first_month = f"{self.earliest.year:04d}-{self.earliest.month:02d}"
+        return Bounds(now + self.skew, self.earliest, last_day, first_month, f"{year:04d}-{month:02d}")
 
     def time_problem(self, value: datetime, now: datetime) -> str | None:
         """Why an event's `time` is implausible, or None."""
         if value.date() < self.earliest:
             return f"must not be before {self.earliest.isoformat()}"
-        if value - now > self.skew:
+        if value > self.bounds(now).latest_time:
             minutes = f"{self.skew.total_seconds() / 60:g}"
             return f"must not be in the future (ingest's clock: {now:%Y-%m-%dT%H:%M}Z, {minutes} minutes' tolerance)"
         return None
 
     def date_problem(self, value: date, now: datetime) -> str | None:
         """Why a `date` field is implausible, or None."""
-        year, month = self._latest_month(now)
-        latest = date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
-        if value < self.earliest:
-            return f"must not be before {self.earliest.isoformat()}"
-        if value > latest:
-            return f"must not be after {latest.isoformat()}"
+        bounds = self.bounds(now)
+        if value < bounds.earliest_day:
+            return f"must not be before {bounds.earliest_day.isoformat()}"
+        if value > bounds.latest_day:
+            return f"must not be after {bounds.latest_day.isoformat()}"
         return None
 
     def month_problem(self, value: str, now: datetime) -> str | None:
         """Why a `period` (YYYY-MM) is implausible, or None."""
-        year, month = self._latest_month(now)
-        if value < f"{self.earliest.year:04d}-{self.earliest.month:02d}":
-            return f"must not be before {self.earliest.year:04d}-{self.earliest.month:02d}"
-        if value > f"{year:04d}-{month:02d}":
-            return f"must not be after {year:04d}-{month:02d}"
+        bounds = self.bounds(now)
+        if value < bounds.earliest_month:
+            return f"must not be before {bounds.earliest_month}"
+        if value > bounds.latest_month:
+            return f"must not be after {bounds.latest_month}"
         return None
 
     def problems(self, time: datetime, data: Any, now: datetime | None = None) -> dict[str, str]:

@@ -99,8 +99,9 @@ class _Disaster(_Envelope, tag="disaster.loss.reported"):
 _DECODER = msgspec.json.Decoder(_Registered | _Income | _Medical | _Disaster)
 _ENCODER = msgspec.json.Encoder()
 _MAX_MONEY = int(MAX_MONEY)
-_DIGITS = bytes.maketrans(b"012345678", b"999999999")
-_DIGIT_RUN = b"9" * 17  # 17 digits in a row: maybe a resident ID, the reference path looks closer
+_LONG_NUMBER = re.compile(r"[0-9]{17}")  # 17 digits in a row: maybe a resident ID, looked at closer
+_NOBODY: frozenset[str] = frozenset()
+_Routing = tuple[str | None, str | None, frozenset[str]]  # an event's person, region code and members
 
 
 class _Decline(Exception):
@@ -163,38 +164,25 @@ class FastPath:
     def _canonical(self, envelope: Any, bounds: Bounds, accepted_at: str) -> CanonicalEvent:
         event_id, source, subject, data = envelope.id, envelope.source, envelope.subject, envelope.data
         household = data.household_id
-        if not (event_id.isascii() and event_id.isprintable() and source.isascii() and source.isprintable()):
+        if not (event_id.isascii() and source.isascii() and event_id.isprintable() and source.isprintable()):
             raise _Decline
         if " " in source or (subject is not None and subject != household):
             raise _Decline
-        identifiers = f"{event_id}\n{source}\n{household or ''}".encode()
-        if _DIGIT_RUN in identifiers.translate(_DIGITS) and holds_resident_id(identifiers.decode()):
+        long_number = _LONG_NUMBER.search
+        if (long_number(event_id) or long_number(source) or (household and long_number(household))) and (
+            holds_resident_id(f"{event_id}\n{source}\n{household or ''}")
+        ):
             raise _Decline
         time, time_text = self._time(envelope.time)
         if time > bounds.latest_time:
             raise _Decline
-        _CHECKS[type(data)](self, data, bounds)
+        person, region, members = _CHECKS[type(data)](self, data, bounds)
         event_type = _TYPES[type(envelope)]
-        doc = {
-            "id": event_id,
-            "source": source,
-            "type": event_type,
-            "time": time_text,
-            "accepted_at": accepted_at,
-            "data": data,
-        }
-        person = region = None
-        members: frozenset[str] = frozenset()
-        if isinstance(data, _RegisteredData):
-            region = data.region_code
-            if data.head_id is not None or data.member_ids is not None:
-                members = frozenset(p for p in [data.head_id, *(data.member_ids or ())] if p)
-        elif isinstance(data, _MedicalData):
-            region = data.region_code
-            person = data.member_id if household is None else None
+        doc = {"id": event_id, "source": source, "type": event_type, "time": time_text, "accepted_at": accepted_at}
+        doc["data"] = data
         return CanonicalEvent(event_id, source, event_type, household, person, region, members, _ENCODER.encode(doc))
 
-    def _registered(self, data: _RegisteredData, bounds: Bounds) -> None:
+    def _registered(self, data: _RegisteredData, bounds: Bounds) -> _Routing:
         members = data.members
         if data.labourers > members:
             raise _Decline
@@ -202,17 +190,21 @@ class FastPath:
             if count is not None and count > members:
                 raise _Decline
         data.annual_net_income = _money(data.annual_net_income)
+        if data.head_id is None and data.member_ids is None:
+            return None, data.region_code, _NOBODY
         if data.head_id is not None:
             data.head_id = self._person(data.head_id)
         if data.member_ids is not None:
             data.member_ids = [self._person(member) for member in data.member_ids]
+        return None, data.region_code, frozenset(p for p in [data.head_id, *(data.member_ids or ())] if p)
 
-    def _income(self, data: _IncomeData, bounds: Bounds) -> None:
+    def _income(self, data: _IncomeData, bounds: Bounds) -> _Routing:
         if not bounds.earliest_month <= data.period <= bounds.latest_month:
             raise _Decline
         data.amount = _money(data.amount)
+        return None, None, _NOBODY
 
-    def _medical(self, data: _MedicalData, bounds: Bounds) -> None:
+    def _medical(self, data: _MedicalData, bounds: Bounds) -> _Routing:
         if not bounds.earliest_day <= date.fromisoformat(data.date) <= bounds.latest_day:
             raise _Decline
         data.total_cost, data.out_of_pocket = _money(data.total_cost), _money(data.out_of_pocket)
@@ -220,11 +212,13 @@ class FastPath:
             raise _Decline
         if data.member_id is not None:
             data.member_id = self._person(data.member_id)
+        return (data.member_id if data.household_id is None else None), data.region_code, _NOBODY
 
-    def _disaster(self, data: _DisasterData, bounds: Bounds) -> None:
+    def _disaster(self, data: _DisasterData, bounds: Bounds) -> _Routing:
         if not bounds.earliest_day <= date.fromisoformat(data.date) <= bounds.latest_day:
             raise _Decline
         data.economic_loss = _money(data.economic_loss)
+        return None, None, _NOBODY
 
 
 def _money(value: int | float) -> float:

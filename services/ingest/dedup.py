@@ -36,7 +36,8 @@ return #KEYS
 """
 
 
-def _key(source: str, event_id: str) -> str:
+def seen_key(source: str, event_id: str) -> str:
+    """The Redis key remembering (source, id)."""
     return "ingest:seen:" + hashlib.sha256(f"{source}\n{event_id}".encode()).hexdigest()[:40]
 
 
@@ -63,7 +64,7 @@ class SeenEvents:
     async def claim(self, pairs: Sequence[tuple[str, str]]) -> Claim:
         """Claim each distinct (source, id) not accepted before; waits while another publisher holds one."""
         token = uuid.uuid4().hex
-        keys = [_key(source, event_id) for source, event_id in pairs]
+        keys = [seen_key(source, event_id) for source, event_id in pairs]
         outcome = list(await self._claim(keys=keys, args=[token, self._claim_seconds])) if keys else []
         waiting = [n for n, result in enumerate(outcome) if result == 2]
         while waiting:  # ends: a claim is settled by its publisher or expires after claim_seconds

@@ -1,15 +1,18 @@
 """Ingest loses no accepted event and keeps its indexes, whatever fails around it (real broker and Redis)."""
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from datetime import date, timedelta
 
+import httpx
 import pytest
 import redis
 from aiokafka.errors import KafkaConnectionError
@@ -19,7 +22,7 @@ from kafka.admin import KafkaAdminClient, NewTopic
 from services.common import topics
 from services.common.settings import redis_client
 from services.ingest.canonical import CanonicalEvent
-from services.ingest.dedup import SeenEvents
+from services.ingest.dedup import SeenEvents, seen_key
 from services.ingest.inbound import InboundRoute
 from services.ingest.intake import Intake
 from services.ingest.persons import PersonIndex
@@ -27,7 +30,7 @@ from services.ingest.publisher import EventPublisher
 from services.ingest.regions import HouseholdRegions
 from services.ingest.screening import EventWindow
 from tests import infra
-from tests.clients import post_event, read_topic
+from tests.clients import post_batch, post_event, read_topic
 from tests.factories import cloud_event, income, registration, resident_id
 from tests.infra import ROOT
 
@@ -202,3 +205,31 @@ def test_the_person_index_kept_under_the_old_keys_is_moved_under_the_ingest_pref
     assert asyncio.run(scenario()) == ["HDUR4"]
     assert client.smembers("ingest:household:HDUR4:people") == {person.encode()}
     assert not client.exists(f"person:{person}", "household:HDUR4:people")
+
+
+def test_an_ingest_killed_while_batches_are_in_flight_loses_none_of_them_when_they_are_sent_again(stack):
+    stack.processes["ingest"].stop()
+    stack.start("ingest", DEDUP_CLAIM_SECONDS="5")  # claims of the killed process expire soon after
+    batches = [[income(f"HDUR5-{b}-{n}", "2025-03", 100 + n) for n in range(1000)] for b in range(4)]
+    senders = [threading.Thread(target=post_batch_quietly, args=(stack, batch)) for batch in batches]
+    claims = [seen_key(event["source"], event["id"]) for batch in batches for event in batch]
+    watcher = redis.Redis.from_url(stack.redis_url)
+    for sender in senders:
+        sender.start()
+    while not any(watcher.mget(claims)):  # the first events are claimed: kill ingest in the middle of it all
+        time.sleep(0.005)
+    stack.processes["ingest"].kill()
+    for sender in senders:
+        sender.join()
+    stack.start("ingest", DEDUP_CLAIM_SECONDS="5")
+    for batch in batches:
+        outcomes = post_batch(stack, batch).json()
+        assert outcomes["rejected"] == 0 and outcomes["accepted"] + outcomes["duplicate"] == len(batch)
+    published = set(canonical_ids(stack.bootstrap))
+    assert {event["id"] for batch in batches for event in batch} <= published
+
+
+def post_batch_quietly(stack, batch: list[dict]) -> None:
+    """Send a batch whose answer may never come (ingest is killed meanwhile)."""
+    with contextlib.suppress(httpx.HTTPError):
+        post_batch(stack, batch)

@@ -1,10 +1,12 @@
-"""Ingest's batch path in one process: 1,000-event batches through the ASGI app, real Kafka and Redis.
+"""Ingest's batch path alone: 1,000-event batches from concurrent clients, on a real Kafka broker and Redis.
 
     .venv/bin/python -m bench.ingest_inprocess [--events 100000] [--clients 4] [--profile out.prof]
+    .venv/bin/python -m bench.ingest_inprocess --server      # ingest as its own uvicorn process
 
+In-process, the batches go through the ASGI app (no HTTP server) and the CPU is this process's (clients
+included); with --server, ingest runs as `python -m services.ingest` and the CPU is that process's alone.
 Starts its own broker and redis-server on free ports unless BENCH_KAFKA and BENCH_REDIS name running ones.
-Prints accepted events per second of wall time and of the process's CPU time (client included: bodies are
-encoded before the clock starts, answers only counted).
+Bodies are encoded before the clock starts; answers are only counted.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ import json
 import os
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
+import psutil
 import uvloop
 
 from bench import events
@@ -29,6 +32,7 @@ from services.ingest.app import create_app
 from tests import infra
 
 KEY = "bench-key"
+HEADERS = {"authorization": f"Bearer {KEY}", "content-type": "application/cloudevents-batch+json"}
 
 
 @contextlib.contextmanager
@@ -46,7 +50,36 @@ def _infrastructure() -> Iterator[tuple[str, str]]:
         redis.stop()
 
 
-async def _run(bootstrap: str, redis_url: str, total: int, clients: int, batch: int, profile: str | None) -> None:
+def _bodies(total: int, batch: int) -> list[bytes]:
+    """Two warm-up batches, then `total` events of a county: registrations first, then monthly incomes."""
+    source = events.county(f"b{int(time.time())}x", 50_000, total + 3 * batch)
+    return [json.dumps([next(source) for _ in range(batch)]).encode() for _ in range(total // batch + 2)]
+
+
+async def _push(client: httpx.AsyncClient, bodies: list[bytes], clients: int, cpu: Callable[[], float]) -> str:
+    """Send the warm-up batches, then the rest from `clients` concurrent clients; the figures as a line."""
+    for body in bodies[:2]:
+        (await client.post("/events", content=body)).raise_for_status()
+    queue = list(reversed(bodies[2:]))
+    counts = {"accepted": 0, "other": 0}
+
+    async def worker() -> None:
+        while queue:
+            answer = (await client.post("/events", content=queue.pop())).json()
+            counts["accepted"] += answer["accepted"]
+            counts["other"] += answer["duplicate"] + answer["rejected"]
+
+    used, wall = cpu(), time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(clients)))
+    used, wall = cpu() - used, time.perf_counter() - wall
+    accepted = max(counts["accepted"], 1)
+    return (
+        f"{counts['accepted']} accepted, {counts['other']} other, {clients} clients: {accepted / wall:,.0f} events/s "
+        f"wall, {accepted / used:,.0f} events per CPU second, {used / accepted * 1e6:.1f} us CPU per event"
+    )
+
+
+async def _in_process(bootstrap: str, redis_url: str, bodies: list[bytes], clients: int, profile: str | None) -> str:
     settings = IngestSettings(
         kafka_bootstrap_servers=bootstrap,
         redis_url=redis_url,
@@ -56,39 +89,33 @@ async def _run(bootstrap: str, redis_url: str, total: int, clients: int, batch: 
         log_level="WARNING",
     )
     app = create_app(settings)
-    tag = f"b{int(time.time())}x"
-    source = events.county(tag, 50_000, total + 3 * batch)
-    warmup = [json.dumps([next(source) for _ in range(batch)]).encode() for _ in range(2)]
-    bodies = [json.dumps([next(source) for _ in range(batch)]).encode() for _ in range(total // batch)]
-    headers = {"authorization": f"Bearer {KEY}", "content-type": "application/cloudevents-batch+json"}
+    profiler = cProfile.Profile()
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://ingest", headers=headers) as client:
-            for body in warmup:
-                (await client.post("/events", content=body)).raise_for_status()
-            queue = list(reversed(bodies))
-            counts = {"accepted": 0, "other": 0}
-
-            async def worker() -> None:
-                while queue:
-                    answer = (await client.post("/events", content=queue.pop())).json()
-                    counts["accepted"] += answer["accepted"]
-                    counts["other"] += answer["duplicate"] + answer["rejected"]
-
-            profiler = cProfile.Profile() if profile else None
-            cpu, wall = time.process_time(), time.perf_counter()
-            if profiler:
+        async with httpx.AsyncClient(transport=transport, base_url="http://ingest", headers=HEADERS) as client:
+            if profile:
                 profiler.enable()
-            await asyncio.gather(*(worker() for _ in range(clients)))
-            if profiler and profile:
-                profiler.disable()
-                profiler.dump_stats(profile)
-            cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    print(
-        f"{counts['accepted']} accepted, {counts['other']} other, {clients} clients x {batch}-event batches: "
-        f"{counts['accepted'] / wall:,.0f} events/s wall, {counts['accepted'] / cpu:,.0f} events per CPU second, "
-        f"{cpu / max(counts['accepted'], 1) * 1e6:.1f} us CPU per event"
-    )
+            line = await _push(client, bodies, clients, time.process_time)
+    if profile:
+        profiler.disable()
+        profiler.dump_stats(profile)
+    return line
+
+
+async def _server(bootstrap: str, redis_url: str, bodies: list[bytes], clients: int) -> str:
+    stack = infra.make_stack(bootstrap, redis_url, Path(tempfile.mkdtemp(prefix="shouwang-ingest-bench-")))
+    stack.env.update({"INGEST_API_KEYS": f"{KEY}=/", "LOG_LEVEL": "WARNING"})
+    ingest = psutil.Process(stack.start("ingest").popen.pid)
+
+    def cpu() -> float:
+        return sum(sum(p.cpu_times()[:2]) for p in [ingest, *ingest.children(recursive=True)])
+
+    try:
+        limits = httpx.Limits(max_connections=clients)
+        async with httpx.AsyncClient(base_url=stack.ingest_url, headers=HEADERS, limits=limits, timeout=120) as client:
+            return await _push(client, bodies, clients, cpu)
+    finally:
+        stack.stop_all()
 
 
 def main() -> None:
@@ -97,10 +124,16 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--batch", type=int, default=1000)
-    parser.add_argument("--profile", help="write a cProfile of the timed part here")
+    parser.add_argument("--server", action="store_true", help="ingest as its own process (its CPU alone)")
+    parser.add_argument("--profile", help="in-process: write a cProfile of the timed part here")
     arguments = parser.parse_args()
+    bodies = _bodies(arguments.events, arguments.batch)
     with _infrastructure() as (bootstrap, redis_url):
-        uvloop.run(_run(bootstrap, redis_url, arguments.events, arguments.clients, arguments.batch, arguments.profile))
+        if arguments.server:
+            line = uvloop.run(_server(bootstrap, redis_url, bodies, arguments.clients))
+        else:
+            line = uvloop.run(_in_process(bootstrap, redis_url, bodies, arguments.clients, arguments.profile))
+    print(("ingest process: " if arguments.server else "in-process: ") + line)
 
 
 if __name__ == "__main__":

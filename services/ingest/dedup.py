@@ -2,20 +2,20 @@
 
 A publisher first claims its events (SET NX with its token, for `claim_seconds`), publishes, then marks them
 accepted ("1", for `ttl_days`); a failed publish releases its claims, so a retry is accepted, never lost. An
-identical event arriving meanwhile waits for the claim to settle: it is a duplicate only once the first one is
-on the topic.
+identical event arriving meanwhile is a duplicate only once the first one is on the topic: its publisher settles
+its own claims, then asks again (holding nothing while it waits, so two publishers never wait on each other).
 """
 
 from __future__ import annotations
 
-import asyncio
+import enum
 import hashlib
 import uuid
 from collections.abc import Sequence
 
 from redis.asyncio import Redis
 
-_POLL_SECONDS = 0.05
+CLAIM_POLL_SECONDS = 0.05  # how often a twin's unsettled claim is looked at again
 # Per key: 1 claimed now, 0 accepted before, 2 claimed by another publisher that has not settled yet.
 _CLAIM = """
 local outcome = {}
@@ -41,13 +41,21 @@ def seen_key(source: str, event_id: str) -> str:
     return "ingest:seen:" + hashlib.sha256(f"{source}\n{event_id}".encode()).hexdigest()[:40]
 
 
-class Claim:
-    """The events one publisher holds: `fresh[i]` is True when pair i is its to publish."""
+class Claimed(enum.Enum):
+    """Where an event stands when a publisher claims it."""
 
-    def __init__(self, token: str, keys: list[str], fresh: list[bool]):
+    ACCEPTED = 0  # accepted before: a duplicate
+    MINE = 1  # claimed now: this publisher publishes it
+    ELSEWHERE = 2  # another publisher holds it and has not settled yet
+
+
+class Claim:
+    """One claim call: `states[i]` for pair i; the keys this publisher now holds."""
+
+    def __init__(self, token: str, keys: list[str], states: list[Claimed]):
         self.token = token
-        self.fresh = fresh
-        self.keys = [key for key, mine in zip(keys, fresh, strict=True) if mine]
+        self.states = states
+        self.keys = [key for key, state in zip(keys, states, strict=True) if state is Claimed.MINE]
 
 
 class SeenEvents:
@@ -62,18 +70,11 @@ class SeenEvents:
         self._release = redis.register_script(_RELEASE)
 
     async def claim(self, pairs: Sequence[tuple[str, str]]) -> Claim:
-        """Claim each distinct (source, id) not accepted before; waits while another publisher holds one."""
+        """Claim, in one atomic step, each distinct (source, id) that is neither accepted nor held elsewhere."""
         token = uuid.uuid4().hex
         keys = [seen_key(source, event_id) for source, event_id in pairs]
-        outcome = list(await self._claim(keys=keys, args=[token, self._claim_seconds])) if keys else []
-        waiting = [n for n, result in enumerate(outcome) if result == 2]
-        while waiting:  # ends: a claim is settled by its publisher or expires after claim_seconds
-            await asyncio.sleep(_POLL_SECONDS)
-            again = await self._claim(keys=[keys[n] for n in waiting], args=[token, self._claim_seconds])
-            for n, result in zip(waiting, again, strict=True):
-                outcome[n] = result
-            waiting = [n for n in waiting if outcome[n] == 2]
-        return Claim(token, keys, [result == 1 for result in outcome])
+        outcome = await self._claim(keys=keys, args=[token, self._claim_seconds]) if keys else []
+        return Claim(token, keys, [Claimed(result) for result in outcome])
 
     async def accept(self, claim: Claim) -> None:
         """Record the claimed events as accepted (they are on the topic)."""

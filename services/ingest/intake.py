@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter as Tally
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -12,7 +13,7 @@ from prometheus_client import Counter
 
 from services.common.settings import IngestGrant
 from services.ingest.canonical import CanonicalEvent
-from services.ingest.dedup import SeenEvents
+from services.ingest.dedup import CLAIM_POLL_SECONDS, Claimed, SeenEvents
 from services.ingest.fastpath import FastPath, format_time
 from services.ingest.persons import PersonIndex
 from services.ingest.publisher import EventPublisher
@@ -174,19 +175,25 @@ class Intake:
             else:
                 first[(event.source, event.id)] = event
                 fresh.append((outcome, event))
-        claim = await self._seen.claim(list(first))
-        mine = []
-        for (outcome, event), claimed in zip(fresh, claim.fresh, strict=True):
-            if claimed:
-                mine.append(event)
-            else:
-                outcome.status = "duplicate"
-        try:
-            await self._publish(mine)
-        except BaseException:
-            await self._seen.release(claim)
-            raise
-        await self._seen.accept(claim)
+        waiting = fresh
+        while waiting:  # ends: a twin's claim settles (published, or released) or expires after claim_seconds
+            claim = await self._seen.claim([(event.source, event.id) for _, event in waiting])
+            mine = []
+            for (outcome, event), state in zip(waiting, claim.states, strict=True):
+                if state is Claimed.MINE:
+                    mine.append(event)
+                elif state is Claimed.ACCEPTED:
+                    outcome.status = "duplicate"
+            if mine:
+                try:
+                    await self._publish(mine)
+                except BaseException:
+                    await self._seen.release(claim)
+                    raise
+                await self._seen.accept(claim)
+            waiting = [pair for pair, state in zip(waiting, claim.states, strict=True) if state is Claimed.ELSEWHERE]
+            if waiting:  # a twin is being published by another request: ours settle first, nothing held meanwhile
+                await asyncio.sleep(CLAIM_POLL_SECONDS)
         for outcome, event in fresh:
             if outcome.status == "accepted" and event.person is not None:
                 outcome.note = _UNMATCHED_NOTE

@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import gc
+from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Annotated, Any
@@ -127,9 +128,8 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
             return _problem(413, "batch_too_large", f"a batch holds at most {settings.max_batch_events} events")
         outcomes = await intake.offer(raws, "http", grant)
         if is_batch:
-            counts = {
-                status: sum(o.status == status for o in outcomes) for status in ("accepted", "duplicate", "rejected")
-            }
+            tally = Counter(outcome.status for outcome in outcomes)
+            counts = {status: tally[status] for status in ("accepted", "duplicate", "rejected")}
             return _json({"results": [o.as_dict() for o in outcomes], **counts}, 207)
         outcome = outcomes[0]
         status = {"accepted": 202, "duplicate": 200}.get(outcome.status, 403 if outcome.forbidden else 422)

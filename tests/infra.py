@@ -201,7 +201,8 @@ def make_stack(bootstrap: str, redis_url: str, scoring_dir: Path) -> Stack:
         "PSEUDONYM_KEY": "test-pseudonym-key-0123456789abcdef",
         "JWT_SECRET": "test-jwt-secret-0123456789abcdef0123456789",
         "ADMIN_PASSWORD": password,
-        "INGEST_API_KEYS": f"{key}=/,civil-key=/civil-affairs",
+        "INGEST_API_KEYS": f"{key}=/,civil-key=/civil-affairs,county-key=/civil-affairs@532328|532399,"
+        "beijing-key=/civil-affairs@1101",
         "SCORING_DATA_DIR": str(scoring_dir),
         "MODEL_DIR": str(scoring_dir / "models"),
         "IMPORT_DIR": str(scoring_dir / "imports"),

@@ -34,7 +34,8 @@ redis_hostport="${REDIS_URL#redis://}"; redis_hostport="${redis_hostport%%/*}"
 export REDIS_PORT="${redis_hostport##*:}"
 export DEMO="${DEMO:-1}"
 export SCORING_DATA_DIR="$STATE_DIR/scoring"
-export DEMO_INGEST_URL="http://127.0.0.1:$INGEST_PORT" DEMO_INGEST_KEY="${INGEST_API_KEYS%%=*}"
+# The demo picks a key of INGEST_API_KEYS that may write its county (or DEMO_INGEST_KEY), and says so when none may.
+export DEMO_INGEST_URL="http://127.0.0.1:$INGEST_PORT" DEMO_INGEST_KEY="${DEMO_INGEST_KEY:-}"
 
 for port in "$API_PORT" "$INGEST_PORT" "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$REDIS_PORT"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2> /dev/null; then

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from services.ingest.importer import Importer
+from services.ingest.importer import Importer, WorkbookTooLarge
 from services.ingest.mapping import Mapping
 from services.ingest.persons import PersonIndex
 
@@ -38,10 +38,14 @@ def import_file(
     """Import a department file; rerun the same command to resume an interrupted import."""
     importer = Importer(Mapping.load(mapping), ingest_url, key, batch_size)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    console = Console()
     with Progress(*columns) as progress:
         task = progress.add_task(f"importing {file.name}", total=None)
-        report = importer.run(file, lambda n: progress.advance(task, n))
-    console = Console()
+        try:
+            report = importer.run(file, lambda n: progress.advance(task, n))
+        except WorkbookTooLarge as exc:
+            console.print(f"refused: {exc}")
+            raise typer.Exit(1) from exc
     console.print(report.as_dict())
     if report.rejected:
         console.print(f"rejected rows are listed in {file.name}.rejects.csv")

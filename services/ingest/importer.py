@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import zipfile
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -14,13 +15,40 @@ from typing import Any
 import httpx
 from tenacity import retry, stop_after_attempt, wait_exponential
 
+from services.common.settings import ImportLimits
 from services.ingest.mapping import Mapping, RowError
 
 BATCH = "application/cloudevents-batch+json"
 
 
-def read_rows(path: Path) -> Iterator[dict[str, str]]:
-    """Stream a file's rows as {header: value}, in constant memory."""
+class WorkbookTooLarge(ValueError):
+    """An XLSX file unpacks to more than the import limits allow (a zip bomb, or a file to split)."""
+
+
+def check_workbook(path: Path, limits: ImportLimits) -> None:
+    """Refuse an XLSX whose parts unpack past the limits, from the sizes its zip directory declares (zipfile never
+    unpacks an entry past its declared size), before any part of it is read."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+    except zipfile.BadZipFile as exc:
+        raise ValueError(f"{path.name}: not an XLSX file (not a zip archive)") from exc
+    shared = sum(entry.file_size for entry in entries if entry.filename.lower().endswith("sharedstrings.xml"))
+    total = sum(entry.file_size for entry in entries)
+    if shared > limits.import_xlsx_max_shared_strings_bytes:
+        raise WorkbookTooLarge(
+            f"{path.name}: its shared strings unpack to {shared} bytes, more than the "
+            f"{limits.import_xlsx_max_shared_strings_bytes} allowed (IMPORT_XLSX_MAX_SHARED_STRINGS_BYTES)"
+        )
+    if total > limits.import_xlsx_max_unpacked_bytes:
+        raise WorkbookTooLarge(
+            f"{path.name}: it unpacks to {total} bytes, more than the {limits.import_xlsx_max_unpacked_bytes} "
+            "allowed (IMPORT_XLSX_MAX_UNPACKED_BYTES): split it, or send it as CSV"
+        )
+
+
+def read_rows(path: Path, limits: ImportLimits | None = None) -> Iterator[dict[str, str]]:
+    """Stream a file's rows as {header: value}, in constant memory (an XLSX is checked against `limits` first)."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
         with path.open(newline="", encoding="utf-8-sig") as handle:
@@ -33,6 +61,7 @@ def read_rows(path: Path) -> Iterator[dict[str, str]]:
     elif suffix == ".xlsx":
         from openpyxl import load_workbook  # only XLSX imports need it
 
+        check_workbook(path, limits or ImportLimits())
         workbook = load_workbook(path, read_only=True, data_only=True)
         rows = workbook.active.iter_rows(values_only=True)  # type: ignore[union-attr]
         headers = [str(cell) for cell in next(rows)]

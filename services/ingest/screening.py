@@ -137,8 +137,12 @@ class EventWindow:
         return None
 
     def month_problem(self, value: str, now: datetime) -> str | None:
-        """Why a `period` (YYYY-MM) is implausible, or None."""
+        """Why a `period` (a month YYYY-MM, or a whole year YYYY) is implausible, or None."""
         bounds = self.bounds(now)
+        if len(value) == 4:  # a year: plausible when its first month is not after the latest, nor it ends before
+            if value < bounds.earliest_month[:4]:
+                return f"must not be before {bounds.earliest_month[:4]}"
+            return f"must not be after {bounds.latest_month[:4]}" if value > bounds.latest_month[:4] else None
         if value < bounds.earliest_month:
             return f"must not be before {bounds.earliest_month}"
         if value > bounds.latest_month:

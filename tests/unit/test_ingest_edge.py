@@ -1,13 +1,14 @@
 """Ingest's edge rules and helpers in isolation: key scopes, resident IDs in text, the partitioner."""
 
 import random
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
 from services.common.kafka import partitions_of
 from services.common.settings import IngestGrant, IngestSettings
-from services.ingest.screening import holds_resident_id
+from services.ingest.screening import EventWindow, holds_resident_id
 from tests.factories import resident_id
 
 
@@ -48,3 +49,12 @@ def test_the_batch_partitioner_picks_the_partition_kafkas_default_partitioner_pi
     for count in (1, 6, 12):
         partitions = list(range(count))
         assert partitions_of(keys, count) == [DefaultPartitioner()(key, partitions, partitions) for key in keys]
+
+
+def test_a_whole_year_s_income_period_is_held_to_the_same_window_as_its_months():
+    window = EventWindow(date(2015, 1, 1), months_ahead=1, skew=timedelta(minutes=15))
+    now = datetime(2026, 12, 2, tzinfo=UTC)
+    assert [window.month_problem(year, now) for year in ("2015", "2025", "2027")] == [None, None, None]
+    assert window.month_problem("2014", now) == "must not be before 2015"
+    assert window.month_problem("2028", now) == "must not be after 2027"
+    assert window.month_problem("9999", now) == "must not be after 2027"

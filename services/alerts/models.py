@@ -30,7 +30,7 @@ def _whole_fen(amount: float) -> float:
     return amount
 
 
-Yuan = Annotated[float, Field(ge=0), AfterValidator(_whole_fen)]
+Yuan = Annotated[float, Field(ge=0, allow_inf_nan=False), AfterValidator(_whole_fen)]
 CLOSED_STATUSES: frozenset[str] = frozenset({"dismissed", "resolved"})
 
 

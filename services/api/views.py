@@ -13,6 +13,7 @@ from services.alerts.search import AlertFilter
 from services.alerts.store import AlertStore
 from services.api.audit import AuditTrail
 from services.api.auth import CurrentUser, within_jurisdiction
+from services.api.workflow import etag
 
 router = APIRouter()
 
@@ -62,14 +63,15 @@ async def list_alerts(
 
 
 @router.get("/alerts/{alert_id}", response_model=Alert, tags=["alerts"], summary="One alert")
-async def get_alert(alert_id: str, user: CurrentUser, alerts: Alerts, audit: Audit) -> Alert:
-    """The alert with its reasons and history; the read is audited."""
+async def get_alert(alert_id: str, user: CurrentUser, alerts: Alerts, audit: Audit, response: Response) -> Alert:
+    """The alert with its reasons and history; the ETag names its version (send it as If-Match); the read is audited."""
     alert = await alerts.get(alert_id)
     if alert is None:
         raise HTTPException(404, f"no alert {alert_id}")
     if not within_jurisdiction(user, alert.region_code):
         raise HTTPException(403, "this alert is outside your jurisdiction")
     await audit.record(user.username, "alert.read", alert_id)
+    response.headers["ETag"] = etag(alert)
     return alert
 
 

@@ -78,8 +78,8 @@ def _redis(port: int, folder: Path) -> Process:
     return process
 
 
-def start_workflow_stack(bootstrap: str, folder: Path) -> WorkflowStack:
-    """Start Redis, create the change topic, then the alerts service and the API with the fast policy."""
+def start_workflow_stack(bootstrap: str, folder: Path, **env: str) -> WorkflowStack:
+    """Start Redis, create the change topic, then the alerts service and the API with the fast policy (and `env`)."""
     port = free_port()
     redis = _redis(port, folder / "redis")
     suffix = uuid.uuid4().hex[:8]
@@ -98,6 +98,7 @@ def start_workflow_stack(bootstrap: str, folder: Path) -> WorkflowStack:
             "WEBHOOK_BACKOFF": "0.2",
             "WEBHOOK_BACKOFF_MAX": "1",
             "WEBHOOK_TIMEOUT": "2",
+            **env,
         }
     )
     stack.start("alerts")

@@ -1,12 +1,15 @@
-"""The alerts process: score consumer, change projector, deadline watch, webhook routing and delivery."""
+"""The alerts process: score consumer, change projector, deadline watch and webhook routing."""
 
 from __future__ import annotations
 
 import asyncio
 import socket
 
+from prometheus_client import start_http_server
+
 from services.alerts.changes import ChangeLog
 from services.alerts.consumer import ScoreConsumer
+from services.alerts.deadletters import DeadLetters
 from services.alerts.notify import Notifier
 from services.alerts.projector import Projector
 from services.alerts.store import AlertStore
@@ -23,20 +26,26 @@ async def main() -> None:
     """Run every part until one fails or the process is stopped."""
     settings = AlertsSettings()
     configure_logging(settings.log_level)
+    if settings.alerts_metrics_port:
+        start_http_server(settings.alerts_metrics_port, addr=settings.bind_host)
     await asyncio.to_thread(topics.ensure_topics, settings.kafka_bootstrap_servers, settings.kafka_partitions)
     redis = redis_client(settings.redis_url, decode_responses=True)
-    store, subs, queue = AlertStore(redis), SubscriptionStore(redis), WebhookQueue(redis)
+    store = AlertStore(redis, settings.alerts_score_ids_kept)
+    subs, queue = SubscriptionStore(redis), WebhookQueue(redis)
     bootstrap, topic = settings.kafka_bootstrap_servers, settings.alerts_changes_topic
-    changes = ChangeLog(bootstrap, topic, redis, settings.alerts_change_wait)
+    changes = ChangeLog(bootstrap, topic, redis, settings.alerts_change_wait, settings.alerts_history_kept)
     await changes.start()
     parts = [
-        Projector(bootstrap, topic, f"{settings.alerts_group_id}-projector", store).run(),
+        Projector(
+            bootstrap, topic, f"{settings.alerts_group_id}-projector", store, DeadLetters(changes.producer, "projector")
+        ).run(),
         ScoreConsumer(
             bootstrap,
             settings.alerts_group_id,
             store,
             changes,
             PolicyBook.load(settings.policy_dir),
+            DeadLetters(changes.producer, "scores"),
             settings.scores_topic,
         ).run(),
         DeadlineWatch(store, changes, settings.alerts_deadline_interval).run(),

@@ -28,7 +28,11 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     settings = settings or ApiSettings()  # type: ignore[call-arg]
     redis = redis_client(settings.redis_url, decode_responses=True)
     changes = ChangeLog(
-        settings.kafka_bootstrap_servers, settings.alerts_changes_topic, redis, settings.alerts_change_wait
+        settings.kafka_bootstrap_servers,
+        settings.alerts_changes_topic,
+        redis,
+        settings.alerts_change_wait,
+        settings.alerts_history_kept,
     )
 
     @contextlib.asynccontextmanager

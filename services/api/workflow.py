@@ -99,7 +99,7 @@ async def _commit(
     audit: AuditTrail = request.app.state.audit
     await audit.record(user.username, f"alert.{kind}", after.id)
     response.headers["ETag"] = etag(after)
-    return after
+    return changes.as_stored(after)
 
 
 @router.post("/alerts/{alert_id}/transitions", response_model=Alert, summary="Move an alert through the workflow")

@@ -62,6 +62,11 @@ class AlertsSettings(_Base):
     scores_topic: str = Field(default="scores", description="where alerts reads scores (tests use their own)")
     alerts_change_wait: float = Field(default=10.0, gt=0, description="seconds a writer waits for its change")
     alerts_deadline_interval: float = Field(default=60.0, gt=0, description="seconds between deadline checks")
+    alerts_history_kept: int = Field(default=200, ge=2, description="newest history entries an alert keeps")
+    alerts_score_ids_kept: int = Field(
+        default=5000, ge=10, description="newest score ids a household keeps to recognise a redelivered score"
+    )
+    alerts_metrics_port: int = Field(default=8002, ge=0, le=65535, description="Prometheus /metrics; 0: none")
     webhook_backoff: float = Field(default=5.0, gt=0, description="seconds before the first webhook retry")
     webhook_backoff_max: float = Field(default=3600.0, gt=0, description="longest wait between webhook retries")
     webhook_max_attempts: int = Field(default=20, ge=1)
@@ -78,6 +83,7 @@ class ApiSettings(_Base):
     access_token_minutes: int = 15
     alerts_changes_topic: str = "alerts.changes"
     alerts_change_wait: float = Field(default=10.0, gt=0, description="seconds a writer waits for its change")
+    alerts_history_kept: int = Field(default=200, ge=2, description="newest history entries an alert keeps")
     refresh_token_hours: float = Field(default=12.0, gt=0, description="lifetime of a refresh token")
     login_max_failures: int = Field(default=5, ge=1, description="failed logins within the window that lock")
     login_failure_window_minutes: float = Field(default=15.0, gt=0, description="window counting failed logins")

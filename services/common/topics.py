@@ -17,6 +17,7 @@ ALERT_CHANGES = "alerts.changes"  # every change of an alert, keyed by household
 PERSONS_UNMATCHED = "persons.unmatched"  # person-level records matching no household yet, keyed by pseudonym
 SHADOW_SCORES = "scores.shadow"  # a shadow candidate's assessment next to the active one's; never alerts
 MODEL_ACTIVATIONS = "models.activations"  # which risk model version scoring uses; every worker reads it all
+ALERTS_DEADLETTER = "alerts.deadletter"  # scores and alert changes that can never apply, with the reason in headers
 
 _DAY_MS = 24 * 3600 * 1000
 
@@ -32,6 +33,7 @@ def topic_specs(partitions: int) -> list[NewTopic]:
         NewTopic(ALERT_CHANGES, partitions, 1, topic_configs={"retention.ms": "-1"}),
         NewTopic(PERSONS_UNMATCHED, partitions, 1, topic_configs={"retention.ms": "-1"}),
         NewTopic(MODEL_ACTIVATIONS, 1, 1, topic_configs={"retention.ms": "-1"}),
+        NewTopic(ALERTS_DEADLETTER, partitions, 1, topic_configs={"retention.ms": str(30 * _DAY_MS)}),
     ]
 
 

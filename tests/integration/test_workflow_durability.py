@@ -14,7 +14,7 @@ from tests.infra import ROOT, wait_until
 from tests.workflow_stack import poll, score, start_workflow_stack
 
 pytestmark = pytest.mark.integration
-PROJECTED = ("alert:*", "alerts:by_created", "alerts:ix:*", "alerts:deadlines", "household:*")
+PROJECTED = ("alerts:alert:*", "alerts:by_created", "alerts:ix:*", "alerts:deadlines", "alerts:household:*")
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +98,7 @@ def test_after_a_flushall_the_rebuild_restores_every_alert_and_its_history(wf):
     for name in ("alerts", "api"):
         wf.stack.processes[name].stop()
     live = projection(wf.stack.redis_url)
-    assert sum(key.startswith("alert:") for key in live) == len(live_alerts) >= 8
+    assert sum(key.startswith("alerts:alert:") for key in live) == len(live_alerts) >= 8
     assert {"alerts:ix:532328101:reviewing:red", "alerts:ix:532328:counts"} <= set(live)
     redis.Redis.from_url(wf.stack.redis_url).flushall()
     assert projection(wf.stack.redis_url) == {}

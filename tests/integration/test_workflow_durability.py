@@ -8,8 +8,9 @@ import time
 import httpx
 import pytest
 import redis
+from kafka import KafkaProducer
 
-from tests.clients import create_user, login
+from tests.clients import create_user, login, read_topic
 from tests.infra import ROOT, wait_until
 from tests.workflow_stack import poll, score, start_workflow_stack
 
@@ -112,3 +113,20 @@ def test_after_a_flushall_the_rebuild_restores_every_alert_and_its_history(wf):
     wf.stack.start("alerts")
     wf.stack.start("api")
     assert every_alert(wf, login(wf.stack)) == live_alerts
+
+
+def test_an_unreadable_score_and_change_are_set_aside_counted_and_the_alerts_service_goes_on(wf):
+    producer = KafkaProducer(bootstrap_servers=wf.stack.bootstrap, acks="all")
+    producer.send(wf.scores_topic, b'{"score_id": "broken"', key=b"HDL1")
+    producer.send(wf.stack.env["ALERTS_CHANGES_TOPIC"], b"not a change", key=b"HDL1")
+    producer.flush()
+    producer.close()
+    wf.publish(score("HDL1"))
+    poll(f"{wf.stack.api_url}/alerts", login(wf.stack), lambda b: b["items"], household_id="HDL1")
+    metrics = httpx.get(f"http://127.0.0.1:{wf.stack.env['ALERTS_METRICS_PORT']}/metrics").text
+    for consumer in ("scores", "projector"):
+        line = f'shouwang_alerts_dead_letters_total{{consumer="{consumer}",reason="unreadable"}}'
+        assert any(row.startswith(line) and float(row.split()[-1]) >= 1 for row in metrics.splitlines()), consumer
+    letters = {m.value: dict(m.headers) for m in read_topic(wf.stack.bootstrap, "alerts.deadletter")}
+    assert letters[b'{"score_id": "broken"']["topic"] == wf.scores_topic.encode()
+    assert letters[b"not a change"]["consumer"] == b"projector"

@@ -1,8 +1,9 @@
 """A second, workflow-configured stack for the alert workflow tests: its own Redis, change topic and policy.
 
-Only the alerts service and the API run; tests publish score records to the stack's own scores topic themselves,
-so the workflow is exercised independently of the scoring rules. Durations are seconds: region 532328
-has a 3-second public notice; region 532399 has 3-second home-visit and 6-second decision deadlines.
+Only the alerts service, the API and the jobs process (webhook deliveries) run; tests publish score records to the
+stack's own scores topic themselves, so the workflow is exercised independently of the scoring rules. Durations are
+seconds: region 532328 has a 3-second public notice; region 532399 has 3-second home-visit and 6-second decision
+deadlines.
 """
 
 from __future__ import annotations
@@ -101,8 +102,8 @@ def start_workflow_stack(bootstrap: str, folder: Path, **env: str) -> WorkflowSt
             **env,
         }
     )
-    stack.start("alerts")
-    stack.start("api")
+    for name in ("alerts", "api", "jobs"):
+        stack.start(name)
     return WorkflowStack(stack, port, folder / "redis", redis, scores_topic)
 
 

@@ -11,6 +11,8 @@ from fastapi import FastAPI
 from services.alerts.changes import ChangeLog
 from services.alerts.store import AlertStore
 from services.alerts.subscriptions import SubscriptionStore
+from services.alerts.targets import allowed_hosts
+from services.analytics.jobs import TrainingJobs
 from services.api import accounts, audit_log, console, hooks, models, stats, stream, workflow
 from services.api.audit import AuditTrail
 from services.api.auth import TokenIssuer
@@ -21,6 +23,8 @@ from services.common.logs import configure_logging
 from services.common.policy import PolicyBook
 from services.common.settings import ApiSettings, redis_client
 from services.common.web import add_operational_routes
+from services.jobs import queues
+from services.jobs.queues import job_queue
 
 
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
@@ -57,6 +61,10 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.changes = changes
     app.state.policies = PolicyBook.load(settings.policy_dir)
     app.state.subscriptions = SubscriptionStore(redis)
+    app.state.webhook_allowed_hosts = allowed_hosts(settings.webhook_allowed_hosts)
+    app.state.trainings = TrainingJobs(
+        redis, job_queue(settings.redis_url, queues.TRAINING), settings.jobs_heartbeat_seconds
+    )
     for routes in (
         stream.router,
         workflow.router,

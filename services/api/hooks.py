@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from redis.asyncio import Redis
 
 from services.alerts.subscriptions import NewSubscription, Subscription, SubscriptionStore
+from services.alerts.targets import UnsafeTarget, resolve
 from services.alerts.webhooks import log_key
 from services.api.auth import RequireRole
 from services.api.users import User
@@ -26,10 +27,18 @@ Subs = Annotated[SubscriptionStore, Depends(_subs)]
 
 
 @router.post("/subscriptions", response_model=Subscription, status_code=201, summary="Subscribe a URL to alerts")
-async def subscribe(new: NewSubscription, user: Manager, subs: Subs) -> Subscription:
-    """Deliver every change of alerts under a county or township prefix, signed with the secret."""
+async def subscribe(request: Request, new: NewSubscription, user: Manager, subs: Subs) -> Subscription:
+    """Deliver every change of alerts under a county or township prefix, signed with the secret.
+
+    The URL must resolve to public addresses only (422 naming `url` otherwise), unless its host is in
+    `WEBHOOK_ALLOWED_HOSTS`; deliveries check the address again each time.
+    """
     if not new.region_prefix.startswith(user.region_code):
         raise HTTPException(403, "this region is outside your jurisdiction")
+    try:
+        await resolve(str(new.url), request.app.state.webhook_allowed_hosts)
+    except UnsafeTarget as exc:
+        raise HTTPException(422, [{"loc": ["body", "url"], "msg": str(exc), "type": "unsafe_url"}]) from exc
     return await subs.create(new, user.username)
 
 

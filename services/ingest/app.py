@@ -67,7 +67,6 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         await asyncio.to_thread(topics.ensure_topics, settings.kafka_bootstrap_servers, settings.kafka_partitions)
         await publisher.start()
         inbound = asyncio.create_task(InboundRoute(settings.kafka_bootstrap_servers, intake, publisher).run())
-        await resume_imports()
         yield
         inbound.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -78,9 +77,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     app = FastAPI(title="Shouwang ingest", version="1", lifespan=lifespan)
 
     source_prefix = source_prefix_of(keys)
-    import_tasks: set[asyncio.Task[None]] = set()
-    import_routes, resume_imports = imports_router(settings, redis, source_prefix, import_tasks)
-    app.include_router(import_routes)
+    app.include_router(imports_router(settings, redis, source_prefix))
 
     @app.post(
         "/events",

@@ -114,6 +114,7 @@ class JobsSettings(_Base):
     jobs_ingest_key: SecretStr | None = Field(default=None, description="the ingest key import jobs send rows with")
     import_dir: Path = REPO_ROOT / "state" / "imports"
     import_mappings_dir: Path = REPO_ROOT / "deploy" / "mappings"
+    import_rejects_kept: int = Field(default=100_000, ge=1, description="lines an import's rejects report keeps")
     audit_retention_days: float = Field(default=730.0, gt=0, description="audit entries older are archived, trimmed")
     audit_archive_dir: Path = Field(default=REPO_ROOT / "state" / "audit", description="where they are archived")
 

@@ -107,7 +107,12 @@ class Imports:
             if key is None:
                 raise RuntimeError("JOBS_INGEST_KEY is not set: the jobs process has no key to send rows with")
             rules = Mapping.load(self._settings.import_mappings_dir / f"{record['mapping']}.toml")
-            importer = Importer(rules, self._settings.ingest_url, key.get_secret_value())
+            importer = Importer(
+                rules,
+                self._settings.ingest_url,
+                key.get_secret_value(),
+                rejects_kept=self._settings.import_rejects_kept,
+            )
             path = self._settings.import_dir / job_id / record["file"]
 
             def row_done(_: int) -> None:

@@ -244,6 +244,18 @@ class AlertStore:
             return 0
         return int(await self._record_scores(args=[_json(rows), TIMELINE_LENGTH, self._score_ids_kept]))
 
+    async def ids_under(self, prefix: str) -> list[str]:
+        """The ids of every alert under an indexed prefix (a township, say), newest first: a snapshot to page."""
+        return [str(i) for i in await self._redis.zrevrange(index.ordered_key(prefix), 0, -1)]
+
+    async def many(self, alert_ids: Sequence[str]) -> list[Alert]:
+        """The alerts of these ids that exist, in that order (one round trip)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for alert_id in alert_ids:
+                pipe.hget(alert_key(alert_id), ALERT_JSON)
+            found = await pipe.execute() if alert_ids else []
+        return [Alert.model_validate_json(raw) for raw in found if raw]
+
     async def household(self, household_id: str) -> dict[str, Any] | None:
         """The household's current figures and timeline, or None if never scored."""
         raw = await self._redis.get(household_key(household_id))

@@ -48,12 +48,19 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             print(f"First admin created: username admin, password {generated} (shown once)", flush=True)
         await asyncio.to_thread(topics.ensure_topics, settings.kafka_bootstrap_servers, settings.kafka_partitions)
         await changes.start()
+        reader = asyncio.create_task(app.state.feed.run())
         yield
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reader
+        await app.state.feed.aclose()
         await changes.stop()
         await redis.aclose()
 
     app = FastAPI(title="Shouwang API", version="1", lifespan=lifespan)
     app.state.users = UserStore(redis)
+    app.state.ledger_slots = stats.ExportSlots(settings.ledger_concurrency)
+    app.state.feed = stream.ChangeFeed(redis, settings.redis_url, app.state.users, settings.stream_queue)
     app.state.alerts = AlertStore(redis)
     app.state.audit = AuditTrail(redis)
     app.state.tokens = TokenIssuer(settings.jwt_secret.get_secret_value(), settings.access_token_minutes)

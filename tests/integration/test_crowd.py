@@ -6,9 +6,6 @@ expires; idle streams stay open. Ledger exports beyond LEDGER_CONCURRENCY get 42
 
 from __future__ import annotations
 
-import asyncio
-import json
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -19,6 +16,7 @@ import jwt
 import pytest
 
 from tests.clients import create_user, login
+from tests.streams import Streams
 from tests.workflow_stack import poll, score, start_workflow_stack
 
 pytestmark = pytest.mark.integration
@@ -30,41 +28,6 @@ def wf(kafka_bootstrap, tmp_path_factory):
     running = start_workflow_stack(kafka_bootstrap, tmp_path_factory.mktemp("crowd"), LEDGER_CONCURRENCY="3")
     yield running
     running.stop()
-
-
-class Streams:
-    """`count` live streams held open from one background event loop, each keeping the changes it receives."""
-
-    def __init__(self, url: str, headers: dict[str, str], count: int):
-        self.received: list[list[dict[str, Any]]] = [[] for _ in range(count)]
-        self.opened = 0
-        self.ended = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._main(url, headers, count)), daemon=True)
-        self._thread.start()
-
-    async def _main(self, url: str, headers: dict[str, str], count: int) -> None:
-        limits = httpx.Limits(max_connections=count + 10)
-        async with httpx.AsyncClient(timeout=httpx.Timeout(10, read=None), limits=limits) as client:
-            tasks = [asyncio.create_task(self._one(client, url, headers, n)) for n in range(count)]
-            while not self._stop.is_set():
-                await asyncio.sleep(0.2)
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-
-    async def _one(self, client: httpx.AsyncClient, url: str, headers: dict[str, str], n: int) -> None:
-        async with client.stream("GET", url, headers=headers) as response:
-            assert response.status_code == 200
-            self.opened += 1
-            async for line in response.aiter_lines():
-                if line.startswith("data:"):
-                    self.received[n].append(json.loads(line[5:]))
-        self.ended += 1
-
-    def close(self) -> None:
-        self._stop.set()
-        self._thread.join(30)
 
 
 def wait_for(check: Any, seconds: float, what: str) -> None:

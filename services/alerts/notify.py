@@ -90,7 +90,7 @@ class Notifier:
         if pending["pending"]:
             routed = _older(routed, str(pending["min"]))
         keep_from = f"{int(time.time() * 1000) - self._retention_ms}-0"
-        await self._redis.xtrim(OUTBOX, minid=_older(routed, keep_from), approximate=True)
+        await self._redis.xtrim(OUTBOX, minid=_older(routed, keep_from), approximate=False)
         for consumer in await self._redis.xinfo_consumers(OUTBOX, GROUP):
             if consumer["name"] != self.name and not consumer["pending"] and consumer["idle"] > GONE_IDLE_MS:
                 await self._redis.xgroup_delconsumer(OUTBOX, GROUP, consumer["name"])

@@ -12,7 +12,7 @@ from services.alerts.changes import ChangeLog
 from services.alerts.store import AlertStore
 from services.alerts.subscriptions import SubscriptionStore
 from services.alerts.targets import allowed_hosts
-from services.analytics.jobs import TrainingJobs
+from services.analytics.training_jobs import TrainingJobs
 from services.api import accounts, audit_log, console, hooks, models, stats, stream, workflow
 from services.api.audit import AuditTrail
 from services.api.auth import TokenIssuer

@@ -11,8 +11,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Request
 
 from services.analytics import registry
-from services.analytics.jobs import TrainingJobs, TrainRequest
+from services.analytics.requests import TrainRequest
 from services.analytics.shadow import live_report
+from services.analytics.training_jobs import TrainingJobs
 from services.api.auth import RequireRole
 from services.api.users import User
 from services.common.settings import ScoringSettings

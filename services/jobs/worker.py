@@ -20,7 +20,7 @@ from saq import CronJob, Worker
 from services.alerts.subscriptions import SubscriptionStore
 from services.alerts.targets import allowed_hosts
 from services.alerts.webhooks import DELIVER, Deliverer
-from services.analytics.jobs import TRAIN, Trainer
+from services.analytics.training_jobs import TRAIN, Trainer
 from services.api.audit_archive import archive_audit
 from services.common.logs import configure_logging
 from services.common.settings import JobsSettings, ScoringSettings, redis_client

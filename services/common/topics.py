@@ -39,7 +39,9 @@ def topic_specs(partitions: int) -> list[NewTopic]:
 
 @retry(stop=stop_after_delay(120), wait=wait_fixed(1), reraise=True)
 def ensure_topics(bootstrap_servers: str, partitions: int, extra: Sequence[NewTopic] = ()) -> None:
-    """Create any missing topic, and `extra` ones (idempotent); waits up to two minutes for the broker."""
+    """Create any missing topic, and `extra` ones (idempotent); returns once the broker's metadata shows each
+    created one with its leaders (several services start at once: a topic another one created may not show yet);
+    waits up to two minutes for the broker."""
     admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="shouwang-topics")
     try:
         existing = set(admin.list_topics())
@@ -47,5 +49,6 @@ def ensure_topics(bootstrap_servers: str, partitions: int, extra: Sequence[NewTo
         if missing:
             with contextlib.suppress(TopicAlreadyExistsError):
                 admin.create_topics(missing)
+            admin.wait_for_topics([spec.name for spec in missing], timeout_ms=30_000)
     finally:
         admin.close()

@@ -13,6 +13,7 @@ from services.alerts.search import AlertFilter
 from services.alerts.store import AlertStore
 from services.api.audit import AuditTrail
 from services.api.permissions import Staff
+from services.api.workflow import etag
 
 router = APIRouter()
 
@@ -66,12 +67,14 @@ async def list_alerts(
 
 
 @router.get("/alerts/{alert_id}", response_model=Alert, tags=["alerts"], summary="One alert")
-async def get_alert(alert_id: str, user: Staff, alerts: Alerts, audit: Audit) -> Alert:
-    """The alert with its reasons and history; the read is audited; 404 for an alert outside your jurisdiction."""
+async def get_alert(alert_id: str, user: Staff, alerts: Alerts, audit: Audit, response: Response) -> Alert:
+    """The alert with its reasons and history; the ETag names its version (send it as If-Match); the read is audited;
+    404 for an alert outside your jurisdiction, as for an unknown one."""
     alert = await alerts.get(alert_id)
     if alert is None or not user.covers(alert.region_code):
         raise HTTPException(404, f"no alert {alert_id}")
     await audit.record(user.username, "alert.read", alert_id, region=alert.region_code)
+    response.headers["ETag"] = etag(alert)
     return alert
 
 

@@ -82,7 +82,6 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         await publisher.start()
         route = InboundRoute(settings.kafka_bootstrap_servers, intake, publisher, settings.max_json_depth)
         inbound = asyncio.create_task(route.run())
-        await resume_imports()
         gc.freeze()  # what start-up made lives as long as the process: the collector no longer walks it
         yield
         inbound.cancel()
@@ -95,9 +94,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     app.add_middleware(UploadGuard, path="/imports", keys=set(grants), limit=settings.import_max_body_bytes)
 
     source_prefix = source_prefix_of(grants)
-    import_tasks: set[asyncio.Task[None]] = set()
-    import_routes, resume_imports = imports_router(settings, redis, source_prefix, import_tasks)
-    app.include_router(import_routes)
+    app.include_router(imports_router(settings, redis, source_prefix))
 
     @app.post(
         "/events",

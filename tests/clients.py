@@ -67,13 +67,21 @@ def wait_for_alert(stack: Stack, household_id: str, headers: dict[str, str], sec
 
 
 def read_topic(bootstrap: str, topic: str, idle_ms: int = 1500) -> list[Any]:
-    """Every message currently in `topic` (all partitions, from the beginning)."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, consumer_timeout_ms=idle_ms)
+    """Every message currently in `topic` (all partitions, from the beginning to the end offsets read first; a
+    partition that stops short of its end for `idle_ms` ends the read)."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     try:
         partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
         consumer.assign(partitions)
         consumer.seek_to_beginning(*partitions)
-        return list(consumer)
+        ends = consumer.end_offsets(partitions)
+        found: list[Any] = []
+        while any(consumer.position(tp) < ends[tp] for tp in partitions):
+            batch = consumer.poll(timeout_ms=idle_ms)
+            if not batch:
+                break
+            found.extend(message for messages in batch.values() for message in messages)
+        return found
     finally:
         consumer.close()
 

@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.calibration import calibration_curve
-from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
+from sklearn.metrics import brier_score_loss
 
 from services.analytics.labels import add_months
+from services.analytics.ranking import average_precision, roc_auc
 from services.analytics.training_set import TrainingSet
 
 BUDGETS = (0.05, 0.10, 0.20)
@@ -94,7 +95,7 @@ def _ranked(
         y = ts.y[rows]
         if y.all() or not y.any():
             continue
-        values.append(float(metric(y, score[rows], sample_weight=w[rows])))
+        values.append(metric(y, score[rows], w[rows]))
         sizes.append(float(w[rows].sum()))
     return float(np.average(values, weights=sizes)) if values else float("nan")
 
@@ -103,8 +104,8 @@ def evaluate(name: str, ts: TrainingSet, score: np.ndarray, probabilistic: bool 
     """Every metric for one scorer (probabilities, or any ranking such as the rules' levels)."""
     result = Evaluation(name, score=score)
     m = result.metrics
-    m["roc_auc"] = _ranked(roc_auc_score, ts, score)
-    m["pr_auc"] = _ranked(average_precision_score, ts, score)
+    m["roc_auc"] = _ranked(roc_auc, ts, score)
+    m["pr_auc"] = _ranked(average_precision, ts, score)
     m["positive_share"] = float(ts.y.mean()) if len(ts) else 0.0
     if probabilistic:
         m["brier"] = float(brier_score_loss(ts.y, score))
@@ -151,8 +152,8 @@ def income_rank(ts: TrainingSet) -> np.ndarray:
 def _replicate(ts: TrainingSet, score: np.ndarray, weight: np.ndarray, flagged: np.ndarray) -> dict[str, float]:
     recall, precision = recall_precision(ts, flagged, weight)
     return {
-        "roc_auc": _ranked(roc_auc_score, ts, score, weight),
-        "pr_auc": _ranked(average_precision_score, ts, score, weight),
+        "roc_auc": _ranked(roc_auc, ts, score, weight),
+        "pr_auc": _ranked(average_precision, ts, score, weight),
         "recall_at_10pct": recall,
         "precision_at_10pct": precision,
     }

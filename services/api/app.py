@@ -11,7 +11,19 @@ from fastapi import FastAPI
 from services.alerts.changes import ChangeLog
 from services.alerts.store import AlertStore
 from services.alerts.subscriptions import SubscriptionStore
-from services.api import accounts, audit_log, console, evaluations, hardening, hooks, models, stats, stream, workflow
+from services.api import (
+    accounts,
+    audit_log,
+    console,
+    evaluations,
+    hardening,
+    hooks,
+    models,
+    regions,
+    stats,
+    stream,
+    workflow,
+)
 from services.api.audit import AuditTrail
 from services.api.auth import TokenIssuer
 from services.api.users import PASSWORD_MAX, PasswordWork, UserStore
@@ -42,7 +54,11 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             print(f"First admin created: username admin, password {generated} (shown once)", flush=True)
         await asyncio.to_thread(topics.ensure_topics, settings.kafka_bootstrap_servers, settings.kafka_partitions)
         await changes.start()
+        await regions.resume_imports(app)
         yield
+        for task in list(app.state.region_tasks):  # an import stopped here resumes at the next start
+            task.cancel()
+        await asyncio.gather(*app.state.region_tasks, return_exceptions=True)
         await changes.stop()
         await redis.aclose()
 
@@ -67,6 +83,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(evaluations.router, max_body_size=ScoringSettings().evaluation_upload_mb << 20)
     app.include_router(router)
     accounts.install(app, settings)
+    regions.install(app, settings)
     app.include_router(stats.router)
     console.install(app)
 

@@ -205,6 +205,7 @@ def make_stack(bootstrap: str, redis_url: str, scoring_dir: Path) -> Stack:
         "SCORING_DATA_DIR": str(scoring_dir),
         "MODEL_DIR": str(scoring_dir / "models"),
         "IMPORT_DIR": str(scoring_dir / "imports"),
+        "REGIONS_IMPORT_DIR": str(scoring_dir / "regions"),
     }
     return Stack(
         bootstrap, redis_url, env, f"http://127.0.0.1:{ingest_port}", f"http://127.0.0.1:{api_port}", key, password

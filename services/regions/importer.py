@@ -20,6 +20,7 @@ from typing import Any
 
 from redis.asyncio import Redis
 
+from services.common import failpoints
 from services.regions.catalogue import initials
 from services.regions.directory import COUNTIES, INITIALS, NAMES, VERSION
 from services.regions.rows import Named, Refused, read
@@ -164,6 +165,7 @@ class RegionImports:
             keys = [NAMES, INITIALS, VERSION, COUNTIES, job_key(job_id), rejects_key(job_id)]
             if await self._apply(keys=keys, args=args) == -1:
                 raise Overtaken(job_id)
+            failpoints.reached("regions.batch_applied")
             after = last
 
     async def rejects(self, job_id: str) -> list[dict[str, Any]]:

@@ -67,7 +67,7 @@ def region_of(stored: str) -> str:
 
 def with_region_name(stored: str, name: str) -> str:
     """The stored alert's JSON with `region_name` added."""
-    return f"{stored[:-1]},\"region_name\":{orjson.dumps(name).decode()}}}"
+    return f'{stored[:-1]},"region_name":{orjson.dumps(name).decode()}}}'
 
 
 @router.get("/alerts", response_model=AlertPage, tags=["alerts"], summary="Alerts in your jurisdiction")

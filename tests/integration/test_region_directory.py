@@ -128,5 +128,6 @@ def test_the_alert_list_names_every_village_from_one_batch_lookup_for_the_page(s
     page = httpx.get(f"{stack.api_url}/alerts", params={"region_code": TOWNSHIP, "limit": 50}, headers=admin).json()
     after = commands(client, "hmget"), commands(client, "hget")
     named = {item["region_code"]: item["region_name"] for item in page["items"]}
-    assert {code: named.get(code) for code in villages} == {code: f"金碧镇 · 第{n}村" for n, code in enumerate(villages)}
+    expected = {code: f"金碧镇 · 第{n}村" for n, code in enumerate(villages)}
+    assert {code: named.get(code) for code in villages} == expected
     assert after[0] - before[0] <= 2 and after[1] == before[1]  # not one lookup per alert

@@ -2,7 +2,8 @@
 
 Codes may be given as the official 12 digits with trailing zeros (532325101000 is the township 532325101,
 532325000000 the county 532325); a county (6 digits) overrides the package's name. Official village and community
-names are shortened the way staff say them: 新华村委会 / 新华村民委员会 → 新华村, 城北社区居委会 → 城北社区.
+names are shortened the way staff say them: 新华村委会 / 新华村民委员会 → 新华村, 大村村委会 → 大村,
+城北社区居委会 → 城北社区.
 """
 
 from __future__ import annotations
@@ -73,7 +74,8 @@ def short_name(name: str) -> str:
     """The name as staff say it (official committee suffixes shortened)."""
     for official, spoken in SHORTER:
         if name.endswith(official) and len(name) > len(official):
-            return name[: -len(official)] + spoken
+            stem = name[: -len(official)]
+            return stem if stem.endswith(spoken) else stem + spoken  # 大村村委会 → 大村
     return name
 
 

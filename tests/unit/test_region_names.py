@@ -42,12 +42,14 @@ def write(tmp_path: Path, text: str) -> Path:
 
 def test_official_twelve_digit_codes_with_trailing_zeros_name_the_township_and_the_county(tmp_path):
     text = "532325000000,姚安县\n532325101000,栋川镇\n532325101201,新华村委会\n532325101002,城北社区居委会\n"
+    text += "532325101202,大村村民委员会\n"
     path = write(tmp_path, text)
     assert list(read(path, "")) == [
         Named(1, "532325", "姚安县"),
         Named(2, "532325101", "栋川镇"),
         Named(3, "532325101201", "新华村"),
         Named(4, "532325101002", "城北社区"),
+        Named(5, "532325101202", "大村"),
     ]
 
 

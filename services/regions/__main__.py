@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from rich.console import Console
 
 from services.regions.directory import RegionDirectory
-from services.regions.importer import RegionImports, job_id_of
+from services.regions.importer import import_file
 
 app = typer.Typer(help="Shouwang region directory.", no_args_is_help=True)
 RedisUrl = Annotated[str, typer.Option(envvar="REDIS_URL")]
@@ -47,10 +47,7 @@ def import_names(
 async def _import(redis_url: str, file: Path, jurisdiction: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     redis = Redis.from_url(redis_url, decode_responses=True)
     try:
-        imports = RegionImports(redis)
-        job_id = await asyncio.to_thread(job_id_of, file, jurisdiction)
-        await imports.open(job_id, file=file.name, jurisdiction=jurisdiction, by="cli")
-        return await imports.run(job_id, file), await imports.rejects(job_id)
+        return await import_file(redis, file, jurisdiction, "cli")
     finally:
         await redis.aclose()
 

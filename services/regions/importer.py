@@ -185,6 +185,16 @@ class RegionImports:
         return found
 
 
+async def import_file(
+    redis: Redis, path: Path, jurisdiction: str, by: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Import a local file (a rerun resumes it); returns the job's record and its refused rows."""
+    imports = RegionImports(redis)
+    job_id = await asyncio.to_thread(job_id_of, path, jurisdiction)
+    await imports.open(job_id, file=path.name, jurisdiction=jurisdiction, by=by)
+    return await imports.run(job_id, path), await imports.rejects(job_id)
+
+
 def _prepared(
     batches: Iterator[tuple[int, list[Named], list[Refused]]],
 ) -> tuple[int, list[tuple[tuple[str, str], str]], list[Refused]] | None:

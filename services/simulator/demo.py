@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import signal
@@ -17,9 +18,11 @@ from services.analytics.selection import Options
 from services.analytics.simulator import SimConfig
 from services.analytics.training import register, train
 from services.common import topics
-from services.common.settings import ScoringSettings
+from services.common.settings import REPO_ROOT, AlertsSettings, ScoringSettings, redis_client
+from services.regions.importer import import_file
 
 COUNTY = "532328"  # Yuanmou county, Yunnan (monitoring line 8,700 in 2025: policy/2025.toml)
+NAMES = REPO_ROOT / "deploy" / "demo" / f"regions-{COUNTY}.csv"  # its towns; the simulated villages' names invented
 log = logging.getLogger("demo")
 
 
@@ -50,12 +53,23 @@ def first_model(settings: ScoringSettings, seed: int) -> str | None:
     return version
 
 
+async def name_places(redis_url: str) -> str:
+    """Import the demo county's township and village names (the console shows names, not codes)."""
+    redis = redis_client(redis_url, decode_responses=True)
+    try:
+        record, _ = await import_file(redis, NAMES, "", "demo")
+        return f"{record['changed']} names"
+    finally:
+        await redis.aclose()
+
+
 def main() -> None:
     """Activate a model, stream the demo county to ingest, then wait (so the supervisor keeps the others up)."""
     url, key = os.environ["DEMO_INGEST_URL"], os.environ["DEMO_INGEST_KEY"]
     households, seed = int(os.environ.get("DEMO_HOUSEHOLDS", "300")), int(os.environ.get("DEMO_SEED", "7"))
     settings = ScoringSettings()
     topics.ensure_topics(settings.kafka_bootstrap_servers, settings.kafka_partitions)
+    print(f"demo county {COUNTY}: {asyncio.run(name_places(AlertsSettings().redis_url))} imported", flush=True)
     try:
         version = first_model(settings, seed)
     except Exception:  # noqa: BLE001 - the demo still streams, scored by the rules alone

@@ -135,7 +135,12 @@ class RegionDirectory:
         found |= await self._search_imported(query, scope)
         ranked = sorted(found, key=lambda code: (len(code), code))
         names = await self.level_names(ranked)
-        kept = [code for code in ranked if _matches(query, code, names.get(code, ""))][:limit]
+        kept: list[str] = []
+        for code in ranked:  # a county found by the package's name may have been renamed by an import
+            if len(code) != 6 or _matches(query, code, names.get(code, "")):
+                kept.append(code)
+            if len(kept) == limit:
+                break
         return [Place(code=c, name=display_name(c, names), full_name=full_name(c, names)) for c in kept]
 
     async def _search_imported(self, query: str, scope: str) -> set[str]:

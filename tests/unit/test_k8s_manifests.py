@@ -285,7 +285,13 @@ def test_every_container_has_resource_requests_and_limits_and_mounts_only_declar
 
 @pytest.mark.parametrize(
     ("name", "variable"),
-    [("api", "MODEL_DIR"), ("scoring", "MODEL_DIR"), ("ingest", "IMPORT_DIR"), ("scoring", "SCORING_DATA_DIR")],
+    [
+        ("api", "MODEL_DIR"),
+        ("api", "REGIONS_IMPORT_DIR"),
+        ("scoring", "MODEL_DIR"),
+        ("ingest", "IMPORT_DIR"),
+        ("scoring", "SCORING_DATA_DIR"),
+    ],
 )
 def test_the_folders_services_keep_files_in_are_mounted_volumes(name, variable):
     mounts = [mount["mountPath"] for mount in _container(name)["volumeMounts"]]

@@ -9,6 +9,7 @@ version empties the cache (one more round trip for the names it held).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
 from functools import cache
 
@@ -130,7 +131,8 @@ class RegionDirectory:
             if not (query.startswith(within) or within.startswith(query)):
                 return []
             scope = max(query, within, key=len)
-        found = {code for code, name, short in _package_index() if code.startswith(scope) and
+        package = await asyncio.to_thread(_package_index)  # the first call loads pypinyin (about a second)
+        found = {code for code, name, short in package if code.startswith(scope) and
                  (code.startswith(query) or name.startswith(query) or short.startswith(query))}  # fmt: skip
         found |= await self._search_imported(query, scope)
         ranked = sorted(found, key=lambda code: (len(code), code))

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 NAME_MAX = 40
+CODE_SHOWN = 40  # characters of a refused row's code cell kept in the rejects report
 CODE_HEADERS = frozenset({"code", "统计用区划代码", "区划代码", "代码"})
 NAME_HEADERS = frozenset({"name", "名称"})
 SHORTER = (("社区居民委员会", "社区"), ("社区居委会", "社区"), ("村民委员会", "村"), ("村委会", "村"))
@@ -94,7 +95,7 @@ def _name_refusal(name: str) -> str | None:
 def check(line: int, cells: list[str], columns: Columns, jurisdiction: str) -> Named | Refused:
     """One row as a valid (code, name) or refused with the reason."""
     if len(cells) != columns.width:
-        first = cells[columns.code].strip() if columns.code < len(cells) else ""
+        first = cells[columns.code].strip()[:CODE_SHOWN] if columns.code < len(cells) else ""
         return Refused(line, first, f"row: {len(cells)} columns; expected {columns.width} ({columns.names})")
     raw = cells[columns.code].strip()
     code = level_code(raw)
@@ -104,7 +105,7 @@ def check(line: int, cells: list[str], columns: Columns, jurisdiction: str) -> N
         why = _name_refusal(name)
         if why is None:
             return Named(line, code, name)
-    return Refused(line, raw, why)
+    return Refused(line, raw[:CODE_SHOWN], why)
 
 
 def _header(cells: list[str]) -> Columns:

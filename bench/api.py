@@ -212,6 +212,11 @@ async def measure(bench: BenchStack, knobs: Knobs, results: Results, say: Callab
     run["alerts_stored"], run["cpu_cores"] = total, window.cores()
     results.details["api_alerts"] = run
     say(f"GET /alerts: {run}")
+    from bench.crowd import crowd_run  # crowd.py builds on this module's clients
+
+    crowd = await crowd_run(stack, knobs, queries(knobs), knobs.api_seconds)
+    results.details["api_crowd"] = crowd
+    say(f"GET /alerts in a crowd: {crowd}")
     board = await list_run(stack, [BOARD], max(2, knobs.api_seconds / 4))
     results.details["api_stats"] = board
     say(f"GET /stats: {board}")
@@ -229,5 +234,12 @@ async def measure(bench: BenchStack, knobs: Knobs, results: Results, say: Callab
     results.put("api_alerts_error_ratio", round(failed / max(1, failed + run["requests"]), 4))
     board_failed = sum(board["errors"].values())
     board_note = f"{board_failed} requests failed {board['errors']}" if board_failed else None
+    crowd_failed = sum(crowd["api"]["errors"].values())
+    crowd_note = f"{crowd['streams_open']} of {knobs.crowd_streams} streams open; exports {crowd['exports']}" + (
+        f"; {crowd_failed} GET /alerts failed {crowd['api']['errors']}" if crowd_failed else ""
+    )
+    results.put("api_alerts_crowd_p99_ms", crowd["api"]["p99_ms"], crowd_note)
+    if crowd["api"]["p99_ms"] and run["p99_ms"]:
+        results.put("api_alerts_crowd_vs_alone_p99_ratio", round(crowd["api"]["p99_ms"] / run["p99_ms"], 2))
     results.put("api_stats_p50_ms", board["p50_ms"], board_note)
     results.put("api_stats_p99_ms", board["p99_ms"], board_note)

@@ -29,6 +29,8 @@ _PRESETS: dict[str, tuple[int, int, int]] = {
     "townships": (50, 50, 5),
     "api_seconds": (20, 20, 2),
     "api_clients": (50, 50, 8),
+    "crowd_streams": (500, 500, 20),  # live streams open during the crowd run of GET /alerts
+    "crowd_exports": (20, 20, 2),  # clients exporting ledgers in a loop meanwhile
     "drain_seconds": (120, 600, 30),  # longest wait for the pipeline to catch up after a run
 }
 
@@ -58,6 +60,8 @@ class Knobs:
     townships: int
     api_seconds: int
     api_clients: int
+    crowd_streams: int
+    crowd_exports: int
     drain_seconds: int
     preset: str = "default"
 

@@ -83,6 +83,13 @@ FIGURES: list[tuple[str, str, str]] = [
     ("api_alerts_p99_ms", "ms", "same, 99th percentile"),
     ("api_alerts_error_ratio", "ratio", "share of those requests that failed"),
     ("api_alerts_count", "alerts", "alerts stored during the GET /alerts run"),
+    (
+        "api_alerts_crowd_p99_ms",
+        "ms",
+        "GET /alerts p99 again, with BENCH_CROWD_STREAMS live streams open and "
+        "BENCH_CROWD_EXPORTS clients exporting ledgers in a loop (details: api_crowd, exports by status)",
+    ),
+    ("api_alerts_crowd_vs_alone_p99_ratio", "ratio", "that p99 / api_alerts_p99_ms (issue 13: within 1.2)"),
     ("api_stats_p50_ms", "ms", "then GET /stats of the county (its townships) by 1 client, BENCH_API_SECONDS / 4"),
     ("api_stats_p99_ms", "ms", "same, 99th percentile"),
     *[

@@ -42,9 +42,9 @@ def redis_url(redis_server: Server) -> str:
 
 @pytest.fixture(scope="session")
 def stack(kafka_bootstrap: str, redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    """Ingest, scoring, alerts and API running as separate processes."""
+    """Ingest, scoring, alerts, API and jobs running as separate processes."""
     running = make_stack(kafka_bootstrap, redis_url, tmp_path_factory.mktemp("scoring"))
-    for name in ("ingest", "scoring", "alerts", "api"):
+    for name in ("ingest", "scoring", "alerts", "api", "jobs"):
         running.start(name)
     yield running
     running.stop_all()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -152,7 +153,7 @@ class Stack:
     processes: dict[str, Process] = field(default_factory=dict)
 
     def start(self, name: str, service: str | None = None, **env: str) -> Process:
-        """(Re)start ingest, scoring, alerts or api as `name` (another instance: `service`), `env` added for it."""
+        """(Re)start ingest, scoring, alerts, api or jobs as `name` (another instance: `service`), `env` added."""
         service = service or name
         process = spawn(name, [sys.executable, "-m", f"services.{service}"], {**self.env, **env})
         self.processes[name] = process
@@ -193,6 +194,8 @@ def make_stack(bootstrap: str, redis_url: str, scoring_dir: Path) -> Stack:
     """Configure (not start) the services on free ports with fresh secrets."""
     ingest_port, api_port = free_port(), free_port()
     key, password = "test-ingest-key", "test-admin-password"
+    mappings = scoring_dir / "mappings"  # the department mappings, where a test may add one of its own
+    shutil.copytree(ROOT / "deploy" / "mappings", mappings, dirs_exist_ok=True)
     env = {
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
         "REDIS_URL": redis_url,
@@ -201,10 +204,18 @@ def make_stack(bootstrap: str, redis_url: str, scoring_dir: Path) -> Stack:
         "PSEUDONYM_KEY": "test-pseudonym-key-0123456789abcdef",
         "JWT_SECRET": "test-jwt-secret-0123456789abcdef0123456789",
         "ADMIN_PASSWORD": password,
-        "INGEST_API_KEYS": f"{key}=/,civil-key=/civil-affairs",
+        "INGEST_API_KEYS": f"{key}=/,civil-key=/civil-affairs,county-key=/civil-affairs@532328|532399,"
+        "beijing-key=/civil-affairs@1101",
         "SCORING_DATA_DIR": str(scoring_dir),
         "MODEL_DIR": str(scoring_dir / "models"),
         "IMPORT_DIR": str(scoring_dir / "imports"),
+        "IMPORT_MAPPINGS_DIR": str(mappings),
+        "ALERTS_METRICS_PORT": str(free_port()),
+        "INGEST_URL": f"http://127.0.0.1:{ingest_port}",
+        "JOBS_INGEST_KEY": key,
+        "JOBS_SWEEP_SECONDS": "1",
+        "JOBS_HEARTBEAT_SECONDS": "3",
+        "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",  # the tests' receivers listen on loopback: allowed explicitly
         "REGIONS_IMPORT_DIR": str(scoring_dir / "regions"),
     }
     return Stack(

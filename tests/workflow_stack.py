@@ -1,8 +1,9 @@
 """A second, workflow-configured stack for the alert workflow tests: its own Redis, change topic and policy.
 
-Only the alerts service and the API run; tests publish score records to the stack's own scores topic themselves,
-so the workflow is exercised independently of the scoring rules. Durations are seconds: region 532328
-has a 3-second public notice; region 532399 has 3-second home-visit and 6-second decision deadlines.
+Only the alerts service, the API and the jobs process (webhook deliveries) run; tests publish score records to the
+stack's own scores topic themselves, so the workflow is exercised independently of the scoring rules. Durations are
+seconds: region 532328 has a 3-second public notice; region 532399 has 3-second home-visit and 6-second decision
+deadlines.
 """
 
 from __future__ import annotations
@@ -78,8 +79,8 @@ def _redis(port: int, folder: Path) -> Process:
     return process
 
 
-def start_workflow_stack(bootstrap: str, folder: Path) -> WorkflowStack:
-    """Start Redis, create the change topic, then the alerts service and the API with the fast policy."""
+def start_workflow_stack(bootstrap: str, folder: Path, **env: str) -> WorkflowStack:
+    """Start Redis, create the change topic, then the alerts service and the API with the fast policy (and `env`)."""
     port = free_port()
     redis = _redis(port, folder / "redis")
     suffix = uuid.uuid4().hex[:8]
@@ -98,10 +99,11 @@ def start_workflow_stack(bootstrap: str, folder: Path) -> WorkflowStack:
             "WEBHOOK_BACKOFF": "0.2",
             "WEBHOOK_BACKOFF_MAX": "1",
             "WEBHOOK_TIMEOUT": "2",
+            **env,
         }
     )
-    stack.start("alerts")
-    stack.start("api")
+    for name in ("alerts", "api", "jobs"):
+        stack.start(name)
     return WorkflowStack(stack, port, folder / "redis", redis, scores_topic)
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# `make run`: Kafka, Redis and the four services under one supervisor (honcho), plus the demo county.
+# `make run`: Kafka, Redis, the four services and the jobs process under one supervisor (honcho), plus the demo.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
@@ -27,23 +27,25 @@ export ADMIN_PASSWORD="${ADMIN_PASSWORD:-$LOCAL_ADMIN_PASSWORD}"
 export INGEST_API_KEYS="${INGEST_API_KEYS:-$LOCAL_INGEST_KEY=/}"
 export KAFKA_BOOTSTRAP_SERVERS="${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9092}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
-export API_PORT="${API_PORT:-8000}" INGEST_PORT="${INGEST_PORT:-8001}"
+export API_PORT="${API_PORT:-8000}" INGEST_PORT="${INGEST_PORT:-8001}" ALERTS_METRICS_PORT="${ALERTS_METRICS_PORT:-8002}"
+export INGEST_URL="http://127.0.0.1:$INGEST_PORT" JOBS_INGEST_KEY="${JOBS_INGEST_KEY:-${INGEST_API_KEYS%%=*}}"
 export KAFKA_PORT="${KAFKA_BOOTSTRAP_SERVERS##*:}"
 export KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
 redis_hostport="${REDIS_URL#redis://}"; redis_hostport="${redis_hostport%%/*}"
 export REDIS_PORT="${redis_hostport##*:}"
 export DEMO="${DEMO:-1}"
 export SCORING_DATA_DIR="$STATE_DIR/scoring"
-export DEMO_INGEST_URL="http://127.0.0.1:$INGEST_PORT" DEMO_INGEST_KEY="${INGEST_API_KEYS%%=*}"
+# The demo picks a key of INGEST_API_KEYS that may write its county (or DEMO_INGEST_KEY), and says so when none may.
+export DEMO_INGEST_URL="http://127.0.0.1:$INGEST_PORT" DEMO_INGEST_KEY="${DEMO_INGEST_KEY:-}"
 
-for port in "$API_PORT" "$INGEST_PORT" "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$REDIS_PORT"; do
+for port in "$API_PORT" "$INGEST_PORT" "$ALERTS_METRICS_PORT" "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$REDIS_PORT"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2> /dev/null; then
     echo "Port $port is already in use: stop whatever listens there (another make run?) or choose other ports." >&2
     exit 1
   fi
 done
 
-processes=(kafka redis ingest scoring alerts api)
+processes=(kafka redis ingest scoring alerts api jobs)
 [ "$DEMO" = 1 ] && processes+=(demo)
 
 cat <<MSG

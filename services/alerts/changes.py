@@ -33,6 +33,11 @@ class Change(BaseModel):
     at: datetime
     alert: Alert
 
+    @property
+    def score_id(self) -> str | None:
+        """The score behind the change (raised, reopened, evidence_added, escalated), None for others."""
+        return self.alert.history[-1].score_id if self.alert.history else None
+
     def summary_json(self) -> str:
         """What the live stream and webhooks carry: the change and the alert's headline, no notes or figures."""
         alert = self.alert
@@ -57,7 +62,7 @@ class Change(BaseModel):
 
 def result_key(change_id: str) -> str:
     """Where the projector leaves whether a change applied, for a writer that missed the announcement."""
-    return f"change:{change_id}:result"
+    return f"alerts:change:{change_id}:result"
 
 
 RESULTS_CHANNEL = "alerts:change-results"  # the projector announces "<change_id> applied|stale" here
@@ -75,11 +80,12 @@ class ChangeLog:
     concurrent writers cannot starve the projector of connections.
     """
 
-    def __init__(self, bootstrap_servers: str, topic: str, redis: Redis, wait_seconds: float):
+    def __init__(self, bootstrap_servers: str, topic: str, redis: Redis, wait_seconds: float, history_kept: int = 200):
         self._bootstrap_servers = bootstrap_servers
         self._topic = topic
         self._redis = redis
         self._wait = wait_seconds
+        self._history_kept = history_kept
         self._producer: AIOKafkaProducer
         self._pending: dict[str, asyncio.Future[str]] = {}
         self._listener: asyncio.Task[None] | None = None
@@ -122,36 +128,75 @@ class ChangeLog:
         if waiter is not None and not waiter.done():
             waiter.set_result(outcome)
 
+    @property
+    def producer(self) -> AIOKafkaProducer:
+        """The started producer (shared with the dead letters of the same process)."""
+        return self._producer
+
+    def as_stored(self, alert: Alert) -> Alert:
+        """The alert as the log and the projection keep it (its history cut to the newest `history_kept`)."""
+        return alert.with_history_kept(self._history_kept)
+
     async def commit(self, alert: Alert, kind: str, by: str, at: datetime) -> bool:
         """Log `alert` as the successor of version `alert.version - 1`; True if applied, False if that was stale."""
-        change = Change(
-            change_id=str(uuid.uuid4()),
-            alert_id=alert.id,
-            household_id=alert.household_id,
-            from_version=alert.version - 1,
-            kind=kind,
-            by=by,
-            at=at,
-            alert=alert,
-        )
-        waiter = self._pending[change.change_id] = asyncio.get_running_loop().create_future()
-        try:
-            await self._producer.send_and_wait(
-                self._topic, change.model_dump_json().encode(), key=alert.household_id.encode()
-            )
-            return await self._outcome(change.change_id, waiter) == "applied"
-        finally:
-            del self._pending[change.change_id]
+        return (await self.commit_many([(alert, kind, by, at)]))[0]
 
-    async def _outcome(self, change_id: str, waiter: asyncio.Future[str]) -> str:
-        deadline = asyncio.get_running_loop().time() + self._wait
-        while (left := deadline - asyncio.get_running_loop().time()) > 0:
+    async def commit_many(self, successors: list[tuple[Alert, str, str, datetime]]) -> list[bool]:
+        """Log each (alert, kind, by, at) in order, all sent before any is awaited; for each, whether it applied.
+
+        The history each alert carries is cut to the newest `history_kept` entries first.
+        """
+        changes = [
+            Change(
+                change_id=str(uuid.uuid4()),
+                alert_id=alert.id,
+                household_id=alert.household_id,
+                from_version=alert.version - 1,
+                kind=kind,
+                by=by,
+                at=at,
+                alert=self.as_stored(alert),
+            )
+            for alert, kind, by, at in successors
+        ]
+        loop = asyncio.get_running_loop()
+        waiters = {change.change_id: loop.create_future() for change in changes}
+        self._pending.update(waiters)
+        try:
+            sent = [
+                await self._producer.send(
+                    self._topic, change.model_dump_json().encode(), key=change.household_id.encode()
+                )
+                for change in changes
+            ]
+            await asyncio.gather(*sent)
+            outcomes = await self._outcomes(waiters)
+            return [outcomes[change.change_id] == "applied" for change in changes]
+        finally:
+            for change_id in waiters:
+                del self._pending[change_id]
+
+    async def _outcomes(self, waiters: dict[str, asyncio.Future[str]]) -> dict[str, str]:
+        """Each change's outcome as announced, or as left in its result key when the announcement was missed."""
+        loop = asyncio.get_running_loop()
+        deadline, outcomes = loop.time() + self._wait, dict[str, str]()
+        while (left := deadline - loop.time()) > 0:
+            unsettled = {change_id: w for change_id, w in waiters.items() if change_id not in outcomes}
+            if not unsettled:
+                return outcomes
             with contextlib.suppress(TimeoutError):
-                return await asyncio.wait_for(asyncio.shield(waiter), min(left, _RESULT_CHECK_SECONDS))
-            stored = await self._redis.get(result_key(change_id))
-            if stored is not None:
-                return str(stored)
-        raise ChangeNotApplied(f"change {change_id} logged but not projected within {self._wait}s")
+                await asyncio.wait_for(
+                    asyncio.gather(*map(asyncio.shield, unsettled.values())), min(left, _RESULT_CHECK_SECONDS)
+                )
+            outcomes |= {change_id: w.result() for change_id, w in unsettled.items() if w.done()}
+            missing = [change_id for change_id in unsettled if change_id not in outcomes]
+            if missing:
+                stored = await self._redis.mget([result_key(change_id) for change_id in missing])
+                outcomes |= {change_id: str(found) for change_id, found in zip(missing, stored, strict=True) if found}
+        if len(outcomes) == len(waiters):
+            return outcomes
+        unknown = len(waiters) - len(outcomes)
+        raise ChangeNotApplied(f"{unknown} change(s) logged but not projected within {self._wait}s")
 
 
 async def read_log(bootstrap_servers: str, topic: str) -> AsyncIterator[bytes]:

@@ -1,16 +1,27 @@
-"""The score consumer: turns scores into alert changes, one open alert per household."""
+"""The score consumer: turns scores into alert changes, one open alert per household, a consumed batch at a time.
+
+Per batch: one round trip reads every household's latest alert and which of its scores were handled before; the
+changes of the whole batch are produced together and their outcomes awaited together; the households whose change
+lost a race (a person's change got in first) are read again and retried; then one round trip records every score
+in the households' figures and timelines. A household's scores are applied in order, so a batch ends where the same
+scores one at a time would. Idempotent by score id: a score whose change an alert already has makes no new change,
+and one already on the timeline is not recorded again.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import defaultdict
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from pydantic import ValidationError
 
-from services.alerts.changes import ChangeLog, ChangeNotApplied
+from services.alerts.changes import ChangeLog
+from services.alerts.deadletters import DeadLetters
+from services.alerts.models import Alert
 from services.alerts.offsets import consume_batches
+from services.alerts.records import DecodeErrors, ScoreRecord
 from services.alerts.store import AlertStore
 from services.alerts.workflow import apply_score
 from services.common import topics
@@ -18,7 +29,7 @@ from services.common.policy import PolicyBook
 from services.common.scores import Score
 
 log = logging.getLogger(__name__)
-STALE_RETRIES = 5
+STALE_RETRIES = 5  # a household whose changes lose this many races in a row is set aside (dead letter "stale")
 
 
 class ScoreConsumer:
@@ -31,6 +42,7 @@ class ScoreConsumer:
         store: AlertStore,
         changes: ChangeLog,
         policies: PolicyBook,
+        dead_letters: DeadLetters,
         scores_topic: str = topics.SCORES,
     ):
         self._consumer = AIOKafkaConsumer(
@@ -43,36 +55,59 @@ class ScoreConsumer:
         self._store = store
         self._changes = changes
         self._policies = policies
-
-    async def handle(self, score: Score) -> None:
-        """Apply one score to the household's alert (retrying when a person's change got in first), then figures."""
-        for _ in range(STALE_RETRIES):
-            current = await self._store.latest_for_household(score.household_id)
-            changed = apply_score(current, score, self._policies, datetime.now(UTC))
-            if changed is None:
-                break
-            kind = changed.history[-1].change
-            if await self._changes.commit(changed, kind, "system", changed.updated_at):
-                log.info("alert %s", kind, extra={"alert_id": changed.id, "score_id": score.score_id})
-                break
-        else:
-            raise ChangeNotApplied(f"score {score.score_id}: the alert kept changing underneath; retried later")
-        await self._store.record_score(score)
-
-    async def _handle_in_order(self, scores: list[Score]) -> None:
-        for score in scores:
-            await self.handle(score)
+        self._dead_letters = dead_letters
+        self._scores: dict[str, Score] = {}  # the red and yellow scores of the batch in hand, read in full
 
     async def handle_batch(self, messages: list[ConsumerRecord]) -> None:
-        """Apply a batch of scores: households concurrently, each household's in order; all finish before a failure."""
-        by_household: dict[str, list[Score]] = defaultdict(list)
+        """Apply a batch of scores (see the module doc); unreadable ones are set aside as dead letters."""
+        by_household: dict[str, list[tuple[ScoreRecord, ConsumerRecord]]] = defaultdict(list)
         for message in messages:
-            score = Score.from_json(message.value)
-            by_household[score.household_id].append(score)
-        handled = [self._handle_in_order(scores) for scores in by_household.values()]
-        failures = [r for r in await asyncio.gather(*handled, return_exceptions=True) if r is not None]
-        if failures:
-            raise failures[0]
+            try:
+                record = ScoreRecord.decode(message.value)
+                checked = record.score() if record.level != "green" else None  # the ones that change alerts, in full
+            except (*DecodeErrors, ValidationError, ValueError, TypeError) as exc:
+                await self._dead_letters.put(message, "unreadable", f"not a score record: {exc}")
+                continue
+            by_household[record.household_id].append((record, message))
+            if checked is not None:
+                self._scores[record.score_id] = checked
+        pending = {household: [record for record, _ in pairs] for household, pairs in by_household.items()}
+        try:
+            for _ in range(STALE_RETRIES):
+                if not pending:
+                    break
+                pending = await self._change_alerts(pending)
+        finally:
+            self._scores.clear()
+        for household in pending:  # lost every race: the figures are still recorded below
+            for record, message in by_household[household]:
+                detail = f"score {record.score_id}: the household's alert kept changing underneath"
+                await self._dead_letters.put(message, "stale", detail)
+        await self._store.record_scores(record for pairs in by_household.values() for record, _ in pairs)
+
+    async def _change_alerts(self, pending: dict[str, list[ScoreRecord]]) -> dict[str, list[ScoreRecord]]:
+        """Make and log the alert changes of these households' scores; returns the households that lost a race."""
+        contexts = await self._store.contexts({h: [r.score_id for r in records] for h, records in pending.items()})
+        now = datetime.now(UTC)
+        planned: list[tuple[str, Alert, str]] = []
+        for household, records in pending.items():
+            context = contexts[household]
+            fresh = [r for r in records if r.level != "green" and r.score_id not in context.handled]
+            if not fresh:
+                continue  # green scores only move the figures; handled ones were redelivered
+            alert = context.alert()
+            for record in fresh:
+                changed = apply_score(alert, self._scores[record.score_id], self._policies, now)
+                if changed is not None:
+                    planned.append((household, changed, changed.history[-1].change))
+                    alert = changed
+        successors = [(alert, kind, "system", alert.updated_at) for _, alert, kind in planned]
+        applied = await self._changes.commit_many(successors)
+        for (_, alert, kind), done in zip(planned, applied, strict=True):
+            if done:
+                log.info("alert %s", kind, extra={"alert_id": alert.id, "score_id": alert.history[-1].score_id})
+        lost = {household for (household, _, _), done in zip(planned, applied, strict=True) if not done}
+        return {household: pending[household] for household in lost}
 
     async def run(self) -> None:
         """Consume until cancelled."""

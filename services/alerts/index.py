@@ -1,5 +1,9 @@
 """The layout of the alert indexes in Redis, and the Lua that keeps them inside the projection script.
 
+Every key the alerts projection owns starts with `alerts:` (`python -m services.alerts rebuild` deletes those only):
+  alerts:alert:{id}                            hash: json (the alert as the API returns it), and the fields the
+                                               projection script needs without decoding it (version, region_code,
+                                               status, level, queue)
 For the empty prefix and each administrative prefix of an alert's region code (2, 4, 6, 9, 12 digits):
   alerts:ix:{prefix}:{status|any}:{level|any}  zset of ids scored by created_at (every alert: `alerts:by_created`)
   alerts:ix:{prefix}:county                    zset of ids in the county queue, scored by created_at
@@ -30,9 +34,13 @@ def parent(prefix: str) -> str:
     return prefix[: max(n for n in (0, *LEVELS) if n < len(prefix))]
 
 
+ALERT_PREFIX = "alerts:alert:"
+ALERT_JSON = "json"  # the field of the alert's hash holding its JSON
+
+
 def alert_key(alert_id: str) -> str:
-    """Where the alert itself is stored (its JSON)."""
-    return f"alert:{alert_id}"
+    """Where the alert itself is stored (a hash: its JSON and its index fields)."""
+    return f"{ALERT_PREFIX}{alert_id}"
 
 
 def ordered_key(prefix: str, status: str | None = None, level: str | None = None) -> str:

@@ -30,7 +30,7 @@ def _whole_fen(amount: float) -> float:
     return amount
 
 
-Yuan = Annotated[float, Field(ge=0), AfterValidator(_whole_fen)]
+Yuan = Annotated[float, Field(ge=0, allow_inf_nan=False), AfterValidator(_whole_fen)]
 CLOSED_STATUSES: frozenset[str] = frozenset({"dismissed", "resolved"})
 
 
@@ -105,8 +105,17 @@ class Alert(BaseModel):
     measures: list[Measure] = Field(default_factory=list)
     resolved_at: datetime | None = None
     reopened_from: str | None = None
+    history_dropped: int = Field(default=0, description="older history entries no longer kept (ALERTS_HISTORY_KEPT)")
 
     @property
     def is_open(self) -> bool:
         """Still in the workflow (neither dismissed nor resolved)."""
         return self.status not in CLOSED_STATUSES
+
+    def with_history_kept(self, kept: int) -> Alert:
+        """The alert keeping only its newest `kept` history entries, counting the ones it drops."""
+        dropped = len(self.history) - kept
+        if dropped <= 0:
+            return self
+        update = {"history": self.history[dropped:], "history_dropped": self.history_dropped + dropped}
+        return self.model_copy(update=update)

@@ -11,19 +11,14 @@ from aiokafka.errors import KafkaError
 from redis.exceptions import RedisError
 
 from services.alerts.changes import ChangeNotApplied
+from services.common.kafka import rewind
+
+__all__ = ["TRANSIENT", "consume_batches", "rewind"]
 
 log = logging.getLogger(__name__)
 
 # A batch failing with one of these is retried from the last commit: Redis or the broker is briefly away.
 TRANSIENT = (RedisError, KafkaError, ChangeNotApplied, OSError)
-
-
-async def rewind(consumer: AIOKafkaConsumer) -> None:
-    """Seek every assigned partition back to its committed offset (the beginning if none was committed)."""
-    committed = await consumer.seek_to_committed()
-    uncommitted = [partition for partition, offset in committed.items() if not offset]
-    if uncommitted:
-        await consumer.seek_to_beginning(*uncommitted)
 
 
 async def consume_batches(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from pydantic import ValidationError
 
 from services.alerts.changes import Change
+from services.alerts.deadletters import DeadLetters
 from services.alerts.offsets import consume_batches
 from services.alerts.store import AlertStore
 
@@ -12,7 +14,7 @@ from services.alerts.store import AlertStore
 class Projector:
     """At-least-once: offsets are committed after Redis has the changes; a replayed change is stale, a no-op."""
 
-    def __init__(self, bootstrap_servers: str, topic: str, group_id: str, store: AlertStore):
+    def __init__(self, bootstrap_servers: str, topic: str, group_id: str, store: AlertStore, dead_letters: DeadLetters):
         self._consumer = AIOKafkaConsumer(
             topic,
             bootstrap_servers=bootstrap_servers,
@@ -21,11 +23,17 @@ class Projector:
             auto_offset_reset="earliest",
         )
         self._store = store
+        self._dead_letters = dead_letters
 
     async def project(self, messages: list[ConsumerRecord]) -> None:
-        """Apply a batch of changes to Redis in log order."""
+        """Apply a batch of changes to Redis in log order, in one round trip; unreadable ones become dead letters."""
+        changes = []
         for message in messages:
-            await self._store.apply(Change.model_validate_json(message.value), live=True)
+            try:
+                changes.append(Change.model_validate_json(message.value))
+            except (ValidationError, ValueError, TypeError) as exc:
+                await self._dead_letters.put(message, "unreadable", f"not an alert change: {exc}")
+        await self._store.apply_many(changes, live=True)
 
     async def run(self) -> None:
         """Project until cancelled."""

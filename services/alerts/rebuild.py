@@ -2,32 +2,59 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 
+from pydantic import ValidationError
 from redis.asyncio import Redis
 
 from services.alerts.changes import Change, read_log
+from services.alerts.records import DecodeErrors, ScoreRecord
 from services.alerts.store import AlertStore
 from services.common import topics
-from services.common.scores import Score
 from services.common.settings import AlertsSettings
 
 log = logging.getLogger(__name__)
 
 
+CHUNK = 1000  # messages replayed per round trip
+
+
 async def rebuild(
     store: AlertStore, bootstrap_servers: str, changes_topic: str, scores_topic: str = topics.SCORES
 ) -> tuple[int, int]:
-    """Wipe alert and household keys, replay both topics; returns (scores replayed, changes applied)."""
+    """Wipe the projection's keys (only those), replay both topics; returns (scores replayed, changes applied).
+
+    A message that cannot be read is skipped with a warning (the running service has dead-lettered it).
+    """
     wiped = await store.wipe()
     log.info("wiped %d keys", wiped)
-    scores = applied = 0
+    scores, chunk = 0, []
     async for raw in read_log(bootstrap_servers, scores_topic):
-        await store.record_score(Score.from_json(raw))
-        scores += 1
+        with _unless_unreadable("score"):
+            chunk.append(ScoreRecord.decode(raw))
+        if len(chunk) == CHUNK:
+            await store.record_scores(chunk)
+            scores, chunk = scores + len(chunk), []
+    await store.record_scores(chunk)
+    scores += len(chunk)
+    applied, changes = 0, []
     async for raw in read_log(bootstrap_servers, changes_topic):
-        applied += await store.apply(Change.model_validate_json(raw), live=False)
+        with _unless_unreadable("alert change"):
+            changes.append(Change.model_validate_json(raw))
+        if len(changes) == CHUNK:
+            applied, changes = applied + sum(await store.apply_many(changes, live=False)), []
+    applied += sum(await store.apply_many(changes, live=False))
     return scores, applied
+
+
+@contextlib.contextmanager
+def _unless_unreadable(what: str) -> Iterator[None]:
+    try:
+        yield
+    except (ValidationError, *DecodeErrors) as exc:
+        log.warning("skipped an unreadable %s: %s", what, exc)
 
 
 async def main() -> None:
@@ -39,7 +66,10 @@ async def main() -> None:
     redis = Redis.from_url(settings.redis_url, decode_responses=True)
     try:
         scores, applied = await rebuild(
-            AlertStore(redis), settings.kafka_bootstrap_servers, settings.alerts_changes_topic, settings.scores_topic
+            AlertStore(redis, settings.alerts_score_ids_kept),
+            settings.kafka_bootstrap_servers,
+            settings.alerts_changes_topic,
+            settings.scores_topic,
         )
     finally:
         await redis.aclose()

@@ -13,7 +13,7 @@ from datetime import datetime
 from redis.asyncio import Redis
 
 from services.alerts.deadlines import EPOCH, overdue_since
-from services.alerts.index import alert_key, county_key, cover, due_key, ordered_key
+from services.alerts.index import ALERT_JSON, ALERT_PREFIX, alert_key, county_key, cover, due_key, ordered_key
 from services.alerts.models import Alert
 
 
@@ -54,17 +54,13 @@ class AlertFilter:
         return wanted if wanted.startswith(self.region_prefix) else None
 
 
-# The common case in one round trip: a page of one index, its size, and the alerts on the page (read 500 at a time:
-# Lua unpacks a few thousand values at most).
-_PAGE = """
+# The common case in one round trip: a page of one index, its size, and the alerts on the page.
+_PAGE = f"""
 local ids = redis.call('ZREVRANGE', KEYS[1], ARGV[1], ARGV[2])
-local found = {redis.call('ZCARD', KEYS[1])}
-for first = 1, #ids, 500 do
-  local keys = {}
-  for i = first, math.min(first + 499, #ids) do keys[#keys + 1] = 'alert:' .. ids[i] end
-  for _, raw in ipairs(redis.call('MGET', unpack(keys))) do
-    if raw then found[#found + 1] = raw end
-  end
+local found = {{redis.call('ZCARD', KEYS[1])}}
+for _, id in ipairs(ids) do
+  local raw = redis.call('HGET', '{ALERT_PREFIX}' .. id, '{ALERT_JSON}')
+  if raw then found[#found + 1] = raw end
 end
 return found
 """
@@ -93,7 +89,10 @@ class AlertIndex:
         else:
             ranked = await self._ranked(keys, include, exclude)
             ids, total = [alert_id for _, alert_id in ranked[offset : offset + limit]], len(ranked)
-        found = await self._redis.mget([alert_key(i) for i in ids]) if ids else []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for alert_id in ids:
+                pipe.hget(alert_key(alert_id), ALERT_JSON)
+            found = await pipe.execute() if ids else []
         return [str(alert) for alert in found if alert], total
 
     async def _restrictions(self, regions: list[str], where: AlertFilter) -> tuple[set[str] | None, set[str]]:

@@ -1,54 +1,63 @@
-"""The alerts process: score consumer, change projector, deadline watch, webhook routing and delivery."""
+"""The alerts process: score consumer, change projector, deadline watch and webhook routing (to the jobs queue)."""
 
 from __future__ import annotations
 
 import asyncio
-import socket
+
+from prometheus_client import start_http_server
 
 from services.alerts.changes import ChangeLog
 from services.alerts.consumer import ScoreConsumer
+from services.alerts.deadletters import DeadLetters
 from services.alerts.notify import Notifier
 from services.alerts.projector import Projector
 from services.alerts.store import AlertStore
 from services.alerts.subscriptions import SubscriptionStore
 from services.alerts.watch import DeadlineWatch
-from services.alerts.webhooks import Deliverer, WebhookQueue
+from services.alerts.webhooks import WebhookJobs
 from services.common import topics
 from services.common.logs import configure_logging
 from services.common.policy import PolicyBook
 from services.common.settings import AlertsSettings, redis_client
+from services.jobs import queues
+from services.jobs.queues import job_queue
 
 
 async def main() -> None:
     """Run every part until one fails or the process is stopped."""
     settings = AlertsSettings()
     configure_logging(settings.log_level)
+    if settings.alerts_metrics_port:
+        start_http_server(settings.alerts_metrics_port, addr=settings.bind_host)
     await asyncio.to_thread(topics.ensure_topics, settings.kafka_bootstrap_servers, settings.kafka_partitions)
     redis = redis_client(settings.redis_url, decode_responses=True)
-    store, subs, queue = AlertStore(redis), SubscriptionStore(redis), WebhookQueue(redis)
+    store = AlertStore(redis, settings.alerts_score_ids_kept)
+    webhooks = WebhookJobs(
+        job_queue(settings.redis_url, queues.WEBHOOKS),
+        settings.webhook_max_attempts,
+        settings.webhook_backoff,
+        settings.webhook_backoff_max,
+        settings.webhook_timeout,
+        settings.webhook_keep_hours * 3600,
+    )
     bootstrap, topic = settings.kafka_bootstrap_servers, settings.alerts_changes_topic
-    changes = ChangeLog(bootstrap, topic, redis, settings.alerts_change_wait)
+    changes = ChangeLog(bootstrap, topic, redis, settings.alerts_change_wait, settings.alerts_history_kept)
     await changes.start()
     parts = [
-        Projector(bootstrap, topic, f"{settings.alerts_group_id}-projector", store).run(),
+        Projector(
+            bootstrap, topic, f"{settings.alerts_group_id}-projector", store, DeadLetters(changes.producer, "projector")
+        ).run(),
         ScoreConsumer(
             bootstrap,
             settings.alerts_group_id,
             store,
             changes,
             PolicyBook.load(settings.policy_dir),
+            DeadLetters(changes.producer, "scores"),
             settings.scores_topic,
         ).run(),
         DeadlineWatch(store, changes, settings.alerts_deadline_interval).run(),
-        Notifier(redis, subs, queue, socket.gethostname()).run(),
-        Deliverer(
-            queue,
-            subs,
-            settings.webhook_backoff,
-            settings.webhook_backoff_max,
-            settings.webhook_max_attempts,
-            settings.webhook_timeout,
-        ).run(),
+        Notifier(redis, SubscriptionStore(redis), webhooks, settings.alerts_outbox_retention_hours).run(),
     ]
     try:
         await asyncio.gather(*parts)

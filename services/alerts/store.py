@@ -1,117 +1,220 @@
-"""Redis projection of alerts (from the change log) and household figures (from scores), read by the API."""
+"""Redis projection of alerts (from the change log) and household figures (from scores), read by the API.
+
+Keys (all under `alerts:`, see index.py for the alert hash and the indexes):
+  alerts:household:{id}                 the household's current figures (JSON of its latest score)
+  alerts:household:{id}:timeline        its last TIMELINE_LENGTH scores, oldest first
+  alerts:household:{id}:score_ids       zset of the score ids on the timeline (a redelivered score is recorded once)
+  alerts:household:{id}:alert_scores    zset of the score ids whose change an alert of the household has
+  alerts:household:{id}:latest          the id of its latest alert
+  alerts:deadlines                      zset of alert ids by their next reminder or deadline
+  alerts:outbox                         stream of every applied change (the live stream and the webhooks read it)
+Both score-id sets keep the newest `score_ids_kept` ids of a household (ordered by time).
+"""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import msgspec
 from redis.asyncio import Redis
 
 from services.alerts import index
 from services.alerts.changes import RESULTS_CHANNEL, Change, result_key
 from services.alerts.deadlines import next_check, overdue_since
-from services.alerts.index import alert_key
+from services.alerts.index import ALERT_JSON, alert_key
 from services.alerts.models import Alert
+from services.alerts.records import ScoreRecord
 from services.alerts.search import AlertFilter, AlertIndex
 from services.alerts.tally import Tally, tallies
-from services.common.scores import Score
 
 TIMELINE_LENGTH = 500
-OUTBOX = "alerts:outbox"  # every applied change, for the live stream and the webhooks
-OUTBOX_LENGTH = 10000
+OUTBOX = "alerts:outbox"
+DEADLINES = "alerts:deadlines"
 RESULT_TTL_SECONDS = 120
-# Adds a score to a household's figures and timeline once: a redelivered score id is a no-op.
-_RECORD_SCORE = """
-if redis.call('SADD', KEYS[3], ARGV[3]) == 0 then return 0 end
-redis.call('SET', KEYS[1], ARGV[1])
-redis.call('RPUSH', KEYS[2], ARGV[2])
-redis.call('LTRIM', KEYS[2], -tonumber(ARGV[4]), -1)
-return 1
+# What `rebuild` deletes: the keys this projection owns, and those of the layout before the `alerts:` prefix
+# (`alert:{id}` and the alerts service's `household:{id}...` keys; never another service's `household:{id}:people`).
+PROJECTION_PATTERNS = ("alerts:alert:*", "alerts:household:*", index.ALL_ALERTS, index.PATTERN, DEADLINES)
+LEGACY_PATTERNS = ("alert:*", "household:*")
+LEGACY_HOUSEHOLD_PARTS = ("", "timeline", "score_ids", "latest_alert")
+
+HOUSEHOLD_PREFIX = "alerts:household:"
+# Adds scores to their households' figures and timelines, in order, each once (a score id already on the timeline
+# is a no-op). ARGV[1]: JSON [[household_id, score_id, scored_at, figures JSON, timeline entry JSON], ...]; returns
+# how many were new. One call for a whole batch: the households' keys are derived here, not passed.
+_RECORD_SCORES = f"""
+local recorded = 0
+for _, s in ipairs(cjson.decode(ARGV[1])) do
+  local base = '{HOUSEHOLD_PREFIX}' .. s[1]
+  if not redis.call('ZSCORE', base .. ':score_ids', s[2]) then
+    redis.call('ZADD', base .. ':score_ids', s[3], s[2])
+    redis.call('ZREMRANGEBYRANK', base .. ':score_ids', 0, -tonumber(ARGV[3]) - 1)
+    redis.call('SET', base, s[4])
+    redis.call('RPUSH', base .. ':timeline', s[5])
+    redis.call('LTRIM', base .. ':timeline', -tonumber(ARGV[2]), -1)
+    recorded = recorded + 1
+  end
+end
+return recorded
+"""
+# For each household of ARGV[1] (JSON [[household_id, [score_id, ...]], ...]): its latest alert's JSON ('' if none),
+# then one digit per score: +1 when it is on the timeline, +2 when an alert of the household has its change.
+_CONTEXTS = f"""
+local out = {{}}
+for _, item in ipairs(cjson.decode(ARGV[1])) do
+  local base = '{HOUSEHOLD_PREFIX}' .. item[1]
+  local latest = redis.call('GET', base .. ':latest')
+  out[#out + 1] = latest and redis.call('HGET', '{index.ALERT_PREFIX}' .. latest, '{ALERT_JSON}') or ''
+  local flags = {{}}
+  for i, id in ipairs(item[2]) do
+    local seen = 0
+    if redis.call('ZSCORE', base .. ':score_ids', id) then seen = seen + 1 end
+    if redis.call('ZSCORE', base .. ':alert_scores', id) then seen = seen + 2 end
+    flags[i] = tostring(seen)
+  end
+  out[#out + 1] = table.concat(flags)
+end
+return out
 """
 # The projection rule, the same live and on rebuild: a change applies only if the stored version is its
-# from_version (0 = no alert yet); the alert moves between the indexes (index.py) in the same step. Live, it also
-# feeds the outbox and announces the outcome to the waiting writer.
+# from_version (0 = no alert yet); the alert moves between the indexes (index.py) in the same step, and the score
+# behind it (if any) joins the household's alert_scores. Live, it also feeds the outbox and announces the outcome to
+# the waiting writer. The stored alert is never decoded: its index fields sit next to its JSON.
 _APPLY_CHANGE = (
     index.LUA
     + """
-local stored = redis.call('GET', KEYS[1])
+local stored = redis.call('HMGET', KEYS[1], 'version', 'region_code', 'status', 'level', 'queue')
 local old = nil
-if stored then old = cjson.decode(stored) end
-local applied = (old and old['version'] or 0) == tonumber(ARGV[2])
+if stored[1] then old = {region_code = stored[2], status = stored[3], level = stored[4], queue = stored[5]} end
+local applied = (tonumber(stored[1]) or 0) == tonumber(ARGV[2])
 if applied then
-  redis.call('SET', KEYS[1], ARGV[1])
+  redis.call('HSET', KEYS[1], 'json', ARGV[1], 'version', ARGV[16], 'region_code', ARGV[11], 'status', ARGV[12],
+             'level', ARGV[13], 'queue', ARGV[14])
   if tonumber(ARGV[2]) == 0 then redis.call('SET', KEYS[2], ARGV[3]) end
   if ARGV[5] == '' then redis.call('ZREM', KEYS[3], ARGV[3]) else redis.call('ZADD', KEYS[3], ARGV[5], ARGV[3]) end
-  local new = {region_code = ARGV[12], status = ARGV[13], level = ARGV[14], queue = ARGV[15]}
-  reindex(ARGV[3], old, new, ARGV[4], ARGV[16])
+  local new = {region_code = ARGV[11], status = ARGV[12], level = ARGV[13], queue = ARGV[14]}
+  reindex(ARGV[3], old, new, ARGV[4], ARGV[15])
+  if ARGV[17] ~= '' then
+    redis.call('ZADD', KEYS[6], ARGV[19], ARGV[17])
+    redis.call('ZREMRANGEBYRANK', KEYS[6], 0, -tonumber(ARGV[18]) - 1)
+  end
 end
 if ARGV[6] == '1' then
-  if applied then redis.call('XADD', KEYS[4], 'MAXLEN', '~', ARGV[8], '*', 'change', ARGV[7]) end
+  if applied then redis.call('XADD', KEYS[4], '*', 'change', ARGV[7]) end
   local outcome = applied and 'applied' or 'stale'
-  redis.call('SET', KEYS[5], outcome, 'EX', ARGV[9])
-  redis.call('PUBLISH', ARGV[10], ARGV[11] .. ' ' .. outcome)
+  redis.call('SET', KEYS[5], outcome, 'EX', ARGV[8])
+  redis.call('PUBLISH', ARGV[9], ARGV[10] .. ' ' .. outcome)
 end
 return applied and 1 or 0
 """
 )
 
 
+def household_key(household_id: str, part: str = "") -> str:
+    """A key of the household's projection: its figures (no part), timeline, score_ids, alert_scores or latest."""
+    return HOUSEHOLD_PREFIX + household_id + (f":{part}" if part else "")
+
+
+@dataclass
+class HouseholdContext:
+    """What a batch of scores needs to know about a household before it changes the household's alert."""
+
+    alert_json: str  # its latest alert as stored ('' when it has none): read into an Alert only when needed
+    handled: set[str] = field(default_factory=set)  # score ids on the timeline or in an alert: handled before
+
+    def alert(self) -> Alert | None:
+        """The household's latest alert."""
+        return Alert.model_validate_json(self.alert_json) if self.alert_json else None
+
+
 class AlertStore:
     """Alerts by id, newest first, with each household's latest alert and current figures."""
 
-    def __init__(self, redis: Redis):
+    def __init__(self, redis: Redis, score_ids_kept: int = 5000):
         self._redis = redis
-        self._record_score = redis.register_script(_RECORD_SCORE)
+        self._score_ids_kept = score_ids_kept
+        self._record_scores = redis.register_script(_RECORD_SCORES)
+        self._contexts = redis.register_script(_CONTEXTS)
         self._apply_change = redis.register_script(_APPLY_CHANGE)
         self._index = AlertIndex(redis)
 
     async def get(self, alert_id: str) -> Alert | None:
         """One alert by id."""
-        raw = await self._redis.get(alert_key(alert_id))
+        raw = await self._redis.hget(alert_key(alert_id), ALERT_JSON)  # type: ignore[misc]
         return Alert.model_validate_json(raw) if raw else None
 
     async def latest_for_household(self, household_id: str) -> Alert | None:
         """The household's most recent alert, open or closed."""
-        alert_id = await self._redis.get(f"household:{household_id}:latest_alert")
+        alert_id = await self._redis.get(household_key(household_id, "latest"))
         return await self.get(str(alert_id)) if alert_id else None
+
+    async def contexts(self, score_ids: dict[str, list[str]]) -> dict[str, HouseholdContext]:
+        """For each household: its latest alert and which of these scores were handled before (one round trip)."""
+        if not score_ids:
+            return {}
+        found = await self._contexts(args=[_json(list(score_ids.items()))])
+        contexts = {}
+        for n, (household_id, ids) in enumerate(score_ids.items()):
+            flags = str(found[2 * n + 1])
+            handled = {score_id for score_id, flag in zip(ids, flags, strict=True) if flag != "0"}
+            contexts[household_id] = HouseholdContext(str(found[2 * n]), handled)
+        return contexts
 
     async def apply(self, change: Change, live: bool) -> bool:
         """Project one change (see _APPLY_CHANGE); True when it applied, False when its version was stale."""
+        return (await self.apply_many([change], live))[0]
+
+    async def apply_many(self, changes: Sequence[Change], live: bool) -> list[bool]:
+        """Project changes in order in one round trip; for each, whether it applied."""
+        if not changes:
+            return []
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for change in changes:
+                keys, args = self._change_keys(change), self._change_args(change, live)
+                await self._apply_change(keys=keys, args=args, client=pipe)
+            return [bool(applied) for applied in await pipe.execute()]
+
+    def _change_keys(self, change: Change) -> list[str]:
+        household_id = change.alert.household_id
+        return [
+            alert_key(change.alert.id),
+            household_key(household_id, "latest"),
+            DEADLINES,
+            OUTBOX,
+            result_key(change.change_id),
+            household_key(household_id, "alert_scores"),
+        ]
+
+    def _change_args(self, change: Change, live: bool) -> list[str | int | float]:
         alert = change.alert
         check, since = next_check(alert), overdue_since(alert)
-        applied = await self._apply_change(
-            keys=[
-                alert_key(alert.id),
-                f"household:{alert.household_id}:latest_alert",
-                "alerts:deadlines",
-                OUTBOX,
-                result_key(change.change_id),
-            ],
-            args=[
-                alert.model_dump_json(),
-                change.from_version,
-                alert.id,
-                alert.created_at.timestamp(),
-                "" if check is None else check.timestamp(),
-                "1" if live else "0",
-                change.summary_json(),
-                OUTBOX_LENGTH,
-                RESULT_TTL_SECONDS,
-                RESULTS_CHANNEL,
-                change.change_id,
-                alert.region_code,
-                alert.status,
-                alert.level,
-                alert.queue,
-                "" if since is None else since.timestamp(),
-            ],
-        )
-        return bool(applied)
+        return [
+            alert.model_dump_json(),
+            change.from_version,
+            alert.id,
+            alert.created_at.timestamp(),
+            "" if check is None else check.timestamp(),
+            "1" if live else "0",
+            change.summary_json(),
+            RESULT_TTL_SECONDS,
+            RESULTS_CHANNEL,
+            change.change_id,
+            alert.region_code,
+            alert.status,
+            alert.level,
+            alert.queue,
+            "" if since is None else since.timestamp(),
+            alert.version,
+            change.score_id or "",
+            self._score_ids_kept,
+            change.at.timestamp(),
+        ]
 
     async def due_for_check(self, now: datetime) -> list[str]:
         """Ids of alerts with a reminder or deadline due by `now`."""
-        return [str(i) for i in await self._redis.zrangebyscore("alerts:deadlines", "-inf", now.timestamp())]
+        return [str(i) for i in await self._redis.zrangebyscore(DEADLINES, "-inf", now.timestamp())]
 
     async def search(self, where: AlertFilter, offset: int, limit: int) -> tuple[list[Alert], int]:
         """Alerts matching `where`, newest first (ties by id descending), with the total count."""
@@ -130,56 +233,59 @@ class AlertStore:
         """Counts per township of the alerts under `prefix` (see tally.tallies)."""
         return await tallies(self._redis, prefix, now)
 
-    async def record_score(self, score: Score) -> None:
-        """Keep the household's current figures and add the score to its timeline."""
-        snapshot = {
-            "household_id": score.household_id,
-            "region_code": score.region_code,
-            "level": score.level,
-            "reasons": [reason.model_dump() for reason in score.reasons],
-            "figures": score.figures.model_dump(),
-            "policy_version": score.policy_version,
-            "model_version": score.model_version,
-            "scoring_mode": score.scoring_mode,
-            "scored_at": score.scored_at.isoformat(),
-            "last_score_id": score.score_id,
-        }
-        entry = {
-            "kind": "score",
-            "at": score.scored_at.isoformat(),
-            "event_time": score.event_time.isoformat(),
-            "score_id": score.score_id,
-            "level": score.level,
-            "caused_by": score.caused_by,
-            "reasons": [r.code for r in score.reasons],
-            "per_capita_income": score.figures.per_capita_income,
-            "monitoring_line": score.figures.monitoring_line,
-        }
-        hid = score.household_id
-        await self._record_score(
-            keys=[f"household:{hid}", f"household:{hid}:timeline", f"household:{hid}:score_ids"],
-            args=[
-                json.dumps(snapshot, ensure_ascii=False),
-                json.dumps(entry, ensure_ascii=False),
-                score.score_id,
-                TIMELINE_LENGTH,
-            ],
-        )
+    async def record_scores(self, scores: Iterable[ScoreRecord]) -> int:
+        """Keep each household's current figures and add each score to its timeline, once, in order (one round trip);
+        returns how many scores were new."""
+        rows = [
+            [s.household_id, s.score_id, s.scored_at.timestamp(), _json(s.snapshot()), _json(s.timeline_entry())]
+            for s in scores
+        ]
+        if not rows:
+            return 0
+        return int(await self._record_scores(args=[_json(rows), TIMELINE_LENGTH, self._score_ids_kept]))
+
+    async def ids_under(self, prefix: str) -> list[str]:
+        """The ids of every alert under an indexed prefix (a township, say), newest first: a snapshot to page."""
+        return [str(i) for i in await self._redis.zrevrange(index.ordered_key(prefix), 0, -1)]
+
+    async def many(self, alert_ids: Sequence[str]) -> list[Alert]:
+        """The alerts of these ids that exist, in that order (one round trip)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for alert_id in alert_ids:
+                pipe.hget(alert_key(alert_id), ALERT_JSON)
+            found = await pipe.execute() if alert_ids else []
+        return [Alert.model_validate_json(raw) for raw in found if raw]
 
     async def household(self, household_id: str) -> dict[str, Any] | None:
         """The household's current figures and timeline, or None if never scored."""
-        raw = await self._redis.get(f"household:{household_id}")
+        raw = await self._redis.get(household_key(household_id))
         if raw is None:
             return None
-        snapshot: dict[str, Any] = json.loads(raw)
-        timeline = await self._redis.lrange(f"household:{household_id}:timeline", 0, -1)
-        snapshot["timeline"] = [json.loads(item) for item in timeline]
+        snapshot: dict[str, Any] = msgspec.json.decode(raw)
+        timeline = await self._redis.lrange(household_key(household_id, "timeline"), 0, -1)  # type: ignore[misc]
+        snapshot["timeline"] = [msgspec.json.decode(item) for item in timeline]
         return snapshot
 
     async def wipe(self) -> int:
-        """Delete every alert and household key (not users, audit, subscriptions); returns how many."""
+        """Delete the keys of the alerts projection (and of its layout before `alerts:`); returns how many.
+
+        Users, audit, subscriptions, the outbox, job queues and other services' keys are left alone.
+        """
         deleted = 0
-        for pattern in ("alert:*", index.ALL_ALERTS, index.PATTERN, "alerts:deadlines", "household:*"):
+        for pattern in (*PROJECTION_PATTERNS, *LEGACY_PATTERNS):
             async for key in self._redis.scan_iter(match=pattern, count=1000):
+                if pattern == "household:*" and not _legacy_household_key(str(key)):
+                    continue
                 deleted += await self._redis.delete(key)
         return deleted
+
+
+def _json(value: object) -> str:
+    return msgspec.json.encode(value).decode()
+
+
+def _legacy_household_key(key: str) -> bool:
+    """True for the alerts service's household keys before the `alerts:` prefix (`household:{id}[:part]`)."""
+    _, _, rest = key.partition(":")
+    _, _, part = rest.partition(":")
+    return part in LEGACY_HOUSEHOLD_PARTS

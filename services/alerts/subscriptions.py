@@ -16,7 +16,9 @@ class NewSubscription(BaseModel):
 
     region_prefix: str = Field(pattern=r"^\d{6}(\d{3})?$", examples=["532328101"])
     url: AnyHttpUrl
-    secret: str = Field(min_length=16, max_length=256, description="HMAC-SHA256 key for X-Shouwang-Signature")
+    secret: str = Field(
+        min_length=16, max_length=256, description="the HMAC-SHA256 key of webhook-signature and X-Shouwang-Signature"
+    )
 
 
 class Subscription(BaseModel):

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from typing import Any, Literal
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, BeforeValidator, Field
 
 from services.alerts.deadlines import with_overdue_flag
 from services.alerts.models import Alert, HistoryEntry, Measure, MeasureType, Status, Visit
@@ -28,6 +28,20 @@ TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
 }
 MEASURE_ROLES = frozenset({WORKER, SUPERVISOR})
 MEASURE_STATUSES = frozenset({"confirmed", "assisting"})
+CHINA = timezone(timedelta(hours=8))  # a visit given as a date is taken as that day in China
+
+
+def _text_only(value: Any) -> Any:
+    if not isinstance(value, str | datetime | date):
+        raise ValueError("a date YYYY-MM-DD or a date and time with its offset (RFC 3339)")
+    return value
+
+
+VisitTime = Annotated[AwareDatetime | date, Field(union_mode="left_to_right"), BeforeValidator(_text_only)]
+ExpectedVersion = Annotated[
+    int | None,
+    Field(default=None, ge=1, description="optional: refuse (409) unless the alert is still at this version"),
+]
 
 
 class Refusal(Exception):
@@ -45,11 +59,17 @@ class TransitionRequest(BaseModel):
 
     to: Status
     note: str = Field(default="", max_length=2000)
-    expected_version: int = Field(ge=1)
+    expected_version: ExpectedVersion = None
     category: Category | None = None
     reason: str | None = Field(default=None, min_length=1, max_length=500)
-    visited_at: AwareDatetime | None = None
+    visited_at: VisitTime | None = None
     consent: bool | None = None
+
+    def visit_time(self) -> datetime | None:
+        """`visited_at` as a moment: a date alone is the start of that day in China."""
+        if self.visited_at is None or isinstance(self.visited_at, datetime):
+            return self.visited_at
+        return datetime.combine(self.visited_at, time(), CHINA)
 
 
 class MeasureRequest(BaseModel):
@@ -59,7 +79,7 @@ class MeasureRequest(BaseModel):
     amount: Yuan
     date: date
     note: str = Field(default="", max_length=500)
-    expected_version: int = Field(ge=1)
+    expected_version: ExpectedVersion = None
 
 
 def allowed_from(status: str) -> list[dict[str, Any]]:
@@ -68,13 +88,14 @@ def allowed_from(status: str) -> list[dict[str, Any]]:
 
 
 def _visit(request: TransitionRequest, actor: str, now: datetime, required: bool) -> Visit | None:
-    if request.visited_at is None:
+    visited_at = request.visit_time()
+    if visited_at is None:
         if required:
             raise Refusal("input", "village review needs the home visit: visited_at and consent")
         return None
-    if request.visited_at > now:
+    if visited_at > now:
         raise Refusal("input", "visited_at lies in the future")
-    return Visit(visited_at=request.visited_at, by=actor, note=request.note, consent=bool(request.consent))
+    return Visit(visited_at=visited_at, by=actor, note=request.note, consent=bool(request.consent))
 
 
 def _step(alert: Alert, request: TransitionRequest, actor: str, policy: PolicyValues, now: datetime) -> dict[str, Any]:

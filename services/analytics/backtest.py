@@ -15,6 +15,7 @@ from services.analytics.simulator import SimConfig
 from services.analytics.training_set import month_end, replay
 from services.common.policy import PolicyBook
 from services.scoring.features import FEATURES
+from services.scoring.levels import RANK, decide_level, model_level
 from services.scoring.model import Activation, ModelRegistry, RiskModel
 from services.scoring.state import month_shift
 
@@ -38,6 +39,9 @@ def _months(start: str, end: str) -> list[str]:
     return months
 
 
+LEVELS = {rank: level for level, rank in RANK.items()}
+
+
 def backtest(folder: Path, version: str, policy_dir: Path, config: SimConfig, start: str, end: str) -> dict[str, Any]:
     """Month-end replay of `start`..`end`: alerts raised (rules + model), how early, and true cases missed."""
     model, policies, months = load_version(folder, version), PolicyBook.load(policy_dir), _months(start, end)
@@ -53,12 +57,13 @@ def backtest(folder: Path, version: str, policy_dir: Path, config: SimConfig, st
             names = [m for m in months if as_of_date(m) in snaps]
             rows = np.asarray([[snaps[as_of_date(m)].features[f] for f in model.manifest.features] for m in names])
             probability = model.probabilities(rows)
-            cut = model.yellow_cut(policies.for_region(cohort.region[i], int(end[:4])).values)
+            values = policies.for_region(cohort.region[i], int(end[:4])).values
+            cut = model.yellow_cut(values)
             for m, p in zip(names, probability, strict=True):
-                by_model = p >= cut
-                if snaps[as_of_date(m)].rules_level >= 1 or by_model:
+                rules = LEVELS[snaps[as_of_date(m)].rules_level]
+                if decide_level(rules, float(p), values, cut) != "green":
                     first_alert.setdefault(hid, months.index(m))
-                    model_only += int(by_model and snaps[as_of_date(m)].rules_level == 0)
+                    model_only += int(rules == "green")
                     break
             offset = (int(start[:4]) - int(config.start[:4])) * 12 + int(start[5:]) - int(config.start[5:])
             below = cohort.below[i, offset : offset + len(months)]
@@ -98,7 +103,8 @@ def shadow(folder: Path, candidate: str, against: str | None, config: SimConfig)
     p_new, p_old = (m.probabilities(ts.X[:, [FEATURES.index(f) for f in m.manifest.features]]) for m in (new, old))
     values = PolicyBook.load(config.policy_dir).for_region(config.counties[0], int(config.start[:4])).values
     cut = new.yellow_cut(values)
-    a_new, a_old = p_new >= cut, p_old >= old.yellow_cut(values)
+    a_new = np.array([model_level(float(p), values, cut) != "green" for p in p_new], dtype=bool)
+    a_old = np.array([model_level(float(p), values, old.yellow_cut(values)) != "green" for p in p_old], dtype=bool)
     return {
         "candidate": candidate,
         "active": against,

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from services.analytics import registry
@@ -14,6 +14,7 @@ from services.analytics.jobs import TrainRequest, run_training
 from services.analytics.simulator import SimConfig
 from services.common import topics
 from services.common.settings import ScoringSettings
+from services.scoring.state import month_shift
 
 
 def _settings() -> ScoringSettings:
@@ -24,7 +25,11 @@ def _simulate(args: argparse.Namespace) -> None:
     from services.analytics.history import write_simulation
     from services.analytics.publish import to_ingest, to_kafka
 
-    config = SimConfig(households=args.households, seed=args.seed, start=args.start, months=args.months)
+    start = args.start
+    if start is None:  # offline: a fixed, reproducible history; sent to a live system: one that has already happened
+        live = args.ingest_url or args.kafka
+        start = month_shift(datetime.now(UTC).strftime("%Y-%m"), -args.months - 2) if live else "2025-01"
+    config = SimConfig(households=args.households, seed=args.seed, start=start, months=args.months)
     if args.ingest_url:
         print(json.dumps(to_ingest(config, args.ingest_url, args.ingest_key, progress=True)))
     elif args.kafka:
@@ -202,7 +207,9 @@ def parser() -> argparse.ArgumentParser:
     sim = commands.add_parser("simulate", help="simulate households: JSONL + truth, or to ingest / Kafka")
     sim.add_argument("--households", type=int, default=1000)
     sim.add_argument("--seed", type=int, default=7)
-    sim.add_argument("--start", default="2025-01")
+    sim.add_argument(
+        "--start", help="first month (default 2025-01; to ingest or Kafka: the --months months ended two months ago)"
+    )
     sim.add_argument("--months", type=int, default=24)
     sim.add_argument("--out", default="events.jsonl")
     sim.add_argument("--labels", default="labels.csv", help="labels file (CSV or JSONL): below/above the line monthly")

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
+import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.analytics.history import Reject, TooManyRejects, parse_event, write_rejects
@@ -175,20 +176,12 @@ def line_policies(found: PanelImport, mapping: PanelMapping, policy_dir: Path, o
     return lines
 
 
-def _value(value: Any) -> str:
-    return json.dumps(value) if isinstance(value, str | bool) else str(value)
-
-
 def _toml(doc: dict[str, Any], why: str, template: Path) -> str:
-    lines = [
-        f"# Written by `cli import-panel`: the monitoring line is the panel's per-capita {why};",
-        f"# every other value from {template}.",
-    ]
-    lines += [f"{key} = {_value(value)}" for key, value in doc.items() if not isinstance(value, dict)]
-    lines += ["", "[default]", *(f"{key} = {_value(value)}" for key, value in doc["default"].items())]
-    for prefix, values in doc.get("regions", {}).items():
-        lines += ["", f'[regions."{prefix}"]', *(f"{key} = {_value(value)}" for key, value in values.items())]
-    return "\n".join(lines) + "\n"
+    header = (
+        f"# Written by `cli import-panel`: the monitoring line is the panel's per-capita {why};\n"
+        f"# every other value from {template}.\n"
+    )
+    return header + tomli_w.dumps(doc)
 
 
 def line_outcomes(found: PanelImport, policies: PolicyBook) -> list[Outcome]:

@@ -11,6 +11,8 @@ from fastapi import FastAPI
 from services.alerts.changes import ChangeLog
 from services.alerts.store import AlertStore
 from services.alerts.subscriptions import SubscriptionStore
+from services.alerts.targets import allowed_hosts
+from services.analytics.training_jobs import TrainingJobs
 from services.api import (
     accounts,
     audit_log,
@@ -33,6 +35,8 @@ from services.common.logs import configure_logging
 from services.common.policy import PolicyBook
 from services.common.settings import ApiSettings, ScoringSettings, redis_client
 from services.common.web import add_operational_routes
+from services.jobs import queues
+from services.jobs.queues import job_queue
 
 
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
@@ -42,7 +46,11 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         raise ValueError(f"ADMIN_PASSWORD is longer than {PASSWORD_MAX} characters: no login could send it")
     redis = redis_client(settings.redis_url, decode_responses=True)
     changes = ChangeLog(
-        settings.kafka_bootstrap_servers, settings.alerts_changes_topic, redis, settings.alerts_change_wait
+        settings.kafka_bootstrap_servers,
+        settings.alerts_changes_topic,
+        redis,
+        settings.alerts_change_wait,
+        settings.alerts_history_kept,
     )
 
     @contextlib.asynccontextmanager
@@ -54,17 +62,24 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
             print(f"First admin created: username admin, password {generated} (shown once)", flush=True)
         await asyncio.to_thread(topics.ensure_topics, settings.kafka_bootstrap_servers, settings.kafka_partitions)
         await changes.start()
+        reader = asyncio.create_task(app.state.feed.run())
         await regions.resume_imports(app)
         yield
         for task in list(app.state.region_tasks):  # an import stopped here resumes at the next start
             task.cancel()
         await asyncio.gather(*app.state.region_tasks, return_exceptions=True)
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reader
+        await app.state.feed.aclose()
         await changes.stop()
         await redis.aclose()
 
     app = FastAPI(title="Shouwang API", version="1", lifespan=lifespan, max_body_size=settings.api_max_body_bytes)
     hardening.install(app)
     app.state.users = UserStore(redis, PasswordWork(settings.password_hash_threads, settings.password_hash_queue))
+    app.state.ledger_slots = stats.ExportSlots(settings.ledger_concurrency)
+    app.state.feed = stream.ChangeFeed(redis, settings.redis_url, app.state.users, settings.stream_queue)
     app.state.alerts = AlertStore(redis)
     app.state.audit = AuditTrail(redis)
     app.state.tokens = TokenIssuer(settings.jwt_secret.get_secret_value(), settings.access_token_minutes)
@@ -72,6 +87,10 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.changes = changes
     app.state.policies = PolicyBook.load(settings.policy_dir)
     app.state.subscriptions = SubscriptionStore(redis)
+    app.state.webhook_allowed_hosts = allowed_hosts(settings.webhook_allowed_hosts)
+    app.state.trainings = TrainingJobs(
+        redis, job_queue(settings.redis_url, queues.TRAINING), settings.jobs_heartbeat_seconds
+    )
     for routes in (
         stream.router,
         workflow.router,

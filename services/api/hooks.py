@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from redis.asyncio import Redis
 
 from services.alerts.subscriptions import NewSubscription, Subscription, SubscriptionStore
+from services.alerts.targets import UnsafeTarget, resolve
 from services.alerts.webhooks import log_key
 from services.api.permissions import Admin, Caller, Manager
 
@@ -32,9 +33,17 @@ async def _in_jurisdiction(subs: SubscriptionStore, sub_id: str, user: Caller) -
 
 
 @router.post("/subscriptions", response_model=Subscription, status_code=201, summary="Subscribe a URL to alerts")
-async def subscribe(new: NewSubscription, user: Manager, subs: Subs) -> Subscription:
-    """Deliver every change of alerts under a county or township prefix, signed with the secret."""
+async def subscribe(request: Request, new: NewSubscription, user: Manager, subs: Subs) -> Subscription:
+    """Deliver every change of alerts under a county or township prefix, signed with the secret.
+
+    The URL must resolve to public addresses only (422 naming `url` otherwise), unless its host is in
+    `WEBHOOK_ALLOWED_HOSTS`; deliveries check the address again each time.
+    """
     user.require(new.region_prefix, f"region {new.region_prefix}")
+    try:
+        await resolve(str(new.url), request.app.state.webhook_allowed_hosts)
+    except UnsafeTarget as exc:
+        raise HTTPException(422, [{"loc": ["body", "url"], "msg": str(exc), "type": "unsafe_url"}]) from exc
     return await subs.create(new, user.username)
 
 

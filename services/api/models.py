@@ -1,29 +1,33 @@
-"""Risk model registry for analysts: list versions, activate, roll back, train in the background."""
+"""Risk model registry for analysts: list versions, activate, roll back, train as a job of the jobs process."""
 
 from __future__ import annotations
 
 import asyncio
 import re
-import secrets
-import threading
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 
 from services.analytics import registry
-from services.analytics.jobs import TrainRequest, run_training
+from services.analytics.requests import TrainRequest
 from services.analytics.shadow import live_report
+from services.analytics.training_jobs import TrainingJobs
 from services.api.permissions import Analyst, NationalAnalyst
 from services.api.users import User
 from services.common.settings import ScoringSettings
 from services.scoring.model import Activation
 
 router = APIRouter(prefix="/models", tags=["models"])
-_jobs: dict[str, dict[str, Any]] = {}
-_lock = threading.Lock()
+
+
+def _trainings(request: Request) -> TrainingJobs:
+    jobs: TrainingJobs = request.app.state.trainings
+    return jobs
+
+
+Trainings = Annotated[TrainingJobs, Depends(_trainings)]
 
 
 def _settings(request: Request) -> ScoringSettings:
@@ -81,34 +85,27 @@ async def rollback(request: Request, user: NationalAnalyst) -> dict[str, Any]:
 
 
 @router.post("/train", status_code=202)
-async def train(request: Request, body: TrainRequest, user: NationalAnalyst) -> dict[str, Any]:
-    """Start training in the background (simulated county by default); poll `GET /models/train/{job}`."""
+async def train(request: Request, body: TrainRequest, user: NationalAnalyst, trainings: Trainings) -> dict[str, Any]:
+    """Queue a training (simulated county by default) for the jobs process; poll `GET /models/train/{job}`.
+
+    `TRAINING_CONCURRENCY` trainings run at once per jobs process, the others wait in the queue (`queued`).
+    """
     if body.events or body.truth or body.verdicts:
         raise HTTPException(422, "exported histories are trained from the CLI; the API trains on a simulated county")
-    settings, job = _settings(request), secrets.token_hex(8)
-    with _lock:
-        _jobs[job] = {"job": job, "status": "running", "started_at": datetime.now(UTC).isoformat(), "by": user.username}
-
-    def work() -> None:
-        try:
-            manifest, _ = run_training(body, settings, user.username)
-            update = {"status": "done", "version": manifest.version, "metrics": manifest.metrics}
-        except Exception as exc:  # noqa: BLE001 - reported to the analyst through the job
-            update = {"status": "failed", "error": str(exc)}
-        with _lock:
-            _jobs[job] |= update | {"finished_at": datetime.now(UTC).isoformat()}
-
-    threading.Thread(target=work, name=f"train-{job}", daemon=True).start()
-    return _jobs[job]
+    if body.version and (_settings(request).model_dir / body.version).exists():
+        raise HTTPException(409, f"version: {body.version} is registered already")
+    started = await trainings.start(body, user.username)
+    if started is None:
+        raise HTTPException(409, f"version: another training job registers {body.version}")
+    return started
 
 
 @router.get("/train/{job}")
-async def training_job(job: str, user: Analyst) -> dict[str, Any]:
-    """A background training job's status, and the version it registered."""
-    with _lock:
-        if job not in _jobs:
-            raise HTTPException(404, f"no training job {job}")
-        return dict(_jobs[job])
+async def training_job(job: str, user: Analyst, trainings: Trainings) -> dict[str, Any]:
+    """A training job's status (queued, running, done or failed), and the version it registered."""
+    if not re.fullmatch(r"[0-9a-f]{16}", job) or (record := await trainings.record(job)) is None:
+        raise HTTPException(404, f"no training job {job}")
+    return record
 
 
 @router.post("/{version}/activate")

@@ -1,27 +1,52 @@
-"""`GET /stats` (the 动态清零 board) and `GET /ledger.csv` (a township's ledger, 台账, identifiers masked)."""
+"""`GET /stats` (the 动态清零 board) and `GET /ledger.csv` (a township's ledger, 台账, identifiers masked).
+
+The ledger is streamed (LEDGER_CHUNK alerts read and written at a time, from a snapshot of the township's ids), and
+at most LEDGER_CONCURRENCY exports run at once per API process: past that, 429 with Retry-After, so that exports
+can neither run the process out of Redis connections nor slow the staff's lists.
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 from collections import Counter
+from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel, Field
+from redis.exceptions import RedisError
 
 from services.alerts.deadlines import counts_as_overdue
 from services.alerts.models import Alert
-from services.alerts.search import AlertFilter
 from services.alerts.store import AlertStore
 from services.alerts.tally import Tally
 from services.api.audit import AuditTrail
 from services.api.permissions import Staff
 
 router = APIRouter(tags=["stats"])
-ALL = 10**9
+LEDGER_CHUNK = 500
+RETRY_AFTER = "10"  # seconds, for a refused export
+
+
+class ExportSlots:
+    """How many ledger exports this process may still start."""
+
+    def __init__(self, slots: int):
+        self._free = slots
+
+    def take(self) -> bool:
+        """Claim a slot; False when all are in use."""
+        if self._free <= 0:
+            return False
+        self._free -= 1
+        return True
+
+    def give_back(self) -> None:
+        """Release a slot once an export has ended."""
+        self._free += 1
 
 
 class TownshipCounts(BaseModel):
@@ -46,12 +71,6 @@ class Stats(BaseModel):
     by_level: dict[str, int] = Field(description="open alerts by level", examples=[{"red": 3, "yellow": 5}])
     by_status: dict[str, int] = Field(examples=[{"open": 2, "verifying": 1, "dismissed": 4}])
     by_township: list[TownshipCounts] = Field(description="by region_code[:9], most open first")
-
-
-async def _in_scope(request: Request, prefix: str) -> list[Alert]:
-    store: AlertStore = request.app.state.alerts
-    items, _ = await store.search(AlertFilter(region_prefix=prefix), 0, ALL)
-    return items
 
 
 def _township_row(tally: Tally) -> TownshipCounts:
@@ -136,7 +155,10 @@ def _row(alert: Alert, lang: str, now: datetime) -> list[str]:
     "/ledger.csv",
     summary="A township's ledger (台账) as CSV, identifiers masked",
     response_class=Response,
-    responses={200: {"content": {"text/csv": {"example": "alert_id,household (masked),...\r\n"}}}},
+    responses={
+        200: {"content": {"text/csv": {"example": "alert_id,household (masked),...\r\n"}}},
+        429: {"description": "LEDGER_CONCURRENCY exports are running: try again after Retry-After seconds"},
+    },
 )
 async def ledger(
     request: Request,
@@ -146,17 +168,37 @@ async def ledger(
 ) -> Response:
     """Every alert of the township, newest first; no names, no ID numbers, no notes; the export is audited."""
     user.require(township, f"township {township}")
-    alerts = await _in_scope(request, township)
+    slots: ExportSlots = request.app.state.ledger_slots
+    if not slots.take():
+        raise HTTPException(429, "too many ledger exports at once: try again shortly", {"Retry-After": RETRY_AFTER})
+    store: AlertStore = request.app.state.alerts
+    try:
+        ids = await store.ids_under(township)
+        audit: AuditTrail = request.app.state.audit
+        await audit.record(user.username, "ledger.export", township, region=township)
+    except (RedisError, OSError) as exc:
+        slots.give_back()
+        raise HTTPException(503, f"the ledger cannot be read now: {exc}", {"Retry-After": RETRY_AFTER}) from exc
+    except BaseException:
+        slots.give_back()
+        raise
     now = datetime.now(UTC)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(_COLUMNS[lang])
-    writer.writerows(_row(alert, lang, now) for alert in alerts)
-    audit: AuditTrail = request.app.state.audit
-    await audit.record(user.username, "ledger.export", township, region=township)
+
+    async def rows() -> AsyncIterator[str]:
+        try:
+            yield "\ufeff" + _csv([_COLUMNS[lang]])  # the byte-order mark lets spreadsheets read the Chinese as UTF-8
+            for first in range(0, len(ids), LEDGER_CHUNK):
+                alerts = await store.many(ids[first : first + LEDGER_CHUNK])
+                yield _csv(_row(alert, lang, now) for alert in alerts)
+        finally:
+            slots.give_back()
+
     filename = f"ledger-{township}-{now:%Y%m%d}.csv"
-    return Response(
-        "\ufeff" + out.getvalue(),  # the byte-order mark lets spreadsheet programs read the Chinese as UTF-8
-        media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    return StreamingResponse(rows(), media_type="text/csv; charset=utf-8", headers=headers)
+
+
+def _csv(rows: Iterable[list[str]]) -> str:
+    out = io.StringIO()
+    csv.writer(out).writerows(rows)
+    return out.getvalue()

@@ -15,6 +15,7 @@ from services.alerts.search import AlertFilter
 from services.alerts.store import AlertStore
 from services.api.audit import AuditTrail
 from services.api.permissions import Staff
+from services.api.workflow import etag
 from services.regions.directory import RegionDirectory
 
 router = APIRouter()
@@ -101,12 +102,16 @@ async def list_alerts(
 
 
 @router.get("/alerts/{alert_id}", response_model=NamedAlert, tags=["alerts"], summary="One alert")
-async def get_alert(alert_id: str, user: Staff, alerts: Alerts, audit: Audit, regions: Regions) -> NamedAlert:
-    """The alert with its reasons and history; the read is audited; 404 for an alert outside your jurisdiction."""
+async def get_alert(
+    alert_id: str, user: Staff, alerts: Alerts, audit: Audit, regions: Regions, response: Response
+) -> NamedAlert:
+    """The alert with its reasons and history and its region's name; the ETag names its version (send it as
+    If-Match); the read is audited; 404 for an alert outside your jurisdiction, as for an unknown one."""
     alert = await alerts.get(alert_id)
     if alert is None or not user.covers(alert.region_code):
         raise HTTPException(404, f"no alert {alert_id}")
     await audit.record(user.username, "alert.read", alert_id, region=alert.region_code)
+    response.headers["ETag"] = etag(alert)
     names = await regions.names_of([alert.region_code])
     return NamedAlert(**dict(alert), region_name=names[alert.region_code])
 

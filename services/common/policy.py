@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
@@ -18,11 +18,49 @@ class PolicyError(ValueError):
     """A policy file is unusable; the message names the file, the key and the reason."""
 
 
+AlertLevel = Literal["red", "yellow"]
+HouseholdCategory = Literal["poverty_exited", "ordinary", "monitored"]
+MonitoredCategory = Literal["unstable_exited", "marginal", "sudden_hardship"]
+
+
+class ReasonLevels(BaseModel):
+    """The level each rule raises: red = visit at once, yellow = visit within the deadline."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    income_below_threshold: AlertLevel
+    income_after_rigid_spending_below_threshold: AlertLevel
+    income_drop: AlertLevel
+    medical_burden: AlertLevel
+    disaster_house_collapsed: AlertLevel
+    disaster_house_severe: AlertLevel
+    disaster_economic_loss: AlertLevel
+    self_declared: AlertLevel
+    unregistered_medical_burden: AlertLevel
+
+
+class ProposedCategories(BaseModel):
+    """The monitored category a case is proposed for (the county decides): by the household's registration, else
+    by whether its income is below the line, else a sudden hardship; a household found through discovery apart."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    exited_household: MonitoredCategory
+    income_below_line: MonitoredCategory
+    otherwise: MonitoredCategory
+    unregistered_household: MonitoredCategory  # found through a person's records (discovery)
+
+
 class PolicyValues(BaseModel):
     """Every figure the rules and the workflow use; the `default` table of a policy file sets them all."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    # What counts (scoring)
+    income_window_months: int = Field(ge=1, le=12, description="months of net income per-capita income adds up")
+    low_income_categories: frozenset[HouseholdCategory] = Field(description="held to the low-income medical triggers")
+    levels: ReasonLevels
+    proposed_categories: ProposedCategories
     # Money rules (scoring)
     monitoring_line: Decimal = Field(gt=0, description="yuan of net income per person per year")
     reference_rural_income: Decimal = Field(gt=0, description="previous-year rural disposable income per person")
@@ -38,6 +76,7 @@ class PolicyValues(BaseModel):
     model_yellow_budget: Decimal | None = Field(
         default=None, gt=0, lt=1, description="yellow = this share of households with the highest probability"
     )
+    discovery_medical_trigger: Decimal = Field(gt=0, description="yearly out-of-pocket yuan of an unregistered person")
     # Workflow deadlines (alerts); ISO 8601 durations such as "P2D" or "PT30S"
     home_visit_within: timedelta = Field(gt=timedelta(0))
     identification_within: timedelta = Field(gt=timedelta(0), description="discovery to decision on inclusion")
@@ -104,8 +143,17 @@ class PolicyBook:
         values = chosen.default.model_dump()
         for prefix in sorted(chosen.regions, key=len):
             if region_code.startswith(prefix):
-                values.update(chosen.regions[prefix])
+                values = overridden(values, chosen.regions[prefix])
         return Policy(version=chosen.version, values=PolicyValues(**values))
+
+
+def overridden(values: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """`values` with a region's override applied; a table (e.g. `levels`) is overridden key by key."""
+    merged = dict(values)
+    for key, value in override.items():
+        known = merged.get(key)
+        merged[key] = {**known, **value} if isinstance(known, dict) and isinstance(value, dict) else value
+    return merged
 
 
 def _read(path: Path) -> PolicyFile:
@@ -120,7 +168,7 @@ def _read(path: Path) -> PolicyFile:
         raise PolicyError(f"{path}: {_first_error(exc)}") from exc
     for prefix, override in policy.regions.items():  # an override is checked like the default it changes
         try:
-            PolicyValues.model_validate({**policy.default.model_dump(), **override})
+            PolicyValues.model_validate(overridden(policy.default.model_dump(), override))
         except ValidationError as exc:
             raise PolicyError(f"{path}: regions.{prefix}.{_first_error(exc)}") from exc
     return policy

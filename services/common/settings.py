@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
+from typing import Any, cast
 
+import hiredis
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from redis.asyncio import BlockingConnectionPool, Redis
+from redis.asyncio import BlockingConnectionPool, Connection, Redis
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -19,30 +23,83 @@ class _Base(BaseSettings):
     log_level: str = "INFO"
     bind_host: str = "127.0.0.1"
     policy_dir: Path = REPO_ROOT / "policy"
+    jobs_heartbeat_seconds: int = Field(
+        default=30, ge=1, description="a running training or import job that reports nothing for this long is retried"
+    )
 
 
-class IngestSettings(_Base):
+class ImportLimits(BaseSettings):
+    """Limits on department files, read from the environment by ingest and by the import command line."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    import_xlsx_max_unpacked_bytes: int = Field(
+        default=512 * 1024 * 1024, ge=1, description="an XLSX file unpacking to more is refused before it is read"
+    )
+    import_xlsx_max_shared_strings_bytes: int = Field(
+        default=64 * 1024 * 1024, ge=1, description="an XLSX whose shared strings unpack to more is refused"
+    )
+
+
+@dataclass(frozen=True)
+class IngestGrant:
+    """What one ingest key may write: sources under `source_prefix`, households in `regions` (None: any region)."""
+
+    source_prefix: str
+    regions: tuple[str, ...] | None = None
+
+    def covers_region(self, region_code: str) -> bool:
+        """True when this key may write households of `region_code`."""
+        return self.regions is None or region_code.startswith(self.regions)
+
+
+class IngestSettings(_Base, ImportLimits):
     """Ingest: HTTP and Kafka intake of upstream events."""
 
     ingest_port: int = 8001
     redis_url: str = "redis://127.0.0.1:6379/0"
-    ingest_api_keys: str = Field(default="", description='"key1=/source/prefix1,key2=/source/prefix2"')
+    ingest_api_keys: str = Field(
+        default="", description='"key1=/source/prefix1,key2=/source/prefix2@5323|5301" (@: region prefixes)'
+    )
     pseudonym_key: SecretStr  # required: the HMAC key behind resident-ID pseudonyms
     max_batch_events: int = 1000
     max_body_bytes: int = 5 * 1024 * 1024
+    max_json_depth: int = Field(default=32, ge=4, description="JSON nested deeper than this is refused (400)")
+    import_max_body_bytes: int = Field(default=256 * 1024 * 1024, ge=1, description="largest POST /imports upload")
     dedup_ttl_days: int = 400
+    dedup_claim_seconds: int = Field(
+        default=60, ge=5, description="how long an event being published holds its (source, id) against a twin"
+    )
+    event_time_earliest: date = Field(
+        default=date(2015, 1, 1), description="no event time, date or period before this day is plausible"
+    )
+    event_months_ahead: int = Field(
+        default=1, ge=0, description="a date or period may lie at most this many calendar months after now"
+    )
+    event_clock_skew_minutes: float = Field(
+        default=15.0, ge=0, description="how far an event's `time` may lie after the ingest clock"
+    )
     import_dir: Path = REPO_ROOT / "state" / "imports"
     import_mappings_dir: Path = REPO_ROOT / "deploy" / "mappings"
 
+    def grants(self) -> dict[str, IngestGrant]:
+        """Return {key: what it may write} parsed from INGEST_API_KEYS (`key=/prefix` or `key=/prefix@53|5301`)."""
+        grants: dict[str, IngestGrant] = {}
+        entries = filter(None, (part.strip() for part in self.ingest_api_keys.split(",")))
+        for number, item in enumerate(entries, start=1):  # messages name the entry, never the secret key
+            key, sep, scope = item.partition("=")
+            prefix, at, regions = scope.partition("@")
+            codes = tuple(filter(None, (code.strip() for code in regions.split("|"))))
+            if not sep or not key or not prefix.startswith("/"):
+                raise ValueError(f"INGEST_API_KEYS: entry {number} must look like key=/source/prefix")
+            if at and (not codes or not all(code.isascii() and code.isdigit() and len(code) <= 12 for code in codes)):
+                raise ValueError(f"INGEST_API_KEYS: entry {number}: after @ come region prefixes (digits) joined by |")
+            grants[key] = IngestGrant(prefix, codes if at else None)
+        return grants
+
     def api_keys(self) -> dict[str, str]:
         """Return {key: allowed source prefix} parsed from INGEST_API_KEYS."""
-        keys: dict[str, str] = {}
-        for item in filter(None, (part.strip() for part in self.ingest_api_keys.split(","))):
-            key, sep, prefix = item.partition("=")
-            if not sep or not key or not prefix.startswith("/"):
-                raise ValueError(f"INGEST_API_KEYS: entry {item!r} must look like key=/source/prefix")
-            keys[key] = prefix
-        return keys
+        return {key: grant.source_prefix for key, grant in self.grants().items()}
 
 
 class ScoringSettings(_Base):
@@ -68,10 +125,19 @@ class AlertsSettings(_Base):
     scores_topic: str = Field(default="scores", description="where alerts reads scores (tests use their own)")
     alerts_change_wait: float = Field(default=10.0, gt=0, description="seconds a writer waits for its change")
     alerts_deadline_interval: float = Field(default=60.0, gt=0, description="seconds between deadline checks")
+    alerts_history_kept: int = Field(default=200, ge=2, description="newest history entries an alert keeps")
+    alerts_score_ids_kept: int = Field(
+        default=5000, ge=10, description="newest score ids a household keeps to recognise a redelivered score"
+    )
+    alerts_metrics_port: int = Field(default=8002, ge=0, le=65535, description="Prometheus /metrics; 0: none")
+    alerts_outbox_retention_hours: float = Field(
+        default=24.0, gt=0, description="routed changes the outbox keeps for the live stream's Last-Event-ID resume"
+    )
     webhook_backoff: float = Field(default=5.0, gt=0, description="seconds before the first webhook retry")
     webhook_backoff_max: float = Field(default=3600.0, gt=0, description="longest wait between webhook retries")
     webhook_max_attempts: int = Field(default=20, ge=1)
     webhook_timeout: float = Field(default=10.0, gt=0)
+    webhook_keep_hours: int = Field(default=168, ge=1, description="a delivery's record, against routing it twice")
 
 
 class ApiSettings(_Base):
@@ -84,6 +150,10 @@ class ApiSettings(_Base):
     access_token_minutes: int = 15
     alerts_changes_topic: str = "alerts.changes"
     alerts_change_wait: float = Field(default=10.0, gt=0, description="seconds a writer waits for its change")
+    alerts_history_kept: int = Field(default=200, ge=2, description="newest history entries an alert keeps")
+    webhook_allowed_hosts: str = Field(default="", description="hosts webhooks may reach on non-public addresses")
+    ledger_concurrency: int = Field(default=4, ge=1, description="ledger exports at once per API process (then 429)")
+    stream_queue: int = Field(default=1000, ge=10, description="changes a slow live-stream client may fall behind")
     refresh_token_hours: float = Field(default=12.0, gt=0, description="lifetime of a refresh token")
     login_max_failures: int = Field(default=5, ge=1, description="failed logins within the window that lock")
     login_failure_window_minutes: float = Field(default=15.0, gt=0, description="window counting failed logins")
@@ -108,9 +178,44 @@ class ApiSettings(_Base):
     )
 
 
-def redis_client(url: str, *, decode_responses: bool = False, max_connections: int = 64) -> Redis:
+class JobsSettings(_Base):
+    """Jobs: webhook deliveries, training and import jobs, the audit archive (`python -m services.jobs`)."""
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    webhook_timeout: float = Field(default=10.0, gt=0, description="seconds per webhook request")
+    webhook_allowed_hosts: str = Field(default="", description="hosts webhooks may reach on non-public addresses")
+    webhook_concurrency: int = Field(default=20, ge=1, description="deliveries in flight per jobs process")
+    training_concurrency: int = Field(default=1, ge=1, description="trainings at once per jobs process")
+    import_concurrency: int = Field(default=2, ge=1, description="imports at once per jobs process")
+    jobs_sweep_seconds: int = Field(default=10, ge=1, description="how often jobs of a dead worker are looked for")
+    ingest_url: str = Field(default="http://127.0.0.1:8001", description="where import jobs send their rows")
+    jobs_ingest_key: SecretStr | None = Field(default=None, description="the ingest key import jobs send rows with")
+    import_dir: Path = REPO_ROOT / "state" / "imports"
+    import_mappings_dir: Path = REPO_ROOT / "deploy" / "mappings"
+    import_rejects_kept: int = Field(default=100_000, ge=1, description="lines an import's rejects report keeps")
+    audit_retention_days: float = Field(default=730.0, gt=0, description="audit entries older are archived, trimmed")
+    audit_archive_dir: Path = Field(default=REPO_ROOT / "state" / "audit", description="where they are archived")
+
+
+class HiredisPackedConnection(Connection):
+    """A connection packing commands with hiredis (C), as redis-py's synchronous client does: a command with a
+    thousand keys costs microseconds to pack instead of a millisecond. Same encoding rules as redis-py's."""
+
+    def pack_command(self, *args: Any) -> list[bytes]:
+        """Pack a command (the first argument may hold several words, as in redis-py)."""
+        first, rest = args[0], args[1:]
+        words = tuple(first.encode().split() if isinstance(first, str) else bytes(first).split())
+        plain = (bytes, str, int)
+        encoded = [a if isinstance(a, plain) and not isinstance(a, bool) else self.encoder.encode(a) for a in rest]
+        return [hiredis.pack_command(cast(Any, words + tuple(encoded)))]  # its stub allows one argument only
+
+
+def redis_client(
+    url: str, *, decode_responses: bool = False, max_connections: int = 64, hiredis_packing: bool = False
+) -> Redis:
     """A Redis client whose pool waits for a free connection instead of opening hundreds under load."""
+    extra: dict[str, Any] = {"connection_class": HiredisPackedConnection} if hiredis_packing else {}
     pool = BlockingConnectionPool.from_url(
-        url, max_connections=max_connections, timeout=30, decode_responses=decode_responses
+        url, max_connections=max_connections, timeout=30, decode_responses=decode_responses, **extra
     )
     return Redis(connection_pool=pool)

@@ -17,6 +17,7 @@ ALERT_CHANGES = "alerts.changes"  # every change of an alert, keyed by household
 PERSONS_UNMATCHED = "persons.unmatched"  # person-level records matching no household yet, keyed by pseudonym
 SHADOW_SCORES = "scores.shadow"  # a shadow candidate's assessment next to the active one's; never alerts
 MODEL_ACTIVATIONS = "models.activations"  # which risk model version scoring uses; every worker reads it all
+ALERTS_DEADLETTER = "alerts.deadletter"  # scores and alert changes that can never apply, with the reason in headers
 
 _DAY_MS = 24 * 3600 * 1000
 
@@ -32,12 +33,15 @@ def topic_specs(partitions: int) -> list[NewTopic]:
         NewTopic(ALERT_CHANGES, partitions, 1, topic_configs={"retention.ms": "-1"}),
         NewTopic(PERSONS_UNMATCHED, partitions, 1, topic_configs={"retention.ms": "-1"}),
         NewTopic(MODEL_ACTIVATIONS, 1, 1, topic_configs={"retention.ms": "-1"}),
+        NewTopic(ALERTS_DEADLETTER, partitions, 1, topic_configs={"retention.ms": str(30 * _DAY_MS)}),
     ]
 
 
 @retry(stop=stop_after_delay(120), wait=wait_fixed(1), reraise=True)
 def ensure_topics(bootstrap_servers: str, partitions: int, extra: Sequence[NewTopic] = ()) -> None:
-    """Create any missing topic, and `extra` ones (idempotent); waits up to two minutes for the broker."""
+    """Create any missing topic, and `extra` ones (idempotent); returns once the broker's metadata shows each
+    created one with its leaders (several services start at once: a topic another one created may not show yet);
+    waits up to two minutes for the broker."""
     admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="shouwang-topics")
     try:
         existing = set(admin.list_topics())
@@ -45,6 +49,7 @@ def ensure_topics(bootstrap_servers: str, partitions: int, extra: Sequence[NewTo
         if missing:
             with contextlib.suppress(TopicAlreadyExistsError):
                 admin.create_topics(missing)
+            admin.wait_for_topics([spec.name for spec in missing], timeout_ms=30_000)
     finally:
         admin.close()
 

@@ -2,24 +2,31 @@
 
 import asyncio
 import contextlib
+import gc
+from collections import Counter
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Annotated, Any
 
+import msgspec
 from fastapi import Depends, FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from services.common import topics
 from services.common.logs import configure_logging
-from services.common.settings import IngestSettings, redis_client
+from services.common.settings import IngestGrant, IngestSettings, redis_client
 from services.common.web import add_operational_routes
 from services.ingest.bindings import BATCH, JSON, STRUCTURED, UnsupportedMediaType, from_http
 from services.ingest.dedup import SeenEvents
 from services.ingest.imports import imports_router
 from services.ingest.inbound import InboundRoute
 from services.ingest.intake import Intake
-from services.ingest.keys import source_prefix_of
-from services.ingest.persons import PersonIndex
+from services.ingest.keys import grant_of, source_prefix_of
+from services.ingest.persons import PersonIndex, migrate_legacy_keys
 from services.ingest.publisher import EventPublisher
+from services.ingest.regions import HouseholdRegions
+from services.ingest.screening import EventWindow
+from services.ingest.uploads import UploadGuard
 from services.ingest.validation import UnparseableBody
 
 _EVENT_EXAMPLE = {
@@ -51,23 +58,31 @@ _REQUEST_BODY = {
 def create_app(settings: IngestSettings | None = None) -> FastAPI:
     """Build the ingest app; connections open in the lifespan."""
     settings = settings or IngestSettings()  # type: ignore[call-arg]
-    keys = settings.api_keys()
-    redis = redis_client(settings.redis_url)
+    grants = settings.grants()
+    redis = redis_client(settings.redis_url, hiredis_packing=True)
     publisher = EventPublisher(settings.kafka_bootstrap_servers)
+    window = EventWindow(
+        settings.event_time_earliest, settings.event_months_ahead, timedelta(minutes=settings.event_clock_skew_minutes)
+    )
     intake = Intake(
         publisher,
-        SeenEvents(redis, settings.dedup_ttl_days),
+        SeenEvents(redis, settings.dedup_ttl_days, settings.dedup_claim_seconds),
         PersonIndex(redis),
+        HouseholdRegions(redis),
         settings.pseudonym_key.get_secret_value().encode(),
+        window,
+        settings.max_json_depth,
     )
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.log_level)
         await asyncio.to_thread(topics.ensure_topics, settings.kafka_bootstrap_servers, settings.kafka_partitions)
+        await migrate_legacy_keys(redis)
         await publisher.start()
-        inbound = asyncio.create_task(InboundRoute(settings.kafka_bootstrap_servers, intake, publisher).run())
-        await resume_imports()
+        route = InboundRoute(settings.kafka_bootstrap_servers, intake, publisher, settings.max_json_depth)
+        inbound = asyncio.create_task(route.run())
+        gc.freeze()  # what start-up made lives as long as the process: the collector no longer walks it
         yield
         inbound.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -76,11 +91,10 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         await redis.aclose()
 
     app = FastAPI(title="Shouwang ingest", version="1", lifespan=lifespan)
+    app.add_middleware(UploadGuard, path="/imports", keys=set(grants), limit=settings.import_max_body_bytes)
 
-    source_prefix = source_prefix_of(keys)
-    import_tasks: set[asyncio.Task[None]] = set()
-    import_routes, resume_imports = imports_router(settings, redis, source_prefix, import_tasks)
-    app.include_router(import_routes)
+    source_prefix = source_prefix_of(grants)
+    app.include_router(imports_router(settings, redis, source_prefix))
 
     @app.post(
         "/events",
@@ -91,31 +105,32 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
             200: {"description": "duplicate: already accepted, no effect"},
             207: {"description": "batch: one outcome per event"},
             400: {"description": "unparseable body"},
-            403: {"description": "source outside this key's prefix"},
+            403: {"description": "source outside this key's prefix, or a household outside its regions"},
             413: {"description": "body or batch too large"},
             415: {"description": "unsupported content type"},
             422: {"description": "invalid event: each offending field and why"},
         },
     )
-    async def post_events(request: Request, prefix: Annotated[str, Depends(source_prefix)]) -> JSONResponse:
+    async def post_events(request: Request, grant: Annotated[IngestGrant, Depends(grant_of(grants))]) -> Response:
         body = await _bounded_body(request, settings.max_body_bytes)
         try:
-            raws, is_batch = from_http(request.headers.get("content-type"), request.headers, body)
+            raws, is_batch = from_http(
+                request.headers.get("content-type"), request.headers, body, settings.max_json_depth
+            )
         except UnsupportedMediaType as exc:
             return _problem(415, "unsupported_media_type", str(exc))
         except UnparseableBody as exc:
             return _problem(400, "unparseable", str(exc))
         if is_batch and len(raws) > settings.max_batch_events:
             return _problem(413, "batch_too_large", f"a batch holds at most {settings.max_batch_events} events")
-        outcomes = await intake.offer(raws, "http", prefix)
+        outcomes = await intake.offer(raws, "http", grant)
         if is_batch:
-            counts = {
-                status: sum(o.status == status for o in outcomes) for status in ("accepted", "duplicate", "rejected")
-            }
-            return JSONResponse({"results": [o.as_dict() for o in outcomes], **counts}, status_code=207)
+            tally = Counter(outcome.status for outcome in outcomes)
+            counts = {status: tally[status] for status in ("accepted", "duplicate", "rejected")}
+            return _json({"results": [o.as_dict() for o in outcomes], **counts}, 207)
         outcome = outcomes[0]
         status = {"accepted": 202, "duplicate": 200}.get(outcome.status, 403 if outcome.forbidden else 422)
-        return JSONResponse(outcome.as_dict(), status_code=status)
+        return _json(outcome.as_dict(), status)
 
     async def readiness() -> dict[str, bool]:
         try:
@@ -140,6 +155,10 @@ async def _bounded_body(request: Request, limit: int) -> bytes:
             raise HTTPException(413, f"body larger than {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def _json(body: Any, status: int) -> Response:
+    return Response(msgspec.json.encode(body), status_code=status, media_type="application/json")
 
 
 def _problem(status: int, error: str, detail: Any) -> JSONResponse:

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from services.ingest.importer import Importer
+from services.ingest.importer import REJECTS_KEPT, Importer, WorkbookTooLarge
 from services.ingest.mapping import Mapping
 from services.ingest.persons import PersonIndex
 
@@ -34,14 +34,21 @@ def import_file(
     ] = f"http://127.0.0.1:{os.environ.get('INGEST_PORT', '8001')}",
     key: Annotated[str, typer.Option(envvar="INGEST_KEY", help="an ingest key allowed for the mapping's source")] = "",
     batch_size: Annotated[int, typer.Option(min=1, max=1000)] = 1000,
+    rejects_kept: Annotated[
+        int, typer.Option(envvar="IMPORT_REJECTS_KEPT", min=1, help="lines the rejects report lists at most")
+    ] = REJECTS_KEPT,
 ) -> None:
     """Import a department file; rerun the same command to resume an interrupted import."""
-    importer = Importer(Mapping.load(mapping), ingest_url, key, batch_size)
+    importer = Importer(Mapping.load(mapping), ingest_url, key, batch_size, rejects_kept=rejects_kept)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    console = Console()
     with Progress(*columns) as progress:
         task = progress.add_task(f"importing {file.name}", total=None)
-        report = importer.run(file, lambda n: progress.advance(task, n))
-    console = Console()
+        try:
+            report = importer.run(file, lambda n: progress.advance(task, n))
+        except WorkbookTooLarge as exc:
+            console.print(f"refused: {exc}")
+            raise typer.Exit(1) from exc
     console.print(report.as_dict())
     if report.rejected:
         console.print(f"rejected rows are listed in {file.name}.rejects.csv")

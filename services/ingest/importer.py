@@ -3,24 +3,54 @@
 from __future__ import annotations
 
 import csv
+import itertools
 import json
+import zipfile
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 from tenacity import retry, stop_after_attempt, wait_exponential
 
+from services.common.settings import ImportLimits
 from services.ingest.mapping import Mapping, RowError
 
 BATCH = "application/cloudevents-batch+json"
+REJECTS_KEPT = 100_000  # lines of a rejects report (IMPORT_REJECTS_KEPT for the jobs process)
 
 
-def read_rows(path: Path) -> Iterator[dict[str, str]]:
-    """Stream a file's rows as {header: value}, in constant memory."""
+class WorkbookTooLarge(ValueError):
+    """An XLSX file unpacks to more than the import limits allow (a zip bomb, or a file to split)."""
+
+
+def check_workbook(path: Path, limits: ImportLimits) -> None:
+    """Refuse an XLSX whose parts unpack past the limits, from the sizes its zip directory declares (zipfile never
+    unpacks an entry past its declared size), before any part of it is read."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+    except zipfile.BadZipFile as exc:
+        raise ValueError(f"{path.name}: not an XLSX file (not a zip archive)") from exc
+    shared = sum(entry.file_size for entry in entries if entry.filename.lower().endswith("sharedstrings.xml"))
+    total = sum(entry.file_size for entry in entries)
+    if shared > limits.import_xlsx_max_shared_strings_bytes:
+        raise WorkbookTooLarge(
+            f"{path.name}: its shared strings unpack to {shared} bytes, more than the "
+            f"{limits.import_xlsx_max_shared_strings_bytes} allowed (IMPORT_XLSX_MAX_SHARED_STRINGS_BYTES)"
+        )
+    if total > limits.import_xlsx_max_unpacked_bytes:
+        raise WorkbookTooLarge(
+            f"{path.name}: it unpacks to {total} bytes, more than the {limits.import_xlsx_max_unpacked_bytes} "
+            "allowed (IMPORT_XLSX_MAX_UNPACKED_BYTES): split it, or send it as CSV"
+        )
+
+
+def read_rows(path: Path, limits: ImportLimits | None = None) -> Iterator[dict[str, str]]:
+    """Stream a file's rows as {header: value}, in constant memory (an XLSX is checked against `limits` first)."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
         with path.open(newline="", encoding="utf-8-sig") as handle:
@@ -33,6 +63,7 @@ def read_rows(path: Path) -> Iterator[dict[str, str]]:
     elif suffix == ".xlsx":
         from openpyxl import load_workbook  # only XLSX imports need it
 
+        check_workbook(path, limits or ImportLimits())
         workbook = load_workbook(path, read_only=True, data_only=True)
         rows = workbook.active.iter_rows(values_only=True)  # type: ignore[union-attr]
         headers = [str(cell) for cell in next(rows)]
@@ -56,7 +87,6 @@ class ImportReport:
     duplicate: int = 0
     rejected: int = 0
     skipped_as_done: int = 0
-    rejects: list[tuple[int, str, str]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, int]:
         """Counts for printing or JSON."""
@@ -87,7 +117,16 @@ class Importer:
     file order, so the checkpoint only ever moves past rows whose batch was acknowledged.
     """
 
-    def __init__(self, mapping: Mapping, ingest_url: str, ingest_key: str, batch_size: int = 1000, in_flight: int = 3):
+    def __init__(
+        self,
+        mapping: Mapping,
+        ingest_url: str,
+        ingest_key: str,
+        batch_size: int = 1000,
+        in_flight: int = 3,
+        rejects_kept: int = REJECTS_KEPT,
+    ):
+        self._rejects_kept = rejects_kept
         self._mapping = mapping
         self._client = httpx.Client(
             base_url=ingest_url, headers={"authorization": f"Bearer {ingest_key}", "content-type": BATCH}, timeout=60
@@ -99,7 +138,7 @@ class Importer:
         """Import `path`; resumes after the last acknowledged batch of an earlier, interrupted run."""
         checkpoint, report = Checkpoint(path), ImportReport()
         done = checkpoint.load()
-        rejects = RejectsReport(path.with_name(path.name + ".rejects.csv"), keep_rows_up_to=done)
+        rejects = RejectsReport(path.with_name(path.name + ".rejects.csv"), done, self._rejects_kept)
         batch: list[tuple[int, dict[str, Any]]] = []
         sent: deque[tuple[int, list[tuple[int, dict[str, Any]]], Future[list[dict[str, Any]]]]] = deque()
         first = 1 if path.suffix.lower() in (".jsonl", ".ndjson") else 2  # spreadsheet rows count the header
@@ -156,23 +195,30 @@ class Importer:
 
 
 class RejectsReport:
-    """`<file>.rejects.csv`: row number, field and reason for every refused row; resumes without repeats."""
+    """`<file>.rejects.csv`: row number, field and reason for each refused row, its first `lines` lines only (then a
+    line saying that more were refused; the counts still count them all); resumes without repeats."""
 
-    def __init__(self, path: Path, keep_rows_up_to: int):
+    def __init__(self, path: Path, keep_rows_up_to: int, lines: int = REJECTS_KEPT):
         kept: list[list[str]] = []
         if keep_rows_up_to and path.exists():
             with path.open(newline="", encoding="utf-8") as handle:
-                kept = [line for line in list(csv.reader(handle))[1:] if int(line[0]) <= keep_rows_up_to]
+                rows = itertools.islice(csv.reader(handle), 1, lines + 1)
+                kept = [line for line in rows if line[0].isdigit() and int(line[0]) <= keep_rows_up_to]
+        self._room, self._lines = lines - len(kept), lines
         self._handle = path.open("w", newline="", encoding="utf-8")
         self._writer = csv.writer(self._handle)
         self._writer.writerows([["row", "field", "reason"], *kept])
 
     def add(self, report: ImportReport, number: int, errors: list[tuple[str, str]]) -> None:
-        """Record one refused row (one line per reason)."""
+        """Record one refused row (one line per reason, while there is room)."""
         report.rejected += 1
         for field_name, reason in errors:
-            report.rejects.append((number, field_name, reason))
-            self._writer.writerow([number, field_name, reason])
+            if self._room > 0:
+                self._writer.writerow([number, field_name, reason])
+            elif self._room == 0:
+                note = f"more rows were refused: the report lists its first {self._lines} lines (IMPORT_REJECTS_KEPT)"
+                self._writer.writerow(["", "", note])
+            self._room -= 1
 
     def flush(self) -> None:
         """Make the lines so far durable before the checkpoint moves."""

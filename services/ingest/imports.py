@@ -1,10 +1,16 @@
-"""`POST /imports`: upload a department file; the import runs as a job whose status and rejects can be fetched."""
+"""`POST /imports`: upload a department file; the import runs as a job of the jobs process (`python -m services.jobs`).
+
+The upload is saved under IMPORT_DIR (shared with the jobs process) and its job queued on the imports queue; the job
+sends the rows to ingest in batches with JOBS_INGEST_KEY. A killed jobs process leaves the job active without a
+heartbeat; the queue's sweep gives it to a worker again, and the importer continues after its last acknowledged
+batch (`<file>.progress`), so every row counts once. Status and rejects are read as before.
+"""
 
 import asyncio
 import json
 import re
+import threading
 import uuid
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -12,20 +18,31 @@ from fastapi import APIRouter, Depends, HTTPException, Request, UploadFile
 from fastapi.responses import FileResponse
 from redis.asyncio import Redis
 
-from services.common.settings import IngestSettings
-from services.ingest.importer import Importer
+from services.common.settings import IngestSettings, JobsSettings
+from services.ingest.importer import Importer, ImportReport
 from services.ingest.mapping import Mapping
 from services.ingest.validation import source_allowed
+from services.jobs import queues
+from services.jobs.queues import in_daemon_thread, job_queue, long_job, with_heartbeat
 
+IMPORT = "import_file"  # the job function's name on the imports queue
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-def imports_router(
-    settings: IngestSettings, redis: Redis, source_prefix: Any, tasks: set[Any]
-) -> tuple[APIRouter, Callable[[], Awaitable[None]]]:
-    """Routes for file imports, and the start-up step that resumes jobs a stopped ingest left unfinished."""
+class ImportStopped(Exception):
+    """The jobs process is stopping: the import ends at a row boundary and resumes from its checkpoint."""
+
+
+async def _save(redis: Redis, job_id: str, **fields: Any) -> None:
+    raw = await redis.get(f"import:{job_id}")
+    await redis.set(f"import:{job_id}", json.dumps({**json.loads(raw or "{}"), **fields}, ensure_ascii=False))
+
+
+def imports_router(settings: IngestSettings, redis: Redis, source_prefix: Any) -> APIRouter:
+    """Routes for file imports: upload (queues a job), status, rejects report."""
     router = APIRouter(tags=["imports"])
     Prefix = Annotated[str, Depends(source_prefix)]
+    queue = job_queue(settings.redis_url, queues.IMPORTS)
 
     async def job(job_id: str, prefix: str) -> dict[str, Any]:
         raw = await redis.get(f"import:{job_id}")
@@ -36,38 +53,9 @@ def imports_router(
             raise HTTPException(403, "this import belongs to a source outside your key's prefix")
         return record
 
-    async def save(job_id: str, **fields: Any) -> None:
-        raw = await redis.get(f"import:{job_id}")
-        await redis.set(f"import:{job_id}", json.dumps({**json.loads(raw or "{}"), **fields}, ensure_ascii=False))
-
-    def start(job_id: str, path: Path, mapping: Mapping, key: str) -> None:
-        task = asyncio.create_task(run(job_id, path, mapping, key))
-        tasks.add(task)
-        task.add_done_callback(tasks.discard)
-
-    async def resume_unfinished() -> None:
-        """Restart jobs a stopped ingest left queued or running (the importer continues from its checkpoint)."""
-        keys = settings.api_keys()
-        async for name in redis.scan_iter(match="import:*"):
-            record = json.loads(await redis.get(name) or "{}")
-            key = next((k for k, p in keys.items() if source_allowed(record.get("source", ""), p)), None)
-            if record.get("status") in ("queued", "running") and key is not None:
-                rules = Mapping.load(settings.import_mappings_dir / f"{record['mapping']}.toml")
-                start(record["id"], settings.import_dir / record["id"] / record["file"], rules, key)
-
-    async def run(job_id: str, path: Path, mapping: Mapping, key: str) -> None:
-        await save(job_id, status="running")
-        importer = Importer(mapping, f"http://127.0.0.1:{settings.ingest_port}", key)
-        try:
-            report = await asyncio.to_thread(importer.run, path)
-        except Exception as exc:  # noqa: BLE001 - the job records why it stopped; a re-upload resumes it
-            await save(job_id, status="failed", error=str(exc)[:500])
-            return
-        await save(job_id, status="done", counts=report.as_dict())
-
     @router.post("/imports", status_code=202, summary="Upload a department file (CSV, JSONL, XLSX) to import")
     async def upload(request: Request, file: UploadFile, mapping: str, prefix: Prefix) -> dict[str, Any]:
-        """Starts an import job with a mapping from the mappings folder (by name, without .toml)."""
+        """Queues an import job with a mapping from the mappings folder (by name, without .toml)."""
         mapping_path = settings.import_mappings_dir / f"{_SAFE_NAME.sub('', mapping)}.toml"
         if not mapping_path.is_file():
             raise HTTPException(422, f"mapping: no mapping named {mapping!r}")
@@ -81,8 +69,8 @@ def imports_router(
         with path.open("wb") as target:
             while chunk := await file.read(1 << 20):
                 target.write(chunk)
-        await save(job_id, id=job_id, status="queued", source=rules.source, mapping=mapping, file=path.name)
-        start(job_id, path, rules, request.state.ingest_key)
+        await _save(redis, job_id, id=job_id, status="queued", source=rules.source, mapping=mapping, file=path.name)
+        await queue.enqueue(IMPORT, key=job_id, job_id=job_id, **long_job(settings.jobs_heartbeat_seconds))
         return await job(job_id, prefix)
 
     @router.get("/imports/{job_id}", summary="An import job's status and counts")
@@ -99,4 +87,46 @@ def imports_router(
             raise HTTPException(404, "no rejects report yet")
         return FileResponse(report, media_type="text/csv")
 
-    return router, resume_unfinished
+    return router
+
+
+class Imports:
+    """The jobs process's side: runs one import job, resuming from the file's checkpoint."""
+
+    def __init__(self, redis: Redis, settings: JobsSettings):
+        self._redis, self._settings = redis, settings
+
+    async def run(self, ctx: dict[str, Any], *, job_id: str) -> dict[str, int]:
+        """The job: import the uploaded file through ingest; the record says running, done or failed."""
+        job = ctx["job"]
+        record = json.loads(await self._redis.get(f"import:{job_id}") or "{}")
+        await _save(self._redis, job_id, status="running", attempt=job.attempts)
+        stop = threading.Event()
+        try:
+            key = self._settings.jobs_ingest_key
+            if key is None:
+                raise RuntimeError("JOBS_INGEST_KEY is not set: the jobs process has no key to send rows with")
+            rules = Mapping.load(self._settings.import_mappings_dir / f"{record['mapping']}.toml")
+            importer = Importer(
+                rules,
+                self._settings.ingest_url,
+                key.get_secret_value(),
+                rejects_kept=self._settings.import_rejects_kept,
+            )
+            path = self._settings.import_dir / job_id / record["file"]
+
+            def row_done(_: int) -> None:
+                if stop.is_set():
+                    raise ImportStopped
+
+            work = in_daemon_thread(importer.run, path, row_done)
+            report: ImportReport = await with_heartbeat(job, work, max(1, self._settings.jobs_heartbeat_seconds / 3))
+        except asyncio.CancelledError:
+            stop.set()
+            raise
+        except Exception as exc:
+            final = job.attempts >= job.retries
+            await _save(self._redis, job_id, status="failed" if final else "retrying", error=str(exc)[:500])
+            raise
+        await _save(self._redis, job_id, status="done", counts=report.as_dict())
+        return report.as_dict()

@@ -9,27 +9,38 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer
 
 from services.common import topics
+from services.common.kafka import rewind
 from services.ingest.bindings import from_kafka
 from services.ingest.intake import Intake
 from services.ingest.publisher import EventPublisher
 from services.ingest.validation import FieldError, UnparseableBody
 
 log = logging.getLogger(__name__)
+GROUP_ID = "shouwang-ingest-inbound"
 
 
 class InboundRoute:
     """Consumes `events.inbound` at least once; invalid messages go to the dead-letter topic."""
 
-    def __init__(self, bootstrap_servers: str, intake: Intake, publisher: EventPublisher):
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        intake: Intake,
+        publisher: EventPublisher,
+        max_depth: int,
+        topic: str = topics.INBOUND,
+        group_id: str = GROUP_ID,
+    ):
         self._consumer = AIOKafkaConsumer(
-            topics.INBOUND,
+            topic,
             bootstrap_servers=bootstrap_servers,
-            group_id="shouwang-ingest-inbound",
+            group_id=group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
         )
         self._intake = intake
         self._publisher = publisher
+        self._max_depth = max_depth
 
     async def run(self) -> None:
         """Process inbound messages until cancelled; offsets are committed only after publishing."""
@@ -47,7 +58,7 @@ class InboundRoute:
                 except Exception:
                     log.exception("inbound batch failed; re-reading from the last committed offsets")
                     await asyncio.sleep(1)
-                    await self._consumer.seek_to_committed()
+                    await rewind(self._consumer)
         finally:
             await self._consumer.stop()
 
@@ -55,7 +66,7 @@ class InboundRoute:
         raws: list[Any] = []
         for headers, value in messages:
             try:
-                raws.append(from_kafka(headers, value))
+                raws.append(from_kafka(headers, value, self._max_depth))
             except UnparseableBody as exc:
                 await self._publisher.dead_letter(
                     (value or b"").decode("utf-8", "replace"), [FieldError("(message)", str(exc))], "kafka"

@@ -1,18 +1,32 @@
-"""Ingest keys: `Authorization: Bearer <key>` names the source prefix a caller may publish under."""
+"""Ingest keys: `Authorization: Bearer <key>` names what a caller may publish (sources, and maybe regions)."""
 
 from collections.abc import Awaitable, Callable
 
 from fastapi import HTTPException, Request
 
+from services.common.settings import IngestGrant
 
-def source_prefix_of(keys: dict[str, str]) -> Callable[[Request], Awaitable[str]]:
+_UNKNOWN = "missing or unknown ingest key (Authorization: Bearer <key>)"
+
+
+def grant_of(grants: dict[str, IngestGrant]) -> Callable[[Request], Awaitable[IngestGrant]]:
+    """A FastAPI dependency returning what the caller's key may write (401 without a known key)."""
+
+    async def grant(request: Request) -> IngestGrant:
+        scheme, _, key = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or key not in grants:
+            raise HTTPException(401, _UNKNOWN)
+        request.state.ingest_key = key
+        return grants[key]
+
+    return grant
+
+
+def source_prefix_of(grants: dict[str, IngestGrant]) -> Callable[[Request], Awaitable[str]]:
     """A FastAPI dependency returning the caller's allowed source prefix (401 without a known key)."""
+    grant = grant_of(grants)
 
     async def source_prefix(request: Request) -> str:
-        scheme, _, key = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() != "bearer" or key not in keys:
-            raise HTTPException(401, "missing or unknown ingest key (Authorization: Bearer <key>)")
-        request.state.ingest_key = key
-        return keys[key]
+        return (await grant(request)).source_prefix
 
     return source_prefix

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
+import msgspec
 from aiokafka import AIOKafkaProducer
-from aiokafka.partitioner import DefaultPartitioner
 
 from services.common import topics
-from services.common.events import HouseholdEvent
 from services.common.identity import scrub_resident_ids
+from services.common.kafka import partitions_of
+from services.ingest.canonical import CanonicalEvent
 from services.ingest.validation import FieldError
 
 Headers = list[tuple[str, bytes]]
-_PARTITIONER = DefaultPartitioner()  # murmur2 of the key, as the Java client and faust choose
 
 
 class EventPublisher:
@@ -43,14 +44,14 @@ class EventPublisher:
         """Flush and disconnect."""
         await self._producer.stop()
 
-    async def publish(self, events: Sequence[HouseholdEvent]) -> None:
+    async def publish(self, events: Sequence[CanonicalEvent]) -> None:
         """Write events to the canonical topic keyed by household; returns when all are acknowledged."""
-        records = [(event.household_id.encode(), event.to_json(), _ce_headers(event)) for event in events]
+        records = [((event.household_id or "").encode(), event.body, _ce_headers(event)) for event in events]
         await self._send_all(topics.CANONICAL, records)
 
-    async def keep_unmatched(self, events: Sequence[HouseholdEvent]) -> None:
+    async def keep_unmatched(self, events: Sequence[CanonicalEvent]) -> None:
         """Record person-level events that match no household yet, keyed by the person's pseudonym."""
-        await self._send_all(topics.PERSONS_UNMATCHED, [((e.person or "").encode(), e.to_json(), []) for e in events])
+        await self._send_all(topics.PERSONS_UNMATCHED, [((e.person or "").encode(), e.body, []) for e in events])
 
     async def _send_all(self, topic: str, records: Sequence[tuple[bytes, bytes, Headers]]) -> None:
         """Send whole batches per partition (the partition any Kafka client picks for the key), in order."""
@@ -58,8 +59,9 @@ class EventPublisher:
             return
         partitions = sorted(await self._producer.partitions_for(topic))
         by_partition: dict[int, list[tuple[bytes, bytes, Headers]]] = defaultdict(list)
-        for record in records:
-            by_partition[_PARTITIONER(record[0], partitions, partitions)].append(record)
+        chosen = partitions_of([key for key, _, _ in records], len(partitions))
+        for record, index in zip(records, chosen, strict=True):
+            by_partition[partitions[index]].append(record)
         sent = []
         for partition, items in by_partition.items():
             batch = self._producer.create_batch()
@@ -88,10 +90,17 @@ class EventPublisher:
         return True
 
 
-def _ce_headers(event: HouseholdEvent) -> Headers:
-    return [("ce_id", event.id.encode()), ("ce_source", event.source.encode()), ("ce_type", event.type.encode())]
+@functools.lru_cache(maxsize=4096)
+def _encoded(text: str) -> bytes:
+    return text.encode()
+
+
+def _ce_headers(event: CanonicalEvent) -> Headers:
+    return [("ce_id", event.id.encode()), ("ce_source", _encoded(event.source)), ("ce_type", _encoded(event.type))]
 
 
 def _masked(raw: Any) -> str:
+    if isinstance(raw, msgspec.Raw):
+        raw = bytes(raw).decode("utf-8", "replace")
     text = raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False, default=str)
     return scrub_resident_ids(text)

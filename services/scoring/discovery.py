@@ -33,23 +33,25 @@ def apply_person_event(records: PersonRecords, event: HouseholdEvent) -> PersonR
 
 
 def discovery_score(records: PersonRecords, person: str, policies: PolicyBook, now: datetime) -> Score | None:
-    """A yellow score for a possibly unregistered household once the person's costs cross the absolute trigger."""
+    """A score for a possibly unregistered household once the person's costs cross the policy's discovery trigger."""
     if records.scored or records.region_code is None or not records.out_of_pocket:
         return None
     latest = max(date for date, _ in records.out_of_pocket.values())[:7]
-    first = window(latest)[-1]
-    paid = round(sum(amount for date, amount in records.out_of_pocket.values() if date[:7] >= first), 2)
     policy = policies.for_region(records.region_code, int(latest[:4]))
-    trigger = float(policy.values.medical_absolute_other)
+    values = policy.values
+    first = window(latest, values.income_window_months)[-1]
+    paid = round(sum(amount for date, amount in records.out_of_pocket.values() if date[:7] >= first), 2)
+    trigger = float(values.discovery_medical_trigger)
     if paid <= trigger:
         return None
     reason = Reason(
         code="unregistered_medical_burden",
-        level="yellow",
-        message_zh=f"医保数据显示一名未登记在册的居民近12个月医疗自付{paid:,.0f}元，超过{trigger:,.0f}元，"
+        level=values.levels.unregistered_medical_burden,
+        message_zh=f"医保数据显示一名未登记在册的居民近{values.income_window_months}个月医疗自付{paid:,.0f}元，超过{trigger:,.0f}元，"
         "可能是未纳入监测的困难户，请入户排查",
         message_en=f"medical insurance records show a resident of no registered household paid {paid:,.0f} yuan "
-        f"out of pocket in 12 months, above the {trigger:,.0f} yuan trigger: visit to check the household",
+        f"out of pocket in {values.income_window_months} months, above the {trigger:,.0f} yuan trigger: "
+        "visit to check the household",
         evidence={"medical_out_of_pocket_12m": paid, "trigger": trigger, "person": person},
     )
     line = float(policy.values.monitoring_line)
@@ -57,7 +59,7 @@ def discovery_score(records: PersonRecords, person: str, policies: PolicyBook, n
         score_id=hashlib.sha256(f"{person}\n{sorted(records.out_of_pocket)}".encode()).hexdigest()[:32],
         household_id=DISCOVERY_PREFIX + person.removeprefix("psn_")[:24],
         region_code=records.region_code,
-        level="yellow",
+        level=reason.level,
         reasons=[reason],
         figures=Figures(
             members=1,
@@ -67,7 +69,7 @@ def discovery_score(records: PersonRecords, person: str, policies: PolicyBook, n
             monitoring_line=line,
             medical_out_of_pocket_12m=paid,
         ),
-        proposed_category="marginal",
+        proposed_category=values.proposed_categories.unregistered_household,
         policy_version=policy.version,
         model_version=None,
         scoring_mode="rules_only",

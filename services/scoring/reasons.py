@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 
 from services.common.policy import PolicyValues
 from services.common.scores import Level
+from services.scoring.levels import model_level
 from services.scoring.records import FiguresRecord as Figures
 from services.scoring.records import ReasonRecord as Reason
 from services.scoring.state import Happening, month_shift
@@ -14,21 +15,32 @@ Evidence = dict[str, float | int | str]
 WordBook = dict[str, tuple[str, str]]
 
 
+def _span_zh(v: PolicyValues) -> str:
+    months = v.income_window_months
+    return "近12个月" if months == 12 else f"近{months}个月（按年折算）"
+
+
+def _span_en(v: PolicyValues) -> str:
+    months = v.income_window_months
+    return "12-month" if months == 12 else f"{months}-month (annualised)"
+
+
 def _reason(code: str, level: Level, zh: str, en: str, evidence: Evidence) -> Reason:
     return Reason(code, level, zh, en, evidence)
 
 
-def income_below_line(f: Figures) -> Reason | None:
-    """Red: 12-month net income per person below the monitoring line."""
+def income_below_line(f: Figures, v: PolicyValues) -> Reason | None:
+    """Net income per person over the policy's window (a year by default) below the monitoring line."""
     if f.per_capita_income >= f.monitoring_line:
         return None
     return _reason(
         "income_below_threshold",
-        "red",
-        f"近12个月家庭纯收入{f.income_12m:,.0f}元，共{f.members}人，人均{f.per_capita_income:,.0f}元，"
+        v.levels.income_below_threshold,
+        f"{_span_zh(v)}家庭纯收入{f.income_12m:,.0f}元，共{f.members}人，人均{f.per_capita_income:,.0f}元，"
         f"低于监测线{f.monitoring_line:,.0f}元（{f.months_reported}个月有申报收入，其余按登记年收入估算）",
-        f"12-month income {f.income_12m:,.0f} yuan for {f.members} people = {f.per_capita_income:,.0f} per person, "
-        f"below the {f.monitoring_line:,.0f} line ({f.months_reported} of 12 months reported, "
+        f"{_span_en(v)} income {f.income_12m:,.0f} yuan for {f.members} people = "
+        f"{f.per_capita_income:,.0f} per person, below the {f.monitoring_line:,.0f} line "
+        f"({f.months_reported} of {v.income_window_months} months reported, "
         "the rest estimated from the registered annual income)",
         {
             "income_12m": f.income_12m,
@@ -40,17 +52,17 @@ def income_below_line(f: Figures) -> Reason | None:
     )
 
 
-def income_after_rigid_spending(f: Figures) -> Reason | None:
-    """Red: above the line, but below it once medical out-of-pocket costs are paid."""
+def income_after_rigid_spending(f: Figures, v: PolicyValues) -> Reason | None:
+    """Above the line, but below it once medical out-of-pocket costs are paid."""
     after = f.per_capita_after_rigid_spending
     if after is None or f.per_capita_income < f.monitoring_line or after >= f.monitoring_line:
         return None
     return _reason(
         "income_after_rigid_spending_below_threshold",
-        "red",
-        f"近12个月收入{f.income_12m:,.0f}元，扣除医疗自付{f.medical_out_of_pocket_12m:,.0f}元后，"
+        v.levels.income_after_rigid_spending_below_threshold,
+        f"{_span_zh(v)}收入{f.income_12m:,.0f}元，扣除医疗自付{f.medical_out_of_pocket_12m:,.0f}元后，"
         f"人均{after:,.0f}元，低于监测线{f.monitoring_line:,.0f}元",
-        f"12-month income {f.income_12m:,.0f} yuan less {f.medical_out_of_pocket_12m:,.0f} yuan of medical costs "
+        f"{_span_en(v)} income {f.income_12m:,.0f} yuan less {f.medical_out_of_pocket_12m:,.0f} yuan of medical costs "
         f"leaves {after:,.0f} per person for {f.members} people, below the {f.monitoring_line:,.0f} line",
         {
             "income_12m": f.income_12m,
@@ -96,7 +108,7 @@ def income_drop(
     sizes_en = f" per person (the household went from {then} to {now} members)" if now != then else ""
     return _reason(
         "income_drop",
-        "yellow",
+        v.levels.income_drop,
         f"最近{n}个月收入{recent:,.0f}元，比{basis_zh}{before:,.0f}元下降{drop:.0%}{sizes_zh}"
         f"（预警比例{float(v.income_drop_ratio):.0%}）",
         f"income of the last {n} months {recent:,.0f} yuan is {drop:.0%} below {basis_en} ({before:,.0f} yuan)"
@@ -121,7 +133,7 @@ def medical_burden(f: Figures, low_income: bool, v: PolicyValues) -> Reason | No
         return None
     return _reason(
         "medical_burden",
-        "yellow",
+        v.levels.medical_burden,
         f"近12个月医疗自付{paid:,.0f}元，超过预警线{min(relative, absolute):,.0f}元"
         f"（农村人均可支配收入{reference:,.0f}元的{share:.0%}或{absolute:,.0f}元）",
         f"medical out-of-pocket costs of {paid:,.0f} yuan in 12 months exceed the {min(relative, absolute):,.0f} yuan "
@@ -133,8 +145,8 @@ def medical_burden(f: Figures, low_income: bool, v: PolicyValues) -> Reason | No
 _DAMAGE_ZH = {"collapsed": "倒塌", "severe": "严重损坏"}
 
 
-def disaster_house_damage(disasters: Iterable[Happening]) -> Reason | None:
-    """Red when the house collapsed, yellow when severely damaged, within the last 12 months."""
+def disaster_house_damage(disasters: Iterable[Happening], v: PolicyValues) -> Reason | None:
+    """The house collapsed or was severely damaged within the policy's window (each with its policy level)."""
     damaged = [h for h in disasters if h.figures.get("house_damage") in _DAMAGE_ZH]
     if not damaged:
         return None
@@ -142,7 +154,7 @@ def disaster_house_damage(disasters: Iterable[Happening]) -> Reason | None:
     damage, hazard = str(worst.figures["house_damage"]), str(worst.figures["hazard"])
     return _reason(
         "disaster_house_damage",
-        "red" if damage == "collapsed" else "yellow",
+        v.levels.disaster_house_collapsed if damage == "collapsed" else v.levels.disaster_house_severe,
         f"{worst.date}因灾（{hazard}）住房{_DAMAGE_ZH[damage]}",
         f"house {damage} by {hazard} on {worst.date}",
         {"house_damage": damage, "hazard": hazard, "date": worst.date},
@@ -157,7 +169,7 @@ def disaster_economic_loss(disasters: Iterable[Happening], f: Figures, v: Policy
         return None
     return _reason(
         "disaster_economic_loss",
-        "yellow",
+        v.levels.disaster_economic_loss,
         f"近12个月灾害损失{loss:,.0f}元，达到家庭年收入{f.income_12m:,.0f}元的{float(v.disaster_loss_share):.0%}",
         f"disaster losses of {loss:,.0f} yuan in 12 months reach {float(v.disaster_loss_share):.0%} "
         f"of the household's {f.income_12m:,.0f} yuan yearly income",
@@ -165,14 +177,14 @@ def disaster_economic_loss(disasters: Iterable[Happening], f: Figures, v: Policy
     )
 
 
-def self_declared(applications: list[Happening]) -> Reason | None:
+def self_declared(applications: list[Happening], v: PolicyValues) -> Reason | None:
     """Yellow: the household applied for help itself; every application gets a home visit."""
     if not applications:
         return None
     latest = max(h.date for h in applications)
     return _reason(
         "self_declared",
-        "yellow",
+        v.levels.self_declared,
         f"农户于{latest}自主申报困难（近12个月共{len(applications)}次），需入户核实",
         f"the household applied for help on {latest} ({len(applications)} application(s) in 12 months); visit it",
         {"applications_12m": len(applications), "latest": latest},
@@ -180,18 +192,24 @@ def self_declared(applications: list[Happening]) -> Reason | None:
 
 
 def model_risk(
-    probability: float, drivers: list[tuple[str, float]], v: PolicyValues, words: WordBook, yellow: float | None = None
+    probability: float,
+    drivers: list[tuple[str, float]],
+    v: PolicyValues,
+    words: WordBook,
+    yellow: float | None = None,
+    horizon_months: int = 12,
 ) -> Reason | None:
     """Yellow or red from the model's probability (yellow from `yellow`, default the policy's fixed cut), and why."""
-    if probability < (float(v.model_yellow_probability) if yellow is None else yellow):
+    level = model_level(probability, v, yellow)
+    if level == "green":
         return None
-    level: Level = "red" if probability >= float(v.model_red_probability) else "yellow"
     zh = "、".join(words[name][0] for name, _ in drivers) or "综合因素"
     en = ", ".join(words[name][1] for name, _ in drivers) or "several factors together"
     return _reason(
         "model_risk",
         level,
-        f"模型预测12个月内跌破监测线的概率为{probability:.0%}，主要因素：{zh}",
-        f"the model puts the chance of falling below the line within 12 months at {probability:.0%}; mainly: {en}",
+        f"模型预测{horizon_months}个月内跌破监测线的概率为{probability:.0%}，主要因素：{zh}",
+        f"the model puts the chance of falling below the line within {horizon_months} months at "
+        f"{probability:.0%}; mainly: {en}",
         {"probability": round(probability, 4), "drivers": ",".join(name for name, _ in drivers)},
     )

@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from services.common.policy import Policy
+from services.common.policy import Policy, PolicyValues
 from services.common.scores import Category, Level
+from services.scoring.levels import RANK
 from services.scoring.reasons import (
     disaster_economic_loss,
     disaster_house_damage,
@@ -19,8 +20,6 @@ from services.scoring.reasons import (
 from services.scoring.records import FiguresRecord, ReasonRecord
 from services.scoring.state import HouseholdState, month_shift
 
-RANK: dict[Level, int] = {"green": 0, "yellow": 1, "red": 2}
-_LOW_INCOME_CATEGORIES = ("poverty_exited", "monitored")
 _INCOME_REASONS = ("income_below_threshold", "income_after_rigid_spending_below_threshold")
 
 
@@ -76,13 +75,15 @@ def monthly_income(state: HouseholdState) -> dict[str, float]:
 
 
 def standing(state: HouseholdState, policy: Policy) -> Standing | None:
-    """12-month income (months without a report use the registered annual income) and rigid spending."""
+    """Yearly income over the policy's window (months without a report use the registered annual income; a window
+    shorter than 12 months is annualised) and the rigid spending of the same months."""
     profile, end_month = state.profile, state.latest_month
     if profile is None or end_month is None:
         return None
-    reported, months = monthly_income(state), window(end_month)
+    span = policy.values.income_window_months
+    reported, months = monthly_income(state), window(end_month, span)
     estimate = profile.annual_net_income / 12
-    income_12m = round(sum(reported.get(month, estimate) for month in months), 2)
+    income_12m = round(sum(reported.get(month, estimate) for month in months) * 12 / span, 2)
     first = months[-1]
     medical = round(sum(float(h.figures["out_of_pocket"]) for h in state.medical.values() if h.date[:7] >= first), 2)
     figures = FiguresRecord(
@@ -104,14 +105,15 @@ def household_figures(state: HouseholdState, policy: Policy) -> FiguresRecord | 
     return found.figures if found else None
 
 
-def _proposed_category(state: HouseholdState, reasons: list[ReasonRecord]) -> Category | None:
+def _proposed_category(state: HouseholdState, reasons: list[ReasonRecord], values: PolicyValues) -> Category | None:
     if not reasons or state.profile is None:
         return None
+    proposed = values.proposed_categories
     if state.profile.category == "poverty_exited":
-        return "unstable_exited"  # 脱贫不稳定户
+        return proposed.exited_household
     if any(reason.code in _INCOME_REASONS for reason in reasons):
-        return "marginal"  # 边缘易致贫户
-    return "sudden_hardship"  # 突发严重困难户
+        return proposed.income_below_line
+    return proposed.otherwise
 
 
 def assess(state: HouseholdState, policy: Policy, known: Standing | None = None) -> Assessment | None:
@@ -121,18 +123,18 @@ def assess(state: HouseholdState, policy: Policy, known: Standing | None = None)
         return None
     figures, values, first_month = found.figures, policy.values, found.months[-1]
     recent = [h for h in state.disasters.values() if h.date[:7] >= first_month]
-    low_income = state.profile.category in _LOW_INCOME_CATEGORIES
+    low_income = state.profile.category in values.low_income_categories
     candidates = [
-        income_below_line(figures),
-        income_after_rigid_spending(figures),
+        income_below_line(figures, values),
+        income_after_rigid_spending(figures, values),
         income_drop(found.reported, state.latest_month, state.profile.annual_net_income, values, state.members_in),
         medical_burden(figures, low_income, values),
-        disaster_house_damage(recent) if recent else None,
+        disaster_house_damage(recent, values) if recent else None,
         disaster_economic_loss(recent, figures, values) if recent else None,
-        self_declared([h for h in state.applications.values() if h.date[:7] >= first_month])
+        self_declared([h for h in state.applications.values() if h.date[:7] >= first_month], values)
         if state.applications
         else None,
     ]
     reasons = [reason for reason in candidates if reason is not None]
     level: Level = max((reason.level for reason in reasons), key=RANK.__getitem__, default="green")
-    return Assessment(level, reasons, figures, _proposed_category(state, reasons))
+    return Assessment(level, reasons, figures, _proposed_category(state, reasons, values))

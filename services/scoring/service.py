@@ -16,6 +16,7 @@ from services.common.policy import Policy, PolicyBook
 from services.common.scores import Level
 from services.scoring.facts import Fact, fact_of
 from services.scoring.features import FEATURE_WORDS, feature_matrix, household_features
+from services.scoring.levels import decide_level
 from services.scoring.metrics import ASSESSED, MODEL_SECONDS
 from services.scoring.model import RiskModel
 from services.scoring.reasons import model_risk
@@ -67,12 +68,13 @@ def _with_model_risk(
     probabilities = model.probabilities(matrix)
     out = [a.rules for a in assessed]
     cuts = [model.yellow_cut(assessed[i].policy.values) for i in rows]
+    horizon = model.manifest.horizon_months  # what the model predicts: falling below within this many months
     alarming = [k for k in range(len(rows)) if probabilities[k] >= cuts[k]]
     drivers = model.drivers(matrix[alarming], probabilities[alarming]) if alarming else []
     MODEL_SECONDS.labels("active").inc(time.perf_counter() - started)
     for k, found in zip(alarming, drivers, strict=True):
         item = assessed[rows[k]]
-        reason = model_risk(float(probabilities[k]), found, item.policy.values, FEATURE_WORDS, cuts[k])
+        reason = model_risk(float(probabilities[k]), found, item.policy.values, FEATURE_WORDS, cuts[k], horizon)
         if reason is not None:
             rules = item.rules
             level: Level = max(rules.level, reason.level, key=RANK.__getitem__)
@@ -119,9 +121,8 @@ def _shadows(emitted: list[tuple[_Assessed, ScoreRecord]], candidate: RiskModel)
     MODEL_SECONDS.labels("shadow").inc(time.perf_counter() - started)
     out = []
     for (item, score), p in zip(usable, probabilities, strict=True):
-        yellow, red = candidate.yellow_cut(item.policy.values), item.policy.values.model_red_probability
-        model_level: Level = "red" if p >= float(red) else "yellow" if p >= float(yellow) else "green"
-        level: Level = max(item.rules.level, model_level, key=RANK.__getitem__)
+        values = item.policy.values
+        level = decide_level(item.rules.level, float(p), values, candidate.yellow_cut(values))
         out.append(
             ShadowRecord(
                 household_id=score.household_id,

@@ -8,6 +8,7 @@ import os
 import signal
 import sys
 import time
+from datetime import UTC, datetime
 
 from services.analytics import registry
 from services.analytics.jobs import TrainRequest
@@ -18,18 +19,37 @@ from services.analytics.selection import Options
 from services.analytics.simulator import SimConfig
 from services.analytics.training import register, train
 from services.common import topics
-from services.common.settings import REPO_ROOT, AlertsSettings, ScoringSettings, redis_client
+from services.common.settings import REPO_ROOT, AlertsSettings, IngestSettings, ScoringSettings, redis_client
+from services.ingest.validation import source_allowed
 from services.regions.importer import import_file
+from services.scoring.state import month_shift
 
 COUNTY = "532328"  # Yuanmou county, Yunnan (monitoring line 8,700 in 2025: policy/2025.toml)
+SOURCES = tuple(f"/{dept}/{COUNTY}" for dept in ("civil-affairs", "medical-insurance", "emergency-management"))
+MONTHS = 24
 NAMES = REPO_ROOT / "deploy" / "demo" / f"regions-{COUNTY}.csv"  # its towns; the simulated villages' names invented
 log = logging.getLogger("demo")
 
 
-def demo_county(households: int, seed: int, months: int = 24) -> SimConfig:
-    """Households in three townships of Yuanmou county."""
+def demo_county(households: int, seed: int, months: int = MONTHS) -> SimConfig:
+    """Households in three townships of Yuanmou county, over the `months` months that ended two months ago.
+
+    A month's incomes are reported up to half a month later: so no event time lies in the future (ingest refuses it).
+    """
+    start = month_shift(datetime.now(UTC).strftime("%Y-%m"), -months - 2)
     return SimConfig(households=households, seed=seed, months=months, counties=(COUNTY,), townships=3, villages=4,
-                     id_prefix="YM")  # fmt: skip
+                     id_prefix="YM", start=start)  # fmt: skip
+
+
+def demo_key() -> str | None:
+    """DEMO_INGEST_KEY when given, else the first ingest key that may write every demo source and the county."""
+    if os.environ.get("DEMO_INGEST_KEY"):
+        return os.environ["DEMO_INGEST_KEY"]
+    grants = IngestSettings().grants()  # type: ignore[call-arg]
+    for key, grant in grants.items():
+        if all(source_allowed(source, grant.source_prefix) for source in SOURCES) and grant.covers_region(COUNTY):
+            return key
+    return None
 
 
 def first_model(settings: ScoringSettings, seed: int) -> str | None:
@@ -65,8 +85,17 @@ async def name_places(redis_url: str) -> str:
 
 def main() -> None:
     """Activate a model, stream the demo county to ingest, then wait (so the supervisor keeps the others up)."""
-    url, key = os.environ["DEMO_INGEST_URL"], os.environ["DEMO_INGEST_KEY"]
+    url, key = os.environ["DEMO_INGEST_URL"], demo_key()
     households, seed = int(os.environ.get("DEMO_HOUSEHOLDS", "300")), int(os.environ.get("DEMO_SEED", "7"))
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    if key is None:
+        print(
+            f"DEMO NOT STREAMED: no key in INGEST_API_KEYS may write the demo county {COUNTY} (sources "
+            f"{', '.join(SOURCES)}): add one such as demo-key=/ (or DEMO_INGEST_KEY=...), or start with DEMO=0.",
+            file=sys.stderr,
+            flush=True,
+        )
+        signal.pause()
     settings = ScoringSettings()
     topics.ensure_topics(settings.kafka_bootstrap_servers, settings.kafka_partitions)
     print(f"demo county {COUNTY}: {asyncio.run(name_places(AlertsSettings().redis_url))} imported", flush=True)
@@ -75,9 +104,10 @@ def main() -> None:
     except Exception:  # noqa: BLE001 - the demo still streams, scored by the rules alone
         logging.exception("demo model not trained; scoring stays rules-only")
         version = None
-    totals = to_ingest(demo_county(households, seed), url, key)
+    totals = to_ingest(demo_county(households, seed), url, key or "")
     print(f"demo county {COUNTY}: {households} households streamed: {totals}; model {version}", flush=True)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    if totals["rejected"]:
+        print(f"DEMO: ingest refused {totals['rejected']} events (see ingest's log for the reasons)", file=sys.stderr)
     signal.pause()
 
 

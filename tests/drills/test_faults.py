@@ -21,7 +21,7 @@ BATCH_SIZE = 40
 PACE = 0.1  # seconds between batches, so the load is still running when the fault comes
 DOWN = 2.0  # seconds the faulty part stays down
 CATCH_UP = 240.0  # seconds allowed from the restart until every household is right
-SERVICES = ("ingest", "scoring", "alerts", "api")
+SERVICES = ("ingest", "scoring", "alerts", "api", "jobs")
 
 
 class Load:

@@ -19,12 +19,13 @@ pytestmark = pytest.mark.integration
 
 
 def start_make_run(tmp_path):
-    ports = {name: free_port() for name in ("api", "ingest", "kafka", "controller", "redis")}
+    ports = {name: free_port() for name in ("api", "ingest", "alerts_metrics", "kafka", "controller", "redis")}
     env = {
         **os.environ,
         "STATE_DIR": str(tmp_path / "state"),
         "API_PORT": str(ports["api"]),
         "INGEST_PORT": str(ports["ingest"]),
+        "ALERTS_METRICS_PORT": str(ports["alerts_metrics"]),
         "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{ports['kafka']}",
         "KAFKA_CONTROLLER_PORT": str(ports["controller"]),
         "REDIS_URL": f"redis://127.0.0.1:{ports['redis']}/0",

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from pathlib import Path
 
 import httpx
 import pytest
@@ -174,3 +175,36 @@ def test_an_import_needs_a_known_mapping_and_a_key_for_its_source(stack, tmp_pat
             headers={"authorization": "Bearer civil-key"},
         )
     assert foreign.status_code == 403
+
+
+def test_an_uploaded_import_whose_jobs_process_is_killed_half_way_counts_every_row_exactly_once(stack, tmp_path):
+    file = tmp_path / "uploaded.csv"
+    write_csv(file, 6000, households="HBJ")
+    (Path(stack.env["IMPORT_MAPPINGS_DIR"]) / "test-civil-income.toml").write_text(MAPPING, encoding="utf-8")
+    headers = {"authorization": f"Bearer {stack.ingest_key}"}
+    with file.open("rb") as handle:
+        response = httpx.post(
+            f"{stack.ingest_url}/imports",
+            params={"mapping": "test-civil-income"},
+            files={"file": ("uploaded.csv", handle, "text/csv")},
+            headers=headers,
+        )
+    assert response.status_code == 202, response.text
+    job_id = response.json()["id"]
+    progress = Path(stack.env["IMPORT_DIR"]) / job_id / "uploaded.csv.progress"
+    deadline = time.monotonic() + 120
+    while not (progress.exists() and int(progress.read_text() or 0) > 1000):
+        assert time.monotonic() < deadline, "the import never got going"
+        time.sleep(0.05)
+    stack.processes["jobs"].kill()  # kill -9 mid-import
+    assert int(progress.read_text()) < 6001, "the import finished before it could be killed"
+    stack.start("jobs")
+    deadline = time.monotonic() + 300
+    while (job := httpx.get(f"{stack.ingest_url}/imports/{job_id}", headers=headers).json())["status"] != "done":
+        assert job["status"] in ("queued", "running") and time.monotonic() < deadline, job
+        time.sleep(0.5)
+    assert job["attempt"] >= 2  # taken up again after the kill
+    deadline = time.monotonic() + 60
+    while len(ids := imported_ids(stack, "HBJ")) < 6000 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert len(ids) == 6000 and set(ids.values()) == {1}

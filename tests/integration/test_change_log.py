@@ -9,6 +9,7 @@ from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
 
 from services.alerts.changes import ChangeLog, read_log
+from services.alerts.deadletters import DeadLetters
 from services.alerts.projector import Projector
 from services.alerts.store import AlertStore
 from services.alerts.workflow import apply_score
@@ -39,7 +40,9 @@ def test_two_hundred_writers_waiting_at_once_on_eight_redis_connections_all_hear
         await redis.flushdb()
         changes = ChangeLog(kafka_bootstrap, topic, redis, wait_seconds=20)
         await changes.start()
-        projecting = asyncio.create_task(Projector(kafka_bootstrap, topic, f"{topic}-p", AlertStore(redis)).run())
+        letters = DeadLetters(changes.producer, "projector", topic=f"{topic}.dead")
+        projector = Projector(kafka_bootstrap, topic, f"{topic}-p", AlertStore(redis), letters)
+        projecting = asyncio.create_task(projector.run())
         try:
             writes = [changes.commit(alert, "raised", "system", NOW) for alert in alerts]
             first = await asyncio.wait_for(asyncio.gather(*writes), 60)

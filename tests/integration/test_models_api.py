@@ -64,18 +64,53 @@ def test_an_analyst_lists_activates_and_rolls_back_versions_and_others_may_not(s
     assert _active(stack, analyst) == "api-1"
 
 
-def test_training_through_the_api_runs_in_the_background_and_registers_a_version(stack):
+def training(stack, headers, job: str) -> dict:
+    return httpx.get(f"{stack.api_url}/models/train/{job}", headers=headers, timeout=30).json()
+
+
+def test_training_through_the_api_runs_as_a_job_and_registers_a_version(stack):
     admin = login(stack)
     body = {"households": 300, "seed": 4, "max_iter": 20, "version": "api-trained"}
     started = httpx.post(f"{stack.api_url}/models/train", json=body, headers=admin, timeout=30)
-    assert started.status_code == 202 and started.json()["status"] == "running"
+    assert started.status_code == 202 and started.json()["status"] == "queued"
     job, deadline = started.json()["job"], time.monotonic() + 300
-    while (status := httpx.get(f"{stack.api_url}/models/train/{job}", headers=admin).json())["status"] == "running":
+    while (status := training(stack, admin, job))["status"] in ("queued", "running"):
         assert time.monotonic() < deadline, "training did not finish"
         time.sleep(1)
     assert status["status"] == "done", status
     listed = {i["version"]: i for i in httpx.get(f"{stack.api_url}/models", headers=admin, timeout=30).json()["items"]}
     assert listed["api-trained"]["trained_by"] == "admin" and listed["api-trained"]["report"] is True
+    again = httpx.post(f"{stack.api_url}/models/train", json=body, headers=admin, timeout=30)
+    assert again.status_code == 409 and "version" in again.text
+
+
+def test_trainings_run_one_at_a_time_and_a_killed_jobs_process_finishes_its_training_exactly_once(stack):
+    admin, folder = login(stack), Path(stack.env["MODEL_DIR"])
+    body = {"households": 300, "seed": 5, "max_iter": 20}
+    url = f"{stack.api_url}/models/train"
+    jobs = [httpx.post(url, json=body, headers=admin, timeout=30).json()["job"] for _ in "ab"]
+
+    def states_now() -> tuple[str, ...]:
+        return tuple(training(stack, admin, job)["status"] for job in jobs)
+
+    deadline = time.monotonic() + 120
+    while "running" not in (states := states_now()):
+        assert time.monotonic() < deadline, f"no training started: {states}"
+        time.sleep(0.3)
+    killed = jobs[states.index("running")]
+    for _ in range(10):  # the other one waits its turn (TRAINING_CONCURRENCY is 1)
+        assert sorted(states_now()) == ["queued", "running"]
+        time.sleep(0.3)
+    stack.processes["jobs"].kill()  # kill -9 mid-training (its training child dies with it)
+    stack.start("jobs")
+    deadline = time.monotonic() + 600
+    while {"queued", "running"} & set(states := states_now()):
+        assert time.monotonic() < deadline, f"trainings did not finish: {states}"
+        time.sleep(0.5)
+    assert states == ("done", "done")
+    assert training(stack, admin, killed)["attempt"] >= 2  # taken up again after the kill
+    versions = [training(stack, admin, job)["version"] for job in jobs]
+    assert len(set(versions)) == 2 and all((folder / version / "manifest.json").is_file() for version in versions)
 
 
 def test_the_demo_activates_a_trained_model_so_alerts_carry_model_risk_from_the_start(stack, restore_activation):

@@ -8,13 +8,14 @@ import time
 import httpx
 import pytest
 import redis
+from kafka import KafkaProducer
 
-from tests.clients import create_user, login
+from tests.clients import create_user, login, read_topic
 from tests.infra import ROOT, wait_until
 from tests.workflow_stack import poll, score, start_workflow_stack
 
 pytestmark = pytest.mark.integration
-PROJECTED = ("alert:*", "alerts:by_created", "alerts:ix:*", "alerts:deadlines", "household:*")
+PROJECTED = ("alerts:alert:*", "alerts:by_created", "alerts:ix:*", "alerts:deadlines", "alerts:household:*")
 
 
 @pytest.fixture(scope="module")
@@ -98,7 +99,7 @@ def test_after_a_flushall_the_rebuild_restores_every_alert_and_its_history(wf):
     for name in ("alerts", "api"):
         wf.stack.processes[name].stop()
     live = projection(wf.stack.redis_url)
-    assert sum(key.startswith("alert:") for key in live) == len(live_alerts) >= 8
+    assert sum(key.startswith("alerts:alert:") for key in live) == len(live_alerts) >= 8
     assert {"alerts:ix:532328101:reviewing:red", "alerts:ix:532328:counts"} <= set(live)
     redis.Redis.from_url(wf.stack.redis_url).flushall()
     assert projection(wf.stack.redis_url) == {}
@@ -112,3 +113,20 @@ def test_after_a_flushall_the_rebuild_restores_every_alert_and_its_history(wf):
     wf.stack.start("alerts")
     wf.stack.start("api")
     assert every_alert(wf, login(wf.stack)) == live_alerts
+
+
+def test_an_unreadable_score_and_change_are_set_aside_counted_and_the_alerts_service_goes_on(wf):
+    producer = KafkaProducer(bootstrap_servers=wf.stack.bootstrap, acks="all")
+    producer.send(wf.scores_topic, b'{"score_id": "broken"', key=b"HDL1")
+    producer.send(wf.stack.env["ALERTS_CHANGES_TOPIC"], b"not a change", key=b"HDL1")
+    producer.flush()
+    producer.close()
+    wf.publish(score("HDL1"))
+    poll(f"{wf.stack.api_url}/alerts", login(wf.stack), lambda b: b["items"], household_id="HDL1")
+    metrics = httpx.get(f"http://127.0.0.1:{wf.stack.env['ALERTS_METRICS_PORT']}/metrics").text
+    for consumer in ("scores", "projector"):
+        line = f'shouwang_alerts_dead_letters_total{{consumer="{consumer}",reason="unreadable"}}'
+        assert any(row.startswith(line) and float(row.split()[-1]) >= 1 for row in metrics.splitlines()), consumer
+    letters = {m.value: dict(m.headers) for m in read_topic(wf.stack.bootstrap, "alerts.deadletter")}
+    assert letters[b'{"score_id": "broken"']["topic"] == wf.scores_topic.encode()
+    assert letters[b"not a change"]["consumer"] == b"projector"

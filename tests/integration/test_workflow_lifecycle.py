@@ -190,3 +190,36 @@ def test_only_an_admin_reads_the_audit_trail_filtered_and_paged(wf, people):
     assert len(first["items"]) == 2 and len(second["items"]) == 1 and second["next"] is None
     assert {(e["user"], e["action"], e["target"]) for e in entries} == {("zhao.county", "alert.read", alert["id"])}
     assert entries[0]["id"] > entries[1]["id"] > entries[2]["id"] and all(e["at"] for e in entries)
+
+
+def test_a_change_needs_no_version_the_etag_guards_one_when_sent_and_a_visit_may_be_a_date(wf, people):
+    api, worker, supervisor = wf.stack.api_url, people["worker"], people["supervisor"]
+    alert = raise_alert(wf, people, "HWF7")
+    url = f"{api}/alerts/{alert['id']}/transitions"
+    read = httpx.get(f"{api}/alerts/{alert['id']}", headers=worker)
+    assert read.headers["etag"] == f'"{alert["version"]}"'
+    taken = httpx.post(url, json={"to": "verifying", "note": ""}, headers={**worker, "If-Match": read.headers["etag"]})
+    assert taken.status_code == 200 and taken.headers["etag"] == f'"{alert["version"] + 1}"'
+    visit = {"to": "reviewing", "note": "seen at home", "visited_at": "2025-01-16", "consent": True}
+    stale = httpx.post(url, json=visit, headers={**worker, "If-Match": read.headers["etag"]})
+    assert stale.status_code == 412 and stale.json()["detail"]["version"] == alert["version"] + 1
+    mixed = httpx.post(url, json={**visit, "expected_version": 1}, headers={**worker, "If-Match": '"2"'})
+    assert mixed.status_code == 422 and "If-Match" in mixed.text
+    reviewed = ok(httpx.post(url, json=visit, headers=worker))
+    assert reviewed["visit"]["visited_at"] == "2025-01-16T00:00:00+08:00"
+
+    confirmed = poll_post(url, supervisor, {"to": "confirmed", "category": "marginal"}).json()
+    measure = {"type": "temporary_relief", "amount": 800, "date": "2025-02-01"}
+    recorded = ok(httpx.post(f"{api}/alerts/{alert['id']}/measures", json=measure, headers=worker))
+    assert recorded["version"] == confirmed["version"] + 1 and recorded["measures"][0]["amount"] == 800
+
+
+def test_of_concurrent_changes_sent_without_a_version_exactly_one_applies(wf, people):
+    alert = raise_alert(wf, people, "HWF8")
+    url = f"{wf.stack.api_url}/alerts/{alert['id']}/transitions"
+    bodies = [{"to": to, "note": "", "reason": "moved away"} for to in ("verifying", "dismissed") * 3]
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(lambda body: httpx.post(url, json=body, headers=people["worker"]), bodies))
+    assert sorted(a.status_code for a in answers) == [200, 409, 409, 409, 409, 409]
+    current = ok(httpx.get(f"{wf.stack.api_url}/alerts/{alert['id']}", headers=people["worker"]))
+    assert current["version"] == alert["version"] + 1

@@ -4,10 +4,13 @@ import hashlib
 import hmac
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
+import redis
+from standardwebhooks import Webhook
 
 from tests.clients import create_user, login
 from tests.infra import free_port, wait_until
@@ -18,22 +21,26 @@ SECRET = "a-webhook-secret-0123456789"
 
 
 class Receiver:
-    """A real HTTP server on a port of its own, keeping every request it gets."""
+    """A real HTTP server on a port of its own, keeping every request it gets (answered after `delay` seconds)."""
 
-    def __init__(self, port: int):
+    def __init__(self, port: int, delay: float = 0.0):
         received: list[tuple[dict[str, str], bytes]] = []
         self.received = received
+        self.arrived = threading.Event()
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):  # noqa: N802 - the http.server API
                 body = self.rfile.read(int(self.headers["content-length"]))
                 received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+                outer.arrived.set()
+                time.sleep(delay)
                 self.send_response(204)
                 self.end_headers()
 
             def log_message(self, *args):
                 pass
 
+        outer = self
         self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -69,8 +76,9 @@ def test_a_county_subscription_gets_signed_webhooks_and_another_township_gets_no
         wf.publish(score("HNW1", "red"))  # yellow -> red notifies again
         wait_until(lambda: sorted(c["kind"] for c in county.changes()) == ["escalated", "raised"], 90, "two webhooks")
         for headers, body in county.received:
+            assert Webhook(SECRET.encode()).verify(body, headers)["delivery_id"] == headers["webhook-id"]
             expected = "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest()
-            assert headers["x-shouwang-signature"] == expected
+            assert headers["x-shouwang-signature"] == expected  # kept for receivers written before
         by_kind = {change["kind"]: change for change in county.changes()}
         assert by_kind["escalated"]["level"] == "red" and by_kind["escalated"]["household_id"] == "HNW1"
         assert elsewhere.received == []
@@ -118,3 +126,65 @@ def test_the_live_stream_shows_only_changes_inside_the_callers_jurisdiction(wf):
     wf.publish(score("HNS2", region_code="532328104001"))
     listener.join(30)
     assert [(e["household_id"], e["kind"], e["inbox"]) for e in events] == [("HNS2", "raised", "532328104")]
+
+
+def test_a_subscription_to_an_internal_address_is_refused_naming_the_url(wf):
+    admin = login(wf.stack)
+    for url in ("http://localhost:6379/", "http://169.254.169.254/latest/meta-data", "http://10.1.2.3/hook",
+                "http://[::1]:8001/events", "http://0.0.0.0:8000/", "http://[::ffff:127.0.0.2]/"):  # fmt: skip
+        body = {"region_prefix": "532328", "url": url, "secret": SECRET}
+        refused = httpx.post(f"{wf.stack.api_url}/subscriptions", json=body, headers=admin)
+        assert refused.status_code == 422, url
+        assert refused.json()["detail"][0]["loc"] == ["body", "url"], url
+
+
+def test_a_delivery_checks_the_address_again_and_never_posts_to_an_internal_one(wf):
+    receiver = Receiver(free_port())
+    try:
+        sub = subscribe(wf, "532328106", f"http://127.0.0.1:{receiver.server.server_port}/hook")
+        record = redis.Redis.from_url(wf.stack.redis_url, decode_responses=True)
+        stored = json.loads(record.hget(f"subscription:{sub['id']}", "record"))
+        stored["url"] = f"http://localhost:{receiver.server.server_port}/hook"  # as a name that now resolves inside
+        record.hset(f"subscription:{sub['id']}", "record", json.dumps(stored))
+        wf.publish(score("HNR1", region_code="532328106001"))
+        url = f"{wf.stack.api_url}/subscriptions/{sub['id']}/deliveries"
+        failed = poll(url, login(wf.stack), lambda log: log and log[0]["outcome"] == "failed")
+        assert "loopback" in failed[0]["error"] and receiver.received == []
+    finally:
+        receiver.close()
+
+
+def test_a_jobs_process_killed_mid_delivery_leaves_no_delivery_lost_and_repeats_only_under_the_same_id(wf):
+    receiver = Receiver(free_port(), delay=1.5)
+    try:
+        subscribe(wf, "532328107", f"http://127.0.0.1:{receiver.server.server_port}/hook")
+        households = [f"HNK{n}" for n in range(6)]
+        wf.publish(*(score(h, region_code="532328107001") for h in households))
+        assert receiver.arrived.wait(60), "no delivery started"
+        wf.stack.processes["jobs"].kill()  # kill -9 while a request is in flight
+        wf.stack.start("jobs")
+        wait_until(lambda: {c["household_id"] for c in receiver.changes()} >= set(households), 120, "every delivery")
+        ids = [headers["webhook-id"] for headers, _ in receiver.received]
+        by_household = {}
+        for (headers, _), change in zip(receiver.received, receiver.changes(), strict=True):
+            by_household.setdefault(change["household_id"], set()).add(headers["webhook-id"])
+        assert set(by_household) == set(households)
+        assert all(len(delivery_ids) == 1 for delivery_ids in by_household.values()), by_household  # one id each
+        assert len(ids) >= len(households)
+    finally:
+        receiver.close()
+
+
+def test_changes_another_router_read_but_never_routed_are_claimed_and_delivered(wf):
+    receiver = Receiver(free_port())
+    try:
+        subscribe(wf, "532328108", f"http://127.0.0.1:{receiver.server.server_port}/hook")
+        wf.stack.processes["alerts"].stop()  # its router would route the change before the "dead" one reads it
+        client = redis.Redis.from_url(wf.stack.redis_url, decode_responses=True)
+        change = {"change_id": "orphan-1", "kind": "raised", "region_code": "532328108001", "household_id": "HNO1"}
+        client.xadd("alerts:outbox", {"change": json.dumps(change)})
+        client.xreadgroup("webhooks", "a-replaced-pod", {"alerts:outbox": ">"}, count=100)  # read, never acked
+        wf.stack.start("alerts")
+        wait_until(lambda: [c["change_id"] for c in receiver.changes()] == ["orphan-1"], 120, "the orphan delivered")
+    finally:
+        receiver.close()

@@ -15,7 +15,7 @@ yaml = pytest.importorskip("yaml", reason="PyYAML is not installed in this envir
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
-APP_SERVICES = ("ingest", "scoring", "alerts", "api")
+APP_SERVICES = ("ingest", "scoring", "alerts", "api", "jobs")
 REQUIRED_SECRETS = {"ingest": "PSEUDONYM_KEY", "api": "JWT_SECRET"}
 
 
@@ -31,7 +31,7 @@ def environment_of(service: dict[str, Any]) -> dict[str, Any]:
     return env
 
 
-def test_the_compose_file_defines_kafka_redis_and_the_four_services(services):
+def test_the_compose_file_defines_kafka_redis_the_four_services_and_the_jobs_process(services):
     assert set(services) == {"kafka", "redis", *APP_SERVICES}
 
 

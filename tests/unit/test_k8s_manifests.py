@@ -27,7 +27,7 @@ from pydantic import SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings
 
-from services.common.settings import AlertsSettings, ApiSettings, IngestSettings, ScoringSettings
+from services.common.settings import AlertsSettings, ApiSettings, IngestSettings, JobsSettings, ScoringSettings
 from services.common.topics import topic_specs
 
 K8S = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
@@ -37,6 +37,7 @@ SETTINGS: dict[str, list[type[BaseSettings]]] = {
     "scoring": [ScoringSettings],
     "alerts": [AlertsSettings],
     "api": [ApiSettings, ScoringSettings],  # the API also runs the model registry
+    "jobs": [JobsSettings, ScoringSettings],  # trainings register models
 }
 FIELDS = {
     name: {f.upper(): i for c in classes for f, i in c.model_fields.items()} for name, classes in SETTINGS.items()
@@ -291,6 +292,9 @@ def test_every_container_has_resource_requests_and_limits_and_mounts_only_declar
         ("scoring", "MODEL_DIR"),
         ("ingest", "IMPORT_DIR"),
         ("scoring", "SCORING_DATA_DIR"),
+        ("jobs", "MODEL_DIR"),
+        ("jobs", "IMPORT_DIR"),
+        ("jobs", "AUDIT_ARCHIVE_DIR"),
     ],
 )
 def test_the_folders_services_keep_files_in_are_mounted_volumes(name, variable):

@@ -87,3 +87,26 @@ def test_deadlines_can_be_set_down_to_seconds(tmp_path):
     write(tmp_path, "2024.toml", BASE + '[regions."53"]\nhome_visit_within = "PT30S"\n')
     values = PolicyBook.load(tmp_path).for_region("530000000000", 2024).values
     assert values.home_visit_within == timedelta(seconds=30)
+
+
+def test_a_region_may_change_one_rule_s_level_and_keeps_the_others(tmp_path):
+    write(tmp_path, "2024.toml", BASE + '[regions."5323".levels]\nmedical_burden = "red"\n')
+    book = PolicyBook.load(tmp_path)
+    assert book.for_region("532328101001", 2024).values.levels.medical_burden == "red"
+    assert book.for_region("532328101001", 2024).values.levels.income_drop == "yellow"
+    assert book.for_region("110101001001", 2024).values.levels.medical_burden == "yellow"
+
+
+def test_a_level_that_is_not_red_or_yellow_is_refused_naming_the_rule(tmp_path):
+    write(tmp_path, "2024.toml", BASE + '[regions."53".levels]\nself_declared = "green"\n')
+    with pytest.raises(PolicyError, match=r"regions.53.levels.self_declared"):
+        PolicyBook.load(tmp_path)
+
+
+def test_a_category_that_is_not_a_registered_one_is_refused(tmp_path):
+    shifted = BASE.replace(
+        'low_income_categories = ["poverty_exited", "monitored"]', 'low_income_categories = ["rich"]'
+    )
+    write(tmp_path, "2024.toml", shifted)
+    with pytest.raises(PolicyError, match=r"default.low_income_categories"):
+        PolicyBook.load(tmp_path)

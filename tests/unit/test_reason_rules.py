@@ -140,3 +140,39 @@ def test_an_ordinary_household_above_the_line_hit_by_illness_is_proposed_as_sudd
 
 def test_a_household_with_no_risk_gets_no_category():
     assert assessed(registration("H", 100000, members=2)).proposed_category is None
+
+
+def policy_with(tmp_path, extra: str):
+    shipped = (REPO_ROOT / "policy" / "2025.toml").read_text(encoding="utf-8")
+    (tmp_path / "2025.toml").write_text(shipped + extra, encoding="utf-8")
+    return PolicyBook.load(tmp_path).for_region("532328101001", 2025)
+
+
+def assessed_under(policy, *raws):
+    state = HouseholdState()
+    for raw in raws:
+        state = apply_event(state, validate_event(raw, b"k"))
+    return assess(state, policy)
+
+
+def test_a_county_whose_policy_makes_medical_burden_red_gets_a_red_reason_for_the_same_bill(tmp_path):
+    policy = policy_with(tmp_path, '\n[regions."532328".levels]\nmedical_burden = "red"\n')
+    result = assessed_under(policy, registration("H", 100000 * 2, members=2), bill("H", "2025-03-05", 10000.01))
+    assert codes(result) == {"medical_burden": "red"} and result.level == "red"
+
+
+def test_a_policy_that_holds_ordinary_households_to_the_low_income_trigger_flags_them_earlier(tmp_path):
+    ordinary = registration("H", 100000 * 2, members=2, category="ordinary")
+    shipped = assessed(ordinary, bill("H", "2025-03-05", 12000))
+    widened = policy_with(tmp_path, '\n[regions."532328"]\nlow_income_categories = ["ordinary", "poverty_exited"]\n')
+    assert codes(shipped) == {} and codes(assessed_under(widened, ordinary, bill("H", "2025-03-05", 12000))) == {
+        "medical_burden": "yellow"
+    }
+
+
+def test_a_six_month_window_annualises_the_income_it_adds_up(tmp_path):
+    policy = policy_with(tmp_path, '\n[regions."532328"]\nincome_window_months = 6\n')
+    incomes = [income("H", f"2025-{m:02d}", 1000) for m in range(1, 7)]
+    result = assessed_under(policy, registration("H", 48000, members=2, time="2025-01-02T00:00:00Z"), *incomes)
+    assert result.figures.income_12m == 12000 and result.figures.months_reported == 6
+    assert "近6个月（按年折算）" in result.reasons[0].message_zh

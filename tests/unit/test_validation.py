@@ -8,6 +8,7 @@ from services.ingest.validation import InvalidEvent, UnparseableBody, parse_json
 from tests.factories import cloud_event, income, registration, resident_id
 
 KEY = b"unit-test-key"
+DEPTH = 32
 
 
 def fields_of(exc: pytest.ExceptionInfo[InvalidEvent]) -> dict[str, str]:
@@ -136,26 +137,26 @@ def test_nan_and_infinity_are_not_json():
 def test_binary_mode_takes_attributes_from_ce_headers():
     raw = registration("H1", 9600)
     headers = {f"ce-{k}": v for k, v in raw.items() if k not in ("data", "datacontenttype")}
-    events, is_batch = from_http("application/json; charset=utf-8", headers, json.dumps(raw["data"]).encode())
+    events, is_batch = from_http("application/json; charset=utf-8", headers, json.dumps(raw["data"]).encode(), DEPTH)
     assert not is_batch
     assert validate_event(events[0], KEY).id == raw["id"]
 
 
 def test_a_batch_must_be_an_array():
     with pytest.raises(UnparseableBody, match="array"):
-        from_http("application/cloudevents-batch+json", {}, b"{}")
+        from_http("application/cloudevents-batch+json", {}, b"{}", DEPTH)
 
 
 def test_an_unknown_content_type_is_refused_with_the_accepted_ones_listed():
     with pytest.raises(UnsupportedMediaType, match="application/cloudevents\\+json"):
-        from_http("text/plain", {}, b"{}")
+        from_http("text/plain", {}, b"{}", DEPTH)
 
 
 def test_kafka_binary_and_structured_messages_are_both_read():
     raw = registration("H1", 9600)
     headers = [(f"ce_{k}", str(v).encode()) for k, v in raw.items() if k not in ("data", "datacontenttype")]
-    binary = from_kafka(headers, json.dumps(raw["data"]).encode())
-    structured = from_kafka([], json.dumps(raw).encode())
+    binary = from_kafka(headers, json.dumps(raw["data"]).encode(), DEPTH)
+    structured = from_kafka([], json.dumps(raw).encode(), DEPTH)
     assert validate_event(binary, KEY).data == validate_event(structured, KEY).data
 
 

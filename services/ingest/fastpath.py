@@ -1,0 +1,250 @@
+"""Compiled validation (msgspec) of the common, plainly written events: the batch path's speed.
+
+An event is taken here only when it is certainly valid under the reference path (validation.validate_event) and
+comes out byte for byte as that path writes it; anything else (an error, an unusual spelling, non-ASCII text,
+`assistance.requested`) returns None and goes through the reference path, which names each offending field.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import Meta, Struct
+
+from services.common.events import MAX_MONEY
+from services.common.identity import check_digit, pseudonymise
+from services.ingest.canonical import CanonicalEvent
+from services.ingest.screening import Bounds, EventWindow, holds_resident_id
+
+HouseholdId = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,64}\Z")]
+RegionCode = Annotated[str, Meta(pattern=r"^[0-9]{12}\Z")]
+Month = Annotated[str, Meta(pattern=r"^[0-9]{4}-(?:0[1-9]|1[0-2])\Z")]
+Day = Annotated[str, Meta(pattern=r"^[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")]
+Count = Annotated[int, Meta(ge=0)]
+Money = int | float  # written back as a float, as the model's serializer does
+_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,6})?(?:Z|[+-][0-9]{2}:[0-9]{2})")
+_RESIDENT_ID = re.compile(r"[0-9]{17}[0-9X]")
+
+
+class _RegisteredData(Struct, forbid_unknown_fields=True, kw_only=True, gc=False, omit_defaults=True):
+    household_id: HouseholdId  # first, as in the models (the canonical JSON keeps their field order)
+    region_code: RegionCode
+    members: Annotated[int, Meta(ge=1, le=30)]
+    labourers: Count
+    category: Literal["poverty_exited", "ordinary", "monitored"]
+    annual_net_income: Money
+    disabled_members: Count | None = None
+    chronic_ill_members: Count | None = None
+    students: Count | None = None
+    housing_safe: bool | None = None
+    water_safe: bool | None = None
+    head_id: str | None = None
+    member_ids: Annotated[list[str], Meta(max_length=30)] | None = None
+
+
+class _IncomeData(Struct, forbid_unknown_fields=True, kw_only=True, gc=False):  # income_source is always written
+    household_id: HouseholdId
+    period: Month
+    amount: Money
+    income_source: Literal["wage", "agriculture", "business", "property", "transfer", "other"] = "other"
+
+
+class _MedicalData(Struct, forbid_unknown_fields=True, kw_only=True, gc=False, omit_defaults=True):
+    household_id: HouseholdId | None = None
+    region_code: RegionCode | None = None
+    date: Day
+    total_cost: Money
+    out_of_pocket: Money
+    member_id: str | None = None
+    illness: Literal["chronic", "critical", "acute", "other"] | None = None
+    inpatient: bool | None = None
+
+
+class _DisasterData(Struct, forbid_unknown_fields=True, kw_only=True, gc=False):
+    household_id: HouseholdId
+    date: Day
+    hazard: Literal["flood", "drought", "earthquake", "landslide", "typhoon", "hail", "fire", "other"]
+    house_damage: Literal["none", "minor", "severe", "collapsed"]
+    economic_loss: Money
+
+
+class _Envelope(Struct, forbid_unknown_fields=True, kw_only=True, gc=False, tag_field="type"):
+    specversion: Literal["1.0"]
+    id: Annotated[str, Meta(min_length=1, max_length=128)]
+    source: Annotated[str, Meta(min_length=1, max_length=256)]
+    time: str
+    subject: str | None = None
+    datacontenttype: Literal["application/json"] | None = None
+
+
+class _Registered(_Envelope, tag="household.registered"):
+    data: _RegisteredData
+
+
+class _Income(_Envelope, tag="income.reported"):
+    data: _IncomeData
+
+
+class _Medical(_Envelope, tag="medical.expense.incurred"):
+    data: _MedicalData
+
+
+class _Disaster(_Envelope, tag="disaster.loss.reported"):
+    data: _DisasterData
+
+
+_DECODER = msgspec.json.Decoder(_Registered | _Income | _Medical | _Disaster)
+_ENCODER = msgspec.json.Encoder()
+_MAX_MONEY = int(MAX_MONEY)
+_LONG_NUMBER = re.compile(r"[0-9]{17}")  # 17 digits in a row: maybe a resident ID, looked at closer
+_NOBODY: frozenset[str] = frozenset()
+_Routing = tuple[str | None, str | None, frozenset[str]]  # an event's person, region code and members
+
+
+class _Decline(Exception):
+    """Not for the fast path: the reference path decides."""
+
+
+def format_time(value: datetime) -> str:
+    """An aware datetime as the canonical topic writes it (pydantic's JSON form: `Z` for UTC)."""
+    text = f"{value.year:04d}-{value.month:02d}-{value.day:02d}T{value.hour:02d}:{value.minute:02d}:{value.second:02d}"
+    if value.microsecond:
+        text += f".{value.microsecond:06d}"
+    offset = value.utcoffset() or timedelta(0)
+    if not offset:
+        return text + "Z"
+    minutes = int(offset.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    return f"{text}{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+class FastPath:
+    """Validates, screens and pseudonymises plainly written events straight from their JSON bytes."""
+
+    def __init__(self, pseudonym_key: bytes, window: EventWindow):
+        self._key = pseudonym_key
+        self._window = window
+        self._times: dict[str, tuple[datetime, str]] = {}
+
+    def event(self, raw: bytes, bounds: Bounds, accepted_at: str) -> CanonicalEvent | None:
+        """The canonical event of `raw` when it is plainly valid, else None (the reference path decides)."""
+        try:
+            envelope = _DECODER.decode(raw)
+            return self._canonical(envelope, bounds, accepted_at)
+        except (msgspec.ValidationError, msgspec.DecodeError, _Decline, ValueError):
+            return None
+
+    def _time(self, text: str) -> tuple[datetime, str]:
+        """The time and its canonical spelling (remembered: a batch's events share a few times); never too early."""
+        known = self._times.get(text)
+        if known is None:
+            if not _TIME.fullmatch(text):
+                raise _Decline
+            value = datetime.fromisoformat(text)
+            if value.date() < self._window.earliest:
+                raise _Decline
+            known = (value, format_time(value))
+            if len(self._times) > 4096:
+                self._times.clear()
+            self._times[text] = known
+        return known
+
+    def _person(self, value: str) -> str:
+        normalised = value.strip().upper()
+        if (
+            not (value.isascii() and _RESIDENT_ID.fullmatch(normalised))
+            or check_digit(normalised[:17]) != normalised[17]
+        ):
+            raise _Decline  # a pseudonym sent in, or an invalid number: the reference path says why
+        return pseudonymise(normalised, self._key)
+
+    def _canonical(self, envelope: Any, bounds: Bounds, accepted_at: str) -> CanonicalEvent:
+        event_id, source, subject, data = envelope.id, envelope.source, envelope.subject, envelope.data
+        household = data.household_id
+        if not (event_id.isascii() and source.isascii() and event_id.isprintable() and source.isprintable()):
+            raise _Decline
+        if " " in source or (subject is not None and subject != household):
+            raise _Decline
+        long_number = _LONG_NUMBER.search
+        if (long_number(event_id) or long_number(source) or (household and long_number(household))) and (
+            holds_resident_id(f"{event_id}\n{source}\n{household or ''}")
+        ):
+            raise _Decline
+        time, time_text = self._time(envelope.time)
+        if time > bounds.latest_time:
+            raise _Decline
+        person, region, members = _CHECKS[type(data)](self, data, bounds)
+        event_type = _TYPES[type(envelope)]
+        doc = {"id": event_id, "source": source, "type": event_type, "time": time_text, "accepted_at": accepted_at}
+        doc["data"] = data
+        return CanonicalEvent(event_id, source, event_type, household, person, region, members, _ENCODER.encode(doc))
+
+    def _registered(self, data: _RegisteredData, bounds: Bounds) -> _Routing:
+        members = data.members
+        if data.labourers > members:
+            raise _Decline
+        for count in (data.disabled_members, data.chronic_ill_members, data.students):
+            if count is not None and count > members:
+                raise _Decline
+        data.annual_net_income = _money(data.annual_net_income)
+        if data.head_id is None and data.member_ids is None:
+            return None, data.region_code, _NOBODY
+        if data.head_id is not None:
+            data.head_id = self._person(data.head_id)
+        if data.member_ids is not None:
+            data.member_ids = [self._person(member) for member in data.member_ids]
+        return None, data.region_code, frozenset(p for p in [data.head_id, *(data.member_ids or ())] if p)
+
+    def _income(self, data: _IncomeData, bounds: Bounds) -> _Routing:
+        if not bounds.earliest_month <= data.period <= bounds.latest_month:
+            raise _Decline
+        data.amount = _money(data.amount)
+        return None, None, _NOBODY
+
+    def _medical(self, data: _MedicalData, bounds: Bounds) -> _Routing:
+        if not bounds.earliest_day <= date.fromisoformat(data.date) <= bounds.latest_day:
+            raise _Decline
+        data.total_cost, data.out_of_pocket = _money(data.total_cost), _money(data.out_of_pocket)
+        if data.out_of_pocket > data.total_cost or (data.household_id is None and data.member_id is None):
+            raise _Decline
+        if data.member_id is not None:
+            data.member_id = self._person(data.member_id)
+        return (data.member_id if data.household_id is None else None), data.region_code, _NOBODY
+
+    def _disaster(self, data: _DisasterData, bounds: Bounds) -> _Routing:
+        if not bounds.earliest_day <= date.fromisoformat(data.date) <= bounds.latest_day:
+            raise _Decline
+        data.economic_loss = _money(data.economic_loss)
+        return None, None, _NOBODY
+
+
+def _money(value: int | float) -> float:
+    """The amount as the canonical topic writes it (a float); declines what the reference might refuse."""
+    if isinstance(value, int):
+        if 0 <= value <= _MAX_MONEY:
+            return float(value)
+        raise _Decline
+    if not 0 <= value <= _MAX_MONEY:  # also NaN
+        raise _Decline
+    text = repr(value)
+    point = text.find(".")
+    if "e" in text or point < 0 or len(text) - point > 3:
+        raise _Decline  # more than 2 decimals (or a form the reference reads otherwise)
+    return value
+
+
+_CHECKS: dict[type, Any] = {
+    _RegisteredData: FastPath._registered,
+    _IncomeData: FastPath._income,
+    _MedicalData: FastPath._medical,
+    _DisasterData: FastPath._disaster,
+}
+_TYPES: dict[type, str] = {
+    _Registered: "household.registered",
+    _Income: "income.reported",
+    _Medical: "medical.expense.incurred",
+    _Disaster: "disaster.loss.reported",
+}

@@ -131,3 +131,19 @@ def test_the_alert_list_names_every_village_from_one_batch_lookup_for_the_page(s
     expected = {code: f"金碧镇 · 第{n}村" for n, code in enumerate(villages)}
     assert {code: named.get(code) for code in villages} == expected
     assert after[0] - before[0] <= 2 and after[1] == before[1]  # not one lookup per alert
+
+
+def test_the_ledger_names_each_village_next_to_its_code_in_both_languages(stack, county_admin):
+    village = f"{TOWNSHIP}401"
+    job = upload(stack, county_admin, f"{village},石门村委会\n", name="ledger-village.csv").json()
+    assert finished(stack, county_admin, job["id"])["changed"] == 1
+    post_event(stack, registration("HRL0000001", 9600, region_code=village))
+    wait_for_alert(stack, "HRL0000001", login(stack))
+    for lang, name_column, code_column in (("en", "village", "village code"), ("zh", "村", "村(行政区划代码)")):
+        answer = httpx.get(
+            f"{stack.api_url}/ledger.csv", params={"township": TOWNSHIP, "lang": lang}, headers=county_admin
+        )
+        rows = list(csv.DictReader(io.StringIO(answer.text.lstrip("\ufeff"))))
+        assert {(row[code_column], row[name_column]) for row in rows if row[code_column] == village} == {
+            (village, "金碧镇 · 石门村")
+        }

@@ -24,8 +24,9 @@ RUN pip install --no-cache-dir /app \
 
 COPY policy ./policy
 
-# The scoring worker's data dir; owned by the service user so a named volume mounted here inherits it.
-RUN mkdir -p /app/state/scoring && chown -R shouwang:shouwang /app/state
+# The scoring worker's data dir and the API's region uploads; owned by the service user so a named volume mounted
+# here inherits it.
+RUN mkdir -p /app/state/scoring /app/state/regions && chown -R shouwang:shouwang /app/state
 
 USER shouwang
 

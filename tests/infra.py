@@ -216,6 +216,7 @@ def make_stack(bootstrap: str, redis_url: str, scoring_dir: Path) -> Stack:
         "JOBS_SWEEP_SECONDS": "1",
         "JOBS_HEARTBEAT_SECONDS": "3",
         "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",  # the tests' receivers listen on loopback: allowed explicitly
+        "REGIONS_IMPORT_DIR": str(scoring_dir / "regions"),
     }
     return Stack(
         bootstrap, redis_url, env, f"http://127.0.0.1:{ingest_port}", f"http://127.0.0.1:{api_port}", key, password

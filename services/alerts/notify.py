@@ -26,6 +26,7 @@ from redis.exceptions import ResponseError
 from services.alerts.store import OUTBOX
 from services.alerts.subscriptions import Subscription, SubscriptionStore
 from services.alerts.webhooks import WebhookJobs
+from services.regions.directory import RegionDirectory
 
 log = logging.getLogger(__name__)
 GROUP = "webhooks"
@@ -43,8 +44,10 @@ def _older(a: str, b: str) -> str:
 class Notifier:
     """Routes the outbox to webhook jobs (acknowledged after queueing, so a crash re-queues, idempotently)."""
 
-    def __init__(self, redis: Redis, subs: SubscriptionStore, jobs: WebhookJobs, retention_hours: float):
-        self._redis, self._subs, self._jobs = redis, subs, jobs
+    def __init__(
+        self, redis: Redis, subs: SubscriptionStore, jobs: WebhookJobs, places: RegionDirectory, retention_hours: float
+    ):
+        self._redis, self._subs, self._jobs, self._places = redis, subs, jobs, places
         self._retention_ms = int(retention_hours * 3_600_000)
         self.name = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
@@ -66,8 +69,10 @@ class Notifier:
         """Route a batch (the subscriptions read once) and acknowledge it."""
         if entries:
             subscriptions = await self._subs.all()
-            for _, fields in entries:
-                await self.route(json.loads(fields["change"]), subscriptions)
+            changes = [json.loads(fields["change"]) for _, fields in entries]
+            names = await self._places.names_of(change["region_code"] for change in changes)  # one lookup a batch
+            for change in changes:
+                await self.route({**change, "region_name": names[change["region_code"]]}, subscriptions)
             await self._redis.xack(OUTBOX, GROUP, *(entry_id for entry_id, _ in entries))
 
     async def claim_orphans(self) -> int:

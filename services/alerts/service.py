@@ -21,6 +21,7 @@ from services.common.policy import PolicyBook
 from services.common.settings import AlertsSettings, redis_client
 from services.jobs import queues
 from services.jobs.queues import job_queue
+from services.regions.directory import RegionDirectory
 
 
 async def main() -> None:
@@ -57,7 +58,9 @@ async def main() -> None:
             settings.scores_topic,
         ).run(),
         DeadlineWatch(store, changes, settings.alerts_deadline_interval).run(),
-        Notifier(redis, SubscriptionStore(redis), webhooks, settings.alerts_outbox_retention_hours).run(),
+        Notifier(
+            redis, SubscriptionStore(redis), webhooks, RegionDirectory(redis), settings.alerts_outbox_retention_hours
+        ).run(),
     ]
     try:
         await asyncio.gather(*parts)

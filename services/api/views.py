@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
+import orjson
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from services.alerts.models import Alert, Status
 from services.alerts.search import AlertFilter
@@ -14,14 +16,25 @@ from services.alerts.store import AlertStore
 from services.api.audit import AuditTrail
 from services.api.permissions import Staff
 from services.api.workflow import etag
+from services.regions.directory import RegionDirectory
 
 router = APIRouter()
+# Alerts are stored as their JSON with `id`, `household_id` and `region_code` first (the model's field order).
+_LEADING_REGION = re.compile(r'\{"id":"[^"\\]*","household_id":"[^"\\]*","region_code":"(\d*)"')
+
+
+class NamedAlert(Alert):
+    """An alert with its region's name as shown to staff (a v1 addition)."""
+
+    region_name: str | None = Field(
+        None, description="the region as shown: a village with its township (新华乡 · 新华村); the code when unknown"
+    )
 
 
 class AlertPage(BaseModel):
     """One page of alerts in a stable order: newest `created_at` first, ties by `id` descending."""
 
-    items: list[Alert]
+    items: list[NamedAlert]
     total: int
     offset: int
     limit: int
@@ -37,8 +50,25 @@ async def _audit(request: Request) -> AuditTrail:
     return trail
 
 
+async def _regions(request: Request) -> RegionDirectory:
+    directory: RegionDirectory = request.app.state.regions
+    return directory
+
+
 Alerts = Annotated[AlertStore, Depends(_alerts)]
 Audit = Annotated[AuditTrail, Depends(_audit)]
+Regions = Annotated[RegionDirectory, Depends(_regions)]
+
+
+def region_of(stored: str) -> str:
+    """The region code of an alert stored as its JSON, read without parsing the whole alert."""
+    found = _LEADING_REGION.match(stored)
+    return found.group(1) if found else str(orjson.loads(stored)["region_code"])
+
+
+def with_region_name(stored: str, name: str) -> str:
+    """The stored alert's JSON with `region_name` added."""
+    return f'{stored[:-1]},"region_name":{orjson.dumps(name).decode()}}}'
 
 
 @router.get("/alerts", response_model=AlertPage, tags=["alerts"], summary="Alerts in your jurisdiction")
@@ -46,6 +76,7 @@ async def list_alerts(
     user: Staff,
     alerts: Alerts,
     audit: Audit,
+    regions: Regions,
     status: Annotated[Status | None, Query(examples=["open"])] = None,
     level: Annotated[Literal["red", "yellow"] | None, Query()] = None,
     region_code: Annotated[str | None, Query(pattern=r"^\d{2,12}$")] = None,
@@ -61,21 +92,28 @@ async def list_alerts(
     where = AlertFilter(user.region_code, status, level, household_id, region_code, overdue, datetime.now(UTC), queue)
     items, total = await alerts.search_json(where, offset, limit)
     await audit.record_listing(user.username, where, offset, limit, items)
-    # The alerts are stored as this API's JSON: the page is assembled without parsing and re-serialising them.
-    body = f'{{"items":[{",".join(items)}],"total":{total},"offset":{offset},"limit":{limit}}}'
+    # The alerts are stored as this API's JSON: the page is assembled without parsing and re-serialising them, their
+    # region names added from one batch lookup for the whole page.
+    codes = [region_of(item) for item in items]
+    names = await regions.names_of(codes)
+    named = [with_region_name(item, names[code]) for item, code in zip(items, codes, strict=True)]
+    body = f'{{"items":[{",".join(named)}],"total":{total},"offset":{offset},"limit":{limit}}}'
     return Response(body, media_type="application/json")
 
 
-@router.get("/alerts/{alert_id}", response_model=Alert, tags=["alerts"], summary="One alert")
-async def get_alert(alert_id: str, user: Staff, alerts: Alerts, audit: Audit, response: Response) -> Alert:
-    """The alert with its reasons and history; the ETag names its version (send it as If-Match); the read is audited;
-    404 for an alert outside your jurisdiction, as for an unknown one."""
+@router.get("/alerts/{alert_id}", response_model=NamedAlert, tags=["alerts"], summary="One alert")
+async def get_alert(
+    alert_id: str, user: Staff, alerts: Alerts, audit: Audit, regions: Regions, response: Response
+) -> NamedAlert:
+    """The alert with its reasons and history and its region's name; the ETag names its version (send it as
+    If-Match); the read is audited; 404 for an alert outside your jurisdiction, as for an unknown one."""
     alert = await alerts.get(alert_id)
     if alert is None or not user.covers(alert.region_code):
         raise HTTPException(404, f"no alert {alert_id}")
     await audit.record(user.username, "alert.read", alert_id, region=alert.region_code)
     response.headers["ETag"] = etag(alert)
-    return alert
+    names = await regions.names_of([alert.region_code])
+    return NamedAlert(**dict(alert), region_name=names[alert.region_code])
 
 
 @router.get("/households/{household_id}", tags=["households"], summary="A household's figures and timeline")

@@ -169,6 +169,13 @@ class ApiSettings(_Base):
     api_auth_max_body_bytes: int = Field(
         default=4096, ge=1, description="largest body on the unauthenticated /auth/* routes (else 413)"
     )
+    regions_import_dir: Path = Field(
+        default=REPO_ROOT / "state" / "regions", description="uploaded region names files, kept until imported"
+    )
+    regions_upload_mb: int = Field(default=64, ge=1, description="largest names file POST /regions/import takes")
+    regions_cache_codes: int = Field(
+        default=100_000, ge=1, description="imported region names an API process keeps in memory"
+    )
 
 
 class JobsSettings(_Base):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import signal
@@ -18,13 +19,15 @@ from services.analytics.selection import Options
 from services.analytics.simulator import SimConfig
 from services.analytics.training import register, train
 from services.common import topics
-from services.common.settings import IngestSettings, ScoringSettings
+from services.common.settings import REPO_ROOT, AlertsSettings, IngestSettings, ScoringSettings, redis_client
 from services.ingest.validation import source_allowed
+from services.regions.importer import import_file
 from services.scoring.state import month_shift
 
 COUNTY = "532328"  # Yuanmou county, Yunnan (monitoring line 8,700 in 2025: policy/2025.toml)
 SOURCES = tuple(f"/{dept}/{COUNTY}" for dept in ("civil-affairs", "medical-insurance", "emergency-management"))
 MONTHS = 24
+NAMES = REPO_ROOT / "deploy" / "demo" / f"regions-{COUNTY}.csv"  # its towns; the simulated villages' names invented
 log = logging.getLogger("demo")
 
 
@@ -70,6 +73,16 @@ def first_model(settings: ScoringSettings, seed: int) -> str | None:
     return version
 
 
+async def name_places(redis_url: str) -> str:
+    """Import the demo county's township and village names (the console shows names, not codes)."""
+    redis = redis_client(redis_url, decode_responses=True)
+    try:
+        record, _ = await import_file(redis, NAMES, "", "demo")
+        return f"{record['changed']} names"
+    finally:
+        await redis.aclose()
+
+
 def main() -> None:
     """Activate a model, stream the demo county to ingest, then wait (so the supervisor keeps the others up)."""
     url, key = os.environ["DEMO_INGEST_URL"], demo_key()
@@ -85,6 +98,7 @@ def main() -> None:
         signal.pause()
     settings = ScoringSettings()
     topics.ensure_topics(settings.kafka_bootstrap_servers, settings.kafka_partitions)
+    print(f"demo county {COUNTY}: {asyncio.run(name_places(AlertsSettings().redis_url))} imported", flush=True)
     try:
         version = first_model(settings, seed)
     except Exception:  # noqa: BLE001 - the demo still streams, scored by the rules alone

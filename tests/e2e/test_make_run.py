@@ -71,6 +71,8 @@ def test_make_run_streams_the_demo_county_serves_alerts_and_stops_cleanly(tmp_pa
         wait_until(
             lambda: httpx.get(f"{api}/alerts", headers=headers).json()["total"] > 0, 120, "demo alerts appearing"
         )
+        demo = httpx.get(f"{api}/alerts", headers=headers).json()["items"]
+        assert all(a["region_name"].startswith(("元马镇 · ", "黄瓜园镇 · ", "羊街镇 · ")) for a in demo)  # named places
 
         raw = registration("E2E1", 9600, members=4)
         attributes = {k: v for k, v in raw.items() if k != "data"} | {"time": datetime.fromisoformat(raw["time"])}

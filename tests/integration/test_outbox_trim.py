@@ -12,6 +12,7 @@ from services.alerts.subscriptions import SubscriptionStore
 from services.alerts.webhooks import WebhookJobs
 from services.common.settings import redis_client
 from services.jobs.queues import job_queue
+from services.regions.directory import RegionDirectory
 
 pytestmark = pytest.mark.integration
 
@@ -29,7 +30,7 @@ def test_the_outbox_keeps_what_is_unrouted_or_unacknowledged_and_trims_only_belo
             await redis.xreadgroup(GROUP, "a-router", {OUTBOX: ">"}, count=6)  # routed 6, acknowledged 4
             await redis.xack(OUTBOX, GROUP, *ids[:4])
             jobs = WebhookJobs(job_queue(url, "webhooks-test"), 3, 1, 10, 5, 60)
-            await Notifier(redis, SubscriptionStore(redis), jobs, retention_hours=24).upkeep()
+            await Notifier(redis, SubscriptionStore(redis), jobs, RegionDirectory(redis), retention_hours=24).upkeep()
             stream: Any = await redis.xrange(OUTBOX)
             left = [str(entry_id) for entry_id, _ in stream]
             return [str(i) for i in ids], left

@@ -93,7 +93,7 @@ def test_the_ledger_lists_the_township_with_household_ids_masked(stack, county):
 def test_the_chinese_ledger_opens_in_a_spreadsheet_and_gives_the_reasons_in_words(stack, county):
     response = get(stack, "/ledger.csv", county["worker"], township=TOWN_A)
     assert response.content.startswith("\ufeff预警编号".encode())
-    reasons = [row[5] for row in csv.reader(io.StringIO(response.text.lstrip("\ufeff")))][1:]
+    reasons = [row[6] for row in csv.reader(io.StringIO(response.text.lstrip("\ufeff")))][1:]
     assert any("自主申报" in reason for reason in reasons)
 
 

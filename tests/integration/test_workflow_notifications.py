@@ -69,6 +69,9 @@ def subscribe(wf, prefix: str, url: str) -> dict:
 def test_a_county_subscription_gets_signed_webhooks_and_another_township_gets_none(wf):
     county, elsewhere = Receiver(free_port()), Receiver(free_port())
     try:
+        names = {"file": ("names.csv", "532328101,元马镇\n532328101001,试点村委会\n".encode(), "text/csv")}
+        job = httpx.post(f"{wf.stack.api_url}/regions/import", files=names, headers=login(wf.stack)).json()
+        poll(f"{wf.stack.api_url}/regions/import/{job['id']}", login(wf.stack), lambda j: j["status"] == "done")
         subscribe(wf, "532328", f"http://127.0.0.1:{county.server.server_port}/hook")
         subscribe(wf, "532328102", f"http://127.0.0.1:{elsewhere.server.server_port}/hook")
         wf.publish(score("HNW1", "yellow", codes=("medical_burden",)))
@@ -81,6 +84,7 @@ def test_a_county_subscription_gets_signed_webhooks_and_another_township_gets_no
             assert headers["x-shouwang-signature"] == expected  # kept for receivers written before
         by_kind = {change["kind"]: change for change in county.changes()}
         assert by_kind["escalated"]["level"] == "red" and by_kind["escalated"]["household_id"] == "HNW1"
+        assert {change["region_name"] for change in county.changes()} == {"元马镇 · 试点村"}  # an added field
         assert elsewhere.received == []
     finally:
         county.close()

@@ -1,6 +1,7 @@
 """Training, honest evaluation and the registry record: validated out of household and time, next to baselines."""
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -84,6 +85,14 @@ def test_the_report_is_markdown_with_plots_baselines_and_intervals(trained, tmp_
     assert "| recall at 10% budget |" in text and "rank by income after rigid spending" in text and "532328" in text
     assert "minus each baseline" in text and "µs a row" in text
     assert all((tmp_path / name).stat().st_size > 1000 for name in ("reliability.png", "recall_at_budget.png"))
+
+
+def test_the_report_s_county_table_names_each_county_next_to_its_code(trained, tmp_path: Path):
+    lines = write_report(trained, tmp_path, "Risk model test").read_text(encoding="utf-8").splitlines()
+    first = lines.index(next(line for line in lines if line.startswith("| county |"))) + 2
+    rows = [line.split(" | ")[0].removeprefix("| ") for line in lines[first:] if line.startswith("| ")]
+    assert rows and "元谋县 (532328)" in rows
+    assert all(re.fullmatch(r"\S+[县市] \(5323\d\d\)", row) for row in rows)
 
 
 def test_a_backtest_reports_alerts_lead_time_and_missed_cases(trained, tmp_path: Path):

@@ -106,7 +106,11 @@ async function start() {
   document.getElementById("login").hidden = true;
   document.getElementById("nav").hidden = false;
   document.getElementById("logout").hidden = false;
-  document.getElementById("who").textContent = `${S.me.username} · ${S.me.region_code || "*"}`;
+  document.getElementById("nav-users").hidden = S.me.role !== "admin";
+  await places([S.me.region_code]).catch(() => null);
+  const who = document.getElementById("who");
+  who.textContent = `${S.me.username} · ${jurisdictionName(S.me.region_code)}`;
+  who.title = S.me.region_code || "*";
   startStream();
   route();
 }
@@ -130,7 +134,7 @@ function startStream() {
     clearTimeout(S.reload);
     S.reload = setTimeout(() => {
       // the open alert: ignore the echo of what is shown, and never wipe a half-filled form
-      if (!onAlert) route();
+      if (!onAlert) { if (!typingInView()) route(); }
       else if (!S.shown || change.version > S.shown.version) (typing() ? changedUnderneath(change) : route());
     }, 400);
   };
@@ -138,6 +142,7 @@ function startStream() {
 }
 
 // ---- a live change to the alert the worker is filling in: keep what they typed and say so
+const typingInView = () => view().contains(document.activeElement) && document.activeElement.tagName === "INPUT";
 function typing() {
   return [...document.querySelectorAll("#actions form")].some((form) => [...form.elements].some((el) =>
     el.type === "checkbox" ? el.checked !== el.defaultChecked
@@ -158,7 +163,8 @@ function route() {
   S.shown = null;
   const [, name, arg] = (location.hash || "#/inbox").split("/");
   document.querySelectorAll("#nav a").forEach((a) => a.classList.toggle("active", a.getAttribute("href") === `#/${name}`));
-  const show = { alert: () => showAlert(decodeURIComponent(arg)), board: showBoard }[name] || showInbox;
+  const show = { alert: () => showAlert(decodeURIComponent(arg)), board: showBoard, users: showUsers }[name]
+    || (() => showInbox(/^\d{2,12}$/.test(arg || "") ? arg : null));
   show().catch((e) => {
     if (e.message === "401") return;
     flash(e.message);
@@ -177,17 +183,27 @@ async function allAlerts(params) {
 }
 const levelBadge = (level) => h("span", { class: `badge ${level}` }, t(level));
 
-async function showInbox() {
-  const alerts = (await allAlerts({})).filter((a) => OPEN.includes(a.status));
+async function showInbox(region) {
+  const alerts = (await allAlerts(region ? { region_code: region } : {})).filter((a) => OPEN.includes(a.status));
+  if (region) await places([region]);
   alerts.sort((a, b) => (a.level === b.level ? 0 : a.level === "red" ? -1 : 1) || a.due_at.localeCompare(b.due_at) || a.id.localeCompare(b.id));
   const rows = alerts.map((a) => h("a", { class: `item ${a.level}${isOverdue(a) ? " overdue" : ""}`, href: `#/alert/${a.id}`,
     "data-alert": a.id, "data-household": a.household_id },
   levelBadge(a.level),
-  h("span", { class: "hh" }, a.household_id, h("small", {}, a.region_code)),
+  h("span", { class: "hh" }, a.household_id, " ", placeLabel(a.region_code, a.region_name)),
   h("span", { class: "why" }, (a.reasons[0] || {})[`message_${LANG}`] || ""),
   h("span", { class: "st" }, t(a.status)),
   h("span", { class: "due" }, isOverdue(a) ? h("b", { class: "flag" }, t("overdue")) : null, when(a.due_at))));
-  view().replaceChildren(h("h1", {}, t("my_inbox"), h("small", {}, ` (${alerts.length})`)),
+  const filter = h("form", { class: "filter", id: "region-filter" }, h("label", {}, h("span", {}, t("region")),
+    regionPicker({ name: "region_code", value: region ? PLACES.get(region) : null,
+      onPick: (place) => { location.hash = `#/inbox/${place.code}`; },
+      onClear: () => { if (region) location.hash = "#/inbox"; } })));
+  filter.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const code = filter.elements.region_code.value;
+    if (code) location.hash = `#/inbox/${code}`;
+  });
+  view().replaceChildren(h("h1", {}, t("my_inbox"), h("small", {}, ` (${alerts.length})`)), filter,
     rows.length ? h("div", { class: "list", id: "inbox" }, rows) : h("p", { class: "muted" }, t("empty")));
 }
 
@@ -245,13 +261,15 @@ async function showAlert(id) {
   view().replaceChildren(h("p", { class: "muted" }, t("loading")));
   const alert = await api(`/alerts/${encodeURIComponent(id)}`);
   S.shown = { id: alert.id, version: alert.version };
+  await places([alert.region_code]);
   let household = null;
   try { household = await api(`/households/${encodeURIComponent(alert.household_id)}`); } catch (e) { if (e.status !== 404) throw e; }
   const reasons = h("ul", { class: "reasons" }, alert.reasons.map((r) => h("li", { class: r.level }, levelBadge(r.level), " ",
     r[`message_${LANG}`], h("small", { class: "muted" }, ` ${Object.entries(r.evidence).map(([k, v]) => `${k}=${v}`).join(" · ")}`))));
   const facts = h("dl", { class: "facts" },
     h("dt", {}, t("status")), h("dd", { id: "status" }, t(alert.status)),
-    h("dt", {}, t("village")), h("dd", {}, alert.region_code),
+    h("dt", {}, t("village")), h("dd", { id: "place" }, placeLabel(alert.region_code, alert.region_name),
+      h("small", { class: "full" }, PLACES.get(alert.region_code).full_name)),
     h("dt", {}, t("raised")), h("dd", {}, when(alert.created_at)),
     h("dt", {}, t("due")), h("dd", { class: isOverdue(alert) ? "flag" : null }, when(alert.due_at), isOverdue(alert) ? ` · ${t("overdue")}` : ""),
     alert.assignee ? [h("dt", {}, t("assignee")), h("dd", {}, alert.assignee)] : null,
@@ -322,29 +340,6 @@ function actions(alert) {
   return forms.length ? forms : h("p", { class: "muted" }, t("no_actions"));
 }
 
-// ---- county board
-async function download(township) {
-  const blob = await api(`/ledger.csv?${new URLSearchParams({ township, lang: LANG })}`);
-  const a = h("a", { href: URL.createObjectURL(blob), download: `ledger-${township}.csv` });
-  document.body.append(a); a.click(); a.remove();
-}
-async function showBoard() {
-  const s = await api("/stats");
-  const tile = (label, n, cls) => h("div", { class: `tile ${cls || ""}` }, h("b", {}, n), h("span", {}, t(label)));
-  const cols = ["township", "open_cases", "overdue", "red", "yellow", "total", "export"];
-  const table = h("table", { class: "board", id: "board" }, h("thead", {}, h("tr", {}, cols.map((c) => h("th", { class: c === "total" ? "opt" : null }, t(c))))),
-    h("tbody", {}, s.by_township.map((r) => h("tr", { class: r.overdue ? "overdue" : null, "data-township": r.township },
-      h("td", {}, r.township), h("td", {}, r.open), h("td", { class: r.overdue ? "flag" : null }, r.overdue), h("td", {}, r.red),
-      h("td", {}, r.yellow), h("td", { class: "opt" }, r.total),
-      h("td", {}, h("button", { type: "button", class: "link", onclick: () => download(r.township).catch((e) => flash(e.message)) }, "CSV"))))));
-  view().replaceChildren(h("h1", {}, t("board_title"), h("small", {}, ` ${s.region_code || "*"} · ${when(s.generated_at)}`)),
-    h("div", { class: "tiles" }, tile("open_cases", s.open), tile("overdue", s.overdue, "flag"), tile("red", s.by_level.red || 0, "red"),
-      tile("yellow", s.by_level.yellow || 0, "yellow")),
-    h("div", { class: "scroll" }, table),
-    h("h2", {}, t("by_status")),
-    h("div", { class: "tiles small" }, Object.entries(s.by_status).map(([k, n]) => tile(k, n))));
-}
-
 // ---- wiring
 document.getElementById("login").addEventListener("submit", (e) => login(e).catch((err) => flash(err.message)));
 document.getElementById("logout").addEventListener("click", () => logout());
@@ -352,4 +347,4 @@ document.getElementById("lang").addEventListener("click", () => { setLang(LANG =
 window.addEventListener("hashchange", route);
 setLang(LANG);
 if (S.token) start().catch(() => logout()); else showLogin();
-setInterval(() => { if (S.me && !location.hash.startsWith("#/alert/")) route(); }, 60000);
+setInterval(() => { if (S.me && !location.hash.startsWith("#/alert/") && !typingInView()) route(); }, 60000);

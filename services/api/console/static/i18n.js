@@ -25,6 +25,10 @@ const WORDS = {
     household_missing: "尚无该户的评分数据", open_cases: "未清零", forbidden: "该记录不在您的辖区内", not_found: "没有找到该记录", ch_raised: "发出预警", ch_reopened: "重新预警", ch_evidence_added: "新增证据",
     ch_escalated: "升级预警", ch_measure_added: "登记帮扶措施", "ch_reminder:home_visit": "入户核实即将到期",
     "ch_reminder:decision": "认定即将到期", "ch_overdue:home_visit": "入户核实逾期", "ch_overdue:decision": "认定逾期",
+    region: "地区", region_hint: "输入名称、拼音首字母或代码", no_match: "没有匹配的地区", whole_country: "全国",
+    users: "用户", create_user: "新建用户", role: "角色", active: "正常", disabled: "已停用",
+    township_worker: "乡镇干部", county_supervisor: "县级审核人员", analyst: "数据分析员", admin: "管理员",
+    created: "已创建", pick_region: "请从建议中选择辖区",
   },
   en: {
     subtitle: "return-to-poverty watch", inbox: "Inbox", board: "Board", logout: "Log out", login_title: "Log in",
@@ -52,6 +56,10 @@ const WORDS = {
     ch_reopened: "reopened", ch_evidence_added: "new evidence", ch_escalated: "level raised", ch_measure_added: "measure recorded",
     "ch_reminder:home_visit": "home visit due soon", "ch_reminder:decision": "decision due soon",
     "ch_overdue:home_visit": "home visit overdue", "ch_overdue:decision": "decision overdue",
+    region: "Region", region_hint: "name, pinyin initials or code", no_match: "No matching region",
+    whole_country: "whole country", users: "Users", create_user: "Create user", role: "Role", active: "active",
+    disabled: "disabled", township_worker: "township worker", county_supervisor: "county supervisor",
+    analyst: "analyst", admin: "admin", created: "Created", pick_region: "Choose the jurisdiction from the suggestions",
   },
 };
 let LANG = localStorage.getItem("shouwang.lang") || "zh";

@@ -4,8 +4,8 @@ The projection script writes every applied change to the outbox stream in the sa
 changes that applied are delivered and none is lost between projecting and routing. The router reads the outbox as
 the consumer group `webhooks` under a name of its own (host, process, random), enqueues one delivery job per covering
 subscription, then acknowledges. Entries another router read but never acknowledged (it was killed, its pod
-replaced) are claimed once idle for CLAIM_IDLE_MS and routed again (the job key dedupes); routers gone for good are
-removed from the group. The outbox is trimmed only below what the group has routed, keeping
+replaced) are claimed once idle for `ALERTS_OUTBOX_CLAIM_IDLE_SECONDS` and routed again (the job key dedupes);
+routers gone for good are removed from the group. The outbox is trimmed only below what the group has routed, keeping
 `ALERTS_OUTBOX_RETENTION_HOURS` of changes for the live stream's `Last-Event-ID` resume.
 """
 
@@ -31,9 +31,7 @@ from services.regions.directory import RegionDirectory
 log = logging.getLogger(__name__)
 GROUP = "webhooks"
 QUIET_KINDS = frozenset({"evidence_added"})  # more evidence on the same level is shown live but not pushed
-CLAIM_IDLE_MS = 15_000  # a router acknowledges within a second or two; older pending entries are orphans
 GONE_IDLE_MS = 3_600_000  # a router idle for an hour with nothing pending has gone
-UPKEEP_SECONDS = 30.0
 
 
 def _older(a: str, b: str) -> str:
@@ -45,9 +43,17 @@ class Notifier:
     """Routes the outbox to webhook jobs (acknowledged after queueing, so a crash re-queues, idempotently)."""
 
     def __init__(
-        self, redis: Redis, subs: SubscriptionStore, jobs: WebhookJobs, places: RegionDirectory, retention_hours: float
+        self,
+        redis: Redis,
+        subs: SubscriptionStore,
+        jobs: WebhookJobs,
+        places: RegionDirectory,
+        retention_hours: float,
+        claim_idle_seconds: float = 15.0,
     ):
         self._redis, self._subs, self._jobs, self._places = redis, subs, jobs, places
+        self._claim_idle_ms = int(claim_idle_seconds * 1000)  # a router acknowledges within a second or two
+        self._upkeep_seconds = 2 * claim_idle_seconds
         self._retention_ms = int(retention_hours * 3_600_000)
         self.name = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
@@ -76,11 +82,11 @@ class Notifier:
             await self._redis.xack(OUTBOX, GROUP, *(entry_id for entry_id, _ in entries))
 
     async def claim_orphans(self) -> int:
-        """Route the entries other routers read but did not acknowledge for CLAIM_IDLE_MS; returns how many."""
+        """Route the entries other routers read but did not acknowledge for the claim idle time; returns how many."""
         claimed = 0
         cursor = "0-0"
         while True:
-            found: Any = await self._redis.xautoclaim(OUTBOX, GROUP, self.name, CLAIM_IDLE_MS, cursor, count=100)
+            found: Any = await self._redis.xautoclaim(OUTBOX, GROUP, self.name, self._claim_idle_ms, cursor, count=100)
             cursor, entries = found[0], [entry for entry in found[1] if entry[1]]
             await self._route_entries(entries)
             claimed += len(entries)
@@ -101,11 +107,11 @@ class Notifier:
                 await self._redis.xgroup_delconsumer(OUTBOX, GROUP, consumer["name"])
 
     async def run(self) -> None:
-        """Route until cancelled: orphans first and every UPKEEP_SECONDS, new changes as they come."""
+        """Route until cancelled: orphans first and every twice the claim idle time, new changes as they come."""
         upkept = 0.0
         while True:
             try:
-                if time.monotonic() - upkept > UPKEEP_SECONDS:
+                if time.monotonic() - upkept > self._upkeep_seconds:
                     await self._ensure_group()
                     await self.claim_orphans()
                     await self.upkeep()

@@ -59,7 +59,12 @@ async def main() -> None:
         ).run(),
         DeadlineWatch(store, changes, settings.alerts_deadline_interval).run(),
         Notifier(
-            redis, SubscriptionStore(redis), webhooks, RegionDirectory(redis), settings.alerts_outbox_retention_hours
+            redis,
+            SubscriptionStore(redis),
+            webhooks,
+            RegionDirectory(redis),
+            settings.alerts_outbox_retention_hours,
+            settings.alerts_outbox_claim_idle_seconds,
         ).run(),
     ]
     try:

@@ -133,6 +133,9 @@ class AlertsSettings(_Base):
     alerts_outbox_retention_hours: float = Field(
         default=24.0, gt=0, description="routed changes the outbox keeps for the live stream's Last-Event-ID resume"
     )
+    alerts_outbox_claim_idle_seconds: float = Field(
+        default=15.0, gt=0, description="an outbox entry read but not acknowledged this long is another router's orphan"
+    )
     webhook_backoff: float = Field(default=5.0, gt=0, description="seconds before the first webhook retry")
     webhook_backoff_max: float = Field(default=3600.0, gt=0, description="longest wait between webhook retries")
     webhook_max_attempts: int = Field(default=20, ge=1)

@@ -54,7 +54,8 @@ class Receiver:
 
 @pytest.fixture(scope="module")
 def wf(kafka_bootstrap, tmp_path_factory):
-    running = start_workflow_stack(kafka_bootstrap, tmp_path_factory.mktemp("notifications"))
+    folder = tmp_path_factory.mktemp("notifications")
+    running = start_workflow_stack(kafka_bootstrap, folder, ALERTS_OUTBOX_CLAIM_IDLE_SECONDS="2")
     yield running
     running.stop()
 

@@ -87,7 +87,7 @@ def allowed_from(status: str) -> list[dict[str, Any]]:
     return [{"to": to, "roles": sorted(roles)} for (src, to), roles in TRANSITIONS.items() if src == status]
 
 
-def _visit(request: TransitionRequest, actor: str, now: datetime, required: bool) -> Visit | None:
+def _visit(request: TransitionRequest, actor: str, now: datetime, earliest: date, required: bool) -> Visit | None:
     visited_at = request.visit_time()
     if visited_at is None:
         if required:
@@ -95,21 +95,25 @@ def _visit(request: TransitionRequest, actor: str, now: datetime, required: bool
         return None
     if visited_at > now:
         raise Refusal("input", "visited_at lies in the future")
+    if visited_at.astimezone(CHINA).date() < earliest:
+        raise Refusal("input", f"visited_at lies before {earliest}, the start of the policy history")
     return Visit(visited_at=visited_at, by=actor, note=request.note, consent=bool(request.consent))
 
 
-def _step(alert: Alert, request: TransitionRequest, actor: str, policy: PolicyValues, now: datetime) -> dict[str, Any]:
+def _step(
+    alert: Alert, request: TransitionRequest, actor: str, policy: PolicyValues, now: datetime, earliest: date
+) -> dict[str, Any]:
     to = request.to
     if to == "verifying":
         return {"assignee": actor}
     if to == "reviewing":
         if request.consent is not True:
             raise Refusal("input", "village review needs the household's signed consent (consent: true)")
-        return {"visit": _visit(request, actor, now, required=True), "review_started_at": now}
+        return {"visit": _visit(request, actor, now, earliest, required=True), "review_started_at": now}
     if to == "dismissed":
         if not request.reason:
             raise Refusal("input", "a dismissal needs a reason")
-        visit = _visit(request, actor, now, required=False) or alert.visit
+        visit = _visit(request, actor, now, earliest, required=False) or alert.visit
         return {"dismissed_at": now, "dismissal_reason": request.reason, "visit": visit}
     if to == "confirmed":
         if request.category is None:
@@ -137,8 +141,10 @@ def apply_transition(
     policy: PolicyValues,
     household: dict[str, Any] | None,
     now: datetime,
+    earliest: date,
 ) -> Alert:
-    """The alert after the move, or a Refusal saying why not (wrong status, role, input or unmet criteria)."""
+    """The alert after the move, or a Refusal saying why not (wrong status, role, input or unmet criteria); a visit
+    must lie between `earliest` (the start of the policy history) and now."""
     roles = TRANSITIONS.get((alert.status, request.to))
     if roles is None:
         allowed = allowed_from(alert.status)
@@ -151,7 +157,7 @@ def apply_transition(
         )
     if role not in roles:
         raise Refusal("role", f"moving an alert to {request.to} needs the role {' or '.join(sorted(roles))}")
-    update = _step(alert, request, actor, policy, now)
+    update = _step(alert, request, actor, policy, now, earliest)
     if request.to == "resolved" and (unmet := unmet_criteria(alert, household, policy, now)):
         raise Refusal("criteria", "risk elimination refused: criteria not met", unmet=unmet)
     entry = HistoryEntry(at=now, by=actor, change=request.to, note=request.reason or request.note or None)
@@ -167,12 +173,16 @@ def apply_transition(
     return with_overdue_flag(changed)
 
 
-def add_measure(alert: Alert, request: MeasureRequest, actor: str, role: str, now: datetime) -> Alert:
-    """The alert with one more assistance measure, or a Refusal (wrong role, or not confirmed yet)."""
+def add_measure(alert: Alert, request: MeasureRequest, actor: str, role: str, now: datetime, earliest: date) -> Alert:
+    """The alert with one more assistance measure, or a Refusal (wrong role, not confirmed yet, or a date outside
+    the plausible window: from `earliest`, the start of the policy history, to today in China)."""
     if role not in MEASURE_ROLES:
         raise Refusal("role", f"recording a measure needs the role {' or '.join(sorted(MEASURE_ROLES))}")
     if alert.status not in MEASURE_STATUSES:
         raise Refusal("state", f"the alert is {alert.status}; measures are recorded once it is confirmed")
+    today = now.astimezone(CHINA).date()
+    if not earliest <= request.date <= today:
+        raise Refusal("input", f"date {request.date} lies outside {earliest} to {today} (today in China)")
     measure = Measure(
         type=request.type,
         amount=request.amount,

@@ -125,6 +125,7 @@ async def transition(
             policies.for_region(alert.region_code, now.year).values,
             household,
             now,
+            policies.first_day,
         )
     except Refusal as refusal:
         raise _refused(refusal) from refusal
@@ -144,7 +145,8 @@ async def record_measure(
     """Add one measure (type, amount in yuan, date) to a confirmed or assisted case."""
     alert = await _editable(request, alert_id, user, expected_version(body.expected_version, if_match))
     try:
-        changed = add_measure(alert, body, user.username, user.role, datetime.now(UTC))
+        policies: PolicyBook = request.app.state.policies
+        changed = add_measure(alert, body, user.username, user.role, datetime.now(UTC), policies.first_day)
     except Refusal as refusal:
         raise _refused(refusal) from refusal
     return await _commit(request, response, changes, alert, changed, "measure_added", user)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -129,6 +129,11 @@ class PolicyBook:
         if not files:
             raise PolicyError(f"{folder}: no *.toml policy files")
         return cls(files)
+
+    @property
+    def first_day(self) -> date:
+        """The first day the policy history covers (1 January of the earliest policy year)."""
+        return date(self._files[0].year, 1, 1)
 
     def for_region(self, region_code: str, year: int) -> Policy:
         """Values for `region_code` in `year`: the latest file not after `year`, longest prefix winning."""

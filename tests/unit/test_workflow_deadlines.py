@@ -5,7 +5,7 @@ from datetime import timedelta
 from services.alerts.deadlines import deadline_change, is_overdue, next_check
 from services.alerts.transitions import TransitionRequest, apply_transition
 from services.alerts.workflow import apply_score
-from tests.unit.test_workflow_transitions import POLICIES, POLICY, T0, red_score
+from tests.unit.test_workflow_transitions import EARLIEST, POLICIES, POLICY, T0, red_score
 
 
 def raised():
@@ -41,11 +41,18 @@ def test_the_visit_clears_the_visit_deadline_and_the_decision_clears_the_rest():
     late = T0 + POLICY.home_visit_within
     overdue = deadline_change(raised(), late)
     taken = apply_transition(
-        overdue, TransitionRequest(to="verifying", expected_version=2), "w", "township_worker", POLICY, None, late
+        overdue,
+        TransitionRequest(to="verifying", expected_version=2),
+        "w",
+        "township_worker",
+        POLICY,
+        None,
+        late,
+        EARLIEST,
     )
     assert taken.overdue
     request = TransitionRequest(to="reviewing", expected_version=3, visited_at=late, consent=True)
-    visited = apply_transition(taken, request, "w", "township_worker", POLICY, None, late)
+    visited = apply_transition(taken, request, "w", "township_worker", POLICY, None, late, EARLIEST)
     assert not visited.overdue and visited.queue == "county"
     assert next_check(visited) == T0 + POLICY.identification_within - POLICY.reminder_before
     dismissed = apply_transition(
@@ -56,5 +63,6 @@ def test_the_visit_clears_the_visit_deadline_and_the_decision_clears_the_rest():
         POLICY,
         None,
         late,
+        EARLIEST,
     )
     assert next_check(dismissed) is None and not is_overdue(dismissed, late + timedelta(days=365))

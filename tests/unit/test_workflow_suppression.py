@@ -12,7 +12,7 @@ def dismissed(level: Level = "yellow", code: str = "medical_burden"):
     alert = apply_score(None, red_score("s1", level, code), POLICIES, T0)
     assert alert is not None
     request = TransitionRequest(to="dismissed", expected_version=1, reason="covered by insurance")
-    return apply_transition(alert, request, "w", "township_worker", POLICY, None, T0)
+    return apply_transition(alert, request, "w", "township_worker", POLICY, None, T0, POLICIES.first_day)
 
 
 def test_the_same_reasons_do_not_reopen_a_dismissed_case_during_the_quiet_period():

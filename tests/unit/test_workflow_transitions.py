@@ -22,6 +22,7 @@ from services.common.settings import REPO_ROOT
 POLICIES = PolicyBook.load(REPO_ROOT / "policy")
 POLICY = POLICIES.for_region("532328101001", 2025).values
 T0 = datetime(2025, 6, 1, tzinfo=UTC)
+EARLIEST = POLICIES.first_day
 
 
 def red_score(score_id: str = "s1", level: Level = "red", code: str = "income_below_threshold") -> Score:
@@ -45,7 +46,7 @@ def red_score(score_id: str = "s1", level: Level = "red", code: str = "income_be
 
 def move(alert: Alert, to: Status, role: str = "township_worker", at: datetime = T0, **fields) -> Alert:
     request = TransitionRequest(to=to, expected_version=alert.version, **fields)
-    return apply_transition(alert, request, "someone", role, POLICY, None, at)
+    return apply_transition(alert, request, "someone", role, POLICY, None, at, EARLIEST)
 
 
 def refusal(alert: Alert, to: Status, role: str = "township_worker", at: datetime = T0, **fields) -> Refusal:
@@ -123,21 +124,36 @@ def confirmed() -> Alert:
 def test_assistance_starts_only_once_a_measure_is_recorded():
     alert = confirmed()
     assert refusal(alert, "assisting").kind == "criteria"
-    request = MeasureRequest(type="employment", amount=1200.5, date=date(2025, 6, 20), expected_version=alert.version)
-    helped = add_measure(alert, request, "someone", "township_worker", T0)
+    request = MeasureRequest(type="employment", amount=1200.5, date=date(2025, 5, 20), expected_version=alert.version)
+    helped = add_measure(alert, request, "someone", "township_worker", T0, EARLIEST)
     assert helped.measures[0].type == "employment" and helped.version == alert.version + 1
     assert move(helped, "assisting").status == "assisting"
 
 
 def test_measures_need_a_confirmed_case_a_known_type_and_a_non_negative_amount():
     open_alert = apply_score(None, red_score(), POLICIES, T0)
-    request = MeasureRequest(type="housing", amount=0, date=date(2025, 6, 20), expected_version=1)
+    request = MeasureRequest(type="housing", amount=0, date=date(2025, 5, 20), expected_version=1)
     with pytest.raises(Refusal) as caught:
-        add_measure(open_alert, request, "someone", "township_worker", T0)
+        add_measure(open_alert, request, "someone", "township_worker", T0, EARLIEST)
     assert caught.value.kind == "state"
     with pytest.raises(Refusal) as caught:
-        add_measure(confirmed(), request, "someone", "analyst", T0)
+        add_measure(confirmed(), request, "someone", "analyst", T0, EARLIEST)
     assert caught.value.kind == "role"
     for bad in ({"type": "cash"}, {"amount": -1}, {"amount": 1.005}):
         with pytest.raises(ValueError):
             MeasureRequest(**{"type": "housing", "amount": 1, "date": "2025-06-20", "expected_version": 1, **bad})
+
+
+@pytest.mark.parametrize("day", [date(1, 1, 1), date(2020, 12, 31), date(2025, 6, 2), date(9999, 12, 31)])
+def test_a_measure_dated_before_the_policy_history_or_after_today_is_refused_naming_the_date(day):
+    request = MeasureRequest(type="housing", amount=100, date=day)
+    with pytest.raises(Refusal) as caught:
+        add_measure(confirmed(), request, "someone", "township_worker", T0, EARLIEST)
+    assert caught.value.kind == "input" and caught.value.message.startswith(f"date {day} lies outside 2021-01-01")
+
+
+@pytest.mark.parametrize("visited_at", ["0001-01-01", "2020-12-31", "9999-12-31T00:00:00+08:00"])
+def test_a_visit_before_the_policy_history_or_in_the_future_is_refused_naming_visited_at(visited_at):
+    taken = move(apply_score(None, red_score(), POLICIES, T0), "verifying")
+    caught = refusal(taken, "reviewing", visited_at=visited_at, consent=True)
+    assert caught.kind == "input" and caught.message.startswith("visited_at lies")

@@ -12,7 +12,7 @@ from tests.clients import create_user, login, post_event, wait_for_alert
 from tests.factories import registration
 
 pytestmark = pytest.mark.integration
-TOWNSHIP, XINHUA, DACUN = "532329201", "532329201001", "532329201002"  # Wuding county: no other test names it
+TOWNSHIP, XINHUA, DACUN = "532324201", "532324201001", "532324201002"  # Nanhua county: no other test names it
 NAMES = f"code,name\n{TOWNSHIP}000,新华乡\n{XINHUA},新华村委会\n{DACUN},大村村委会\n"
 AT_XINHUA, AT_DACUN = "HRG0000001", "HRG0000002"
 
@@ -21,7 +21,7 @@ AT_XINHUA, AT_DACUN = "HRG0000001", "HRG0000002"
 def township(stack):
     """Names imported for a township and two villages; a red alert in each village; a worker of the township."""
     admin = login(stack)
-    files = {"file": ("wuding.csv", NAMES.encode(), "text/csv")}
+    files = {"file": ("nanhua.csv", NAMES.encode(), "text/csv")}
     job = httpx.post(f"{stack.api_url}/regions/import", files=files, headers=admin, timeout=30).json()
     deadline = time.monotonic() + 60
     while httpx.get(f"{stack.api_url}/regions/import/{job['id']}", headers=admin).json()["status"] != "done":
@@ -53,9 +53,9 @@ def test_the_inbox_and_the_alert_page_show_the_village_by_name_with_the_code_in_
     shot(page, "11-inbox-village-names")
     place.click()
     page.wait_for_selector("#place")
-    assert "云南省 楚雄彝族自治州 武定县 新华乡 新华村" in page.inner_text("#place")
+    assert "云南省 楚雄彝族自治州 南华县 新华乡 新华村" in page.inner_text("#place")
     assert (
-        page.locator("#place .place").get_attribute("title") == f"云南省 楚雄彝族自治州 武定县 新华乡 新华村 · {XINHUA}"
+        page.locator("#place .place").get_attribute("title") == f"云南省 楚雄彝族自治州 南华县 新华乡 新华村 · {XINHUA}"
     )
     shot(page, "12-alert-village-name")
 

@@ -130,7 +130,8 @@ def test_the_alert_list_names_every_village_from_one_batch_lookup_for_the_page(s
     named = {item["region_code"]: item["region_name"] for item in page["items"]}
     expected = {code: f"金碧镇 · 第{n}村" for n, code in enumerate(villages)}
     assert {code: named.get(code) for code in villages} == expected
-    assert after[0] - before[0] <= 2 and after[1] == before[1]  # not one lookup per alert
+    # the names: one HMGET for the page (none once cached); HGETs are the alerts' own bodies, one per item at most
+    assert after[0] - before[0] <= 2 and after[1] - before[1] <= len(page["items"])
 
 
 def test_the_ledger_names_each_village_next_to_its_code_in_both_languages(stack, county_admin):

@@ -19,7 +19,7 @@ _PRESETS: dict[str, tuple[int, int, int]] = {
     "scaleout_events": (30_000, 300_000, 1_000),  # canonical events each of the 1, 2 and 4 worker runs goes through
     "households": (10_000, 100_000, 200),
     "push_households": (200_000, 200_000, 1_000),  # the county of the push phase (registrations, then a month)
-    "state_households": (100_000, 1_000_000, 2_000),  # household states a scoring worker recovers in the state phase
+    "state_households": (1_000_000, 1_000_000, 2_000),  # household states a scoring worker recovers (the 1 GB bar)
     "seconds": (30, 30, 3),  # e2e latency run at `e2e_rate` offered
     "e2e_rate": (1000, 1000, 100),  # events/s offered in the latency run
     "e2e_sample": (50, 50, 5),  # poll the API for every n-th household of a latency run

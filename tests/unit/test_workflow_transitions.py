@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from services.alerts.models import Alert, Status
+from services.alerts.raising import apply_score
 from services.alerts.transitions import (
     TRANSITIONS,
     MeasureRequest,
@@ -14,7 +15,6 @@ from services.alerts.transitions import (
     allowed_from,
     apply_transition,
 )
-from services.alerts.workflow import apply_score
 from services.common.policy import PolicyBook
 from services.common.scores import Figures, Level, Reason, Score
 from services.common.settings import REPO_ROOT

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 import pytest
 
 from services.alerts.handlers import MoveAlert, RecordMeasure, Stale, Unknown, move_alert, record_measure
+from services.alerts.models import Status
 from services.alerts.raising import apply_score
 from services.alerts.transitions import MeasureRequest, Refusal, TransitionRequest
 from tests.unit.fake_alerts import FakeAlerts, Staffer
@@ -22,7 +23,7 @@ def store_with_alert() -> tuple[FakeAlerts, str]:
     return FakeAlerts(alerts={alert.id: alert}), alert.id
 
 
-def move(store: FakeAlerts, alert_id: str, to: str, person: Staffer = WORKER, expected=None, at=T0, **fields):
+def move(store: FakeAlerts, alert_id: str, to: Status, person: Staffer = WORKER, expected=None, at=T0, **fields):
     command = MoveAlert(alert_id, TransitionRequest(to=to, **fields), expected)
     return asyncio.run(move_alert(command, person, store, store, POLICIES, at))
 

@@ -19,6 +19,8 @@ import httpx
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
+# Service logs; under pytest-xdist each worker runs its own broker and services, so each keeps its own folder.
+LOGS = ARTIFACTS / "logs" / os.environ.get("PYTEST_XDIST_WORKER", "")
 
 
 def free_port() -> int:
@@ -76,8 +78,8 @@ def _die_with_parent() -> None:
 
 def spawn(name: str, args: list[str], env: dict[str, str] | None = None) -> Process:
     """Start a process group from the repo root, logging to test-artifacts/logs/<name>.log."""
-    (ARTIFACTS / "logs").mkdir(parents=True, exist_ok=True)
-    log = (ARTIFACTS / "logs" / f"{name}.log").open("ab")
+    LOGS.mkdir(parents=True, exist_ok=True)
+    log = (LOGS / f"{name}.log").open("ab")
     popen = subprocess.Popen(
         args,
         cwd=ROOT,
@@ -164,14 +166,14 @@ class Stack:
 
     def log_size(self, name: str) -> int:
         """How much `name` has logged so far (to wait for what it logs next)."""
-        path = ARTIFACTS / "logs" / f"{name}.log"
+        path = LOGS / f"{name}.log"
         return path.stat().st_size if path.exists() else 0
 
     def wait_for_log(self, name: str, text: str, offset: int, seconds: float = 120) -> None:
         """Wait until `name` logs `text` after `offset` bytes of its log."""
 
         def logged() -> bool:
-            with (ARTIFACTS / "logs" / f"{name}.log").open("rb") as log:
+            with (LOGS / f"{name}.log").open("rb") as log:
                 log.seek(offset)
                 return text.encode() in log.read()
 

@@ -7,10 +7,9 @@ import contextlib
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator
 from datetime import datetime
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 from pydantic import BaseModel
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
@@ -197,27 +196,3 @@ class ChangeLog:
             return outcomes
         unknown = len(waiters) - len(outcomes)
         raise ChangeNotApplied(f"{unknown} change(s) logged but not projected within {self._wait}s")
-
-
-async def read_log(bootstrap_servers: str, topic: str) -> AsyncIterator[bytes]:
-    """Every message in `topic` up to its end at the time of the call, partition by partition."""
-    # Without a group the consumer is given every partition and starts resetting their positions at once; with
-    # the default "latest" such an in-flight reset can land after seek_to_beginning and skip the whole log.
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap_servers, enable_auto_commit=False, auto_offset_reset="earliest"
-    )
-    await consumer.start()
-    try:
-        partitions = sorted(consumer.assignment())
-        if not partitions:
-            raise RuntimeError(f"topic {topic} has no partitions: is it created?")
-        ends = await consumer.end_offsets(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        for partition in partitions:
-            while await consumer.position(partition) < ends[partition]:
-                batch = await consumer.getmany(partition, timeout_ms=1000, max_records=1000)
-                for message in batch.get(partition, []):
-                    if message.value is not None:
-                        yield message.value
-    finally:
-        await consumer.stop()

@@ -21,9 +21,9 @@ from services.alerts.changes import ChangeLog
 from services.alerts.deadletters import DeadLetters
 from services.alerts.models import Alert
 from services.alerts.offsets import consume_batches
+from services.alerts.raising import apply_score
 from services.alerts.records import DecodeErrors, ScoreRecord
 from services.alerts.store import AlertStore
-from services.alerts.workflow import apply_score
 from services.common import topics
 from services.common.policy import PolicyBook
 from services.common.scores import Score

@@ -9,10 +9,11 @@ from collections.abc import Iterator
 from pydantic import ValidationError
 from redis.asyncio import Redis
 
-from services.alerts.changes import Change, read_log
+from services.alerts.changes import Change
 from services.alerts.records import DecodeErrors, ScoreRecord
 from services.alerts.store import AlertStore
 from services.common import topics
+from services.common.kafka import read_log
 from services.common.settings import AlertsSettings
 
 log = logging.getLogger(__name__)

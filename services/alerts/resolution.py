@@ -13,12 +13,8 @@ from datetime import datetime
 from typing import Any
 
 from services.alerts.models import Alert
+from services.common.months import month_index
 from services.common.policy import PolicyValues
-
-
-def _month_index(moment: str) -> int:
-    at = datetime.fromisoformat(moment)
-    return at.year * 12 + at.month - 1
 
 
 def months_above_line(timeline: list[dict[str, Any]]) -> int:
@@ -31,7 +27,7 @@ def months_above_line(timeline: list[dict[str, Any]]) -> int:
         run.append(entry)
     if not run:
         return 0
-    return _month_index(run[0]["event_time"]) - _month_index(run[-1]["event_time"])
+    return month_index(run[0]["event_time"]) - month_index(run[-1]["event_time"])
 
 
 def unmet_criteria(alert: Alert, household: dict[str, Any] | None, policy: PolicyValues, now: datetime) -> list[str]:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, BeforeValidator, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, Field
 
 from services.alerts.deadlines import with_overdue_flag
 from services.alerts.models import Alert, HistoryEntry, Measure, MeasureType, Status, Visit
 from services.alerts.resolution import unmet_criteria
+from services.common.identity import holds_resident_id
 from services.common.money import Yuan
 from services.common.policy import PolicyValues
 from services.common.scores import Category
@@ -37,6 +38,13 @@ def _text_only(value: Any) -> Any:
     return value
 
 
+def _no_resident_id(text: str) -> str:
+    if holds_resident_id(text):
+        raise ValueError("contains a resident ID number: notes name people by role, never by ID (privacy)")
+    return text
+
+
+PersonsText = Annotated[str, AfterValidator(_no_resident_id)]  # free text a worker writes
 VisitTime = Annotated[AwareDatetime | date, Field(union_mode="left_to_right"), BeforeValidator(_text_only)]
 ExpectedVersion = Annotated[
     int | None,
@@ -58,10 +66,10 @@ class TransitionRequest(BaseModel):
     """Body of `POST /alerts/{id}/transitions`."""
 
     to: Status
-    note: str = Field(default="", max_length=2000)
+    note: PersonsText = Field(default="", max_length=2000)
     expected_version: ExpectedVersion = None
     category: Category | None = None
-    reason: str | None = Field(default=None, min_length=1, max_length=500)
+    reason: PersonsText | None = Field(default=None, min_length=1, max_length=500)
     visited_at: VisitTime | None = None
     consent: bool | None = None
 
@@ -78,7 +86,7 @@ class MeasureRequest(BaseModel):
     type: MeasureType
     amount: Yuan
     date: date
-    note: str = Field(default="", max_length=500)
+    note: PersonsText = Field(default="", max_length=500)
     expected_version: ExpectedVersion = None
 
 

@@ -13,11 +13,11 @@ from services.analytics.labels import as_of_date
 from services.analytics.pipeline import simulated_training_set
 from services.analytics.simulator import SimConfig
 from services.analytics.training_set import month_end, replay
+from services.common.months import months_from
 from services.common.policy import PolicyBook
 from services.scoring.features import FEATURES
 from services.scoring.levels import RANK, decide_level, model_level
 from services.scoring.model import Activation, ModelRegistry, RiskModel
-from services.scoring.state import month_shift
 
 
 def load_version(folder: Path, version: str) -> RiskModel:
@@ -32,19 +32,12 @@ def load_version(folder: Path, version: str) -> RiskModel:
     return model
 
 
-def _months(start: str, end: str) -> list[str]:
-    months = [start]
-    while months[-1] < end:
-        months.append(month_shift(months[-1], 1))
-    return months
-
-
 LEVELS = {rank: level for level, rank in RANK.items()}
 
 
 def backtest(folder: Path, version: str, policy_dir: Path, config: SimConfig, start: str, end: str) -> dict[str, Any]:
     """Month-end replay of `start`..`end`: alerts raised (rules + model), how early, and true cases missed."""
-    model, policies, months = load_version(folder, version), PolicyBook.load(policy_dir), _months(start, end)
+    model, policies, months = load_version(folder, version), PolicyBook.load(policy_dir), months_from(start, end)
     first_alert: dict[str, int] = {}
     falls: dict[str, int] = {}
     model_only = 0

@@ -13,8 +13,8 @@ from services.analytics import registry
 from services.analytics.jobs import TrainRequest, run_training
 from services.analytics.simulator import SimConfig
 from services.common import topics
+from services.common.months import month_shift
 from services.common.settings import ScoringSettings
-from services.scoring.state import month_shift
 
 
 def _settings() -> ScoringSettings:
@@ -125,12 +125,12 @@ def _import_panel(args: argparse.Namespace) -> None:
 
 
 def _labels(args: argparse.Namespace) -> None:
-    from services.analytics.history import read_topic
     from services.analytics.jobs import read_json_lines
     from services.analytics.labels import verdict_outcomes, write_outcomes
+    from services.common.kafka import TopicToEnd
 
     if args.from_kafka:
-        docs = [json.loads(raw) for raw in read_topic(_settings().kafka_bootstrap_servers, args.kafka_topic)]
+        docs = [json.loads(raw) for raw in TopicToEnd(_settings().kafka_bootstrap_servers, args.kafka_topic)]
     elif args.verdicts:
         docs = read_json_lines(Path(args.verdicts))
     else:

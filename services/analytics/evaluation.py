@@ -11,9 +11,9 @@ import numpy as np
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import brier_score_loss
 
-from services.analytics.labels import add_months
 from services.analytics.ranking import average_precision, roc_auc
 from services.analytics.training_set import TrainingSet
+from services.common.months import add_months
 
 BUDGETS = (0.05, 0.10, 0.20)
 INTERVAL_METRICS = ("roc_auc", "pr_auc", "recall_at_10pct", "precision_at_10pct")

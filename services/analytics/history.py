@@ -19,6 +19,7 @@ from services.analytics.labels import Outcome, write_outcomes
 from services.analytics.simulator import Cohort, SimConfig, World, simulate_cohort
 from services.common import topics
 from services.common.events import DATA_MODELS, HouseholdEvent
+from services.common.kafka import TopicToEnd
 from services.scoring.facts import FACT_TYPES, Fact
 
 BLOCK = 2000  # households simulated together
@@ -129,33 +130,7 @@ def write_rejects(path: Path, rejects: list[Reject]) -> None:
 
 def read_kafka(bootstrap: str, topic: str = topics.CANONICAL, timeout_s: float = 10) -> Iterator[HouseholdEvent]:
     """Every event on `topic`, from the beginning to the end offsets at the start (no group)."""
-    return map(HouseholdEvent.from_json, read_topic(bootstrap, topic, timeout_s))
-
-
-def read_topic(bootstrap: str, topic: str, timeout_s: float = 10) -> Iterator[bytes]:
-    """Every message value in `topic`, from the beginning to the end offsets at the start (no group)."""
-    from kafka import KafkaConsumer, TopicPartition
-
-    consumer = KafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None, auto_offset_reset="earliest"
-    )
-    try:
-        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or [])]
-        if not partitions:
-            raise ValueError(f"topic {topic} does not exist on {bootstrap}")
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        ends = {tp: off for tp, off in consumer.end_offsets(partitions).items() if off > 0}
-        while ends:
-            batch = consumer.poll(timeout_ms=int(timeout_s * 1000))
-            if not batch:
-                raise TimeoutError(f"{topic}: no message for {timeout_s}s before the end offsets {ends}")
-            for messages in batch.values():
-                for message in messages:
-                    yield message.value
-            ends = {tp: end for tp, end in ends.items() if consumer.position(tp) < end}
-    finally:
-        consumer.close()
+    return map(HouseholdEvent.from_json, TopicToEnd(bootstrap, topic, timeout_s))
 
 
 def write_simulation(config: SimConfig, events_path: Path, labels_path: Path) -> dict[str, int]:

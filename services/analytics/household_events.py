@@ -9,7 +9,7 @@ import numpy as np
 
 from services.analytics.labels import Outcome, as_of_date
 from services.analytics.simulator import HAZARDS, WARMUP, Cohort, SimConfig
-from services.scoring.state import month_shift
+from services.common.months import month_shift
 
 DAMAGE = ("none", "minor", "severe", "collapsed")
 DAMAGE_COST = (0.0, 3000.0, 20000.0, 60000.0)

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
+from services.common.months import add_months, months_between
+
 LINE_OUTCOMES = ("below_line", "above_line")
 VERDICTS = ("confirmed", "dismissed")
 POSITIVE = frozenset({"below_line", "entered_monitoring", "confirmed"})
@@ -48,21 +50,6 @@ def as_of_date(text: str) -> date:
         year, month = int(text[:4]), int(text[5:7])
         return date(year, month, calendar.monthrange(year, month)[1])
     return date.fromisoformat(text[:10])
-
-
-def add_months(day: date, months: int) -> date:
-    """`day` moved by `months`; a month's last day stays the last day of its month."""
-    index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(index, 12)
-    last = calendar.monthrange(year, month + 1)[1]
-    at_end = day.day == calendar.monthrange(day.year, day.month)[1]
-    return date(year, month + 1, last if at_end else min(day.day, last))
-
-
-def months_between(start: date, end: date) -> int:
-    """Whole months from `start` to `end` (rounded up: any part of a month counts)."""
-    months = (end.year - start.year) * 12 + end.month - start.month
-    return months + (1 if end.day > start.day and months >= 0 and add_months(start, months) < end else 0)
 
 
 def outcome_of(household_id: str, as_of: str, outcome: str, where: str) -> Outcome:

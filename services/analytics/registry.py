@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaProducer
 
 from services.common import topics
+from services.common.kafka import TopicToEnd
 from services.scoring.model import Activation, ModelManifest, ModelRegistry, activation_message
 
 
@@ -19,21 +20,7 @@ class RegistryError(ValueError):
 
 def activations(bootstrap: str, timeout_s: float = 10) -> list[Activation]:
     """Every activation on `models.activations`, oldest first (read to the end, no consumer group)."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None)
-    partition = TopicPartition(topics.MODEL_ACTIVATIONS, 0)
-    try:
-        consumer.assign([partition])
-        consumer.seek_to_beginning(partition)
-        end = consumer.end_offsets([partition])[partition]
-        found: list[Activation] = []
-        while consumer.position(partition) < end:
-            batch = consumer.poll(timeout_ms=int(timeout_s * 1000))
-            if not batch:
-                raise TimeoutError("models.activations could not be read to its end")
-            found += [Activation.model_validate_json(m.value) for m in batch.get(partition, [])]
-        return found
-    finally:
-        consumer.close()
+    return [Activation.model_validate_json(raw) for raw in TopicToEnd(bootstrap, topics.MODEL_ACTIVATIONS, timeout_s)]
 
 
 def active(history: list[Activation], role: Literal["active", "shadow"] = "active") -> Activation | None:

@@ -21,8 +21,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-from services.analytics.labels import add_months
 from services.analytics.training_set import HORIZON, TrainingSet
+from services.common.months import add_months
 from services.scoring.features import FEATURES
 
 DECREASING_RISK = ("income_to_line", "after_rigid_to_line")  # more income per person never raises the risk

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
-from services.analytics.history import read_topic
 from services.common import topics
+from services.common.kafka import TopicToEnd
 from services.common.scores import ShadowScore
 
 
@@ -50,4 +50,4 @@ def compare(scores: list[ShadowScore], candidate: str) -> dict[str, Any]:
 
 def live_report(bootstrap: str, candidate: str, topic: str = topics.SHADOW_SCORES) -> dict[str, Any]:
     """Read `scores.shadow` to its end and compare `candidate` with the active model."""
-    return compare([ShadowScore.model_validate_json(raw) for raw in read_topic(bootstrap, topic)], candidate)
+    return compare([ShadowScore.model_validate_json(raw) for raw in TopicToEnd(bootstrap, topic)], candidate)

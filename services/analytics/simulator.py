@@ -8,9 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
+from services.common.months import month_shift
 from services.common.policy import PolicyBook
 from services.common.settings import REPO_ROOT
-from services.scoring.state import month_shift
 
 # Counties of Chuxiong prefecture, Yunnan (prefix 53: the 2025 line of 8,700 applies).
 COUNTIES = ("532322", "532323", "532324", "532325", "532326", "532327", "532328", "532329")

@@ -8,13 +8,14 @@ from datetime import date, datetime, time, timedelta, timezone
 
 import numpy as np
 
-from services.analytics.labels import Labels, add_months
+from services.analytics.labels import Labels
 from services.common.events import HouseholdEvent
+from services.common.months import add_months, month_shift
 from services.common.policy import PolicyBook
 from services.scoring.facts import Fact, fact_of
 from services.scoring.features import FEATURES, household_features
 from services.scoring.rules import RANK, assess
-from services.scoring.state import HouseholdState, apply_event, month_shift
+from services.scoring.state import HouseholdState, apply_event
 
 HORIZON = 12  # months after the cut-off in which falling below the line is the positive label
 CHINA = timezone(timedelta(hours=8))

@@ -15,16 +15,16 @@ from services.alerts.targets import allowed_hosts
 from services.analytics.training_jobs import TrainingJobs
 from services.api import (
     accounts,
+    alert_changes,
     audit_log,
     console,
     evaluations,
     hardening,
     hooks,
-    models,
+    model_registry,
     regions,
     stats,
     stream,
-    workflow,
 )
 from services.api.audit import AuditTrail
 from services.api.auth import TokenIssuer
@@ -93,10 +93,10 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     )
     for routes in (
         stream.router,
-        workflow.router,
+        alert_changes.router,
         hooks.router,
         audit_log.router,
-        models.router,
+        model_registry.router,
     ):  # /alerts/stream before /alerts/{id}
         app.include_router(routes)
     app.include_router(evaluations.router, max_body_size=ScoringSettings().evaluation_upload_mb << 20)

@@ -13,9 +13,9 @@ from pydantic import BaseModel, Field
 from services.alerts.models import Alert, Status
 from services.alerts.search import AlertFilter
 from services.alerts.store import AlertStore
+from services.api.alert_changes import etag
 from services.api.audit import AuditTrail
 from services.api.permissions import Staff
-from services.api.workflow import etag
 from services.regions.directory import RegionDirectory
 
 router = APIRouter()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import unicodedata
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"
@@ -12,6 +13,10 @@ _SHAPE = re.compile(r"^\d{17}[\dX]$")
 PSEUDONYM_PREFIX = "psn_"
 # Anything that looks like a resident ID inside free text (used to scrub dead letters and logs).
 RESIDENT_ID_PATTERN = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
+# 18 characters shaped like a resident ID: region (first digit 1-8), a birth date in 1900-2099, sequence, check.
+_RESIDENT_ID = re.compile(
+    r"(?<![0-9])([1-8][0-9]{5}(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3})([0-9Xx])(?![0-9])"
+)
 
 
 class InvalidResidentId(ValueError):
@@ -43,3 +48,10 @@ def pseudonymise(resident_id: str, key: bytes) -> str:
 def scrub_resident_ids(text: str) -> str:
     """Mask every resident-ID-shaped run of characters in free text."""
     return RESIDENT_ID_PATTERN.sub("[resident-id removed]", text)
+
+
+def holds_resident_id(text: str) -> bool:
+    """True when `text` (also in fullwidth digits or broken up by invisible characters) carries a resident ID."""
+    if not text.isascii():
+        text = "".join(c for c in unicodedata.normalize("NFKC", text) if unicodedata.category(c) != "Cf")
+    return any(check_digit(m.group(1)) == m.group(2).upper() for m in _RESIDENT_ID.finditer(text))

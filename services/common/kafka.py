@@ -1,11 +1,13 @@
-"""Kafka helpers every service shares: rewinding a consumer to its commits, and the producers' partitioner."""
+"""Kafka helpers every service shares: rewinding a consumer to its commits, reading a topic to its end (in a
+service's event loop or in a command line), and the producers' partitioner."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 
 import numpy as np
 from aiokafka import AIOKafkaConsumer
+from kafka import KafkaConsumer, TopicPartition
 
 _M = np.uint32(0x5BD1E995)
 _SEED = 0x9747B28C
@@ -17,6 +19,64 @@ async def rewind(consumer: AIOKafkaConsumer) -> None:
     uncommitted = [partition for partition, offset in committed.items() if not offset]
     if uncommitted:
         await consumer.seek_to_beginning(*uncommitted)
+
+
+async def read_log(bootstrap_servers: str, topic: str) -> AsyncIterator[bytes]:
+    """Every message value in `topic` up to its end at the time of the call, partition by partition (no group)."""
+    # Without a group the consumer is given every partition and starts resetting their positions at once; with
+    # the default "latest" such an in-flight reset can land after seek_to_beginning and skip the whole log.
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap_servers, enable_auto_commit=False, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        partitions = sorted(consumer.assignment())
+        if not partitions:
+            raise RuntimeError(f"topic {topic} has no partitions: is it created?")
+        ends = await consumer.end_offsets(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        for partition in partitions:
+            while await consumer.position(partition) < ends[partition]:
+                batch = await consumer.getmany(partition, timeout_ms=1000, max_records=1000)
+                for message in batch.get(partition, []):
+                    if message.value is not None:
+                        yield message.value
+    finally:
+        await consumer.stop()
+
+
+class TopicToEnd:
+    """Every message value in a topic, from the beginning to the end offsets read when iteration starts (no group,
+    blocking: for command lines and start-up); `ends` holds those end offsets by partition."""
+
+    def __init__(self, bootstrap: str, topic: str, timeout_s: float = 10):
+        self._bootstrap, self._topic, self._timeout_ms = bootstrap, topic, int(timeout_s * 1000)
+        self.ends: dict[int, int] = {}
+
+    def __iter__(self) -> Iterator[bytes]:
+        consumer = KafkaConsumer(
+            bootstrap_servers=self._bootstrap, enable_auto_commit=False, group_id=None, auto_offset_reset="earliest"
+        )
+        try:
+            partitions = [
+                TopicPartition(self._topic, p) for p in sorted(consumer.partitions_for_topic(self._topic) or [])
+            ]
+            if not partitions:
+                raise ValueError(f"topic {self._topic} does not exist on {self._bootstrap}")
+            consumer.assign(partitions)
+            consumer.seek_to_beginning(*partitions)
+            ends = consumer.end_offsets(partitions)
+            self.ends = {tp.partition: end for tp, end in ends.items()}
+            left = {tp: end for tp, end in ends.items() if end > 0}
+            while left:
+                batch = consumer.poll(timeout_ms=self._timeout_ms)
+                if not batch:
+                    raise TimeoutError(f"{self._topic}: no message for {self._timeout_ms} ms before the end offsets")
+                for messages in batch.values():
+                    yield from (message.value for message in messages if message.value is not None)
+                left = {tp: end for tp, end in left.items() if consumer.position(tp) < end}
+        finally:
+            consumer.close()
 
 
 def partitions_of(keys: Sequence[bytes], count: int) -> list[int]:

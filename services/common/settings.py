@@ -28,6 +28,41 @@ class _Base(BaseSettings):
     )
 
 
+class _Redis(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    redis_url: str = "redis://127.0.0.1:6379/0"
+
+
+class _ImportFolders(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    import_dir: Path = REPO_ROOT / "state" / "imports"
+    import_mappings_dir: Path = REPO_ROOT / "deploy" / "mappings"
+
+
+class _ChangeLog(BaseSettings):
+    """The alerts' change log, written by the alerts service and the API alike."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    alerts_changes_topic: str = "alerts.changes"
+    alerts_change_wait: float = Field(default=10.0, gt=0, description="seconds a writer waits for its change")
+    alerts_history_kept: int = Field(default=200, ge=2, description="newest history entries an alert keeps")
+
+
+class _WebhookHosts(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    webhook_allowed_hosts: str = Field(default="", description="hosts webhooks may reach on non-public addresses")
+
+
+class _WebhookTimeout(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    webhook_timeout: float = Field(default=10.0, gt=0, description="seconds per webhook request")
+
+
 class ImportLimits(BaseSettings):
     """Limits on department files, read from the environment by ingest and by the import command line."""
 
@@ -53,11 +88,17 @@ class IngestGrant:
         return self.regions is None or region_code.startswith(self.regions)
 
 
-class IngestSettings(_Base, ImportLimits):
-    """Ingest: HTTP and Kafka intake of upstream events."""
+class IngestAddress(BaseSettings):
+    """Where ingest listens on its host (also the default target of its command line)."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
 
     ingest_port: int = 8001
-    redis_url: str = "redis://127.0.0.1:6379/0"
+
+
+class IngestSettings(_Base, _Redis, _ImportFolders, ImportLimits, IngestAddress):
+    """Ingest: HTTP and Kafka intake of upstream events."""
+
     ingest_api_keys: str = Field(
         default="", description='"key1=/source/prefix1,key2=/source/prefix2@5323|5301" (@: region prefixes)'
     )
@@ -79,8 +120,6 @@ class IngestSettings(_Base, ImportLimits):
     event_clock_skew_minutes: float = Field(
         default=15.0, ge=0, description="how far an event's `time` may lie after the ingest clock"
     )
-    import_dir: Path = REPO_ROOT / "state" / "imports"
-    import_mappings_dir: Path = REPO_ROOT / "deploy" / "mappings"
 
     def grants(self) -> dict[str, IngestGrant]:
         """Return {key: what it may write} parsed from INGEST_API_KEYS (`key=/prefix` or `key=/prefix@53|5301`)."""
@@ -116,16 +155,12 @@ class ScoringSettings(_Base):
     )
 
 
-class AlertsSettings(_Base):
+class AlertsSettings(_Base, _Redis, _ChangeLog, _WebhookTimeout):
     """Alerts: turns scores into one open alert per household in Redis."""
 
-    redis_url: str = "redis://127.0.0.1:6379/0"
     alerts_group_id: str = "shouwang-alerts"
-    alerts_changes_topic: str = "alerts.changes"
     scores_topic: str = Field(default="scores", description="where alerts reads scores (tests use their own)")
-    alerts_change_wait: float = Field(default=10.0, gt=0, description="seconds a writer waits for its change")
     alerts_deadline_interval: float = Field(default=60.0, gt=0, description="seconds between deadline checks")
-    alerts_history_kept: int = Field(default=200, ge=2, description="newest history entries an alert keeps")
     alerts_score_ids_kept: int = Field(
         default=5000, ge=10, description="newest score ids a household keeps to recognise a redelivered score"
     )
@@ -139,22 +174,16 @@ class AlertsSettings(_Base):
     webhook_backoff: float = Field(default=5.0, gt=0, description="seconds before the first webhook retry")
     webhook_backoff_max: float = Field(default=3600.0, gt=0, description="longest wait between webhook retries")
     webhook_max_attempts: int = Field(default=20, ge=1)
-    webhook_timeout: float = Field(default=10.0, gt=0)
     webhook_keep_hours: int = Field(default=168, ge=1, description="a delivery's record, against routing it twice")
 
 
-class ApiSettings(_Base):
+class ApiSettings(_Base, _Redis, _ChangeLog, _WebhookHosts):
     """API and web console for staff."""
 
     api_port: int = 8000
-    redis_url: str = "redis://127.0.0.1:6379/0"
     jwt_secret: SecretStr  # required: signs access tokens
     admin_password: SecretStr | None = None
     access_token_minutes: int = 15
-    alerts_changes_topic: str = "alerts.changes"
-    alerts_change_wait: float = Field(default=10.0, gt=0, description="seconds a writer waits for its change")
-    alerts_history_kept: int = Field(default=200, ge=2, description="newest history entries an alert keeps")
-    webhook_allowed_hosts: str = Field(default="", description="hosts webhooks may reach on non-public addresses")
     ledger_concurrency: int = Field(default=4, ge=1, description="ledger exports at once per API process (then 429)")
     stream_queue: int = Field(default=1000, ge=10, description="changes a slow live-stream client may fall behind")
     refresh_token_hours: float = Field(default=12.0, gt=0, description="lifetime of a refresh token")
@@ -181,23 +210,31 @@ class ApiSettings(_Base):
     )
 
 
-class JobsSettings(_Base):
+class JobsSettings(_Base, _Redis, _ImportFolders, _WebhookHosts, _WebhookTimeout):
     """Jobs: webhook deliveries, training and import jobs, the audit archive (`python -m services.jobs`)."""
 
-    redis_url: str = "redis://127.0.0.1:6379/0"
-    webhook_timeout: float = Field(default=10.0, gt=0, description="seconds per webhook request")
-    webhook_allowed_hosts: str = Field(default="", description="hosts webhooks may reach on non-public addresses")
     webhook_concurrency: int = Field(default=20, ge=1, description="deliveries in flight per jobs process")
     training_concurrency: int = Field(default=1, ge=1, description="trainings at once per jobs process")
     import_concurrency: int = Field(default=2, ge=1, description="imports at once per jobs process")
     jobs_sweep_seconds: int = Field(default=10, ge=1, description="how often jobs of a dead worker are looked for")
     ingest_url: str = Field(default="http://127.0.0.1:8001", description="where import jobs send their rows")
     jobs_ingest_key: SecretStr | None = Field(default=None, description="the ingest key import jobs send rows with")
-    import_dir: Path = REPO_ROOT / "state" / "imports"
-    import_mappings_dir: Path = REPO_ROOT / "deploy" / "mappings"
     import_rejects_kept: int = Field(default=100_000, ge=1, description="lines an import's rejects report keeps")
     audit_retention_days: float = Field(default=730.0, gt=0, description="audit entries older are archived, trimmed")
     audit_archive_dir: Path = Field(default=REPO_ROOT / "state" / "audit", description="where they are archived")
+
+
+class DemoSettings(BaseSettings):
+    """The demo county `make run` streams (`python -m services.simulator.demo`)."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", env_prefix="DEMO_")
+
+    ingest_url: str = Field(description="where the demo sends its events (ingest)")
+    ingest_key: str = Field(default="", description="the key it streams under; empty: the first that may")
+    households: int = Field(default=300, ge=1, description="households of the demo county")
+    train_households: int = Field(default=1200, ge=1, description="households simulated to train the first model")
+    seed: int = 7
+    model_wait: float = Field(default=3.0, ge=0, description="seconds for scoring workers to load the model")
 
 
 class HiredisPackedConnection(Connection):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from services.common.settings import IngestAddress
 from services.ingest.importer import REJECTS_KEPT, Importer, WorkbookTooLarge
 from services.ingest.mapping import Mapping
 from services.ingest.persons import PersonIndex
@@ -30,8 +30,8 @@ def import_file(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="CSV, JSONL or XLSX file")],
     mapping: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="the department's mapping (TOML)")],
     ingest_url: Annotated[
-        str, typer.Option(envvar="INGEST_URL")
-    ] = f"http://127.0.0.1:{os.environ.get('INGEST_PORT', '8001')}",
+        str, typer.Option(envvar="INGEST_URL", help="default: ingest on this host's INGEST_PORT")
+    ] = "",
     key: Annotated[str, typer.Option(envvar="INGEST_KEY", help="an ingest key allowed for the mapping's source")] = "",
     batch_size: Annotated[int, typer.Option(min=1, max=1000)] = 1000,
     rejects_kept: Annotated[
@@ -39,7 +39,8 @@ def import_file(
     ] = REJECTS_KEPT,
 ) -> None:
     """Import a department file; rerun the same command to resume an interrupted import."""
-    importer = Importer(Mapping.load(mapping), ingest_url, key, batch_size, rejects_kept=rejects_kept)
+    url = ingest_url or f"http://127.0.0.1:{IngestAddress().ingest_port}"
+    importer = Importer(Mapping.load(mapping), url, key, batch_size, rejects_kept=rejects_kept)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     console = Console()
     with Progress(*columns) as progress:

@@ -15,9 +15,9 @@ import msgspec
 from msgspec import Meta, Struct
 
 from services.common.events import MAX_MONEY
-from services.common.identity import check_digit, pseudonymise
+from services.common.identity import check_digit, holds_resident_id, pseudonymise
 from services.ingest.canonical import CanonicalEvent
-from services.ingest.screening import Bounds, EventWindow, holds_resident_id
+from services.ingest.screening import Bounds, EventWindow
 
 HouseholdId = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,64}\Z")]
 RegionCode = Annotated[str, Meta(pattern=r"^[0-9]{12}\Z")]

@@ -6,22 +6,17 @@ They live in ingest, not in the shared models, so events accepted before a rule 
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from services.common.identity import check_digit
+from services.common.identity import holds_resident_id
 
 # Attributes and data fields that identify something: compared, keyed and matched, so written one way only.
 ENVELOPE_IDENTIFIERS = ("id", "source", "subject")
 DATA_IDENTIFIERS = ("household_id", "region_code", "head_id", "member_id")
 FREE_TEXT = ("reason",)  # data fields written by people
-# 18 characters shaped like a resident ID: region (first digit 1-8), a birth date in 1900-2099, sequence, check.
-_RESIDENT_ID = re.compile(
-    r"(?<![0-9])([1-8][0-9]{5}(?:19|20)[0-9]{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01])[0-9]{3})([0-9Xx])(?![0-9])"
-)
 _BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _TEXT_WHITESPACE = frozenset("\t\n\r")
 RESIDENT_ID_REASON = "contains a resident ID number: those belong only in head_id, member_ids or member_id"
@@ -41,13 +36,6 @@ def normalised(raw: dict[str, Any]) -> dict[str, Any]:
             data["member_ids"] = [_nfkc(member) for member in data["member_ids"]]
         event["data"] = data
     return event
-
-
-def holds_resident_id(text: str) -> bool:
-    """True when `text` (also in fullwidth digits or broken up by invisible characters) carries a resident ID."""
-    if not text.isascii():
-        text = "".join(c for c in unicodedata.normalize("NFKC", text) if unicodedata.category(c) != "Cf")
-    return any(check_digit(m.group(1)) == m.group(2).upper() for m in _RESIDENT_ID.finditer(text))
 
 
 def _bad_character(text: str, free_text: bool) -> str | None:

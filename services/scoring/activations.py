@@ -6,11 +6,10 @@ import asyncio
 import logging
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from kafka import KafkaConsumer
-from kafka import TopicPartition as SyncTopicPartition
 from threadpoolctl import threadpool_limits
 
 from services.common import topics
+from services.common.kafka import TopicToEnd
 from services.scoring.model import Activation, ModelRegistry, RiskModel, UnverifiedModel
 
 log = logging.getLogger(__name__)
@@ -48,22 +47,14 @@ class ActiveModel:
 
     def load_latest(self, bootstrap_servers: str) -> None:
         """At start, before any event is scored: read the whole activation log and load the last activation."""
-        consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
-        partition = SyncTopicPartition(topics.MODEL_ACTIVATIONS, 0)
-        try:
-            consumer.assign([partition])
-            end = consumer.end_offsets([partition])[partition]
-            consumer.seek_to_beginning(partition)
-            latest: dict[str, Activation] = {}  # by role
-            while consumer.position(partition) < end:
-                for message in consumer.poll(timeout_ms=1000).get(partition, []):
-                    activation = Activation.model_validate_json(message.value)
-                    latest[activation.role] = activation
-            for activation in latest.values():
-                self._apply(activation)
-            self._next_offset = end
-        finally:
-            consumer.close()
+        activation_log = TopicToEnd(bootstrap_servers, topics.MODEL_ACTIVATIONS)
+        latest: dict[str, Activation] = {}  # by role
+        for raw in activation_log:
+            activation = Activation.model_validate_json(raw)
+            latest[activation.role] = activation
+        for activation in latest.values():
+            self._apply(activation)
+        self._next_offset = activation_log.ends.get(0, 0)
 
     async def follow(self, bootstrap_servers: str) -> None:
         """Apply activations published after start, forever (no consumer group: every worker reads them all)."""

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from services.common.months import month_shift
 from services.common.policy import Policy
 from services.scoring.rules import Standing, standing, window
-from services.scoring.state import HouseholdState, month_shift
+from services.scoring.state import HouseholdState
 
 # Feature name → (zh-CN, English) words a township worker understands.
 FEATURE_WORDS: dict[str, tuple[str, str]] = {

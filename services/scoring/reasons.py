@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from services.common.months import month_shift
 from services.common.policy import PolicyValues
 from services.common.scores import Level
 from services.scoring.levels import model_level
 from services.scoring.records import FiguresRecord as Figures
 from services.scoring.records import ReasonRecord as Reason
-from services.scoring.state import Happening, month_shift
+from services.scoring.state import Happening
 
 Evidence = dict[str, float | int | str]
 WordBook = dict[str, tuple[str, str]]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+from services.common.months import month_shift
 from services.common.policy import Policy, PolicyValues
 from services.common.scores import Category, Level
 from services.scoring.levels import RANK
@@ -18,7 +19,7 @@ from services.scoring.reasons import (
     self_declared,
 )
 from services.scoring.records import FiguresRecord, ReasonRecord
-from services.scoring.state import HouseholdState, month_shift
+from services.scoring.state import HouseholdState
 
 _INCOME_REASONS = ("income_below_threshold", "income_after_rigid_spending_below_threshold")
 

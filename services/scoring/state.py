@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import zlib
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 import msgspec
 
 from services.common.events import HouseholdEvent
+from services.common.months import month_shift
 from services.scoring.facts import Application, DisasterLoss, Fact, IncomeReport, MedicalBill, Registration, fact_of
 
 KEPT_MONTHS = 24  # two years: the 12-month window and the year before it (income-drop comparisons)
@@ -210,11 +210,3 @@ def _month_of(fact: Fact) -> str:
     if isinstance(data, MedicalBill | DisasterLoss | Application):
         return data.date[:7]
     return fact.time.strftime("%Y-%m")
-
-
-@lru_cache(maxsize=4096)
-def month_shift(month: str, delta: int) -> str:
-    """`YYYY-MM` moved by `delta` months."""
-    year, number = int(month[:4]), int(month[5:7])
-    index = year * 12 + (number - 1) + delta
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 import sys
 import time
@@ -19,10 +18,17 @@ from services.analytics.selection import Options
 from services.analytics.simulator import SimConfig
 from services.analytics.training import register, train
 from services.common import topics
-from services.common.settings import REPO_ROOT, AlertsSettings, IngestSettings, ScoringSettings, redis_client
+from services.common.months import month_shift
+from services.common.settings import (
+    REPO_ROOT,
+    AlertsSettings,
+    DemoSettings,
+    IngestSettings,
+    ScoringSettings,
+    redis_client,
+)
 from services.ingest.validation import source_allowed
 from services.regions.importer import import_file
-from services.scoring.state import month_shift
 
 COUNTY = "532328"  # Yuanmou county, Yunnan (monitoring line 8,700 in 2025: policy/2025.toml)
 SOURCES = tuple(f"/{dept}/{COUNTY}" for dept in ("civil-affairs", "medical-insurance", "emergency-management"))
@@ -41,10 +47,10 @@ def demo_county(households: int, seed: int, months: int = MONTHS) -> SimConfig:
                      id_prefix="YM", start=start)  # fmt: skip
 
 
-def demo_key() -> str | None:
+def demo_key(demo: DemoSettings) -> str | None:
     """DEMO_INGEST_KEY when given, else the first ingest key that may write every demo source and the county."""
-    if os.environ.get("DEMO_INGEST_KEY"):
-        return os.environ["DEMO_INGEST_KEY"]
+    if demo.ingest_key:
+        return demo.ingest_key
     grants = IngestSettings().grants()  # type: ignore[call-arg]
     for key, grant in grants.items():
         if all(source_allowed(source, grant.source_prefix) for source in SOURCES) and grant.covers_region(COUNTY):
@@ -52,9 +58,9 @@ def demo_key() -> str | None:
     return None
 
 
-def first_model(settings: ScoringSettings, seed: int) -> str | None:
+def first_model(settings: ScoringSettings, demo: DemoSettings) -> str | None:
     """Train (or reuse) the demo model on another simulated history of the county and activate it."""
-    households = int(os.environ.get("DEMO_TRAIN_HOUSEHOLDS", "1200"))
+    households, seed = demo.train_households, demo.seed
     version = f"demo-{seed}-{households}"
     if not (settings.model_dir / version / "manifest.json").exists():
         started = time.perf_counter()
@@ -69,7 +75,7 @@ def first_model(settings: ScoringSettings, seed: int) -> str | None:
     current = registry.active(history)
     if current is None or current.version != version:
         registry.activate(settings.kafka_bootstrap_servers, settings.model_dir, version, "demo")
-        time.sleep(float(os.environ.get("DEMO_MODEL_WAIT", "3")))  # scoring workers load it before the events
+        time.sleep(demo.model_wait)  # scoring workers load it before the events
     return version
 
 
@@ -85,8 +91,9 @@ async def name_places(redis_url: str) -> str:
 
 def main() -> None:
     """Activate a model, stream the demo county to ingest, then wait (so the supervisor keeps the others up)."""
-    url, key = os.environ["DEMO_INGEST_URL"], demo_key()
-    households, seed = int(os.environ.get("DEMO_HOUSEHOLDS", "300")), int(os.environ.get("DEMO_SEED", "7"))
+    demo = DemoSettings()  # type: ignore[call-arg]  # DEMO_INGEST_URL is required
+    url, key = demo.ingest_url, demo_key(demo)
+    households, seed = demo.households, demo.seed
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     if key is None:
         print(
@@ -100,7 +107,7 @@ def main() -> None:
     topics.ensure_topics(settings.kafka_bootstrap_servers, settings.kafka_partitions)
     print(f"demo county {COUNTY}: {asyncio.run(name_places(AlertsSettings().redis_url))} imported", flush=True)
     try:
-        version = first_model(settings, seed)
+        version = first_model(settings, demo)
     except Exception:  # noqa: BLE001 - the demo still streams, scored by the rules alone
         logging.exception("demo model not trained; scoring stays rules-only")
         version = None

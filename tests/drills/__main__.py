@@ -52,7 +52,7 @@ def table(drills: dict[str, dict[str, Any]]) -> str:
 def main(args: list[str]) -> int:
     """Run the drills through pytest, write bench/results/drills.json, print the table and the closing line."""
     outcomes = Outcomes()
-    code = pytest.main(["-m", "drills", str(Path(__file__).parent), *args], [outcomes])
+    code = pytest.main(["-m", "drills", "-n", "0", str(Path(__file__).parent), *args], [outcomes])
     drills = outcomes.drills()
     passed = sum(entry["outcome"] == "passed" for entry in drills.values())
     failed = len(drills) - passed

@@ -13,7 +13,7 @@ from cloudevents.core.bindings.http import to_structured_event
 from cloudevents.core.v1.event import CloudEvent
 
 from tests.factories import registration
-from tests.infra import ARTIFACTS, ROOT, free_port, port_open, wait_until
+from tests.infra import LOGS, ROOT, free_port, port_open, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -34,8 +34,8 @@ def start_make_run(tmp_path):
         "DEMO_HOUSEHOLDS": "20",
         "DEMO_TRAIN_HOUSEHOLDS": "300",
     }
-    (ARTIFACTS / "logs").mkdir(parents=True, exist_ok=True)
-    log = (ARTIFACTS / "logs" / "make-run.log").open("ab")
+    LOGS.mkdir(parents=True, exist_ok=True)
+    log = (LOGS / "make-run.log").open("ab")
     process = subprocess.Popen(
         ["make", "run"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )

@@ -8,11 +8,12 @@ import pytest
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
 
-from services.alerts.changes import ChangeLog, read_log
+from services.alerts.changes import ChangeLog
 from services.alerts.deadletters import DeadLetters
 from services.alerts.projector import Projector
+from services.alerts.raising import apply_score
 from services.alerts.store import AlertStore
-from services.alerts.workflow import apply_score
+from services.common.kafka import read_log
 from services.common.policy import PolicyBook
 from services.common.settings import REPO_ROOT, redis_client
 from tests.workflow_stack import score

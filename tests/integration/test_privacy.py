@@ -8,7 +8,7 @@ import redis
 
 from tests.clients import all_topics, login, post_event, read_topic, wait_for_alert
 from tests.factories import registration, resident_id
-from tests.infra import ARTIFACTS
+from tests.infra import LOGS
 
 pytestmark = pytest.mark.integration
 
@@ -61,7 +61,7 @@ def test_no_resident_id_password_or_token_reaches_a_log_line(stack):
     time.sleep(1)
     for process in stack.processes.values():
         process.log.flush()
-    logs = "".join(path.read_text(encoding="utf-8", errors="replace") for path in (ARTIFACTS / "logs").glob("*.log"))
+    logs = "".join(path.read_text(encoding="utf-8", errors="replace") for path in LOGS.glob("*.log"))
     assert person not in logs and person[:-1] + "0" not in logs
     assert stack.admin_password not in logs
     assert token not in logs

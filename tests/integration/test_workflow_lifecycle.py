@@ -226,3 +226,13 @@ def test_of_six_concurrent_identical_changes_sent_without_a_version_exactly_one_
     current = ok(httpx.get(f"{wf.stack.api_url}/alerts/{alert['id']}", headers=people["worker"]))
     assert current["version"] == alert["version"] + 1
     assert [entry["change"] for entry in current["history"]].count("verifying") == 1
+
+
+def test_a_resident_id_in_a_note_is_refused_with_422_naming_the_field_and_the_alert_stays_as_it_was(wf, people):
+    alert = raise_alert(wf, people, "HWF9")
+    url = f"{wf.stack.api_url}/alerts/{alert['id']}/transitions"
+    answer = httpx.post(url, json={"to": "verifying", "note": "户主 532328197007075516"}, headers=people["worker"])
+    assert answer.status_code == 422 and answer.json()["detail"][0]["loc"] == ["body", "note"]
+    assert "532328197007075516" not in answer.text
+    current = ok(httpx.get(f"{wf.stack.api_url}/alerts/{alert['id']}", headers=people["worker"]))
+    assert (current["status"], current["version"]) == ("open", alert["version"])

@@ -1,6 +1,6 @@
 from datetime import UTC, datetime, timedelta
 
-from services.alerts.workflow import apply_score
+from services.alerts.raising import apply_score
 from services.common.policy import PolicyBook
 from services.common.scores import Figures, Level, Reason, Score
 from services.common.settings import REPO_ROOT

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from services.analytics.publish import simulated_events
+from services.common.settings import DemoSettings
 from services.simulator.demo import demo_county, demo_key
 from tests.infra import ROOT
 
@@ -21,9 +22,10 @@ def keys(monkeypatch: pytest.MonkeyPatch):
 
 def test_the_demo_streams_under_a_key_that_may_write_its_county_not_merely_the_first_key(keys):
     keys("civil=/civil-affairs,beijing=/@1101,township=/@532328101,county=/@5323,any=/")
-    assert demo_key() == "county"
+    assert demo_key(DemoSettings(ingest_url="x")) == "county"
     keys("civil=/civil-affairs,medical=/medical-insurance")
-    assert demo_key() is None
+    assert demo_key(DemoSettings(ingest_url="x")) is None
+    assert demo_key(DemoSettings(ingest_url="x", ingest_key="chosen")) == "chosen"
 
 
 def test_without_a_fitting_key_the_demo_says_loudly_that_it_streams_nothing():

@@ -3,8 +3,8 @@
 from datetime import timedelta
 
 from services.alerts.deadlines import deadline_change, is_overdue, next_check
+from services.alerts.raising import apply_score
 from services.alerts.transitions import TransitionRequest, apply_transition
-from services.alerts.workflow import apply_score
 from tests.unit.test_workflow_transitions import EARLIEST, POLICIES, POLICY, T0, red_score
 
 

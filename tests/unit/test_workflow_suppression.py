@@ -2,8 +2,8 @@
 
 from datetime import timedelta
 
+from services.alerts.raising import apply_score
 from services.alerts.transitions import TransitionRequest, apply_transition
-from services.alerts.workflow import apply_score
 from services.common.scores import Level
 from tests.unit.test_workflow_transitions import POLICIES, POLICY, T0, red_score
 

@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from services.alerts.models import Alert, Status
+from services.alerts.raising import apply_score
 from services.alerts.transitions import (
     TRANSITIONS,
     MeasureRequest,
@@ -14,7 +15,6 @@ from services.alerts.transitions import (
     allowed_from,
     apply_transition,
 )
-from services.alerts.workflow import apply_score
 from services.common.policy import PolicyBook
 from services.common.scores import Figures, Level, Reason, Score
 from services.common.settings import REPO_ROOT
@@ -157,3 +157,19 @@ def test_a_visit_before_the_policy_history_or_in_the_future_is_refused_naming_vi
     taken = move(apply_score(None, red_score(), POLICIES, T0), "verifying")
     caught = refusal(taken, "reviewing", visited_at=visited_at, consent=True)
     assert caught.kind == "input" and caught.message.startswith("visited_at lies")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"to": "verifying", "note": "户主身份证 532328197007075516"},
+        {"to": "dismissed", "reason": "重复登记 ５３２３２８１９７００７０７５５１６"},
+    ],
+)
+def test_a_resident_id_in_a_workers_note_or_reason_is_refused_naming_the_field(body):
+    with pytest.raises(ValueError) as caught:
+        TransitionRequest(**body)
+    field = "note" if "note" in body else "reason"
+    assert caught.value.errors()[0]["loc"] == (field,) and "resident ID" in str(caught.value)
+    with pytest.raises(ValueError, match="resident ID"):
+        MeasureRequest(type="housing", amount=1, date="2025-05-20", note="身份证532328197007075516")

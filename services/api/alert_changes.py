@@ -1,0 +1,116 @@
+"""Routes of the official workflow: status transitions and assistance measures, translated into the commands of
+`services/alerts/handlers.py` and their outcomes back into status codes.
+
+Optimistic concurrency is optional (v1 calls carry neither): `expected_version` in the body (409 when stale) or
+`If-Match` with the ETag of `GET /alerts/{id}` (412 when stale); with neither, the change applies to the version
+read just before it, atomically, and answers 409 if another change got in between.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from aiokafka.errors import KafkaError
+from fastapi import APIRouter, Header, HTTPException, Request, Response
+
+from services.alerts import handlers
+from services.alerts.changes import ChangeLog, ChangeNotApplied
+from services.alerts.handlers import Changed, MoveAlert, RecordMeasure, Stale, Unknown, move_alert
+from services.alerts.models import Alert
+from services.alerts.transitions import MeasureRequest, Refusal, TransitionRequest
+from services.api.audit import AuditTrail
+from services.api.permissions import Staff
+from services.api.users import User
+
+router = APIRouter(tags=["workflow"])
+_STATUS_CODES = {"role": 403, "state": 409, "criteria": 409, "input": 422}
+
+
+IfMatch = Annotated[
+    str | None,
+    Header(description='the ETag of GET /alerts/{id} (e.g. "3"): refused with 412 unless the alert is still there'),
+]
+_ETAG = re.compile(r'^(?:W/)?"(\d{1,18})"$')
+
+
+def etag(alert: Alert) -> str:
+    """The alert's entity tag: its version, which every change raises by one."""
+    return f'"{alert.version}"'
+
+
+def expected_version(body_version: int | None, if_match: str | None) -> tuple[int | None, int]:
+    """The version the caller expects (None: whatever is current) and the status code for a stale one."""
+    if if_match is None or if_match.strip() == "*":
+        return body_version, 409
+    found = _ETAG.match(if_match.strip())
+    if found is None:
+        raise HTTPException(422, 'If-Match: an ETag of GET /alerts/{id}, such as "3" (or *)')
+    version = int(found.group(1))
+    if body_version is not None and body_version != version:
+        raise HTTPException(422, f"If-Match: names version {version} but expected_version says {body_version}")
+    return version, 412
+
+
+def _stale(alert: Alert, message: str) -> dict[str, Any]:
+    return {"message": message, "version": alert.version, "status": alert.status}
+
+
+async def _handled(
+    request: Request, response: Response, user: User, stale_code: int, handling: Awaitable[Changed]
+) -> Alert:
+    """Run a handler; its outcomes as status codes, the applied change audited and its ETag set."""
+    try:
+        changed = await handling
+    except Unknown as exc:  # the same 403 for an unknown alert and another jurisdiction's: no id's existence leaks
+        raise HTTPException(403, str(exc)) from exc
+    except Stale as exc:
+        raise HTTPException(409 if exc.raced else stale_code, _stale(exc.current, str(exc))) from exc
+    except Refusal as refusal:
+        raise HTTPException(_STATUS_CODES[refusal.kind], {"message": refusal.message, **refusal.details}) from refusal
+    except (ChangeNotApplied, KafkaError) as exc:
+        raise HTTPException(503, f"the change could not be confirmed, try again: {exc}") from exc
+    after = changed.after
+    audit: AuditTrail = request.app.state.audit
+    await audit.record(user.username, f"alert.{changed.kind}", after.id, region=after.region_code)
+    response.headers["ETag"] = etag(after)
+    changes: ChangeLog = request.app.state.changes
+    return changes.as_stored(after)
+
+
+@router.post("/alerts/{alert_id}/transitions", response_model=Alert, summary="Move an alert through the workflow")
+async def transition(
+    alert_id: str,
+    body: TransitionRequest,
+    user: Staff,
+    request: Request,
+    response: Response,
+    if_match: IfMatch = None,
+) -> Alert:
+    """open → verifying → reviewing → confirmed | dismissed; confirmed → assisting → resolved (see the README)."""
+    expected, stale_code = expected_version(body.expected_version, if_match)
+    state = request.app.state
+    command = MoveAlert(alert_id, body, expected)
+    handling = move_alert(command, user, state.alerts, state.changes, state.policies, datetime.now(UTC))
+    return await _handled(request, response, user, stale_code, handling)
+
+
+@router.post("/alerts/{alert_id}/measures", response_model=Alert, summary="Record an assistance measure")
+async def record_measure(
+    alert_id: str,
+    body: MeasureRequest,
+    user: Staff,
+    request: Request,
+    response: Response,
+    if_match: IfMatch = None,
+) -> Alert:
+    """Add one measure (type, amount in yuan, date) to a confirmed or assisted case."""
+    expected, stale_code = expected_version(body.expected_version, if_match)
+    state = request.app.state
+    command = RecordMeasure(alert_id, body, expected)
+    handling = handlers.record_measure(
+        command, user, state.alerts, state.changes, state.policies.first_day, datetime.now(UTC)
+    )
+    return await _handled(request, response, user, stale_code, handling)

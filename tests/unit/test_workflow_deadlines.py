@@ -40,29 +40,14 @@ def test_a_missed_visit_flags_the_case_overdue_and_escalates_it_to_the_county():
 def test_the_visit_clears_the_visit_deadline_and_the_decision_clears_the_rest():
     late = T0 + POLICY.home_visit_within
     overdue = deadline_change(raised(), late)
-    taken = apply_transition(
-        overdue,
-        TransitionRequest(to="verifying", expected_version=2),
-        "w",
-        "township_worker",
-        POLICY,
-        None,
-        late,
-        EARLIEST,
-    )
+
+    def worker_moves(alert, request):
+        return apply_transition(alert, request, "w", "township_worker", POLICY, None, late, EARLIEST)
+
+    taken = worker_moves(overdue, TransitionRequest(to="verifying", expected_version=2))
     assert taken.overdue
-    request = TransitionRequest(to="reviewing", expected_version=3, visited_at=late, consent=True)
-    visited = apply_transition(taken, request, "w", "township_worker", POLICY, None, late, EARLIEST)
+    visited = worker_moves(taken, TransitionRequest(to="reviewing", expected_version=3, visited_at=late, consent=True))
     assert not visited.overdue and visited.queue == "county"
     assert next_check(visited) == T0 + POLICY.identification_within - POLICY.reminder_before
-    dismissed = apply_transition(
-        visited,
-        TransitionRequest(to="dismissed", expected_version=4, reason="no risk"),
-        "w",
-        "township_worker",
-        POLICY,
-        None,
-        late,
-        EARLIEST,
-    )
+    dismissed = worker_moves(visited, TransitionRequest(to="dismissed", expected_version=4, reason="no risk"))
     assert next_check(dismissed) is None and not is_overdue(dismissed, late + timedelta(days=365))

@@ -8,10 +8,8 @@ from its first commit to the last, and the CPU seconds per 1,000 scores of the a
 
 from __future__ import annotations
 
-import argparse
 import json
 import shutil
-import sys
 import tempfile
 import time
 import uuid
@@ -22,6 +20,7 @@ from kafka import KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 
 from bench import clients
+from bench.command import exit_with
 from bench.usage import tree_cpu
 from services.common import topics
 from services.common.scores import Figures, Reason, Score
@@ -67,12 +66,8 @@ def committed_total(admin: KafkaAdminClient, group: str, topic: str) -> int:
     return sum(max(0, offset) for offset in found.values())
 
 
-def main() -> int:
+def main(scores: int = 50_000, red: float = 0.06) -> int:
     """Run one measurement and print it as JSON."""
-    parser = argparse.ArgumentParser(prog="python -m bench.alerts_drain", description=__doc__)
-    parser.add_argument("--scores", type=int, default=50_000)
-    parser.add_argument("--red", type=float, default=0.06)
-    args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="shouwang-alerts-drain-"))
     running: list[Process] = []
     try:
@@ -82,8 +77,8 @@ def main() -> int:
         topic, group = "scores.drain", f"drain-{uuid.uuid4().hex[:6]}"
         topics.ensure_topics(bootstrap, 6, [NewTopic(topic, 6, 1)])
         started = time.monotonic()
-        produce(bootstrap, topic, args.scores, args.red)
-        print(f"produced {args.scores} scores in {time.monotonic() - started:.1f}s", flush=True)
+        produce(bootstrap, topic, scores, red)
+        print(f"produced {scores} scores in {time.monotonic() - started:.1f}s", flush=True)
         stack = make_stack(bootstrap, redis_url, workdir / "scoring")
         alerts = stack.start("alerts", SCORES_TOPIC=topic, ALERTS_GROUP_ID=group, LOG_LEVEL="WARNING")
         running.append(alerts)
@@ -91,12 +86,12 @@ def main() -> int:
         wait_until(lambda: committed_total(admin, group, topic) > 0, 120, "the first commit")
         first, first_at = committed_total(admin, group, topic), time.monotonic()
         cpu_alerts, cpu_redis = tree_cpu(alerts.popen.pid), tree_cpu(redis.popen.pid)
-        wait_until(lambda: committed_total(admin, group, topic) >= args.scores, 3600, "the alerts service to drain")
+        wait_until(lambda: committed_total(admin, group, topic) >= scores, 3600, "the alerts service to drain")
         seconds = time.monotonic() - first_at
-        drained = args.scores - first
+        drained = scores - first
         result = {
-            "scores": args.scores,
-            "red_share": args.red,
+            "scores": scores,
+            "red_share": red,
             "measured_scores": drained,
             "seconds": round(seconds, 2),
             "scores_per_s": round(drained / seconds, 1),
@@ -113,4 +108,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main)

@@ -11,7 +11,6 @@ Bodies are encoded before the clock starts; answers are only counted.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import cProfile
@@ -21,12 +20,15 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Annotated
 
 import httpx
 import psutil
+import typer
 import uvloop
 
 from bench import events
+from bench.command import exit_with
 from services.common.settings import IngestSettings
 from services.ingest.app import create_app
 from tests import infra
@@ -118,23 +120,22 @@ async def _server(bootstrap: str, redis_url: str, bodies: list[bytes], clients: 
         stack.stop_all()
 
 
-def main() -> None:
-    """Parse arguments, start (or reuse) Kafka and Redis, run."""
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", type=int, default=100_000)
-    parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--batch", type=int, default=1000)
-    parser.add_argument("--server", action="store_true", help="ingest as its own process (its CPU alone)")
-    parser.add_argument("--profile", help="in-process: write a cProfile of the timed part here")
-    arguments = parser.parse_args()
-    bodies = _bodies(arguments.events, arguments.batch)
+def main(
+    events: int = 100_000,
+    clients: int = 4,
+    batch: int = 1000,
+    server: Annotated[bool, typer.Option("--server", help="ingest as its own process (its CPU alone)")] = False,
+    profile: Annotated[str | None, typer.Option(help="in-process: write a cProfile of the timed part here")] = None,
+) -> None:
+    """Start (or reuse) Kafka and Redis, push the batches, print the figures."""
+    bodies = _bodies(events, batch)
     with _infrastructure() as (bootstrap, redis_url):
-        if arguments.server:
-            line = uvloop.run(_server(bootstrap, redis_url, bodies, arguments.clients))
+        if server:
+            line = uvloop.run(_server(bootstrap, redis_url, bodies, clients))
         else:
-            line = uvloop.run(_in_process(bootstrap, redis_url, bodies, arguments.clients, arguments.profile))
-    print(("ingest process: " if arguments.server else "in-process: ") + line)
+            line = uvloop.run(_in_process(bootstrap, redis_url, bodies, clients, profile))
+    print(("ingest process: " if server else "in-process: ") + line)
 
 
 if __name__ == "__main__":
-    main()
+    exit_with(main)

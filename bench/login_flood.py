@@ -8,16 +8,18 @@ checked and the real user's time to get in, retrying after `Retry-After` on a 42
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import secrets
 import time
 from collections import Counter
+from typing import Annotated
 
 import httpx
+import typer
 from pydantic import SecretStr
 
+from bench.command import exit_with
 from services.api.app import create_app
 from services.api.users import NewUser
 from services.common.settings import ApiSettings
@@ -54,12 +56,12 @@ async def flood(size: int) -> dict[str, object]:
     return {"flood": size, "guess_outcomes": dict(outcomes), "real_login_seconds": round(seconds, 2), "tries": tries}
 
 
-def main() -> None:
-    """Parse the flood size and print the figures."""
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--flood", type=int, default=200)
-    print(asyncio.run(flood(parser.parse_args().flood)))
+def main(
+    flood_size: Annotated[int, typer.Option("--flood", help="concurrent logins with unknown names")] = 200,
+) -> None:
+    """Flood the login and print the figures."""
+    print(asyncio.run(flood(flood_size)))
 
 
 if __name__ == "__main__":
-    main()
+    exit_with(main)

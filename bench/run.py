@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import signal
-import sys
 import time
 import traceback
 from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+import typer
 
 from bench import api, clients, e2e, importing, ingest, push, report, scaleout, scoring, state
+from bench.command import exit_with
 from bench.config import Knobs, load
 from bench.results_model import Results
 from bench.stack import BenchStack
@@ -96,12 +98,11 @@ async def phases(bench: BenchStack, knobs: Knobs, results: Results, chosen: list
                 say(results.notes[key])
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(
+    smoke: Annotated[bool, typer.Option("--smoke", help="a tiny run (a few seconds per figure), e.g. for CI")] = False,
+) -> int:
     """Run the bench; exit status 0 when complete, 1 when a phase failed, 130 when interrupted."""
-    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
-    parser.add_argument("--smoke", action="store_true", help="a tiny run (a few seconds per figure), e.g. for CI")
-    args = parser.parse_args(argv)
-    knobs, chosen = load(smoke=args.smoke), chosen_phases()
+    knobs, chosen = load(smoke=smoke), chosen_phases()
     signal.signal(signal.SIGINT, signal.default_int_handler)  # even when started with SIGINT ignored (`&`)
     signal.signal(signal.SIGTERM, lambda *_: os.kill(os.getpid(), signal.SIGINT))  # stop as on Ctrl-C
     results, usage, started = Results(), Usage(), report.now()
@@ -144,4 +145,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_with(main)

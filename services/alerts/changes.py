@@ -10,6 +10,7 @@ import uuid
 from datetime import datetime
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from pydantic import BaseModel
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
@@ -70,6 +71,10 @@ _RESULT_CHECK_SECONDS = 1.0  # how often a waiting writer also reads its result 
 
 class ChangeNotApplied(RuntimeError):
     """The change is in the log but the projection did not confirm it in time (the projector is down or behind)."""
+
+
+# A batch failing with one of these is read again from the last commit: Redis or the broker is briefly away.
+TRANSIENT = (RedisError, KafkaError, ChangeNotApplied, OSError)
 
 
 class ChangeLog:

@@ -17,14 +17,14 @@ from datetime import UTC, datetime
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from pydantic import ValidationError
 
-from services.alerts.changes import ChangeLog
+from services.alerts.changes import TRANSIENT, ChangeLog
 from services.alerts.deadletters import DeadLetters
 from services.alerts.models import Alert
-from services.alerts.offsets import consume_batches
 from services.alerts.raising import apply_score
 from services.alerts.records import DecodeErrors, ScoreRecord
 from services.alerts.store import AlertStore
 from services.common import topics
+from services.common.kafka import consume_batches
 from services.common.policy import PolicyBook
 from services.common.scores import Score
 
@@ -111,4 +111,4 @@ class ScoreConsumer:
 
     async def run(self) -> None:
         """Consume until cancelled."""
-        await consume_batches(self._consumer, self.handle_batch, "scores")
+        await consume_batches(self._consumer, self.handle_batch, "scores", TRANSIENT)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from pydantic import ValidationError
 
-from services.alerts.changes import Change
+from services.alerts.changes import TRANSIENT, Change
 from services.alerts.deadletters import DeadLetters
-from services.alerts.offsets import consume_batches
 from services.alerts.store import AlertStore
+from services.common.kafka import consume_batches
 
 
 class Projector:
@@ -37,4 +37,4 @@ class Projector:
 
     async def run(self) -> None:
         """Project until cancelled."""
-        await consume_batches(self._consumer, self.project, "projection", timeout_ms=200)
+        await consume_batches(self._consumer, self.project, "projection", TRANSIENT, timeout_ms=200)

@@ -1,14 +1,18 @@
-"""Kafka helpers every service shares: rewinding a consumer to its commits, reading a topic to its end (in a
-service's event loop or in a command line), and the producers' partitioner."""
+"""Kafka helpers every service shares: consuming in batches committed after their effect (rewinding to the last
+commit when one fails), reading a topic to its end (in a service's event loop or in a command line), and the
+producers' partitioner."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Sequence
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 
 import numpy as np
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from kafka import KafkaConsumer, TopicPartition
 
+log = logging.getLogger(__name__)
 _M = np.uint32(0x5BD1E995)
 _SEED = 0x9747B28C
 
@@ -19,6 +23,33 @@ async def rewind(consumer: AIOKafkaConsumer) -> None:
     uncommitted = [partition for partition, offset in committed.items() if not offset]
     if uncommitted:
         await consumer.seek_to_beginning(*uncommitted)
+
+
+async def consume_batches(
+    consumer: AIOKafkaConsumer,
+    handle: Callable[[list[ConsumerRecord]], Awaitable[None]],
+    what: str,
+    retry_on: tuple[type[Exception], ...],
+    timeout_ms: int = 500,
+) -> None:
+    """Consume until cancelled: each batch (partition order kept) is handled whole, then its offsets committed; a
+    batch failing with one of `retry_on` is read again from the last commit (at-least-once: `handle` is idempotent)."""
+    await consumer.start()
+    try:
+        while True:
+            batches = await consumer.getmany(timeout_ms=timeout_ms, max_records=500)
+            messages = [message for partition in batches.values() for message in partition]
+            try:
+                await handle(messages)
+            except retry_on as exc:
+                log.warning("%s paused, retrying from the last commit: %s", what, exc, exc_info=True)
+                await asyncio.sleep(1)
+                await rewind(consumer)
+                continue
+            if messages:
+                await consumer.commit()
+    finally:
+        await consumer.stop()
 
 
 async def read_log(bootstrap_servers: str, topic: str) -> AsyncIterator[bytes]:

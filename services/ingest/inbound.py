@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
 from services.common import topics
-from services.common.kafka import rewind
+from services.common.kafka import consume_batches
 from services.ingest.bindings import from_kafka
 from services.ingest.intake import Intake
 from services.ingest.publisher import EventPublisher
@@ -43,24 +42,12 @@ class InboundRoute:
         self._max_depth = max_depth
 
     async def run(self) -> None:
-        """Process inbound messages until cancelled; offsets are committed only after publishing."""
-        await self._consumer.start()
-        try:
-            while True:
-                batches = await self._consumer.getmany(timeout_ms=500, max_records=500)
-                try:
-                    for messages in batches.values():
-                        await self._process([(m.headers, m.value) for m in messages])
-                    if batches:
-                        await self._consumer.commit()
-                except (asyncio.CancelledError, KeyboardInterrupt):
-                    raise
-                except Exception:
-                    log.exception("inbound batch failed; re-reading from the last committed offsets")
-                    await asyncio.sleep(1)
-                    await rewind(self._consumer)
-        finally:
-            await self._consumer.stop()
+        """Process inbound messages until cancelled; offsets are committed only after publishing, and a batch that
+        fails for any reason is read again from the last commit."""
+        await consume_batches(self._consumer, self._process_records, "inbound", (Exception,))
+
+    async def _process_records(self, records: list[ConsumerRecord]) -> None:
+        await self._process([(record.headers, record.value) for record in records])
 
     async def _process(self, messages: list[tuple[Any, bytes | None]]) -> None:
         raws: list[Any] = []

@@ -113,3 +113,10 @@ def test_the_cli_trains_from_an_exported_history_and_its_labels(tmp_path: Path, 
     out = capsys.readouterr().out
     assert "registered export-1 (logistic regression" in out and "households held out" in out
     assert (tmp_path / "models" / "export-1" / "report.md").exists()
+
+
+def test_the_cli_refuses_a_malformed_date_naming_the_option_with_exit_status_2(capsys):
+    with pytest.raises(SystemExit) as refused:
+        main(["train", "--households", "10", "--train-until", "1984-13-01"])
+    assert refused.value.code == 2
+    assert "--train-until" in capsys.readouterr().err

@@ -23,25 +23,10 @@ from pydantic import (
 )
 
 from services.common.identity import PSEUDONYM_PREFIX, validate_resident_id
+from services.common.money import checked_amount
 
-MAX_MONEY = Decimal("1000000000000")  # 10^12 yuan: anything larger is a data error, not a household
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _PSEUDONYM = re.compile(rf"^{PSEUDONYM_PREFIX}[0-9a-f]{{40}}$")
-
-
-def _money(value: Any) -> Decimal:
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-        raise ValueError("must be a JSON number (yuan)")
-    amount = Decimal(str(value))
-    if not amount.is_finite():
-        raise ValueError("must be a finite number")
-    if amount < 0:
-        raise ValueError("must be ≥ 0")
-    if amount > MAX_MONEY:
-        raise ValueError(f"must be ≤ {MAX_MONEY} yuan")
-    if amount.as_tuple().exponent < -2:  # type: ignore[operator]
-        raise ValueError("must have at most 2 decimals")
-    return amount
 
 
 def _iso_date(value: Any) -> Any:
@@ -56,7 +41,7 @@ def _person_ref(value: str) -> str:
     return validate_resident_id(value)
 
 
-Money = Annotated[Decimal, BeforeValidator(_money), PlainSerializer(float, return_type=float, when_used="json")]
+Money = Annotated[Decimal, BeforeValidator(checked_amount), PlainSerializer(float, return_type=float, when_used="json")]
 EventDate = Annotated[date, BeforeValidator(_iso_date)]
 HouseholdId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 RegionCode = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]

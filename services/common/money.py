@@ -10,8 +10,8 @@ from pydantic import BeforeValidator, Field
 MAX_YUAN = Decimal("1000000000000")  # 10^12 yuan: anything larger is a data error, not a household's money
 
 
-def checked_yuan(value: Any) -> float:
-    """The amount as a float, or ValueError saying which money rule it breaks."""
+def checked_amount(value: Any) -> Decimal:
+    """The amount as sent, exactly, or ValueError saying which money rule it breaks."""
     if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
         raise ValueError("must be a JSON number (yuan)")
     amount = Decimal(str(value))
@@ -23,7 +23,12 @@ def checked_yuan(value: Any) -> float:
         raise ValueError(f"must be ≤ {MAX_YUAN} yuan")
     if amount.as_tuple().exponent < -2:  # type: ignore[operator]
         raise ValueError("must have at most 2 decimals")
-    return float(amount)
+    return amount
+
+
+def checked_yuan(value: Any) -> float:
+    """The amount as a float, or ValueError saying which money rule it breaks."""
+    return float(checked_amount(value))
 
 
 Yuan = Annotated[float, BeforeValidator(checked_yuan), Field(ge=0, le=float(MAX_YUAN), examples=[1500])]

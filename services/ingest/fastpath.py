@@ -14,8 +14,8 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta, Struct
 
-from services.common.events import MAX_MONEY
 from services.common.identity import check_digit, holds_resident_id, pseudonymise
+from services.common.money import MAX_YUAN
 from services.ingest.canonical import CanonicalEvent
 from services.ingest.screening import Bounds, EventWindow
 
@@ -98,7 +98,7 @@ class _Disaster(_Envelope, tag="disaster.loss.reported"):
 
 _DECODER = msgspec.json.Decoder(_Registered | _Income | _Medical | _Disaster)
 _ENCODER = msgspec.json.Encoder()
-_MAX_MONEY = int(MAX_MONEY)
+_MAX_MONEY = int(MAX_YUAN)
 _LONG_NUMBER = re.compile(r"[0-9]{17}")  # 17 digits in a row: maybe a resident ID, looked at closer
 _NOBODY: frozenset[str] = frozenset()
 _Routing = tuple[str | None, str | None, frozenset[str]]  # an event's person, region code and members

@@ -23,7 +23,11 @@ BATCH = "application/cloudevents-batch+json"
 REJECTS_KEPT = 100_000  # lines of a rejects report (IMPORT_REJECTS_KEPT for the jobs process)
 
 
-class WorkbookTooLarge(ValueError):
+class FileRefused(ValueError):
+    """The file itself cannot be imported (its kind, its format, its size): trying it again would not help."""
+
+
+class WorkbookTooLarge(FileRefused):
     """An XLSX file unpacks to more than the import limits allow (a zip bomb, or a file to split)."""
 
 
@@ -34,7 +38,7 @@ def check_workbook(path: Path, limits: ImportLimits) -> None:
         with zipfile.ZipFile(path) as archive:
             entries = archive.infolist()
     except zipfile.BadZipFile as exc:
-        raise ValueError(f"{path.name}: not an XLSX file (not a zip archive)") from exc
+        raise FileRefused(f"{path.name}: not an XLSX file (not a zip archive)") from exc
     shared = sum(entry.file_size for entry in entries if entry.filename.lower().endswith("sharedstrings.xml"))
     total = sum(entry.file_size for entry in entries)
     if shared > limits.import_xlsx_max_shared_strings_bytes:
@@ -62,16 +66,20 @@ def read_rows(path: Path, limits: ImportLimits | None = None) -> Iterator[dict[s
                     yield {key: "" if value is None else str(value) for key, value in json.loads(line).items()}
     elif suffix == ".xlsx":
         from openpyxl import load_workbook  # only XLSX imports need it
+        from openpyxl.utils.exceptions import InvalidFileException
 
         check_workbook(path, limits or ImportLimits())
-        workbook = load_workbook(path, read_only=True, data_only=True)
+        try:
+            workbook = load_workbook(path, read_only=True, data_only=True)
+        except (InvalidFileException, KeyError, zipfile.BadZipFile) as exc:
+            raise FileRefused(f"{path.name}: not a readable XLSX workbook ({exc})") from exc
         rows = workbook.active.iter_rows(values_only=True)  # type: ignore[union-attr]
         headers = [str(cell) for cell in next(rows)]
         for values in rows:
             yield {h: "" if v is None else _cell(v) for h, v in zip(headers, values, strict=False)}
         workbook.close()
     else:
-        raise ValueError(f"{path.name}: only .csv, .jsonl and .xlsx files can be imported")
+        raise FileRefused(f"{path.name}: only .csv, .jsonl and .xlsx files can be imported")
 
 
 def _cell(value: Any) -> str:

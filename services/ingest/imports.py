@@ -19,7 +19,7 @@ from fastapi.responses import FileResponse
 from redis.asyncio import Redis
 
 from services.common.settings import IngestSettings, JobsSettings
-from services.ingest.importer import Importer, ImportReport
+from services.ingest.importer import FileRefused, Importer, ImportReport
 from services.ingest.mapping import Mapping
 from services.ingest.validation import source_allowed
 from services.jobs import queues
@@ -124,6 +124,9 @@ class Imports:
         except asyncio.CancelledError:
             stop.set()
             raise
+        except FileRefused as exc:  # the same file would be refused again: the job ends here, failed
+            await _save(self._redis, job_id, status="failed", error=str(exc)[:500])
+            return {"refused": 1}
         except Exception as exc:
             final = job.attempts >= job.retries
             await _save(self._redis, job_id, status="failed" if final else "retrying", error=str(exc)[:500])

@@ -71,6 +71,7 @@ def test_an_xlsx_whose_shared_strings_unpack_past_the_limit_is_refused_before_it
         assert time.monotonic() < deadline, job
         time.sleep(0.3)
     assert job["status"] == "failed" and "IMPORT_XLSX_MAX_SHARED_STRINGS_BYTES" in job["error"], job
+    assert job["attempt"] == 1, "a refused file fails on its first attempt: the same file would be refused again"
 
     small_limit = {"IMPORT_XLSX_MAX_SHARED_STRINGS_BYTES": str(1024 * 1024)}
     command = [sys.executable, "-m", "services.ingest.cli", "import", str(xlsx_bomb(tmp_path / "b.xlsx", 2 << 20))]

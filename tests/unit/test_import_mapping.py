@@ -1,8 +1,10 @@
+import zipfile
 from pathlib import Path
 
 import pytest
 
 from services.common.settings import REPO_ROOT
+from services.ingest.importer import FileRefused, read_rows
 from services.ingest.mapping import Mapping, RowError
 from services.ingest.validation import validate_event
 from tests.factories import resident_id
@@ -63,3 +65,25 @@ def test_a_mapping_to_fields_the_event_does_not_have_is_refused(tmp_path: Path):
     bad.write_text(text.replace('illness = "病种类别"', 'phone = "电话"'), encoding="utf-8")
     with pytest.raises(ValueError, match=r"\['phone'\] are not fields of medical.expense.incurred"):
         Mapping.load(bad)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("rows.xlsx", b"household,amount\n", "not an XLSX file"),
+        ("rows.xls", b"\xd0\xcf\x11\xe0", "only .csv, .jsonl and .xlsx files can be imported"),
+    ],
+)
+def test_a_file_of_the_wrong_kind_is_refused_as_a_file(tmp_path: Path, name, content, reason):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(FileRefused, match=reason):
+        list(read_rows(path))
+
+
+def test_a_zip_that_is_not_a_workbook_is_refused_as_a_file(tmp_path: Path):
+    path = tmp_path / "rows.xlsx"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("hello.txt", "not a workbook")
+    with pytest.raises(FileRefused, match="not a readable XLSX workbook"):
+        list(read_rows(path))

@@ -2,15 +2,39 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Protocol
 
-from services.alerts.models import Alert, Deadline, HistoryEntry
+from services.alerts.models import CLOSED_STATUSES, Alert, Deadline, HistoryEntry
 
 AWAITING_DECISION = frozenset({"open", "verifying", "reviewing"})
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # "overdue since" of a case the deadline loop has flagged
 
 
-def pending(alert: Alert, deadline: Deadline) -> bool:
+class DeadlineFacts(Protocol):
+    """What the overdue rules read of a deadline."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def due_at(self) -> datetime: ...
+
+
+class CaseFacts(Protocol):
+    """What the overdue rules read of a case: an Alert, or a lighter view of its stored JSON (the ledger's)."""
+
+    @property
+    def status(self) -> str: ...
+    @property
+    def overdue(self) -> bool: ...
+    @property
+    def visit(self) -> object | None: ...
+    @property
+    def deadlines(self) -> Sequence[DeadlineFacts]: ...
+
+
+def pending(alert: CaseFacts, deadline: DeadlineFacts) -> bool:
     """True while what the deadline asks for has not been done."""
     if deadline.name == "home_visit":
         return alert.visit is None and alert.status in ("open", "verifying")
@@ -22,16 +46,16 @@ def is_overdue(alert: Alert, now: datetime) -> bool:
     return any(pending(alert, d) and d.due_at <= now for d in alert.deadlines)
 
 
-def overdue_since(alert: Alert) -> datetime | None:
+def overdue_since(alert: CaseFacts) -> datetime | None:
     """From when the case counts as overdue: flagged and open ones always, others at their first pending deadline."""
-    if not alert.is_open:
+    if alert.status in CLOSED_STATUSES:
         return None
     if alert.overdue:
         return EPOCH
     return min((d.due_at for d in alert.deadlines if pending(alert, d)), default=None)
 
 
-def counts_as_overdue(alert: Alert, now: datetime) -> bool:
+def counts_as_overdue(alert: CaseFacts, now: datetime) -> bool:
     """True for an open case that is flagged overdue or has a pending deadline passed by `now`."""
     since = overdue_since(alert)
     return since is not None and since <= now

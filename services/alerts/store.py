@@ -78,6 +78,14 @@ for _, item in ipairs(cjson.decode(ARGV[1])) do
 end
 return out
 """
+# The stored JSON of the alert of each id of ARGV ('' where none is stored), in order: one call for a page or a chunk.
+_ALERTS_JSON = f"""
+local out = {{}}
+for i, id in ipairs(ARGV) do
+  out[i] = redis.call('HGET', '{index.ALERT_PREFIX}' .. id, '{ALERT_JSON}') or ''
+end
+return out
+"""
 # The projection rule, the same live and on rebuild: a change applies only if the stored version is its
 # from_version (0 = no alert yet); the alert moves between the indexes (index.py) in the same step, and the score
 # behind it (if any) joins the household's alert_scores. Live, it also feeds the outbox and announces the outcome to
@@ -137,6 +145,7 @@ class AlertStore:
         self._score_ids_kept = score_ids_kept
         self._record_scores = redis.register_script(_RECORD_SCORES)
         self._contexts = redis.register_script(_CONTEXTS)
+        self._alerts_json = redis.register_script(_ALERTS_JSON)
         self._apply_change = redis.register_script(_APPLY_CHANGE)
         self._index = AlertIndex(redis)
 
@@ -250,11 +259,12 @@ class AlertStore:
 
     async def many(self, alert_ids: Sequence[str]) -> list[Alert]:
         """The alerts of these ids that exist, in that order (one round trip)."""
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for alert_id in alert_ids:
-                pipe.hget(alert_key(alert_id), ALERT_JSON)
-            found = await pipe.execute() if alert_ids else []
-        return [Alert.model_validate_json(raw) for raw in found if raw]
+        return [Alert.model_validate_json(raw) for raw in await self.stored(alert_ids)]
+
+    async def stored(self, alert_ids: Sequence[str]) -> list[str | bytes]:
+        """The stored JSON of the alerts of these ids that exist, in that order (one round trip), not decoded."""
+        found = await self._alerts_json(args=list(alert_ids)) if alert_ids else []
+        return [raw for raw in found if raw]
 
     async def household(self, household_id: str) -> dict[str, Any] | None:
         """The household's current figures and timeline, or None if never scored."""

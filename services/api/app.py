@@ -21,6 +21,7 @@ from services.api import (
     evaluations,
     hardening,
     hooks,
+    ledger,
     model_registry,
     regions,
     stats,
@@ -78,7 +79,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app = FastAPI(title="Shouwang API", version="1", lifespan=lifespan, max_body_size=settings.api_max_body_bytes)
     hardening.install(app)
     app.state.users = UserStore(redis, PasswordWork(settings.password_hash_threads, settings.password_hash_queue))
-    app.state.ledger_slots = stats.ExportSlots(settings.ledger_concurrency)
+    app.state.ledger_slots = ledger.ExportSlots(settings.ledger_concurrency)
     app.state.feed = stream.ChangeFeed(redis, settings.redis_url, app.state.users, settings.stream_queue)
     app.state.alerts = AlertStore(redis)
     app.state.audit = AuditTrail(redis)
@@ -104,6 +105,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     accounts.install(app, settings)
     regions.install(app, settings)
     app.include_router(stats.router)
+    app.include_router(ledger.router)
     console.install(app)
 
     async def readiness() -> dict[str, bool]:

@@ -82,10 +82,11 @@ class BenchStack:
         deadline = time.monotonic() + seconds
         path = LOGS / f"{name}.log"
         while time.monotonic() < deadline:
-            with path.open("rb") as log:
-                log.seek(offset)
-                if text.encode() in log.read():
-                    return time.monotonic()
+            if path.exists():  # a process just started may not have opened its log yet
+                with path.open("rb") as log:
+                    log.seek(offset)
+                    if text.encode() in log.read():
+                        return time.monotonic()
             self.check_alive(name)
             await asyncio.sleep(0.1)
         raise TimeoutError(f"{name} did not log {text!r} within {seconds}s (see {path})")

@@ -29,8 +29,8 @@ class BenchStack:
         self.workdir = Path(tempfile.mkdtemp(prefix="shouwang-bench-"))
         self.infra: dict[str, Process] = {}  # kafka, redis
         self.stack: Stack | None = None
-        # tests.infra writes logs under ARTIFACTS/logs: keep the bench's apart from the test sessions'.
-        infra.ARTIFACTS = RESULTS
+        # tests.infra writes logs under its LOGS: keep the bench's apart from the test sessions'.
+        infra.ARTIFACTS, infra.LOGS = RESULTS, LOGS
         LOGS.mkdir(parents=True, exist_ok=True)
         for old in LOGS.glob("*.log"):
             old.unlink()

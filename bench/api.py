@@ -214,7 +214,7 @@ async def measure(bench: BenchStack, knobs: Knobs, results: Results, say: Callab
     say(f"GET /alerts: {run}")
     from bench.crowd import crowd_run  # crowd.py builds on this module's clients
 
-    crowd = await crowd_run(stack, knobs, queries(knobs), knobs.api_seconds)
+    crowd = await crowd_run(bench, knobs, queries(knobs), knobs.api_seconds)
     results.details["api_crowd"] = crowd
     say(f"GET /alerts in a crowd: {crowd}")
     board = await list_run(stack, [BOARD], max(2, knobs.api_seconds / 4))

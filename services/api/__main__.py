@@ -3,9 +3,11 @@
 import uvicorn
 
 from services.api.app import create_app
+from services.common.heap import settle_heap
 from services.common.settings import ApiSettings
 
 if __name__ == "__main__":
     settings = ApiSettings()  # type: ignore[call-arg]
     app = create_app(settings)
+    settle_heap(settings.gc_young_threshold)
     uvicorn.run(app, host=settings.bind_host, port=settings.api_port, log_config=None, server_header=False)

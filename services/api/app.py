@@ -79,7 +79,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app = FastAPI(title="Shouwang API", version="1", lifespan=lifespan, max_body_size=settings.api_max_body_bytes)
     hardening.install(app)
     app.state.users = UserStore(redis, PasswordWork(settings.password_hash_threads, settings.password_hash_queue))
-    app.state.ledger_slots = ledger.ExportSlots(settings.ledger_concurrency)
+    app.state.ledger_budget = ledger.ExportBudget(settings.ledger_concurrency, settings.ledger_rows_per_second)
     app.state.feed = stream.ChangeFeed(redis, settings.redis_url, app.state.users, settings.stream_queue)
     app.state.alerts = AlertStore(redis)
     app.state.audit = AuditTrail(redis)

@@ -1,17 +1,21 @@
 """`GET /ledger.csv`: a township's ledger (台账), identifiers masked.
 
 The ledger is streamed (LEDGER_CHUNK alerts read and written at a time, from a snapshot of the township's ids), and
-at most LEDGER_CONCURRENCY exports run at once per API process: past that, 429 with Retry-After, so that exports
-can neither run the process out of Redis connections nor slow the staff's lists. Each chunk is fetched in one Redis
+at most LEDGER_CONCURRENCY exports run at once per API process: past that, 429 with Retry-After. All exports of a
+process together write LEDGER_ROWS_PER_SECOND lines a second at most (each chunk waits for its turn), so that exports
+can neither run the process out of Redis connections nor take more than a small share of the time the staff's lists
+need (measured: `api_alerts_crowd_vs_alone_p99_ratio` in `make bench`). Each chunk is fetched in one Redis
 call and its stored JSON read into `LedgerCase`, only the fields a ledger line shows (not the whole Alert model):
 an export costs the process a fraction of what listing the same alerts does.
 """
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
-from collections.abc import AsyncIterator, Iterable
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
@@ -31,11 +35,19 @@ LEDGER_CHUNK = 500
 RETRY_AFTER = "10"  # seconds, for a refused export
 
 
-class ExportSlots:
-    """How many ledger exports this process may still start."""
+class ExportBudget:
+    """How many ledger exports this process may still start, and the pace all of them together write lines at."""
 
-    def __init__(self, slots: int):
-        self._free = slots
+    def __init__(
+        self,
+        slots: int,
+        rows_per_second: float,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ):
+        self._free, self._rate = slots, rows_per_second
+        self._clock, self._sleep = clock, sleep
+        self._next = 0.0  # when the lines booked so far will have been written, at the budget's pace
 
     def take(self) -> bool:
         """Claim a slot; False when all are in use."""
@@ -47,6 +59,14 @@ class ExportSlots:
     def give_back(self) -> None:
         """Release a slot once an export has ended."""
         self._free += 1
+
+    async def pace(self, rows: int) -> None:
+        """Wait for this chunk's turn: chunks of all exports follow each other at `rows_per_second` lines."""
+        now = self._clock()
+        start = max(now, self._next)
+        self._next = start + rows / self._rate
+        if start > now:
+            await self._sleep(start - now)
 
 
 class _Reason(msgspec.Struct):
@@ -140,8 +160,8 @@ async def ledger(
     """Every alert of the township, newest first, its village named; no personal names, no ID numbers, no notes; the
     export is audited."""
     user.require(township, f"township {township}")
-    slots: ExportSlots = request.app.state.ledger_slots
-    if not slots.take():
+    budget: ExportBudget = request.app.state.ledger_budget
+    if not budget.take():
         raise HTTPException(429, "too many ledger exports at once: try again shortly", {"Retry-After": RETRY_AFTER})
     store: AlertStore = request.app.state.alerts
     places: RegionDirectory = request.app.state.regions
@@ -150,10 +170,10 @@ async def ledger(
         audit: AuditTrail = request.app.state.audit
         await audit.record(user.username, "ledger.export", township, region=township)
     except (RedisError, OSError) as exc:
-        slots.give_back()
+        budget.give_back()
         raise HTTPException(503, f"the ledger cannot be read now: {exc}", {"Retry-After": RETRY_AFTER}) from exc
     except BaseException:
-        slots.give_back()
+        budget.give_back()
         raise
     now = datetime.now(UTC)
 
@@ -161,11 +181,13 @@ async def ledger(
         try:
             yield "\ufeff" + _csv([_COLUMNS[lang]])  # the byte-order mark lets spreadsheets read the Chinese as UTF-8
             for first in range(0, len(ids), LEDGER_CHUNK):
-                cases = [_read_case(raw) for raw in await store.stored(ids[first : first + LEDGER_CHUNK])]
+                chunk = ids[first : first + LEDGER_CHUNK]
+                await budget.pace(len(chunk))
+                cases = [_read_case(raw) for raw in await store.stored(chunk)]
                 names = await places.names_of(case.region_code for case in cases)  # one lookup a chunk
                 yield _csv(ledger_line(case, names[case.region_code], lang, now) for case in cases)
         finally:
-            slots.give_back()
+            budget.give_back()
 
     filename = f"ledger-{township}-{now:%Y%m%d}.csv"
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}

@@ -12,6 +12,7 @@ import asyncio
 import multiprocessing
 import time
 from collections import Counter
+from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -105,3 +106,21 @@ async def crowd_run(bench: BenchStack, knobs: Knobs, wanted: list[Query], second
         if crowd.is_alive():
             crowd.kill()
     return {**outcome, "api": run}
+
+
+async def alternated_runs(
+    bench: BenchStack, knobs: Knobs, wanted: list[Query], say: Callable[[str], None]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """BENCH_RUNS runs of GET /alerts alone, each followed by one in the crowd: a drift of the machine falls on both
+    alike, and the report compares medians (one 20-second p99 varies by a third from run to run)."""
+    alone: list[dict[str, Any]] = []
+    crowds: list[dict[str, Any]] = []
+    for n in range(knobs.runs):
+        window = CpuWindow(bench.usage)
+        run = await list_run(bench.services, wanted, knobs.api_seconds)
+        alone.append({**run, "cpu_cores": window.cores()})
+        say(f"GET /alerts, run {n + 1}: p50 {run['p50_ms']} ms, p99 {run['p99_ms']} ms, {run['requests_per_s']}/s")
+        crowd = await crowd_run(bench, knobs, wanted, knobs.api_seconds)
+        crowds.append(crowd)
+        say(f"GET /alerts in a crowd, run {n + 1}: p99 {crowd['api']['p99_ms']} ms, exports {crowd['exports']}")
+    return alone, crowds

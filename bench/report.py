@@ -78,16 +78,18 @@ FIGURES: list[tuple[str, str, str]] = [
         "api_alerts_p50_ms",
         "ms",
         "GET /alerts?limit=50 paging on, BENCH_API_CLIENTS closed-loop clients: a township worker's list, a county "
-        "supervisor's open list / township red list / overdue county queue, the admin's all (details: by_query)",
+        "supervisor's open list / township red list / overdue county queue, the admin's all (details: by_query); "
+        "median of BENCH_RUNS runs, each followed by its crowd run",
     ),
-    ("api_alerts_p99_ms", "ms", "same, 99th percentile"),
+    ("api_alerts_p99_ms", "ms", "same, 99th percentile (median of the runs' p99s)"),
     ("api_alerts_error_ratio", "ratio", "share of those requests that failed"),
     ("api_alerts_count", "alerts", "alerts stored during the GET /alerts run"),
     (
         "api_alerts_crowd_p99_ms",
         "ms",
-        "GET /alerts p99 again, with BENCH_CROWD_STREAMS live streams open and "
-        "BENCH_CROWD_EXPORTS clients exporting ledgers in a loop (details: api_crowd, exports by status)",
+        "GET /alerts p99 again, with BENCH_CROWD_STREAMS live streams open and BENCH_CROWD_EXPORTS clients "
+        "exporting ledgers in a loop, from a process of their own (details: api_crowd, exports by status); median "
+        "of BENCH_RUNS runs",
     ),
     ("api_alerts_crowd_vs_alone_p99_ratio", "ratio", "that p99 / api_alerts_p99_ms (issue 13: within 1.2)"),
     ("api_stats_p50_ms", "ms", "then GET /stats of the county (its townships) by 1 client, BENCH_API_SECONDS / 4"),

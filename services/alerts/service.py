@@ -16,6 +16,7 @@ from services.alerts.subscriptions import SubscriptionStore
 from services.alerts.watch import DeadlineWatch
 from services.alerts.webhooks import WebhookJobs
 from services.common import topics
+from services.common.heap import settle_heap
 from services.common.logs import configure_logging
 from services.common.policy import PolicyBook
 from services.common.settings import AlertsSettings, redis_client
@@ -28,6 +29,7 @@ async def main() -> None:
     """Run every part until one fails or the process is stopped."""
     settings = AlertsSettings()
     configure_logging(settings.log_level)
+    settle_heap(settings.gc_young_threshold)
     if settings.alerts_metrics_port:
         start_http_server(settings.alerts_metrics_port, addr=settings.bind_host)
     await asyncio.to_thread(topics.ensure_topics, settings.kafka_bootstrap_servers, settings.kafka_partitions)

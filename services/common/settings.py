@@ -26,6 +26,9 @@ class _Base(BaseSettings):
     jobs_heartbeat_seconds: int = Field(
         default=30, ge=1, description="a running training or import job that reports nothing for this long is retried"
     )
+    gc_young_threshold: int = Field(
+        default=10_000, ge=700, description="allocations between young-generation collections (Python's default: 700)"
+    )
 
 
 class _Redis(BaseSettings):
@@ -187,9 +190,6 @@ class ApiSettings(_Base, _Redis, _ChangeLog, _WebhookHosts):
     ledger_concurrency: int = Field(default=4, ge=1, description="ledger exports at once per API process (then 429)")
     ledger_rows_per_second: int = Field(
         default=2000, ge=100, description="ledger lines an API process writes per second, all exports together"
-    )
-    gc_young_threshold: int = Field(
-        default=10_000, ge=700, description="allocations between young-generation collections (Python's default: 700)"
     )
     stream_queue: int = Field(default=1000, ge=10, description="changes a slow live-stream client may fall behind")
     refresh_token_hours: float = Field(default=12.0, gt=0, description="lifetime of a refresh token")

@@ -2,9 +2,12 @@
 
 import uvicorn
 
+from services.common.heap import settle_heap
 from services.common.settings import IngestSettings
 from services.ingest.app import create_app
 
 if __name__ == "__main__":
     settings = IngestSettings()  # type: ignore[call-arg]
-    uvicorn.run(create_app(settings), host=settings.bind_host, port=settings.ingest_port, log_config=None)
+    app = create_app(settings)
+    settle_heap(settings.gc_young_threshold)
+    uvicorn.run(app, host=settings.bind_host, port=settings.ingest_port, log_config=None)

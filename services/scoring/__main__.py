@@ -6,6 +6,7 @@ from kafka.admin import NewTopic
 from prometheus_client import start_http_server
 
 from services.common import topics
+from services.common.heap import settle_heap
 from services.common.topics import ensure_topics, partition_counts
 from services.scoring.app import active_model, app, households, settings, unmatched_people
 
@@ -30,5 +31,6 @@ if __name__ == "__main__":
     if settings.scoring_metrics_port:
         start_http_server(settings.scoring_metrics_port, addr=settings.bind_host)
     active_model.load_latest(settings.kafka_bootstrap_servers)  # the active model is in use from the first event
+    settle_heap(settings.gc_young_threshold)
     sys.argv = [sys.argv[0], "worker", "--without-web", "--loglevel", "info", *sys.argv[1:]]
     app.main()

@@ -164,6 +164,20 @@ class Stack:
             wait_until(lambda: _ready(url), 90, f"{name} ready")
         return process
 
+    def run_alerts_rebuild(self) -> subprocess.CompletedProcess[str]:
+        """`python -m services.alerts rebuild` with the stack's settings (stop alerts and api first)."""
+        command = [sys.executable, "-m", "services.alerts", "rebuild"]
+        return subprocess.run(command, cwd=ROOT, env={**os.environ, **self.env}, capture_output=True, text=True)
+
+    def rebuild_alerts(self) -> None:
+        """Stop alerts and api, rebuild the alerts' Redis from Kafka (it must succeed), start both again."""
+        for name in ("alerts", "api"):
+            self.processes[name].stop()
+        done = self.run_alerts_rebuild()
+        assert done.returncode == 0, done.stderr
+        self.start("alerts")
+        self.start("api")
+
     def log_size(self, name: str) -> int:
         """How much `name` has logged so far (to wait for what it logs next)."""
         path = LOGS / f"{name}.log"

@@ -4,9 +4,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
-import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -32,7 +29,6 @@ from services.ingest.screening import EventWindow
 from tests import infra
 from tests.clients import post_batch, post_event, read_topic
 from tests.factories import cloud_event, income, registration, resident_id
-from tests.infra import ROOT
 
 pytestmark = pytest.mark.integration
 WINDOW = EventWindow(date(2015, 1, 1), 1, timedelta(minutes=15))
@@ -156,13 +152,7 @@ def test_after_an_alerts_rebuild_person_records_still_find_their_household_and_d
     stays, leaves = resident_id("53232819610606446"), resident_id("53232819620606337")
     first = registration("HDUR3", 60000, members=2, member_ids=[stays, leaves], time="2025-01-01T00:00:00Z")
     assert post_event(stack, first).status_code == 202
-    for name in ("alerts", "api"):
-        stack.processes[name].stop()
-    rebuild = [sys.executable, "-m", "services.alerts", "rebuild"]
-    done = subprocess.run(rebuild, cwd=ROOT, env={**os.environ, **stack.env}, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    stack.start("alerts")
-    stack.start("api")
+    stack.rebuild_alerts()
 
     fewer = registration("HDUR3", 60000, members=1, member_ids=[stays], time="2025-02-01T00:00:00Z")
     assert post_event(stack, fewer).status_code == 202

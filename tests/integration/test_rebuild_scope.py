@@ -1,16 +1,12 @@
 """`python -m services.alerts rebuild` deletes only the alerts projection's keys: other services keep theirs."""
 
 import json
-import os
-import subprocess
-import sys
 import time
 
 import pytest
 
 from tests.clients import post_event, read_topic
 from tests.factories import cloud_event, registration, resident_id
-from tests.infra import ROOT
 
 pytestmark = pytest.mark.integration
 
@@ -39,13 +35,7 @@ def test_after_a_rebuild_a_person_level_record_still_finds_its_household(stack):
     assert post_event(stack, before).status_code == 202
     assert household_of(stack, before["id"]) == "HRS1"
 
-    for name in ("alerts", "api"):
-        stack.processes[name].stop()
-    rebuild = [sys.executable, "-m", "services.alerts", "rebuild"]
-    done = subprocess.run(rebuild, cwd=ROOT, env={**os.environ, **stack.env}, capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    stack.start("alerts")
-    stack.start("api")
+    stack.rebuild_alerts()
 
     after = bill(person, "2025-03-06")
     assert post_event(stack, after).status_code == 202

@@ -1,8 +1,5 @@
 """Kafka is the system of record for alerts: a Redis restart loses nothing, a wiped Redis is rebuilt exactly."""
 
-import os
-import subprocess
-import sys
 import time
 
 import httpx
@@ -11,7 +8,7 @@ import redis
 from kafka import KafkaProducer
 
 from tests.clients import create_user, login, read_topic
-from tests.infra import ROOT, wait_until
+from tests.infra import wait_until
 from tests.workflow_stack import poll, score, start_workflow_stack
 
 pytestmark = pytest.mark.integration
@@ -104,8 +101,7 @@ def test_after_a_flushall_the_rebuild_restores_every_alert_and_its_history(wf):
     redis.Redis.from_url(wf.stack.redis_url).flushall()
     assert projection(wf.stack.redis_url) == {}
 
-    rebuild = [sys.executable, "-m", "services.alerts", "rebuild"]
-    done = subprocess.run(rebuild, cwd=ROOT, env={**os.environ, **wf.stack.env}, capture_output=True, text=True)
+    done = wf.stack.run_alerts_rebuild()
     assert done.returncode == 0, done.stderr
     assert "alert changes applied" in done.stdout, done.stdout + done.stderr
     assert projection(wf.stack.redis_url) == live, done.stdout

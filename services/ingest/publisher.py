@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,11 +13,9 @@ from aiokafka import AIOKafkaProducer
 
 from services.common import topics
 from services.common.identity import scrub_resident_ids
-from services.common.kafka import partitions_of
+from services.common.kafka import Headers, send_batches
 from services.ingest.canonical import CanonicalEvent
 from services.ingest.validation import FieldError
-
-Headers = list[tuple[str, bytes]]
 
 
 class EventPublisher:
@@ -55,23 +52,7 @@ class EventPublisher:
 
     async def _send_all(self, topic: str, records: Sequence[tuple[bytes, bytes, Headers]]) -> None:
         """Send whole batches per partition (the partition any Kafka client picks for the key), in order."""
-        if not records:
-            return
-        partitions = sorted(await self._producer.partitions_for(topic))
-        by_partition: dict[int, list[tuple[bytes, bytes, Headers]]] = defaultdict(list)
-        chosen = partitions_of([key for key, _, _ in records], len(partitions))
-        for record, index in zip(records, chosen, strict=True):
-            by_partition[partitions[index]].append(record)
-        sent = []
-        for partition, items in by_partition.items():
-            batch = self._producer.create_batch()
-            for key, value, headers in items:
-                if batch.append(key=key, value=value, timestamp=None, headers=headers) is None:  # full
-                    sent.append(await self._producer.send_batch(batch, topic, partition=partition))
-                    batch = self._producer.create_batch()
-                    batch.append(key=key, value=value, timestamp=None, headers=headers)
-            sent.append(await self._producer.send_batch(batch, topic, partition=partition))
-        await asyncio.gather(*sent)
+        await asyncio.gather(*await send_batches(self._producer, topic, [(k, v, h, None) for k, v, h in records]))
 
     async def dead_letter(self, raw: Any, errors: Sequence[FieldError], origin: str) -> None:
         """Record a refused message with its reasons; resident IDs in it are masked first."""

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.common import failpoints, topics
+from services.common.kafka import Outgoing
 from services.common.policy import PolicyBook
 from services.scoring.activations import ActiveModel
 from services.scoring.facts import Fact, UnreadableFact, read_fact
@@ -20,8 +21,8 @@ from services.scoring.service import Changed, Outcome, score_changed
 from services.scoring.state import apply_event, decode_state, encode_state
 
 log = logging.getLogger(__name__)
-# send(topic, key, value, partition) -> a future that resolves once the broker has the message (acks=all)
-Send = Callable[[str, bytes | None, bytes, int | None], Awaitable[Awaitable[Any]]]
+# publish(topic, records) -> futures that resolve once the broker has the records (acks=all)
+Publish = Callable[[str, Sequence[Outgoing]], Awaitable[Sequence[Awaitable[Any]]]]
 
 
 @dataclass
@@ -84,14 +85,14 @@ class BatchScorer:
 
     def __init__(
         self,
-        send: Send,
+        publish: Publish,
         table: MutableMapping[str, bytes],
         changelog_topic: str,
         policies: PolicyBook,
         models: ActiveModel,
         remember_partition: Callable[[str, int], None] = lambda key, partition: None,
     ):
-        self._send = send
+        self._publish = publish
         self._table = table
         self._changelog = changelog_topic
         self._policies = policies
@@ -109,20 +110,19 @@ class BatchScorer:
         outcomes = score_changed(
             applied.changed, self._policies, datetime.now(UTC), self._models.current, self._models.shadow
         )
-        first: list[Awaitable[Any]] = []
-        for raw, reason in applied.unreadable:
+        for _ in applied.unreadable:
             log.error("canonical message does not parse; moved to the dead-letter topic")
-            first.append(await self._send(topics.DEADLETTER, None, _dead_letter(raw, reason), None))
-        for outcome in outcomes:
-            key = outcome.household_id.encode()
-            if outcome.score is not None:
-                first.append(await self._send(topics.SCORES, key, encoded(outcome.score), None))
-            if outcome.shadow is not None:
-                first.append(await self._send(topics.SHADOW_SCORES, key, encoded(outcome.shadow), None))
+        scores: list[Outgoing] = [(o.household_id.encode(), encoded(o.score), [], None) for o in outcomes if o.score]
+        shadows: list[Outgoing] = [(o.household_id.encode(), encoded(o.shadow), [], None) for o in outcomes if o.shadow]
+        first = [
+            *await self._publish(topics.DEADLETTER, [(None, _dead_letter(*u), [], None) for u in applied.unreadable]),
+            *await self._publish(topics.SCORES, scores),
+            *await self._publish(topics.SHADOW_SCORES, shadows),
+        ]
         await asyncio.gather(*first)
         failpoints.reached("scoring.scores_sent")  # scores durable, states not yet written
         states = [(o.household_id, encode_state(o.state), applied.partitions[o.household_id]) for o in outcomes]
-        await asyncio.gather(*[await self._send(self._changelog, _table_key(h), v, p) for h, v, p in states])
+        await asyncio.gather(*await self._publish(self._changelog, [(_table_key(h), v, [], p) for h, v, p in states]))
         for household, value, partition in states:
             self._table[household] = value
             self._remember_partition(household, partition)

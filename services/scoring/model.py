@@ -64,6 +64,8 @@ class RiskModel:
         self.manifest = manifest
         self._estimator = estimator
         self._budgets = sorted((float(share), cut) for share, cut in manifest.budget_cuts.items())
+        self._baseline = np.asarray([manifest.baseline[name] for name in manifest.features], dtype=float)
+        self._read = features_read(estimator, len(manifest.features))
 
     def yellow_cut(self, values: PolicyValues) -> float:
         """The probability from which the model raises yellow: the alert budget as a cut, else the fixed cut."""
@@ -79,16 +81,20 @@ class RiskModel:
         return np.asarray(self._estimator.predict_proba(rows)[:, 1], dtype=float)
 
     def drivers(self, rows: np.ndarray, probabilities: np.ndarray, top: int = 3) -> list[list[tuple[str, float]]]:
-        """Per row, the features that raise its probability most (the drop when each is set to its typical value)."""
+        """Per row, the features that raise its probability most (the drop when each is set to its typical value).
+
+        Only features the model reads and the row does not already hold at their typical value can move the
+        probability, so only those variants are predicted (one call for all rows); the others' effect is zero.
+        """
         names = self.manifest.features
-        count, width = rows.shape
+        count = len(rows)
         if count == 0:
             return []
-        variants = np.repeat(rows, width, axis=0)  # row r's copy j has feature j set to its baseline
-        baseline = np.asarray([self.manifest.baseline[name] for name in names], dtype=float)
-        columns = np.tile(np.arange(width), count)
-        variants[np.arange(count * width), columns] = baseline[columns]
-        effects = probabilities[:, None] - self.probabilities(variants).reshape(count, width)
+        row_of, column = np.nonzero((rows != self._baseline) & self._read)
+        variants = rows[row_of]
+        variants[np.arange(len(row_of)), column] = self._baseline[column]
+        effects = np.zeros(rows.shape)
+        effects[row_of, column] = probabilities[row_of] - self.probabilities(variants)
         out = []
         for row in effects:
             order = np.argsort(-row, kind="stable")[:top]
@@ -100,6 +106,21 @@ class RiskModel:
         row = np.asarray([[features[name] for name in self.manifest.features]], dtype=float)
         probability = self.probabilities(row)
         return float(probability[0]), self.drivers(row, probability, top)[0]
+
+
+def features_read(estimator: Any, width: int) -> np.ndarray:
+    """Which of the `width` input columns the fitted estimator's prediction can depend on (all, unless known)."""
+    calibrated = getattr(estimator, "calibrated_classifiers_", None)
+    if calibrated is not None:
+        return np.logical_or.reduce([features_read(c.estimator, width) for c in calibrated])
+    trees = getattr(estimator, "_predictors", None)  # histogram gradient boosting: the features its splits test
+    if trees is None:
+        return np.ones(width, dtype=bool)
+    read = np.zeros(width, dtype=bool)
+    for iteration in trees:
+        for tree in iteration:
+            read[tree.nodes["feature_idx"][~tree.nodes["is_leaf"].astype(bool)]] = True
+    return read
 
 
 @lru_cache(maxsize=256)

@@ -1,11 +1,17 @@
 from datetime import UTC, datetime
 
+import numpy as np
 import pytest
+from sklearn.calibration import CalibratedClassifierCV
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from services.common.policy import PolicyBook
 from services.common.settings import REPO_ROOT
 from services.ingest.validation import validate_event
-from services.scoring.model import Activation, ModelRegistry, UnverifiedModel
+from services.scoring.model import Activation, ModelRegistry, UnverifiedModel, features_read
 from services.scoring.service import score_event
 from services.scoring.state import HouseholdState
 from tests.factories import registration
@@ -63,3 +69,42 @@ def test_without_an_active_model_scoring_is_rules_only_and_says_so():
         None,
         None,
     )
+
+
+def reference_drivers(model, rows, top=3):
+    """Attributions the slow way: every feature of every row set to its typical value, one at a time."""
+    names, baseline = model.manifest.features, model.manifest.baseline
+    out = []
+    for row in rows:
+        probability = model.probabilities(row[None, :])[0]
+        effects = []
+        for j, name in enumerate(names):
+            variant = row.copy()
+            variant[j] = baseline[name]
+            effects.append(probability - model.probabilities(variant[None, :])[0])
+        order = sorted(range(len(names)), key=lambda j: -effects[j])[:top]
+        out.append([(names[j], effects[j]) for j in order if effects[j] > 0])
+    return out
+
+
+def test_attributions_equal_setting_every_feature_to_its_typical_value_one_at_a_time(model):
+    rng = np.random.default_rng(3)
+    rows = rng.uniform(0, 3, size=(40, len(model.manifest.features)))
+    typical = np.asarray([model.manifest.baseline[name] for name in model.manifest.features])
+    rows[::2, 4:12] = typical[4:12]  # half the rows hold most features at their typical value already
+    found = model.drivers(rows, model.probabilities(rows))
+    expected = reference_drivers(model, rows)
+    assert [[name for name, _ in row] for row in found] == [[name for name, _ in row] for row in expected]
+    assert np.allclose([e for row in found for _, e in row], [e for row in expected for _, e in row], atol=1e-12)
+    assert any(found)
+
+
+def test_only_features_the_model_splits_on_are_read_and_a_linear_model_reads_them_all():
+    rng = np.random.default_rng(5)
+    X = rng.uniform(size=(600, 4))
+    X[:, 2] = 1.0  # constant: no tree can split on it
+    y = (X[:, 0] + 0.2 * rng.uniform(size=600) > 0.6).astype(int)
+    boosting = HistGradientBoostingClassifier(max_iter=20, random_state=0)
+    assert features_read(CalibratedClassifierCV(boosting, cv=3, ensemble=False).fit(X, y), 4).tolist()[2] is False
+    linear = make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
+    assert features_read(linear, 4).all()

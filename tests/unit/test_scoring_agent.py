@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 import pytest
 
 from services.common import topics
+from services.common.kafka import Outgoing
 from services.common.policy import PolicyBook
 from services.common.scores import Score
 from services.common.settings import REPO_ROOT
@@ -31,20 +32,20 @@ class Producer:
         self.sent: list[tuple[str, bytes | None, bytes, int | None]] = []
         self.failing = failing
 
-    async def send(self, topic: str, key: bytes | None, value: bytes, partition: int | None) -> Awaitable[Any]:
+    async def publish(self, topic: str, records: Sequence[Outgoing]) -> list[Awaitable[Any]]:
         if topic == self.failing:
             raise ConnectionError(f"{topic} unreachable")
-        self.sent.append((topic, key, value, partition))
+        self.sent.extend((topic, key, value, partition) for key, value, _, partition in records)
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         done.set_result(None)
-        return done
+        return [done]
 
     def scores(self) -> list[Score]:
         return [Score.from_json(value) for topic, _, value, _ in self.sent if topic == topics.SCORES]
 
 
 def scorer(producer: Producer, table: dict[str, bytes], tmp_path) -> BatchScorer:
-    return BatchScorer(producer.send, table, CHANGELOG, POLICIES, ActiveModel(ModelRegistry(tmp_path)))
+    return BatchScorer(producer.publish, table, CHANGELOG, POLICIES, ActiveModel(ModelRegistry(tmp_path)))
 
 
 def messages(*raws: dict[str, Any], partition: int = 3) -> list[Message]:

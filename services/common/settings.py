@@ -189,7 +189,7 @@ class ApiSettings(_Base, _Redis, _ChangeLog, _WebhookHosts):
     access_token_minutes: int = 15
     ledger_concurrency: int = Field(default=4, ge=1, description="ledger exports at once per API process (then 429)")
     ledger_rows_per_second: int = Field(
-        default=2000, ge=100, description="ledger lines an API process writes per second, all exports together"
+        default=1000, ge=100, description="ledger lines an API process writes per second, all exports together"
     )
     stream_queue: int = Field(default=1000, ge=10, description="changes a slow live-stream client may fall behind")
     refresh_token_hours: float = Field(default=12.0, gt=0, description="lifetime of a refresh token")

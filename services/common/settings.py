@@ -151,7 +151,6 @@ class ScoringSettings(_Base):
     scoring_data_dir: Path = REPO_ROOT / "state" / "scoring"
     model_dir: Path = REPO_ROOT / "state" / "models"
     scoring_batch_events: int = Field(default=2000, ge=1, description="most events scored together in one batch")
-    scoring_batch_seconds: float = Field(default=0.1, gt=0, description="longest wait to fill a batch")
     scoring_metrics_port: int = Field(default=0, ge=0, description="Prometheus /metrics port (0: not served)")
     evaluation_upload_mb: int = Field(
         default=512, ge=1, description="largest events or labels file an evaluation takes"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 from collections.abc import Sequence
@@ -41,6 +42,7 @@ app = faust.App(
     consumer_auto_offset_reset="earliest",
     producer_acks=-1,
     producer_linger=0.005,  # seconds: a batch's scores and states travel in a few produce requests
+    broker_max_poll_records=settings.scoring_batch_events,  # a fetch is a scoring batch (faust_consumer)
     broker_session_timeout=10.0,  # a crashed worker's partitions move on within seconds, not a minute
     broker_heartbeat_interval=2.0,
 )
@@ -59,6 +61,7 @@ async def _publish(topic: str, records: Sequence[Outgoing]) -> list[asyncio.Futu
     return await send_batches(producer._ensure_producer(), topic, records)
 
 
+@functools.cache
 def batch_scorer() -> BatchScorer:
     """The scorer over the households table's in-memory store (its changelog is written by the scorer itself)."""
     store: Any = households.data  # faust's memory store: `.data` is its dict, `_key_partition` feeds rebalances
@@ -72,27 +75,26 @@ def batch_scorer() -> BatchScorer:
     )
 
 
-@app.agent(canonical_events)
-async def score_households(stream: Any) -> None:
-    """Score batches of household events; a batch is acknowledged only after all of its effects are durable."""
-    scorer = batch_scorer()
-    async for events in stream.take_events(settings.scoring_batch_events, within=settings.scoring_batch_seconds):
-        messages = [Message(event.message.partition, event.value) for event in events]
-        for attempt in range(len(RETRY_SECONDS) + 1):
-            try:
-                await scorer.score(messages)
-                break
-            except (KafkaError, OSError) as exc:
-                if attempt == len(RETRY_SECONDS):
-                    log.critical(
-                        "scores could not be sent after %d attempts (%s): stopping unacknowledged", attempt, exc
-                    )
-                    os._exit(75)  # the events are not acknowledged: a restarted worker scores them again
-                log.warning("scores not sent (%s); retrying the batch", exc)
-                await asyncio.sleep(RETRY_SECONDS[attempt])
-            except Exception:
-                log.exception("a scoring batch failed: stopping without acknowledging it")
-                os._exit(70)  # leaving the loop would acknowledge the batch (take_events acks in `finally`)
+async def score_households(fetched: Sequence[faust.types.Message]) -> None:
+    """Score one fetch of household events; returns only once all of its effects are durable (else the worker exits)."""
+    messages = [Message(message.partition, message.value or b"") for message in fetched]  # empty: a dead letter
+    for attempt in range(len(RETRY_SECONDS) + 1):
+        try:
+            await batch_scorer().score(messages)
+            return
+        except (KafkaError, OSError) as exc:
+            if attempt == len(RETRY_SECONDS):
+                log.critical("scores could not be sent after %d attempts (%s): stopping unacknowledged", attempt, exc)
+                os._exit(75)  # the events are not acknowledged: a restarted worker scores them again
+            log.warning("scores not sent (%s); retrying the batch", exc)
+            await asyncio.sleep(RETRY_SECONDS[attempt])
+        except Exception:
+            log.exception("a scoring batch failed: stopping without acknowledging it")
+            os._exit(70)  # the events are not acknowledged: a restarted worker meets them again
+
+
+app.topics.add(canonical_events)  # subscribed without an agent: the consumer hands each fetch to score_households
+faust_consumer.deliver_in_batches(topics.CANONICAL, score_households)
 
 
 @app.agent(unmatched_events)

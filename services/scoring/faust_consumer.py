@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Mapping
-from typing import cast
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import ClassVar, cast
 
 from faust.transport.consumer import CONSUMER_FETCHING
 from faust.transport.drivers import aiokafka
-from faust.types import TP
+from faust.types import TP, Message
 from mode import Service, ServiceT
+
+# A topic's batch handler: gets whole fetches of its messages and returns once their effects are durable (it never
+# raises: a handler that cannot finish ends the process, leaving the messages unacknowledged).
+BatchHandler = Callable[[Sequence[Message]], Awaitable[None]]
 
 # faust-streaming 0.15.3 (the latest release) loses events when the group rebalances while some are in flight:
 #
@@ -29,10 +33,16 @@ from mode import Service, ServiceT
 # (tests/integration/test_rebalance_in_flight.py). The fix: `_drain_messages` below is 0.15.3's, changed only where
 # marked (an undelivered message ends the batch and leaves the read offset); `perform_seek` stops the flow first (the
 # recovery resumes it after the seek); `seek_to_committed` also seeks where the committed offset is 0.
+#
+# Topics given a batch handler (`deliver_in_batches`) skip faust's streams: each fetch's messages of such a topic go to
+# the handler as one batch (tracked, so a rebalance or a stop waits for them; acknowledged and read only once handled).
+# faust's per-message delivery (an event, a queue, the stream's iteration and acks) cost more than the scoring itself.
 
 
 class Consumer(aiokafka.Consumer):
     """faust's aiokafka consumer that refetches, after a rebalance, every message it did not deliver to the streams."""
+
+    batch_handlers: ClassVar[dict[str, BatchHandler]] = {}
 
     async def _drain_messages(self, fetcher: ServiceT) -> None:  # pragma: no cover
         """Hand fetched messages to the streams until the consumer or the fetcher stops (faust-streaming 0.15.3)."""
@@ -49,6 +59,7 @@ class Consumer(aiokafka.Consumer):
         commit_every = self._commit_every
         acks_enabled_for = self.app.topics.acks_enabled_for
 
+        handlers = self.batch_handlers
         yield_every = 100
         num_since_yield = 0
         sleep = asyncio.sleep
@@ -62,6 +73,8 @@ class Consumer(aiokafka.Consumer):
                 # never releasing to the event loop
                 await self.sleep(0)
                 if not self.should_stop:
+                    batches: dict[str, list[tuple[TP, Message]]] = {}  # Changed: this fetch's messages per handler
+                    batched_up_to: dict[TP, int] = {}  # Changed: last offset batched (read once handled)
                     async for tp, message in ait:
                         num_since_yield += 1
                         if num_since_yield > yield_every:
@@ -69,7 +82,7 @@ class Consumer(aiokafka.Consumer):
                             num_since_yield = 0
 
                         offset = message.offset
-                        r_offset = get_read_offset(tp)
+                        r_offset = batched_up_to.get(tp, get_read_offset(tp))
                         if r_offset is None or offset >= r_offset:
                             gap = offset - (r_offset or 0)
                             # We have a gap in income messages
@@ -81,6 +94,10 @@ class Consumer(aiokafka.Consumer):
                                 if self._n_acked >= commit_every:
                                     self._n_acked = 0
                                     await self.commit()
+                            if message.topic in handlers:  # Changed: handed over below, with the rest of the fetch
+                                batches.setdefault(message.topic, []).append((tp, message))
+                                batched_up_to[tp] = offset
+                                continue
                             # Changed: the read offset moves only when the callback delivered the message; when the
                             # flow stopped first (or the consumer is stopping), the rest of this batch is stale too.
                             delivery = callback(message)
@@ -95,6 +112,10 @@ class Consumer(aiokafka.Consumer):
                                 message.key,
                                 message.value,
                             )
+                    for topic, batch in batches.items():
+                        if not self.flow_active:
+                            break  # fetched before a rebalance stopped the flow: fetched again after its seek
+                        await self._deliver_batch(handlers[topic], batch)
                     unset_flag(flag_consumer_fetching)
 
         except self.consumer_stopped_errors:
@@ -115,6 +136,20 @@ class Consumer(aiokafka.Consumer):
         finally:
             unset_flag(flag_consumer_fetching)
 
+    async def _deliver_batch(self, handler: BatchHandler, batch: Sequence[tuple[TP, Message]]) -> None:
+        """Hand one batch to its handler; a rebalance or a stop waits for it to be handled, never cancels it."""
+        for _, message in batch:
+            self.track_message(message)
+        await asyncio.shield(self._handle_batch(handler, batch))
+
+    async def _handle_batch(self, handler: BatchHandler, batch: Sequence[tuple[TP, Message]]) -> None:
+        await handler([message for _, message in batch])
+        on_message_out = self.app.sensors.on_message_out
+        for tp, message in batch:
+            self.ack(message)
+            self._read_offset[tp] = message.offset
+            on_message_out(tp, message.offset, message)
+
     async def perform_seek(self) -> None:
         """Seek to the committed offsets with the flow stopped: nothing fetched before is delivered after the seek."""
         self.stop_flow()
@@ -132,3 +167,8 @@ class Consumer(aiokafka.Consumer):
 def install() -> None:
     """Make faust's aiokafka transport create this consumer (call before the app first uses its consumer)."""
     aiokafka.Transport.Consumer = Consumer
+
+
+def deliver_in_batches(topic: str, handler: BatchHandler) -> None:
+    """Hand every fetch of `topic`'s messages to `handler` as one batch instead of to faust's streams."""
+    Consumer.batch_handlers[topic] = handler

@@ -184,14 +184,14 @@ def apply_event(state: HouseholdState, event: HouseholdEvent | Fact) -> Househol
 
 def _pruned(state: HouseholdState, keep_from: str) -> HouseholdState:
     """Drop incomes and dated events before month `keep_from` (bounded state per household); copies what it trims."""
-    if any(_last_month(key) < keep_from for key in state.incomes):
+    if state.incomes and _last_month(min(state.incomes)) < keep_from:  # keys sort as the months they end with
         state.incomes = {key: value for key, value in state.incomes.items() if _last_month(key) >= keep_from}
     older = [since for since in state.members_from if since < keep_from]
     if len(older) > 1:  # the size in force at keep_from stays
         state.members_from = {since: n for since, n in state.members_from.items() if since >= max(older)}
     for name in ("medical", "disasters", "applications"):
         book: dict[str, Happening] = getattr(state, name)
-        if any(h.date[:7] < keep_from for h in book.values()):
+        if book and min(h.date for h in book.values())[:7] < keep_from:
             setattr(state, name, {key: h for key, h in book.items() if h.date[:7] >= keep_from})
     return state
 

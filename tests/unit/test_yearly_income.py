@@ -70,3 +70,15 @@ def test_an_income_period_is_a_month_or_a_year_and_anything_else_is_rejected_nam
         with pytest.raises(InvalidEvent) as rejected:
             validate_event(income("Y6", period, 100, time="2025-03-01T00:00:00+08:00"), b"k")
         assert rejected.value.errors[0].field.endswith("period")
+
+
+def test_moving_on_drops_monthly_and_yearly_incomes_older_than_the_kept_two_years_and_nothing_newer():
+    state = state_after(
+        registration("Y6", 0, members=1),
+        income("Y6", "2023-11", 700),
+        yearly("Y6", "2023", 5000, "transfer"),
+        yearly("Y6", "2024", 5200, "transfer"),
+        income("Y6", "2024-02", 800),
+        income("Y6", "2025-12", 900),  # the kept months are now 2024-01 to 2025-12
+    )
+    assert sorted(state.incomes) == ["2024-02|wage", "2024|transfer", "2025-12|wage"]

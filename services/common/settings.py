@@ -151,6 +151,9 @@ class ScoringSettings(_Base):
     scoring_data_dir: Path = REPO_ROOT / "state" / "scoring"
     model_dir: Path = REPO_ROOT / "state" / "models"
     scoring_batch_events: int = Field(default=2000, ge=1, description="most events scored together in one batch")
+    scoring_commit_seconds: float = Field(
+        default=2.8, gt=0, description="how often the worker commits the offsets of the events it has scored"
+    )
     scoring_metrics_port: int = Field(default=0, ge=0, description="Prometheus /metrics port (0: not served)")
     evaluation_upload_mb: int = Field(
         default=512, ge=1, description="largest events or labels file an evaluation takes"

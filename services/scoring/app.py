@@ -43,6 +43,7 @@ app = faust.App(
     producer_acks=-1,
     producer_linger=0.005,  # seconds: a batch's scores and states travel in a few produce requests
     broker_max_poll_records=settings.scoring_batch_events,  # a fetch is a scoring batch (faust_consumer)
+    broker_commit_interval=settings.scoring_commit_seconds,
     broker_session_timeout=10.0,  # a crashed worker's partitions move on within seconds, not a minute
     broker_heartbeat_interval=2.0,
 )

@@ -37,3 +37,9 @@ def months_between(start: date, end: date) -> int:
     """Whole months from `start` to `end` (rounded up: any part of a month counts)."""
     months = (end.year - start.year) * 12 + end.month - start.month
     return months + (1 if end.day > start.day and months >= 0 and add_months(start, months) < end else 0)
+
+
+@lru_cache(maxsize=1024)
+def window(end_month: str, months: int = 12) -> tuple[str, ...]:
+    """The `months` months ending with `end_month`, newest first."""
+    return tuple(month_shift(end_month, -offset) for offset in range(months))

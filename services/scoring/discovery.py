@@ -8,9 +8,9 @@ from datetime import datetime
 from pydantic import BaseModel, Field
 
 from services.common.events import HouseholdEvent, MedicalExpenseIncurred
+from services.common.months import window
 from services.common.policy import PolicyBook
 from services.common.scores import Figures, Reason, Score
-from services.scoring.rules import window
 
 DISCOVERY_PREFIX = "unregistered-"
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import repeat
 
 import numpy as np
 
-from services.common.months import month_shift
+from services.common.months import month_shift, window
 from services.common.policy import Policy
-from services.scoring.rules import Standing, standing, window
+from services.scoring.rules import Standing, standing
 from services.scoring.state import HouseholdState
 
 # Feature name → (zh-CN, English) words a township worker understands.
@@ -36,13 +37,13 @@ FEATURES: tuple[str, ...] = tuple(FEATURE_WORDS)
 
 def _trend(reported: dict[str, float], end_month: str) -> float:
     months = window(end_month, 6)
-    recent, before = sum(reported.get(m, 0.0) for m in months[:3]), sum(reported.get(m, 0.0) for m in months[3:])
+    recent, before = sum(map(reported.get, months[:3], repeat(0.0))), sum(map(reported.get, months[3:], repeat(0.0)))
     return (recent - before) / before if before > 0 else 0.0
 
 
 def _year_before(found: Standing, end_month: str, estimate: float) -> float:
     """Income of the 12 months before the current window (months without a report: the registered estimate)."""
-    return sum(found.reported.get(month, estimate) for month in window(month_shift(end_month, -12)))
+    return sum(map(found.reported.get, window(month_shift(end_month, -12)), repeat(estimate)))
 
 
 def household_features(state: HouseholdState, policy: Policy, known: Standing | None = None) -> dict[str, float] | None:

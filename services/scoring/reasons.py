@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from services.common.months import month_shift
+from services.common.months import month_shift, window
 from services.common.policy import PolicyValues
 from services.common.scores import Level
 from services.scoring.levels import model_level
@@ -84,11 +84,11 @@ def income_drop(
     """Yellow: income per person of the last N reported months fell by the policy share against the same months a
     year before (household sizes as registered then: a member who leaves with their income is no drop)."""
     n = v.income_drop_window_months
-    recent_months = [month_shift(end_month, -i) for i in range(n)]
+    recent_months = window(end_month, n)
     if not all(month in reported for month in recent_months):
         return None
     size = members_in or (lambda month: 1)
-    earlier_months = [month_shift(month, -12) for month in recent_months]
+    earlier_months = window(month_shift(end_month, -12), n)
     recent = sum(reported[month] for month in recent_months)
     recent_each = sum(reported[month] / size(month) for month in recent_months)
     if all(month in reported for month in earlier_months):

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from itertools import repeat
 
-from services.common.months import month_shift
+from services.common.months import window
 from services.common.policy import Policy, PolicyValues
 from services.common.scores import Category, Level
 from services.scoring.levels import RANK
@@ -51,12 +51,6 @@ class Standing:
     months: tuple[str, ...]  # the 12-month window, newest first
 
 
-@lru_cache(maxsize=1024)
-def window(end_month: str, months: int = 12) -> tuple[str, ...]:
-    """The `months` months ending with `end_month`, newest first."""
-    return tuple(month_shift(end_month, -offset) for offset in range(months))
-
-
 def monthly_income(state: HouseholdState) -> dict[str, float]:
     """Reported net income per month, all sources added; a source's yearly report fills its months without one."""
     reported: dict[str, float] = {}
@@ -84,7 +78,7 @@ def standing(state: HouseholdState, policy: Policy) -> Standing | None:
     span = policy.values.income_window_months
     reported, months = monthly_income(state), window(end_month, span)
     estimate = profile.annual_net_income / 12
-    income_12m = round(sum(reported.get(month, estimate) for month in months) * 12 / span, 2)
+    income_12m = round(sum(map(reported.get, months, repeat(estimate))) * 12 / span, 2)
     first = months[-1]
     medical = round(sum(float(h.figures["out_of_pocket"]) for h in state.medical.values() if h.date[:7] >= first), 2)
     figures = FiguresRecord(
@@ -92,7 +86,7 @@ def standing(state: HouseholdState, policy: Policy) -> Standing | None:
         labourers=profile.labourers,
         income_12m=income_12m,
         per_capita_income=round(income_12m / profile.members, 2),
-        months_reported=sum(month in reported for month in months),
+        months_reported=sum(map(reported.__contains__, months)),
         monitoring_line=float(policy.values.monitoring_line),
         medical_out_of_pocket_12m=medical,
         per_capita_after_rigid_spending=round((income_12m - medical) / profile.members, 2),

@@ -42,6 +42,9 @@ app = faust.App(
     consumer_auto_offset_reset="earliest",
     producer_acks=-1,
     producer_linger=0.005,  # seconds: a batch's scores and states travel in a few produce requests
+    # aiokafka holds one batch per partition until the request before it is answered: 16 KB batches made a scoring
+    # batch's 2 MB of scores wait ~20 broker round trips (100 ms of its 600); the broker takes up to 1 MB a batch.
+    producer_max_batch_size=512 * 1024,
     broker_max_poll_records=settings.scoring_batch_events,  # a fetch is a scoring batch (faust_consumer)
     broker_commit_interval=settings.scoring_commit_seconds,
     broker_session_timeout=10.0,  # a crashed worker's partitions move on within seconds, not a minute

@@ -119,9 +119,9 @@ class BatchScorer:
             *await self._publish(topics.SCORES, scores),
             *await self._publish(topics.SHADOW_SCORES, shadows),
         ]
-        await asyncio.gather(*first)
-        failpoints.reached("scoring.scores_sent")  # scores durable, states not yet written
         states = [(o.household_id, encode_state(o.state), applied.partitions[o.household_id]) for o in outcomes]
+        await asyncio.gather(*first)  # the states were encoded while the scores travelled
+        failpoints.reached("scoring.scores_sent")  # scores durable, states not yet written
         await asyncio.gather(*await self._publish(self._changelog, [(_table_key(h), v, [], p) for h, v, p in states]))
         for household, value, partition in states:
             self._table[household] = value

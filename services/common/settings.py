@@ -245,6 +245,9 @@ class DemoSettings(BaseSettings):
     model_wait: float = Field(default=3.0, ge=0, description="seconds for scoring workers to load the model")
 
 
+_PACKED_AS_IS = frozenset({bytes, str, int})  # types hiredis packs as redis-py's encoder would (not bool)
+
+
 class HiredisPackedConnection(Connection):
     """A connection packing commands with hiredis (C), as redis-py's synchronous client does: a command with a
     thousand keys costs microseconds to pack instead of a millisecond. Same encoding rules as redis-py's."""
@@ -253,9 +256,10 @@ class HiredisPackedConnection(Connection):
         """Pack a command (the first argument may hold several words, as in redis-py)."""
         first, rest = args[0], args[1:]
         words = tuple(first.encode().split() if isinstance(first, str) else bytes(first).split())
-        plain = (bytes, str, int)
-        encoded = [a if isinstance(a, plain) and not isinstance(a, bool) else self.encoder.encode(a) for a in rest]
-        return [hiredis.pack_command(cast(Any, words + tuple(encoded)))]  # its stub allows one argument only
+        if not set(map(type, rest)) <= _PACKED_AS_IS:  # the common case (keys and numbers) checked in C
+            plain, encode = (bytes, str, int), self.encoder.encode
+            rest = tuple(a if isinstance(a, plain) and not isinstance(a, bool) else encode(a) for a in rest)
+        return [hiredis.pack_command(cast(Any, words + rest))]  # its stub allows one argument only
 
 
 def redis_client(

@@ -49,10 +49,13 @@ class Claimed(enum.Enum):
     ELSEWHERE = 2  # another publisher holds it and has not settled yet
 
 
+_CLAIMED = tuple(sorted(Claimed, key=lambda state: state.value))  # by value: a tuple index is cheaper than Claimed()
+
+
 class Claim:
     """One claim call: `states[i]` for pair i; the keys this publisher now holds."""
 
-    def __init__(self, token: str, keys: list[str], states: list[Claimed]):
+    def __init__(self, token: str, keys: Sequence[str], states: list[Claimed]):
         self.token = token
         self.states = states
         self.keys = [key for key, state in zip(keys, states, strict=True) if state is Claimed.MINE]
@@ -69,12 +72,11 @@ class SeenEvents:
         self._accept = redis.register_script(_ACCEPT)
         self._release = redis.register_script(_RELEASE)
 
-    async def claim(self, pairs: Sequence[tuple[str, str]]) -> Claim:
-        """Claim, in one atomic step, each distinct (source, id) that is neither accepted nor held elsewhere."""
+    async def claim(self, keys: Sequence[str]) -> Claim:
+        """Claim, in one atomic step, each distinct key (`seen_key`) that is neither accepted nor held elsewhere."""
         token = uuid.uuid4().hex
-        keys = [seen_key(source, event_id) for source, event_id in pairs]
         outcome = await self._claim(keys=keys, args=[token, self._claim_seconds]) if keys else []
-        return Claim(token, keys, [Claimed(result) for result in outcome])
+        return Claim(token, keys, [_CLAIMED[result] for result in outcome])
 
     async def accept(self, claim: Claim) -> None:
         """Record the claimed events as accepted (they are on the topic)."""

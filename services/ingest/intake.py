@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter as Tally
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -13,7 +12,7 @@ from prometheus_client import Counter
 
 from services.common.settings import IngestGrant
 from services.ingest.canonical import CanonicalEvent
-from services.ingest.dedup import CLAIM_POLL_SECONDS, Claimed, SeenEvents
+from services.ingest.dedup import CLAIM_POLL_SECONDS, Claimed, SeenEvents, seen_key
 from services.ingest.fastpath import FastPath, format_time
 from services.ingest.persons import PersonIndex
 from services.ingest.publisher import EventPublisher
@@ -25,15 +24,14 @@ from services.ingest.validation import validate_event as reference_validation
 EVENTS = Counter("shouwang_ingest_events_total", "Events offered to ingest, by route and outcome", ["route", "outcome"])
 
 
-@dataclass
-class Outcome:
+class Outcome(msgspec.Struct, gc=False):
     """What happened to one offered event."""
 
     index: int
     status: Literal["accepted", "duplicate", "rejected"]
     id: str | None = None
     source: str | None = None
-    errors: list[FieldError] = field(default_factory=list)
+    errors: list[FieldError] = []  # noqa: RUF012 - msgspec gives each outcome its own list
     forbidden: bool = False
     note: str | None = None
 
@@ -167,19 +165,20 @@ class Intake:
 
     async def _publish_new(self, valid: list[tuple[Outcome, CanonicalEvent]]) -> None:
         """Claim, publish, index and remember the events not accepted before (duplicates only acknowledged)."""
-        first: dict[tuple[str, str], CanonicalEvent] = {}
-        fresh: list[tuple[Outcome, CanonicalEvent]] = []
+        keys: set[str] = set()  # the Redis keys remembering each distinct (source, id)
+        fresh: list[tuple[str, Outcome, CanonicalEvent]] = []
         for outcome, event in valid:
-            if (event.source, event.id) in first:
+            key = seen_key(event.source, event.id)
+            if key in keys:
                 outcome.status = "duplicate"
             else:
-                first[(event.source, event.id)] = event
-                fresh.append((outcome, event))
+                keys.add(key)
+                fresh.append((key, outcome, event))
         waiting = fresh
         while waiting:  # ends: a twin's claim settles (published, or released) or expires after claim_seconds
-            claim = await self._seen.claim([(event.source, event.id) for _, event in waiting])
+            claim = await self._seen.claim([key for key, _, _ in waiting])
             mine = []
-            for (outcome, event), state in zip(waiting, claim.states, strict=True):
+            for (_, outcome, event), state in zip(waiting, claim.states, strict=True):
                 if state is Claimed.MINE:
                     mine.append(event)
                 elif state is Claimed.ACCEPTED:
@@ -191,10 +190,10 @@ class Intake:
                     await self._seen.release(claim)
                     raise
                 await self._seen.accept(claim)
-            waiting = [pair for pair, state in zip(waiting, claim.states, strict=True) if state is Claimed.ELSEWHERE]
+            waiting = [item for item, state in zip(waiting, claim.states, strict=True) if state is Claimed.ELSEWHERE]
             if waiting:  # a twin is being published by another request: ours settle first, nothing held meanwhile
                 await asyncio.sleep(CLAIM_POLL_SECONDS)
-        for outcome, event in fresh:
+        for _, outcome, event in fresh:
             if outcome.status == "accepted" and event.person is not None:
                 outcome.note = _UNMATCHED_NOTE
 

@@ -72,12 +72,12 @@ class EventPublisher:
 
 
 @functools.lru_cache(maxsize=4096)
-def _encoded(text: str) -> bytes:
-    return text.encode()
+def _source_and_type(source: str, event_type: str) -> tuple[tuple[str, bytes], tuple[str, bytes]]:
+    return ("ce_source", source.encode()), ("ce_type", event_type.encode())
 
 
 def _ce_headers(event: CanonicalEvent) -> Headers:
-    return [("ce_id", event.id.encode()), ("ce_source", _encoded(event.source)), ("ce_type", _encoded(event.type))]
+    return [("ce_id", event.id.encode()), *_source_and_type(event.source, event.type)]
 
 
 def _masked(raw: Any) -> str:

@@ -49,7 +49,10 @@ def test_the_batch_partitioner_picks_the_partition_kafkas_default_partitioner_pi
     keys += [f"H{n:07d}".encode() for n in range(3000)]
     for count in (1, 6, 12):
         partitions = list(range(count))
-        assert partitions_of(keys, count) == [DefaultPartitioner()(key, partitions, partitions) for key in keys]
+        expected = [DefaultPartitioner()(key, partitions, partitions) for key in keys]
+        assert partitions_of(keys, count) == expected
+        for few in range(1, 16):  # a few keys are placed one by one, not vectorised
+            assert partitions_of(keys[few * 100 : few * 100 + few], count) == expected[few * 100 : few * 100 + few]
 
 
 def test_a_whole_year_s_income_period_is_held_to_the_same_window_as_its_months():

@@ -100,6 +100,11 @@ def _ranked(
     return float(np.average(values, weights=sizes)) if values else float("nan")
 
 
+def validation_auc(ts: TrainingSet, score: np.ndarray, weight: np.ndarray | None = None) -> float:
+    """ROC-AUC within each stratum, averaged by rows (rows weighted by `weight`, e.g. a bootstrap's counts)."""
+    return _ranked(roc_auc, ts, score, weight)
+
+
 def evaluate(name: str, ts: TrainingSet, score: np.ndarray, probabilistic: bool = True) -> Evaluation:
     """Every metric for one scorer (probabilities, or any ranking such as the rules' levels)."""
     result = Evaluation(name, score=score)

@@ -112,7 +112,9 @@ def write_report(trained: Trained, folder: Path, title: str, notes: list[str] | 
         f"{trained.seconds:.1f} s",
         f"- label: above the monitoring line at the cut-off; below it (or entered monitoring, or a confirmed "
         f"verdict) within the {trained.horizon} months after it",
-        "- candidates (validation ROC-AUC): " + "; ".join(f"{k} {v:.3f}" for k, v in trained.selection.items()),
+        "- candidates (validation ROC-AUC ± the standard error of the best one's lead over it): "
+        + "; ".join(f"{k} {v:.3f} ± {trained.selection_errors.get(k, 0.0):.3f}" for k, v in trained.selection.items()),
+        f"- chosen: the simplest candidate within one standard error of the best ({trained.best_by_validation})",
         "- alert budgets as probability cuts: "
         + ", ".join(f"{float(k):.0%} → {trained.budget_cuts[k]:.3f}" for k in ("0.05", "0.10", "0.20")),
         "",

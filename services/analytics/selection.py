@@ -21,6 +21,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
+from services.analytics.evaluation import validation_auc
 from services.analytics.training_set import HORIZON, TrainingSet
 from services.common.months import add_months
 from services.scoring.features import FEATURES
@@ -193,14 +194,14 @@ class Options:
     groups: int = 3  # household groups of the validation
 
     def candidates(self, rows: int) -> list[Candidate]:
-        """Every configuration to compare."""
+        """Every configuration to compare, the simplest first (income only, then less regularised, then trees)."""
         found: list[Candidate] = []
         if "logistic" in self.kinds:
-            found += [Candidate(f"logistic regression, C={c:g}", "logistic", {"C": c}) for c in self.C]
             found.append(INCOME_ONLY)
+            found += [Candidate(f"logistic regression, C={c:g}", "logistic", {"C": c}) for c in sorted(self.C)]
         if "boosting" in self.kinds:
             leaf = self.min_samples_leaf or max(20, rows // 50)
-            for leaves in self.max_leaf_nodes:
+            for leaves in sorted(self.max_leaf_nodes):
                 params = {"max_iter": self.max_iter, "learning_rate": self.learning_rate, "max_leaf_nodes": leaves,
                           "min_samples_leaf": leaf, "l2_regularization": self.l2_regularization}  # fmt: skip
                 name = f"gradient boosting, {leaves} leaves, ≥{leaf} rows a leaf, {self.max_iter} trees"
@@ -236,3 +237,38 @@ def out_of_fold(
     if not rows:
         raise ValueError("no validation fit had both outcomes: too few households fall below the line")
     return np.concatenate(rows), np.concatenate(scores), np.concatenate(strata)
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The chosen candidate, its validation probabilities, and the noise its lead over the simpler ones had to beat."""
+
+    candidate: Candidate
+    probabilities: np.ndarray
+    best: str
+    standard_errors: dict[str, float]
+
+
+def simplest_within_noise(
+    validation: TrainingSet, scored: list[tuple[Candidate, np.ndarray]], rounds: int = 200, seed: int = 0
+) -> Choice:
+    """The simplest candidate whose validation ROC-AUC is within one standard error of the best one's.
+
+    The error is that of the paired difference to the best, households resampled: a lead smaller than the
+    validation's own noise does not buy a more complex model (candidates come simplest first).
+    """
+    aucs = [validation_auc(validation, p) for _, p in scored]
+    best = int(np.nanargmax(aucs))
+    households, inverse = np.unique(validation.household.astype(str), return_inverse=True)
+    rng = np.random.default_rng(seed)
+    gaps: list[list[float]] = [[] for _ in scored]
+    for _ in range(rounds):
+        weight = np.bincount(rng.integers(len(households), size=len(households)), minlength=len(households))[inverse]
+        lead = validation_auc(validation, scored[best][1], weight.astype(float))
+        for i, (_, p) in enumerate(scored):
+            gaps[i].append(lead - validation_auc(validation, p, weight.astype(float)))
+    errors = {c.name: float(np.nanstd(gap)) for (c, _), gap in zip(scored, gaps, strict=True)}
+    for (candidate, p), auc in zip(scored, aucs, strict=True):
+        if auc >= aucs[best] - errors[candidate.name]:
+            return Choice(candidate, p, scored[best][0].name, errors)
+    raise AssertionError("the best candidate is within its own noise")  # unreachable: the best's error is 0

@@ -14,7 +14,14 @@ import joblib
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from services.analytics.evaluation import Evaluation, bootstrap, evaluate, evaluate_rules, income_rank
+from services.analytics.evaluation import (
+    Evaluation,
+    bootstrap,
+    evaluate,
+    evaluate_rules,
+    income_rank,
+    validation_auc,
+)
 from services.analytics.selection import (
     PLAIN_LOGISTIC,
     Candidate,
@@ -23,6 +30,7 @@ from services.analytics.selection import (
     household_group,
     informative,
     out_of_fold,
+    simplest_within_noise,
 )
 from services.analytics.training_set import HORIZON, TrainingSet
 from services.scoring.features import FEATURES
@@ -33,6 +41,8 @@ BUDGET_GRID = tuple(round(0.01 * k, 2) for k in range(1, 51))  # alert budgets w
 REFERENCE_FILE = "reference-logistic.joblib"  # the plain logistic baseline, fitted on the same rows (not served)
 INCOME_RANK = "rank by income after rigid spending"
 PLAIN = "plain logistic regression"
+SELECTION_RULE = ("validation ROC-AUC: the simplest candidate within one standard error (paired household bootstrap) "
+                  "of the best")  # fmt: skip
 
 
 @dataclass
@@ -57,6 +67,8 @@ class Trained:
     features: list[str] = field(default_factory=lambda: list(FEATURES))
     left_out: list[str] = field(default_factory=list)  # features constant or repeating another in the training rows
     notes: list[str] = field(default_factory=list)
+    best_by_validation: str = ""  # the candidate with the highest validation ROC-AUC (chosen unless within noise)
+    selection_errors: dict[str, float] = field(default_factory=dict)  # standard error of the best's lead over each
 
     @property
     def model(self) -> Evaluation:
@@ -126,8 +138,9 @@ def _train(
     rows, strata = compared[0][1], compared[0][3]
     validation = sample.subset(rows)
     validation.stratum = strata
-    scores = {c.name: evaluate(c.name, validation, p).metrics["roc_auc"] for c, _, p, _ in compared}
-    chosen, _, chosen_p, _ = max(compared, key=lambda item: scores[item[0].name])
+    scores = {c.name: validation_auc(validation, p) for c, _, p, _ in compared}
+    choice = simplest_within_noise(validation, [(c, p) for c, _, p, _ in compared])
+    chosen, chosen_p = choice.candidate, choice.probabilities
     _, plain_p, _ = out_of_fold(PLAIN_LOGISTIC, sample, splits)
     evaluations = [
         evaluate(f"model ({chosen.name})", validation, chosen_p),
@@ -150,6 +163,7 @@ def _train(
         estimator, chosen, reference, baseline, ts, validation, evaluations, differences, scores,
         budget_cuts(estimator, X[ts.cutoff == ts.cutoff.max()]),
         predict_cost(estimator, X), time.perf_counter() - started, scheme.words, horizon, labels_until, used, left_out,
+        best_by_validation=choice.best, selection_errors=choice.standard_errors,
     )  # fmt: skip
 
 
@@ -206,8 +220,10 @@ def register(trained: Trained, folder: Path, trained_by: str, version: str | Non
         model_kind=trained.chosen.name,
         validation=validation_record(trained),
         selection={
-            "criterion": "validation ROC-AUC",
+            "criterion": SELECTION_RULE,
             "candidates": {k: round(v, 4) for k, v in trained.selection.items()},
+            "best": trained.best_by_validation,
+            "standard_error_of_lead": {k: round(v, 4) for k, v in trained.selection_errors.items()},
         },
         budget_cuts=trained.budget_cuts,
     )

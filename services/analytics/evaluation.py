@@ -4,7 +4,7 @@ each next to baselines on the same rows and with bootstrap intervals (households
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -164,6 +164,15 @@ def _replicate(ts: TrainingSet, score: np.ndarray, weight: np.ndarray, flagged: 
     }
 
 
+def household_resamples(ts: TrainingSet, rounds: int, seed: int = 0) -> Iterator[np.ndarray]:
+    """Row weights of `rounds` bootstrap samples that draw whole households (a row counts as often as its household)."""
+    households, inverse = np.unique(ts.household.astype(str), return_inverse=True)
+    rng = np.random.default_rng(seed)
+    for _ in range(rounds):
+        counts = np.bincount(rng.integers(len(households), size=len(households)), minlength=len(households))
+        yield counts[inverse].astype(float)
+
+
 def bootstrap(
     ts: TrainingSet, evaluations: list[Evaluation], rounds: int = 200, seed: int = 0
 ) -> dict[str, tuple[float, float]]:
@@ -171,13 +180,9 @@ def bootstrap(
     ROC-AUC minus each other scorer's (paired: the same resampled households)."""
     if rounds <= 0 or not len(ts):
         return {}
-    households, inverse = np.unique(ts.household.astype(str), return_inverse=True)
-    rng = np.random.default_rng(seed)
     flags = [flagged_at_budget(ts, e.score, 0.10) for e in evaluations]
     draws: list[list[dict[str, float]]] = [[] for _ in evaluations]
-    for _ in range(rounds):
-        counts = np.bincount(rng.integers(len(households), size=len(households)), minlength=len(households))
-        weight = counts[inverse].astype(float)
+    for weight in household_resamples(ts, rounds, seed):
         for i, e in enumerate(evaluations):
             draws[i].append(_replicate(ts, e.score, weight, flags[i]))
     for e, found in zip(evaluations, draws, strict=True):

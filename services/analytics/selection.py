@@ -21,7 +21,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
-from services.analytics.evaluation import validation_auc
+from services.analytics.evaluation import household_resamples, validation_auc
 from services.analytics.training_set import HORIZON, TrainingSet
 from services.common.months import add_months
 from services.scoring.features import FEATURES
@@ -259,14 +259,11 @@ def simplest_within_noise(
     """
     aucs = [validation_auc(validation, p) for _, p in scored]
     best = int(np.nanargmax(aucs))
-    households, inverse = np.unique(validation.household.astype(str), return_inverse=True)
-    rng = np.random.default_rng(seed)
     gaps: list[list[float]] = [[] for _ in scored]
-    for _ in range(rounds):
-        weight = np.bincount(rng.integers(len(households), size=len(households)), minlength=len(households))[inverse]
-        lead = validation_auc(validation, scored[best][1], weight.astype(float))
+    for weight in household_resamples(validation, rounds, seed):
+        lead = validation_auc(validation, scored[best][1], weight)
         for i, (_, p) in enumerate(scored):
-            gaps[i].append(lead - validation_auc(validation, p, weight.astype(float)))
+            gaps[i].append(lead - validation_auc(validation, p, weight))
     errors = {c.name: float(np.nanstd(gap)) for (c, _), gap in zip(scored, gaps, strict=True)}
     for (candidate, p), auc in zip(scored, aucs, strict=True):
         if auc >= aucs[best] - errors[candidate.name]:

@@ -246,6 +246,7 @@ class Choice:
     candidate: Candidate
     probabilities: np.ndarray
     best: str
+    aucs: dict[str, float]  # every candidate's validation ROC-AUC
     standard_errors: dict[str, float]
 
 
@@ -267,5 +268,5 @@ def simplest_within_noise(
     errors = {c.name: float(np.nanstd(gap)) for (c, _), gap in zip(scored, gaps, strict=True)}
     for (candidate, p), auc in zip(scored, aucs, strict=True):
         if auc >= aucs[best] - errors[candidate.name]:
-            return Choice(candidate, p, scored[best][0].name, errors)
+            return Choice(candidate, p, scored[best][0].name, dict(zip(errors, aucs, strict=True)), errors)
     raise AssertionError("the best candidate is within its own noise")  # unreachable: the best's error is 0

@@ -20,7 +20,6 @@ from services.analytics.evaluation import (
     evaluate,
     evaluate_rules,
     income_rank,
-    validation_auc,
 )
 from services.analytics.selection import (
     PLAIN_LOGISTIC,
@@ -138,7 +137,6 @@ def _train(
     rows, strata = compared[0][1], compared[0][3]
     validation = sample.subset(rows)
     validation.stratum = strata
-    scores = {c.name: validation_auc(validation, p) for c, _, p, _ in compared}
     choice = simplest_within_noise(validation, [(c, p) for c, _, p, _ in compared])
     chosen, chosen_p = choice.candidate, choice.probabilities
     _, plain_p, _ = out_of_fold(PLAIN_LOGISTIC, sample, splits)
@@ -160,7 +158,7 @@ def _train(
     baseline = {name: float(np.median(X[:, i])) for i, name in enumerate(used)}
     left_out = [name for name in FEATURES if name not in names]
     return Trained(
-        estimator, chosen, reference, baseline, ts, validation, evaluations, differences, scores,
+        estimator, chosen, reference, baseline, ts, validation, evaluations, differences, choice.aucs,
         budget_cuts(estimator, X[ts.cutoff == ts.cutoff.max()]),
         predict_cost(estimator, X), time.perf_counter() - started, scheme.words, horizon, labels_until, used, left_out,
         best_by_validation=choice.best, selection_errors=choice.standard_errors,

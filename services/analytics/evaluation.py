@@ -16,6 +16,7 @@ from services.analytics.training_set import TrainingSet
 from services.common.months import add_months
 
 BUDGETS = (0.05, 0.10, 0.20)
+MIN_COUNTY_POSITIVES = 10  # a county's recall is shown only with this many positives (else it is noise)
 INTERVAL_METRICS = ("roc_auc", "pr_auc", "recall_at_10pct", "precision_at_10pct")
 
 
@@ -29,6 +30,7 @@ class Evaluation:
     county_recall: dict[str, float] = field(default_factory=dict)
     reliability: tuple[list[float], list[float]] = ([], [])
     score: np.ndarray = field(default_factory=lambda: np.empty(0))
+    not_applicable: dict[str, str] = field(default_factory=dict)  # metric → why it means nothing on these rows
 
 
 def flagged_at_budget(ts: TrainingSet, score: np.ndarray, budget: float) -> np.ndarray:
@@ -74,13 +76,44 @@ def lead_days(ts: TrainingSet, flagged: np.ndarray) -> list[int]:
 
 
 def county_recalls(ts: TrainingSet, flagged: np.ndarray) -> dict[str, float]:
-    """Recall per county."""
+    """Recall per county with at least MIN_COUNTY_POSITIVES positives."""
     out = {}
     for county in sorted(set(ts.county.tolist())):
         mask = ts.county == county
-        if ts.y[mask].sum() > 0:
+        if ts.y[mask].sum() >= MIN_COUNTY_POSITIVES:
             out[county] = float((flagged & ts.y & mask).sum() / ts.y[mask].sum())
     return out
+
+
+def lead_time_meaning(ts: TrainingSet, leads: list[int]) -> str | None:
+    """Why a median lead time means nothing on these rows (None when it means something)."""
+    if not leads:
+        return "no positive household was flagged"
+    days = sorted({ts.cutoffs[c] for c in np.unique(ts.cutoff)})
+    spacing = min(((b - a).days for a, b in zip(days, days[1:], strict=False)), default=None)
+    if len(set(leads)) == 1 or (spacing is not None and spacing >= 365):
+        return ("outcomes are observed only once a period (a survey wave): the lead time would be the survey's "
+                "spacing, not how early the warning came")  # fmt: skip
+    return None
+
+
+def _at_budget_notes(result: Evaluation, ts: TrainingSet, flagged: np.ndarray) -> None:
+    """County recall and lead time at the 10 % budget, or why they mean nothing here."""
+    m = result.metrics
+    result.county_recall = county_recalls(ts, flagged)
+    values = list(result.county_recall.values())
+    if len(values) >= 2 and max(values) > 0:
+        m["county_recall_worst_to_best"] = min(values) / max(values)
+    else:
+        result.not_applicable["county_recall_worst_to_best"] = (
+            f"fewer than two counties with {MIN_COUNTY_POSITIVES} or more positives"
+        )
+    leads = lead_days(ts, flagged)
+    why = lead_time_meaning(ts, leads)
+    if why is None:
+        m["median_lead_days_at_10pct"] = float(np.median(leads))
+    else:
+        result.not_applicable["median_lead_days_at_10pct"] = why
 
 
 def _ranked(
@@ -126,11 +159,7 @@ def evaluate(name: str, ts: TrainingSet, score: np.ndarray, probabilistic: bool 
         pct = round(budget * 100)
         m[f"recall_at_{pct}pct"], m[f"precision_at_{pct}pct"] = recall, precision
         if pct == 10:
-            result.county_recall = county_recalls(ts, flagged)
-            values = list(result.county_recall.values())
-            m["county_recall_worst_to_best"] = min(values) / max(values) if values and max(values) > 0 else 0.0
-            leads = lead_days(ts, flagged)
-            m["median_lead_days_at_10pct"] = float(np.median(leads)) if leads else 0.0
+            _at_budget_notes(result, ts, flagged)
     return result
 
 
@@ -144,8 +173,12 @@ def evaluate_rules(ts: TrainingSet) -> Evaluation:
         "alert_share_as_issued": float(alerts.mean()),
         "recall_as_issued": recall,
         "precision_as_issued": precision,
-        "median_lead_days_as_issued": float(np.median(leads)) if leads else 0.0,
     }
+    why = lead_time_meaning(ts, leads)
+    if why is None:
+        result.metrics["median_lead_days_as_issued"] = float(np.median(leads))
+    else:
+        result.not_applicable["median_lead_days_as_issued"] = why
     return result
 
 

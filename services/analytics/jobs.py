@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+from datetime import date, timedelta
 from pathlib import Path
 
 from services.analytics import registry
@@ -15,6 +17,7 @@ from services.analytics.simulator import SimConfig
 from services.analytics.training import register, train
 from services.analytics.training_set import TrainingSet, build, later_cutoffs, training_cutoffs
 from services.common.events import HouseholdEvent
+from services.common.months import months_between
 from services.common.policy import PolicyBook
 from services.common.settings import ScoringSettings
 from services.scoring.model import ModelManifest, ModelRegistry, RiskModel
@@ -50,14 +53,43 @@ def request_histories(request: TrainRequest, settings: ScoringSettings) -> dict[
     return group(events)
 
 
+def learning_until(request: TrainRequest) -> date | None:
+    """The last outcome date training may learn from: --train-until, else the day before --test-from (so that no
+    training label's horizon reaches the test period); refuses a --train-until inside the test period."""
+    if request.train_until and request.test_from and request.train_until >= request.test_from:
+        raise ValueError(
+            f"--train-until {request.train_until} is not before --test-from {request.test_from}: the model would learn "
+            "outcomes it is then tested on"
+        )
+    if request.train_until:
+        return request.train_until
+    return request.test_from - timedelta(days=1) if request.test_from else None
+
+
 def exported_training_set(
     request: TrainRequest, settings: ScoringSettings, policies: PolicyBook
 ) -> tuple[TrainingSet, dict[str, list[HouseholdEvent]], Labels]:
-    """The training set of an exported or Kafka history, labelled from the label files, up to --train-until."""
+    """The training set of an exported or Kafka history, labelled from the label files, up to `learning_until`."""
     labels, histories = request_labels(request), request_histories(request, settings)
-    known = labels.until(request.train_until) if request.train_until else labels
-    cutoffs = training_cutoffs(known, request.train_until)
-    return build(sorted(histories.items()), known, cutoffs, policies), histories, labels
+    until = learning_until(request)
+    known = labels.until(until) if until else labels
+    cutoffs = training_cutoffs(known, until, request.horizon_months)
+    if not cutoffs:
+        raise ValueError(no_cutoffs(known, until, request.horizon_months))
+    policies.require_covered(cutoffs)
+    return build(sorted(histories.items()), known, cutoffs, policies, request.horizon_months), histories, labels
+
+
+def no_cutoffs(labels: Labels, until: date | None, horizon: int) -> str:
+    """Why no cut-off can train, in words that say what to change."""
+    days = labels.cutoffs()
+    if len(days) < 2:
+        return f"the labels hold {len(days)} cut-off date(s): a label needs a later outcome"
+    spacing = min(months_between(a, b) for a, b in itertools.pairwise(days))
+    if spacing > horizon:
+        return (f"the labels' cut-offs are at least {spacing} months apart, more than the {horizon}-month horizon: "
+                f"no row has a known outcome; train with --horizon-months {spacing}")  # fmt: skip
+    return f"no labelled cut-off's {horizon}-month horizon ends by {until} (--train-until / --test-from)"
 
 
 def active_model(settings: ScoringSettings) -> RiskModel | None:
@@ -88,7 +120,8 @@ def run_training(
         notes.append(f"history: simulated, {request.households:,} households, seed {request.seed}, "
                      f"{simulated.events:,} events; causes of falling below the line: {mix}")  # fmt: skip
     active = active_model(settings) if request.compare_active else None
-    trained = train(ts, request.options(), active, bootstrap_rounds=request.bootstrap, labels_until=request.train_until)
+    until = learning_until(request)
+    trained = train(ts, request.options(), active, request.horizon_months, request.bootstrap, until)
     manifest = register(trained, settings.model_dir, by, request.version)
     report = write_report(trained, settings.model_dir / manifest.version, f"Risk model {manifest.version}", notes)
     if request.test_from and exported:

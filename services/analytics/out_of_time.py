@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import csv
 import json
+from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,7 @@ class PeriodEvaluation:
     differences: dict[str, tuple[float, float]]
     probabilities: np.ndarray
     as_issued: np.ndarray  # the stream raised model_risk
+    lines: dict[str, list[tuple[str, float]]] = field(default_factory=dict)  # cut-off → (policy version, line) used
 
 
 def _states_at(
@@ -58,13 +61,14 @@ def _states_at(
     return out
 
 
-def _guard(labels_until: date | None, version: str, cutoffs: Sequence[date]) -> None:
+def _guard(labels_until: date | None, version: str, cutoffs: Sequence[date], policies: PolicyBook) -> None:
     early = [day for day in cutoffs if labels_until is not None and day < labels_until]
     if early:
         raise ValueError(
             f"model {version} learnt from outcomes up to {labels_until}: cut-off {early[0]} would score outcomes it "
             "was trained on; evaluate from that date on"
         )
+    policies.require_covered(cutoffs)
 
 
 def evaluate_period(
@@ -79,14 +83,16 @@ def evaluate_period(
     """Score every labelled household at each cut-off with scoring's own apply_event and score_changed."""
     model = load_version(model_dir, version)
     horizon = model.manifest.horizon_months
-    _guard(model.manifest.labels_until, version, cutoffs)
+    _guard(model.manifest.labels_until, version, cutoffs, policies)
     days = sorted(set(cutoffs))
     pending: list[tuple[Changed, int, bool, int, list[float], int, tuple[float, float]]] = []
+    lines: dict[date, set[tuple[str, float]]] = defaultdict(set)
     for hid, events in sorted(histories.items()):
         wanted = {day: found for day in days if (found := labels.row(hid, day, horizon)) is not None}
         for day, (state, latest) in _states_at(events, list(wanted)).items():
             snap = snapshot_of(state, policies)
             if snap is not None:
+                lines[day].add(line_in_force(state, policies))
                 row = feature_row(snap.features)
                 pending.append((Changed(hid, state, latest), days.index(day), *wanted[day], row, snap.rules_level,
                                 snap.alert_rule))  # fmt: skip
@@ -114,7 +120,16 @@ def evaluate_period(
         np.asarray([item[6] for item in pending], dtype=float).reshape(-1, 2),
         days,
     )
-    return _compare(model_dir, version, rows, np.asarray(probabilities), np.asarray(issued), bootstrap_rounds)
+    result = _compare(model_dir, version, rows, np.asarray(probabilities), np.asarray(issued), bootstrap_rounds)
+    result.lines = {day.isoformat(): sorted(found) for day, found in sorted(lines.items())}
+    return result
+
+
+def line_in_force(state: HouseholdState, policies: PolicyBook) -> tuple[str, float]:
+    """The policy version and monitoring line a household's figures were measured against."""
+    assert state.profile is not None
+    policy = policies.for_region(state.profile.region_code, int((state.reference_month() or "")[:4]))
+    return policy.version, float(policy.values.monitoring_line)
 
 
 def _compare(
@@ -144,15 +159,35 @@ def summary(result: PeriodEvaluation) -> dict[str, Any]:
         "scorers": {
             e.name: {key: round(value, 4) for key, value in e.metrics.items()}
             | {f"{key}_interval": [round(v, 4) for v in pair] for key, pair in e.intervals.items()}
+            | ({"not_applicable": dict(e.not_applicable)} if e.not_applicable else {})
             for e in result.evaluations
         },
         "roc_auc_model_minus": {name: [round(a, 4), round(b, 4)] for name, (a, b) in result.differences.items()},
+        "monitoring_lines": {
+            day: [{"policy": version, "line": line} for version, line in used] for day, used in result.lines.items()
+        },  # fmt: skip
     }
 
 
+SCORES_FILE = "scores.csv"  # every scorer's score of every row: anyone can recompute every figure
+
+
+def write_scores(result: PeriodEvaluation, path: Path) -> None:
+    """`household_id, cut_off, scorer, score, label` for every scorer and row (rules: their level, 0-2)."""
+    rows = result.rows
+    cutoffs = [rows.cutoffs[c].isoformat() for c in rows.cutoff]
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(("household_id", "cut_off", "scorer", "score", "label"))
+        for e in result.evaluations:
+            writer.writerows(zip(rows.household, cutoffs, [e.name] * len(rows), map(repr, e.score.tolist()),
+                                 rows.y.astype(int), strict=True))  # fmt: skip
+
+
 def save_evaluation(result: PeriodEvaluation, folder: Path) -> dict[str, Any]:
-    """Write the report, its plots and `summary.json` into `folder`; returns the summary."""
+    """Write the report, its plots, `summary.json` and `scores.csv` into `folder`; returns the summary."""
     found = summary(result)
     write_period_report(result, folder, f"Risk model {result.version}: out of time, {', '.join(found['cutoffs'])}")
     (folder / "summary.json").write_text(json.dumps(found, indent=2, ensure_ascii=False), encoding="utf-8")
+    write_scores(result, folder / SCORES_FILE)
     return found

@@ -45,8 +45,6 @@ def listing(folder: Path, history: list[Activation]) -> list[dict[str, Any]]:
 def verified(folder: Path, version: str) -> ModelManifest:
     """The manifest of a version whose artefact still matches its checksum."""
     registry = ModelRegistry(folder)
-    if not (folder / version / "manifest.json").exists():
-        raise KeyError(version)
     manifest = registry.manifest(version)
     digest = hashlib.sha256((folder / version / "model.joblib").read_bytes()).hexdigest()
     if digest != manifest.sha256:

@@ -71,6 +71,8 @@ def county_label(code: str) -> str:
 
 
 def _cell(e: Evaluation, key: str) -> str:
+    if key in e.not_applicable:
+        return "n/a"
     if key not in e.metrics or e.metrics[key] != e.metrics[key]:
         return "—"
     low_high = e.intervals.get(key)
@@ -81,6 +83,8 @@ def _body(evaluations: list[Evaluation], differences: dict[str, tuple[float, flo
     lines = ["| metric | " + " | ".join(e.name for e in evaluations) + " |", "|---|" + "---|" * len(evaluations)]
     lines += [f"| {words} | " + " | ".join(_cell(e, key) for e in evaluations) + " |" for key, words in ROWS]
     lines += ["", "In brackets: 95 % bootstrap intervals (households resampled, 10 % budget flags held fixed)."]
+    reasons = {key: why for e in evaluations for key, why in e.not_applicable.items()}
+    lines += [f"n/a, {dict(ROWS).get(key, key)}: {why}." for key, why in reasons.items()]
     if differences:
         lines += ["", f"ROC-AUC of {evaluations[0].name} minus each baseline (paired bootstrap, 95 %):", ""]
         lines += [f"- {name}: {low:+.3f} to {high:+.3f}" for name, (low, high) in differences.items()]
@@ -88,7 +92,9 @@ def _body(evaluations: list[Evaluation], differences: dict[str, tuple[float, flo
     if rules is not None:
         lines += ["", "Rules only as issued: every red or yellow is an alert. At a budget, rules rank red before "
                   "yellow before green, ties in a fixed random order."]  # fmt: skip
-    lines += ["", "| county | " + " | ".join(e.name for e in evaluations) + " |", "|---|" + "---|" * len(evaluations)]
+    if evaluations[0].county_recall:
+        lines += ["", "| county | " + " | ".join(e.name for e in evaluations) + " |",
+                  "|---|" + "---|" * len(evaluations)]  # fmt: skip
     for county in evaluations[0].county_recall:
         lines.append(
             f"| {county_label(county)} | "

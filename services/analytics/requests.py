@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from services.common import topics
 
@@ -34,6 +34,7 @@ class TrainRequest(BaseModel):
     labels: list[str] = Field(default_factory=list)  # label files (README: labels); with events or Kafka
     train_until: date | None = None  # only outcomes up to this date train (and the rows whose horizon ends by it)
     test_from: date | None = None  # then score the period from this date out of time, as the stream would
+    horizon_months: int = Field(default=12, ge=1, le=60)  # the label: falling below within this many months
     max_rejects: int = Field(default=0, ge=0)
     policy_dir: str | None = None  # default: the service's POLICY_DIR
     kinds: list[ModelKind] = Field(default_factory=lambda: list(MODEL_KINDS))
@@ -43,10 +44,22 @@ class TrainRequest(BaseModel):
     min_samples_leaf: int = Field(default=0, ge=0)
     l2_regularization: float = Field(default=1.0, ge=0)
     bootstrap: int = Field(default=200, ge=0, le=2000)
+    features: list[str] = Field(default_factory=list)  # the features candidates may use (default: all of them)
+
+    @field_validator("features")
+    @classmethod
+    def _known_features(cls, names: list[str]) -> list[str]:
+        from services.scoring.features import FEATURES  # numpy only
+
+        unknown = [name for name in names if name not in FEATURES]
+        if unknown:
+            raise ValueError(f"{unknown} are not model features ({', '.join(FEATURES)})")
+        return names
 
     def options(self) -> Options:
         """The candidates' settings."""
         from services.analytics.selection import Options  # scikit-learn: imported by the training process only
 
         return Options(tuple(self.kinds), tuple(self.C), self.max_iter, self.learning_rate,
-                       tuple(self.max_leaf_nodes), self.min_samples_leaf, self.l2_regularization)  # fmt: skip
+                       tuple(self.max_leaf_nodes), self.min_samples_leaf, self.l2_regularization,
+                       features=tuple(self.features))  # fmt: skip

@@ -28,10 +28,12 @@ from services.analytics.selection import (
     honest_splits,
     household_group,
     informative,
+    on_columns,
     out_of_fold,
     simplest_within_noise,
 )
 from services.analytics.training_set import HORIZON, TrainingSet
+from services.common.months import add_months
 from services.scoring.features import FEATURES
 from services.scoring.model import ModelManifest, ModelRegistry, RiskModel
 
@@ -128,9 +130,12 @@ def _train(
 ) -> Trained:  # fmt: skip
     if ts.y.sum() == 0 or ts.y.all():
         raise ValueError("the training labels hold only one outcome: no household falls below the line, or all do")
+    labels_until = labels_until or add_months(ts.cutoffs[int(ts.cutoff.max())], horizon)  # the latest it could see
     started = time.perf_counter()
     sample = _selection_sample(ts)
-    names = informative(ts.X)
+    offered = [name for name in FEATURES if name in options.features] if options.features else list(FEATURES)
+    names = informative(ts.X[:, [FEATURES.index(name) for name in offered]], offered)
+    informative_columns = [FEATURES.index(name) for name in names]
     scheme = honest_splits(sample, horizon, options.groups)
     splits = scheme.splits
     compared = [(c, *out_of_fold(c, sample, splits, names)) for c in options.candidates(len(sample))]
@@ -139,7 +144,7 @@ def _train(
     validation.stratum = strata
     choice = simplest_within_noise(validation, [(c, p) for c, _, p, _ in compared])
     chosen, chosen_p = choice.candidate, choice.probabilities
-    _, plain_p, _ = out_of_fold(PLAIN_LOGISTIC, sample, splits)
+    _, plain_p, _ = out_of_fold(PLAIN_LOGISTIC, sample, splits, names)
     evaluations = [
         evaluate(f"model ({chosen.name})", validation, chosen_p),
         evaluate_rules(validation),
@@ -154,7 +159,8 @@ def _train(
     used = chosen.columns(names)
     X = ts.X[:, [FEATURES.index(name) for name in used]]
     estimator = chosen.fit(X, ts.y, ts.household, used)
-    reference = PLAIN_LOGISTIC.fit(ts.X, ts.y, ts.household, list(FEATURES))
+    reference = on_columns(PLAIN_LOGISTIC.fit(ts.X[:, informative_columns], ts.y, ts.household, names),
+                           informative_columns)  # fmt: skip
     baseline = {name: float(np.median(X[:, i])) for i, name in enumerate(used)}
     left_out = [name for name in FEATURES if name not in names]
     return Trained(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -134,6 +135,17 @@ class PolicyBook:
     def first_day(self) -> date:
         """The first day the policy history covers (1 January of the earliest policy year)."""
         return date(self._files[0].year, 1, 1)
+
+    def require_covered(self, days: Iterable[date], what: str = "cut-off") -> None:
+        """Refuse days before the first policy year: no file was in force then, and another year's line would be
+        used silently (the stream does use the first file; analyses must not)."""
+        early = sorted(day for day in days if day < self.first_day)
+        if early:
+            raise PolicyError(
+                f"no policy file covers {what} {early[0]} (the earliest policy year is {self.first_day.year}): its "
+                "monitoring line would be another year's; pass --policy-dir with a policy for those years (the panel's "
+                "own: import-panel --policy-out writes one)"
+            )
 
     def for_region(self, region_code: str, year: int) -> Policy:
         """Values for `region_code` in `year`: the latest file not after `year`, longest prefix winning."""

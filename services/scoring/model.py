@@ -22,6 +22,13 @@ class UnverifiedModel(ValueError):
     """The artefact's checksum does not match what was registered and activated: it is not loaded."""
 
 
+class NotRegistered(KeyError):
+    """A version the registry folder does not hold; the message names the version and the folder."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
 class ModelManifest(BaseModel):
     """What the registry knows about one model version."""
 
@@ -153,8 +160,11 @@ class ModelRegistry:
         return manifest
 
     def manifest(self, version: str) -> ModelManifest:
-        """The manifest of one version."""
-        return ModelManifest.model_validate_json((self.folder / version / "manifest.json").read_text(encoding="utf-8"))
+        """The manifest of one version (NotRegistered when the folder does not hold it)."""
+        path = self.folder / version / "manifest.json"
+        if not path.is_file():
+            raise NotRegistered(f"model {version} is not registered in MODEL_DIR ({self.folder})")
+        return ModelManifest.model_validate_json(path.read_text(encoding="utf-8"))
 
     def versions(self) -> list[ModelManifest]:
         """Every registered version, oldest first."""

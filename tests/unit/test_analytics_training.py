@@ -62,7 +62,7 @@ def test_the_model_beats_rules_only_and_is_shown_next_to_every_baseline_with_int
     low, high = trained.evaluations[0].intervals["roc_auc"]
     assert low < model["roc_auc"] < high
     assert set(trained.differences) == set(names[1:])
-    assert {"logistic regression, C=0.1"} < set(trained.selection) and len(trained.selection) == 3
+    assert {"logistic regression, income unpenalised, C=0.1"} < set(trained.selection) and len(trained.selection) == 3
 
 
 def test_a_registered_version_records_honest_figures_baselines_budget_cuts_and_cost(trained, tmp_path: Path):

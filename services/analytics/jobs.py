@@ -74,22 +74,23 @@ def exported_training_set(
     until = learning_until(request)
     known = labels.until(until) if until else labels
     cutoffs = training_cutoffs(known, until, request.horizon_months)
-    if not cutoffs:
-        raise ValueError(no_cutoffs(known, until, request.horizon_months))
     policies.require_covered(cutoffs)
-    return build(sorted(histories.items()), known, cutoffs, policies, request.horizon_months), histories, labels
+    ts = build(sorted(histories.items()), known, cutoffs, policies, request.horizon_months)
+    if not ts.y.any() or ts.y.all():
+        raise ValueError(one_outcome(known, until, request.horizon_months, len(ts)))
+    return ts, histories, labels
 
 
-def no_cutoffs(labels: Labels, until: date | None, horizon: int) -> str:
-    """Why no cut-off can train, in words that say what to change."""
+def one_outcome(labels: Labels, until: date | None, horizon: int, rows: int) -> str:
+    """Why the training rows hold one outcome (or none), in words that say what to change."""
     days = labels.cutoffs()
-    if len(days) < 2:
-        return f"the labels hold {len(days)} cut-off date(s): a label needs a later outcome"
-    spacing = min(months_between(a, b) for a, b in itertools.pairwise(days))
+    spacing = min((months_between(a, b) for a, b in itertools.pairwise(days)), default=0)
     if spacing > horizon:
-        return (f"the labels' cut-offs are at least {spacing} months apart, more than the {horizon}-month horizon: "
-                f"no row has a known outcome; train with --horizon-months {spacing}")  # fmt: skip
-    return f"no labelled cut-off's {horizon}-month horizon ends by {until} (--train-until / --test-from)"
+        return (f"the labels' cut-offs are {spacing} months apart or more, beyond the {horizon}-month horizon: no row "
+                f"has a known outcome; train with --horizon-months {spacing}")  # fmt: skip
+    if rows == 0:
+        return f"no labelled cut-off has its {horizon}-month horizon known by {until} (--train-until, --test-from)"
+    return "the training labels hold only one outcome: no household falls below the line, or all do"
 
 
 def active_model(settings: ScoringSettings) -> RiskModel | None:

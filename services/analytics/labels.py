@@ -170,8 +170,9 @@ class Labels:
 
         Eligible: above the line at the cut-off (an `above_line` outcome dated then), and the labels reaching past
         the horizon's end (else only falls would be known there: a biased row set). A verdict in the horizon decides
-        (the latest one); else any `below_line` / `entered_monitoring` in it is positive; else it is negative when a
-        line outcome dated at or after the horizon's end shows the household was still observed.
+        (the latest one); else any `below_line` / `entered_monitoring` in it is positive; else it is negative when the
+        household's standing was observed inside the horizon and at or after its end (a survey whose waves are
+        further apart than the horizon says nothing about it).
         """
         items, days = self._by_household.get(household_id), self._days.get(household_id)
         if not items or not days or add_months(cutoff, horizon_months) > self._known_until:
@@ -188,6 +189,7 @@ class Labels:
         first = next((d for d, kind in window if kind in POSITIVE), None)
         if first is not None:
             return True, months_between(cutoff, first)
-        if any(kind in LINE_OUTCOMES for _, kind in items[bisect_left(days, end) :]):
+        observed_inside = any(kind in LINE_OUTCOMES for _, kind in window)
+        if observed_inside and any(kind in LINE_OUTCOMES for _, kind in items[bisect_left(days, end) :]):
             return False, 0
         return None

@@ -152,7 +152,7 @@ class PanelMapping(BaseModel):
             if amount is None:
                 continue
             if self.income_per_person and isinstance(members, int):
-                amount = _yuan(amount * members)
+                amount = amount * members
             data = {"period": period, "amount": amount, "income_source": source}
             incomes.append(self._event("income.reported", data, file_name, row, f"-{source}", end))
         if not incomes:
@@ -185,9 +185,8 @@ class PanelMapping(BaseModel):
                 continue
             if name in codes:
                 if cell not in codes[name]:
-                    raise RowError(
-                        name, f"{cell!r} (column {column}) is not in its code table ({', '.join(codes[name])})"
-                    )
+                    known = ", ".join(f"{code} → {word}" for code, word in codes[name].items())
+                    raise RowError(name, f"{cell!r} (column {column}) is not in its code table ({known})")
                 data[name] = codes[name][cell]
             else:
                 data[name] = self._convert(name, column, cell)
@@ -205,7 +204,7 @@ class PanelMapping(BaseModel):
                 if number != int(number):
                     raise RowError(name, f"{cell!r} (column {column}) is not a whole number")
                 return int(number)
-            return _yuan(number / 100 if self.money_unit == "fen" else number)
+            return number / 100 if self.money_unit == "fen" else number  # rounded to the fen once in the event
         if name in {"inpatient", "housing_safe", "water_safe"}:
             return _yes(name, column, cell)
         return cell
@@ -213,6 +212,8 @@ class PanelMapping(BaseModel):
     def _event(self, event_type: str, data: dict[str, Any], file_name: str, row: dict[str, str], suffix: str,
                end: date) -> dict[str, Any]:  # fmt: skip
         """The CloudEvent, known at the end of its period (never earlier than the figures it carries)."""
+        data = {name: _yuan(value) if name in _MONEY and isinstance(value, float) else value
+                for name, value in data.items()}  # fmt: skip
         event = self._envelope(event_type, data).to_event(file_name, row)
         return {**event, "id": event["id"] + suffix, "time": f"{end.isoformat()}T00:00:00+08:00"}
 

@@ -31,17 +31,9 @@ FEATURE_WORDS: dict[str, tuple[str, str]] = {
     "year_before_to_line": ("上一年人均收入与监测线之比", "income per person in the year before, against the line"),
     "income_change_12m": ("近12个月收入比上一年变化", "change of the 12-month income against the year before"),
     "dependants_per_labourer": ("每个劳动力负担人数", "dependants per household member who can work"),
-    "medical_to_income": ("近12个月医疗自付占收入比例", "medical costs of 12 months against the income"),
     "inpatient_12m": ("近12个月住院次数", "hospital stays in 12 months"),
-    "serious_illness_12m": ("近12个月慢病或大病就医次数", "bills for chronic or critical illness in 12 months"),
-    "medical_year_before_to_line": ("上一年医疗自付与监测线之比", "medical costs of the year before against the line"),
     "shocks_12m": ("近12个月受灾次数", "disasters in 12 months"),
     "shocks_24m": ("近24个月受灾次数", "disasters in 24 months"),
-    "disaster_loss_24m_to_income": (
-        "近24个月灾害损失与年收入之比",
-        "disaster losses of 24 months against yearly income",
-    ),
-    "income_volatility_12m": ("近12个月月收入波动", "month-to-month swings of income in 12 months"),
 }
 FEATURES: tuple[str, ...] = tuple(FEATURE_WORDS)
 
@@ -57,27 +49,9 @@ def _year_before(found: Standing, end_month: str, estimate: float) -> float:
     return sum(map(found.reported.get, window(month_shift(end_month, -12)), repeat(estimate)))
 
 
-def _volatility(reported: dict[str, float], months: tuple[str, ...]) -> float:
-    """Coefficient of variation of the reported monthly incomes of the window (0 with fewer than 3 months)."""
-    values = [reported[m] for m in months if m in reported]
-    if len(values) < 3:
-        return 0.0
-    mean = sum(values) / len(values)
-    return (sum((v - mean) ** 2 for v in values) / len(values)) ** 0.5 / mean if mean > 0 else 0.0
-
-
-def _medical(state: HouseholdState, first: str, earlier: str) -> tuple[float, float, float, float]:
-    """Out-of-pocket costs in the window and in the year before it, hospital stays and serious-illness bills."""
-    now = before = inpatient = serious = 0.0
-    for bill in state.medical.values():
-        month, figures = bill.date[:7], bill.figures
-        if month >= first:
-            now += float(figures["out_of_pocket"])
-            inpatient += bool(figures.get("inpatient"))
-            serious += figures.get("illness") in ("chronic", "critical")
-        elif month >= earlier:
-            before += float(figures["out_of_pocket"])
-    return now, before, inpatient, serious
+def _hospital_stays(state: HouseholdState, first: str) -> float:
+    """Inpatient bills dated in the window (from month `first`)."""
+    return float(sum(1 for bill in state.medical.values() if bill.date[:7] >= first and bill.figures.get("inpatient")))
 
 
 def household_features(state: HouseholdState, policy: Policy, known: Standing | None = None) -> dict[str, float] | None:
@@ -88,16 +62,13 @@ def household_features(state: HouseholdState, policy: Policy, known: Standing | 
     figures = found.figures
     line, members, first = figures.monitoring_line, profile.members, found.months[-1]
     earlier = month_shift(first, -12)
-    losses = losses_24m = shocks = shocks_24m = 0.0
+    losses = shocks = shocks_24m = 0.0
     for disaster in state.disasters.values():
         if disaster.date[:7] >= earlier:
-            loss = float(disaster.figures.get("economic_loss", 0))
-            shocks_24m, losses_24m = shocks_24m + 1, losses_24m + loss
+            shocks_24m += 1
             if disaster.date[:7] >= first:
-                shocks, losses = shocks + 1, losses + loss
+                shocks, losses = shocks + 1, losses + float(disaster.figures.get("economic_loss", 0))
     before = _year_before(found, end_month, profile.annual_net_income / 12)
-    medical, medical_before, inpatient, serious = _medical(state, first, earlier)
-    income = figures.income_12m
     return {
         "income_to_line": figures.per_capita_income / line,
         "after_rigid_to_line": (figures.per_capita_after_rigid_spending or 0.0) / line,
@@ -116,14 +87,9 @@ def household_features(state: HouseholdState, policy: Policy, known: Standing | 
         "year_before_to_line": before / members / line,
         "income_change_12m": (figures.income_12m - before) / before if before > 0 else 0.0,
         "dependants_per_labourer": (members - profile.labourers) / max(profile.labourers, 1),
-        "medical_to_income": min(medical / income, 10.0) if income > 0 else (10.0 if medical > 0 else 0.0),
-        "inpatient_12m": inpatient,
-        "serious_illness_12m": serious,
-        "medical_year_before_to_line": medical_before / (line * members),
+        "inpatient_12m": _hospital_stays(state, first),
         "shocks_12m": shocks,
         "shocks_24m": shocks_24m,
-        "disaster_loss_24m_to_income": losses_24m / income if income > 0 else 0.0,
-        "income_volatility_12m": _volatility(found.reported, found.months),
     }
 
 

@@ -55,8 +55,9 @@ def _import(tmp_path: Path, rows: list[list[str]], mapping: str = MAPPING, *extr
     with panel.open("w", newline="", encoding="utf-8") as handle:
         csv.writer(handle).writerows([HEADER, *rows])
     (tmp_path / "panel.toml").write_text(mapping, encoding="utf-8")
-    main(["import-panel", str(panel), "--mapping", str(tmp_path / "panel.toml"), "--out", str(tmp_path / "events.jsonl"),
-          "--labels", str(tmp_path / "labels.csv"), "--policy-out", str(tmp_path / "policy"), *extra])  # fmt: skip
+    main(["import-panel", str(panel), "--mapping", str(tmp_path / "panel.toml"), "--out",
+          str(tmp_path / "events.jsonl"), "--labels", str(tmp_path / "labels.csv"), "--policy-out",
+          str(tmp_path / "policy"), *extra])  # fmt: skip
 
 
 def _events(tmp_path: Path) -> list[dict]:

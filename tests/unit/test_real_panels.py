@@ -59,7 +59,8 @@ def test_the_other_development_panels_import_whole_with_their_mappings(tmp_path:
 def test_the_malawi_extract_becomes_rounds_with_droughts_a_year_before_and_a_fixed_food_score_line(tmp_path: Path):
     frame = pandas.DataFrame({"HHID": [1, 1], "year": [2010.0, 2013.0], "FCS": [40.0, 30.5], "hhsize": [5, 5],
                               "dependency": [0.25, 0.25], "drought": [0, 1], "droughtlag": [1, 0], "flood": [0, 0],
-                              "TLUlost": [0.0, 0.5], "incmlft": [0, 1], "wealth_index": [2, 2], "stratum": [4, 4]})  # fmt: skip
+                              "TLUlost": [0.0, 0.5], "incmlft": [0, 1], "wealth_index": [2, 2],
+                              "stratum": [4, 4]})  # fmt: skip
     frame.to_stata(tmp_path / "Data.dta", write_index=False)
     main(["dev-data", "malawi", "--source", str(tmp_path / "Data.dta"), "--out", str(tmp_path / "malawi.csv")])
     _import(tmp_path, "malawi", "malawi-ihps.toml")

@@ -27,8 +27,9 @@ from services.common.months import add_months
 from services.scoring.features import FEATURES
 
 DECREASING_RISK = ("income_to_line", "after_rigid_to_line")  # more income per person never raises the risk
+INCOME_FEATURES = ("income_to_line", "after_rigid_to_line", "year_before_to_line")  # income per person, now and before
 # Anchored logistic regressions scale the standardised income columns by this much, so that their L2 penalty is
-# 1/ANCHOR_WEIGHT² of the others': strong regularisation then shrinks towards the income rank, not towards no model.
+# 1/ANCHOR_WEIGHT² of the others': strong regularisation then shrinks towards the income-only model, not towards none.
 ANCHOR_WEIGHT = 10.0
 
 
@@ -171,7 +172,7 @@ def _logistic(params: dict[str, Any], X: np.ndarray, y: np.ndarray, households: 
     steps: list[Any] = [FunctionTransformer(signed_log)] if logs else []
     steps.append(StandardScaler())
     if params.get("anchored"):
-        weights = np.asarray([ANCHOR_WEIGHT if name in DECREASING_RISK else 1.0 for name in names] * (2 if logs else 1))
+        weights = np.asarray([ANCHOR_WEIGHT if name in INCOME_FEATURES else 1.0 for name in names] * (2 if logs else 1))
         steps.append(FunctionTransformer(scale_columns, kw_args={"weights": weights}))
     model = make_pipeline(*steps, LogisticRegression(C=params["C"], max_iter=2000))
     return model.fit(X, y)
@@ -240,7 +241,7 @@ PLAIN_LOGISTIC = Candidate("plain logistic regression, C=1", "logistic", {"C": 1
 INCOME_ONLY = Candidate(
     "logistic regression on income per person only, C=1",
     "logistic",
-    {"C": 1.0, "only": ("income_to_line", "after_rigid_to_line", "year_before_to_line")},
+    {"C": 1.0, "only": INCOME_FEATURES},
 )
 
 

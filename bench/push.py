@@ -147,5 +147,8 @@ async def measure(bench: BenchStack, knobs: Knobs, results: Results, say: Callab
             results.put(f"push_{run}_{phase}_events_per_s", measured["events_per_s"])
             results.put(f"push_{run}_{phase}_scoring_events_per_s", measured["scoring_events_per_s"])
         results.details[f"push_{run}"] = details
+    for phase in ("registrations", "month"):
+        model, rules = (results.figures.get(f"push_{run}_{phase}_events_per_s") for run in ("model", "rules"))
+        results.put(f"push_model_vs_rules_{phase}_ratio", round(model / rules, 3) if model and rules else None)
     for name in ("scoring-2",):
         bench.stop(name)

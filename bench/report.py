@@ -113,6 +113,10 @@ FIGURES: list[tuple[str, str, str]] = [
             ("scoring_events_per_s", "the same until scoring's group drained"),
         )
     ],
+    *[
+        (f"push_model_vs_rules_{phase}_ratio", "ratio", f"push with the model ÷ rules only, {phase} (issue 24: ≥ 0.85)")
+        for phase in ("registrations", "month")
+    ],
     *[(f"peak_rss_{name}_mb", "MB", f"peak RSS of {name} over the whole run") for name in SERVICES],
     ("peak_rss_bench_mb", "MB", "peak RSS of the load generator (this process)"),
 ]

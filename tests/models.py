@@ -6,8 +6,10 @@ import random
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
 
+from services.analytics.monitoring import reference
 from services.scoring.features import FEATURES
 from services.scoring.model import ModelManifest, ModelRegistry
 
@@ -26,11 +28,14 @@ def synthetic_rows(n: int, seed: int = 1) -> tuple[list[list[float]], list[int]]
     return rows, labels
 
 
-def train_toy_model(folder: Path, version: str) -> ModelManifest:
-    """Train, register and return the manifest of a toy model."""
+def train_toy_model(folder: Path, version: str, with_reference: bool = True) -> ModelManifest:
+    """Train, register and return the manifest of a toy model (with the drift reference of its training rows)."""
     rows, labels = synthetic_rows(2000)
     estimator = HistGradientBoostingClassifier(max_iter=60, random_state=0).fit(rows, labels)
     baseline = {name: sorted(row[i] for row in rows)[len(rows) // 2] for i, name in enumerate(FEATURES)}
+    matrix = np.asarray(rows)
+    found = reference(matrix, FEATURES, estimator.predict_proba(matrix)[:, 1]) if with_reference else {}
     return ModelRegistry(folder).save(
-        estimator, baseline, version=version, trained_at=datetime.now(UTC), trained_by="tests", metrics={"roc_auc": 0.9}
-    )
+        estimator, baseline, version=version, trained_at=datetime.now(UTC), trained_by="tests",
+        metrics={"roc_auc": 0.9}, reference=found,
+    )  # fmt: skip

@@ -10,6 +10,7 @@ For the empty prefix and each administrative prefix of an alert's region code (2
   alerts:ix:{prefix}:due                       zset of open ids with a deadline, scored by `overdue_since`
   alerts:ix:{prefix}:counts                    hash "{status}:{level}" -> number of alerts
   alerts:ix:{prefix}:regions                   set of the next level's prefixes holding alerts (not for villages)
+  alerts:ix:{prefix}:calibration               hash of the model's calibration counters (monitoring.py)
 Redis is a single instance: the scripts touch keys they derive from the alert, beyond those they are passed.
 """
 
@@ -65,6 +66,11 @@ def counts_key(prefix: str) -> str:
     return f"alerts:ix:{prefix}:counts"
 
 
+def calibration_key(prefix: str) -> str:
+    """The model's calibration counters of the alerts under `prefix` (alerts/monitoring.py)."""
+    return f"alerts:ix:{prefix}:calibration"
+
+
 def regions_key(prefix: str) -> str:
     """The prefixes one level down from `prefix` that hold alerts."""
     return f"alerts:ix:{prefix}:regions"
@@ -110,6 +116,13 @@ local function count(a, by)
   for _, p in ipairs(prefixes(a.region_code)) do
     local key = 'alerts:ix:' .. p .. ':counts'
     if redis.call('HINCRBY', key, field, by) == 0 then redis.call('HDEL', key, field) end
+  end
+  for token in string.gmatch(a.calibration or '', '%S+') do  -- "field=increment" (monitoring.py)
+    local name, step = string.match(token, '^(.*)=(%-?%d+)$')
+    for _, p in ipairs(prefixes(a.region_code)) do
+      local key = 'alerts:ix:' .. p .. ':calibration'
+      if redis.call('HINCRBY', key, name, by * tonumber(step)) == 0 then redis.call('HDEL', key, name) end
+    end
   end
 end
 local function reindex(id, old, new, created, due)

@@ -106,6 +106,8 @@ class Alert(BaseModel):
     resolved_at: datetime | None = None
     reopened_from: str | None = None
     history_dropped: int = Field(default=0, description="older history entries no longer kept (ALERTS_HISTORY_KEPT)")
+    probability: float | None = Field(default=None, description="the model's probability in the latest score joined")
+    model_version: str | None = Field(default=None, description="the model version of that score (None: rules only)")
 
     @property
     def is_open(self) -> bool:

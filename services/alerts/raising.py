@@ -59,6 +59,8 @@ def _raised(previous: Alert | None, score: Score, policy: PolicyValues, version:
         score_ids=[score.score_id],
         history=history,
         reopened_from=previous.id if previous is not None else None,
+        probability=score.probability,
+        model_version=score.model_version,
     )
 
 
@@ -82,6 +84,8 @@ def apply_score(current: Alert | None, score: Score, policies: PolicyBook, now: 
             "updated_at": now,
             "version": current.version + 1,
             "score_ids": [*current.score_ids[-49:], score.score_id],
+            "probability": score.probability,
+            "model_version": score.model_version,
             "history": [
                 *current.history,
                 HistoryEntry(at=now, by="system", change=change, level=level, score_id=score.score_id),

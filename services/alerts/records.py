@@ -53,6 +53,14 @@ class ReasonRecord(msgspec.Struct):
     evidence: dict[str, Any]
 
 
+class MonitoringRecord(msgspec.Struct):
+    """`Monitoring`: a household's first model score of a month carries its drift bins."""
+
+    month: str
+    bins: list[int]
+    score_bin: int
+
+
 class ScoreRecord(msgspec.Struct):
     """The fields of a score record the alerts service reads for every score; `raw` keeps the message."""
 
@@ -68,6 +76,7 @@ class ScoreRecord(msgspec.Struct):
     caused_by: list[str]
     event_time: datetime
     scored_at: datetime
+    monitoring: MonitoringRecord | None = None
     raw: bytes = b""
 
     @classmethod

@@ -21,7 +21,7 @@ from typing import Any
 import msgspec
 from redis.asyncio import Redis
 
-from services.alerts import index
+from services.alerts import index, monitoring
 from services.alerts.changes import RESULTS_CHANNEL, Change, result_key
 from services.alerts.deadlines import next_check, overdue_since
 from services.alerts.index import ALERT_JSON, alert_key
@@ -36,7 +36,8 @@ DEADLINES = "alerts:deadlines"
 RESULT_TTL_SECONDS = 120
 # What `rebuild` deletes: the keys this projection owns, and those of the layout before the `alerts:` prefix
 # (`alert:{id}` and the alerts service's `household:{id}...` keys; never another service's `household:{id}:people`).
-PROJECTION_PATTERNS = ("alerts:alert:*", "alerts:household:*", index.ALL_ALERTS, index.PATTERN, DEADLINES)
+PROJECTION_PATTERNS = ("alerts:alert:*", "alerts:household:*", index.ALL_ALERTS, index.PATTERN, DEADLINES,
+                       f"{monitoring.PREFIX}*")  # fmt: skip
 LEGACY_PATTERNS = ("alert:*", "household:*")
 LEGACY_HOUSEHOLD_PARTS = ("", "timeline", "score_ids", "latest_alert")
 
@@ -55,6 +56,10 @@ for _, s in ipairs(cjson.decode(ARGV[1])) do
     redis.call('RPUSH', base .. ':timeline', s[5])
     redis.call('LTRIM', base .. ':timeline', -tonumber(ARGV[2]), -1)
     recorded = recorded + 1
+    if s[6] ~= '' then  -- drift counters (monitoring.py)
+      for _, f in ipairs(s[7]) do redis.call('HINCRBY', s[6], f, 1) end
+      redis.call('SADD', s[8], s[9])
+    end
   end
 end
 return recorded
@@ -93,16 +98,18 @@ return out
 _APPLY_CHANGE = (
     index.LUA
     + """
-local stored = redis.call('HMGET', KEYS[1], 'version', 'region_code', 'status', 'level', 'queue')
+local stored = redis.call('HMGET', KEYS[1], 'version', 'region_code', 'status', 'level', 'queue', 'calibration')
 local old = nil
-if stored[1] then old = {region_code = stored[2], status = stored[3], level = stored[4], queue = stored[5]} end
+if stored[1] then
+  old = {region_code = stored[2], status = stored[3], level = stored[4], queue = stored[5], calibration = stored[6]}
+end
 local applied = (tonumber(stored[1]) or 0) == tonumber(ARGV[2])
 if applied then
   redis.call('HSET', KEYS[1], 'json', ARGV[1], 'version', ARGV[16], 'region_code', ARGV[11], 'status', ARGV[12],
-             'level', ARGV[13], 'queue', ARGV[14])
+             'level', ARGV[13], 'queue', ARGV[14], 'calibration', ARGV[20])
   if tonumber(ARGV[2]) == 0 then redis.call('SET', KEYS[2], ARGV[3]) end
   if ARGV[5] == '' then redis.call('ZREM', KEYS[3], ARGV[3]) else redis.call('ZADD', KEYS[3], ARGV[5], ARGV[3]) end
-  local new = {region_code = ARGV[11], status = ARGV[12], level = ARGV[13], queue = ARGV[14]}
+  local new = {region_code = ARGV[11], status = ARGV[12], level = ARGV[13], queue = ARGV[14], calibration = ARGV[20]}
   reindex(ARGV[3], old, new, ARGV[4], ARGV[15])
   if ARGV[17] ~= '' then
     redis.call('ZADD', KEYS[6], ARGV[19], ARGV[17])
@@ -219,6 +226,7 @@ class AlertStore:
             change.score_id or "",
             self._score_ids_kept,
             change.at.timestamp(),
+            monitoring.calibration_tokens(alert),
         ]
 
     async def due_for_check(self, now: datetime) -> list[str]:
@@ -246,9 +254,10 @@ class AlertStore:
         """Keep each household's current figures and add each score to its timeline, once, in order (one round trip);
         returns how many scores were new."""
         rows = [
-            [s.household_id, s.score_id, s.scored_at.timestamp(), _json(s.snapshot()), _json(s.timeline_entry())]
+            [s.household_id, s.score_id, s.scored_at.timestamp(), _json(s.snapshot()), _json(s.timeline_entry()),
+             *monitoring.drift_counters(s)]
             for s in scores
-        ]
+        ]  # fmt: skip
         if not rows:
             return 0
         return int(await self._record_scores(args=[_json(rows), TIMELINE_LENGTH, self._score_ids_kept]))

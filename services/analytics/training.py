@@ -14,6 +14,7 @@ import joblib
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from services.analytics import monitoring
 from services.analytics.evaluation import (
     Evaluation,
     bootstrap,
@@ -37,6 +38,7 @@ from services.common.months import add_months
 from services.scoring.features import FEATURES
 from services.scoring.model import ModelManifest, ModelRegistry, RiskModel
 
+REFERENCE_ROWS = 200_000  # training rows the drift reference is computed on (a stable sample above)
 SELECTION_HOUSEHOLDS = 20_000  # above this, candidates are compared on a stable sample of households
 BUDGET_GRID = tuple(round(0.01 * k, 2) for k in range(1, 51))  # alert budgets whose probability cut is recorded
 REFERENCE_FILE = "reference-logistic.joblib"  # the plain logistic baseline, fitted on the same rows (not served)
@@ -70,6 +72,7 @@ class Trained:
     notes: list[str] = field(default_factory=list)
     best_by_validation: str = ""  # the candidate with the highest validation ROC-AUC (chosen unless within noise)
     selection_errors: dict[str, float] = field(default_factory=dict)  # standard error of the best's lead over each
+    drift_reference: dict[str, Any] = field(default_factory=dict)  # the training rows' bins: what drift is measured by
 
     @property
     def model(self) -> Evaluation:
@@ -108,6 +111,12 @@ def budget_cuts(estimator: Any, latest: np.ndarray) -> dict[str, float]:
     """Per alert budget, the probability above which that share of the rows `latest` (the last cut-off) lie."""
     probability = estimator.predict_proba(latest)[:, 1]
     return {f"{share:.2f}": float(np.quantile(probability, 1 - share)) for share in BUDGET_GRID}
+
+
+def training_reference(estimator: Any, X: np.ndarray, names: list[str], limit: int = REFERENCE_ROWS) -> dict[str, Any]:
+    """The bins of every served feature and of the score over the training rows (a stable sample above `limit`)."""
+    rows = X if len(X) <= limit else X[np.random.default_rng(0).choice(len(X), limit, replace=False)]
+    return monitoring.reference(rows, names, estimator.predict_proba(rows)[:, 1])
 
 
 def train(
@@ -168,6 +177,7 @@ def _train(
         budget_cuts(estimator, X[ts.cutoff == ts.cutoff.max()]),
         predict_cost(estimator, X), time.perf_counter() - started, scheme.words, horizon, labels_until, used, left_out,
         best_by_validation=choice.best, selection_errors=choice.standard_errors,
+        drift_reference=training_reference(estimator, X, used),
     )  # fmt: skip
 
 
@@ -230,6 +240,7 @@ def register(trained: Trained, folder: Path, trained_by: str, version: str | Non
             "standard_error_of_lead": {k: round(v, 4) for k, v in trained.selection_errors.items()},
         },
         budget_cuts=trained.budget_cuts,
+        reference=trained.drift_reference,
     )
     joblib.dump(trained.reference, folder / manifest.version / REFERENCE_FILE)
     return manifest

@@ -22,6 +22,7 @@ from services.api import (
     hardening,
     hooks,
     ledger,
+    model_monitoring,
     model_registry,
     regions,
     stats,
@@ -85,6 +86,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.audit = AuditTrail(redis)
     app.state.tokens = TokenIssuer(settings.jwt_secret.get_secret_value(), settings.access_token_minutes)
     app.state.redis = redis
+    app.state.settings = settings
     app.state.changes = changes
     app.state.policies = PolicyBook.load(settings.policy_dir)
     app.state.subscriptions = SubscriptionStore(redis)
@@ -97,6 +99,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         alert_changes.router,
         hooks.router,
         audit_log.router,
+        model_monitoring.router,
         model_registry.router,
     ):  # /alerts/stream before /alerts/{id}
         app.include_router(routes)
@@ -114,5 +117,5 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         except Exception:  # noqa: BLE001 - any failure means not ready
             return {"redis": False}
 
-    add_operational_routes(app, readiness)
+    add_operational_routes(app, readiness, model_monitoring.GaugeRefresh(redis, settings))
     return app

@@ -38,6 +38,17 @@ class Figures(BaseModel):
     per_capita_after_rigid_spending: float | None = None
 
 
+class Monitoring(BaseModel):
+    """The bins of a household's model inputs and score in its first model score of a month (drift monitoring):
+    `bins[i]` is the bin of the model's feature i, against the reference saved with the model."""
+
+    model_config = ConfigDict(frozen=True)
+
+    month: str  # YYYY-MM of the score's event time (China time)
+    bins: list[int]
+    score_bin: int
+
+
 class Score(BaseModel):
     """One assessment of one household."""
 
@@ -57,6 +68,7 @@ class Score(BaseModel):
     caused_by: list[str]
     event_time: datetime
     scored_at: datetime
+    monitoring: Monitoring | None = None  # the first model score of the household's month carries it
 
     def to_json(self) -> bytes:
         """Serialise for the scores topic."""

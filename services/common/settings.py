@@ -216,6 +216,16 @@ class ApiSettings(_Base, _Redis, _ChangeLog, _WebhookHosts):
     regions_cache_codes: int = Field(
         default=100_000, ge=1, description="imported region names an API process keeps in memory"
     )
+    monitoring_psi_alarm: float = Field(
+        default=0.25, gt=0, description="drift alarm: PSI of the score or of a model feature above this"
+    )
+    monitoring_min_verdicts: int = Field(
+        default=20, ge=1, description="verdicts a probability band needs before its calibration can alarm"
+    )
+    monitoring_min_households: int = Field(
+        default=200, ge=1, description="households a county-month needs before its drift can alarm (PSI noise)"
+    )
+    monitoring_gauges_seconds: float = Field(default=60.0, gt=0, description="how old the model gauges may get")
 
 
 class JobsSettings(_Base, _Redis, _ImportFolders, _WebhookHosts, _WebhookTimeout):

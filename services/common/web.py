@@ -11,8 +11,11 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 ReadinessCheck = Callable[[], Awaitable[dict[str, bool]]]
 
 
-def add_operational_routes(app: FastAPI, readiness: ReadinessCheck) -> None:
-    """Add liveness, readiness (each dependency named) and Prometheus metrics to `app`."""
+def add_operational_routes(
+    app: FastAPI, readiness: ReadinessCheck, before_metrics: Callable[[], Awaitable[None]] | None = None
+) -> None:
+    """Add liveness, readiness (each dependency named) and Prometheus metrics to `app` (`before_metrics`: refreshes
+    computed gauges first)."""
 
     @app.get("/healthz", tags=["operations"], summary="The process is up")
     async def healthz() -> dict[str, str]:
@@ -26,4 +29,6 @@ def add_operational_routes(app: FastAPI, readiness: ReadinessCheck) -> None:
 
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
     async def metrics() -> Response:
+        if before_metrics is not None:
+            await before_metrics()
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -48,6 +48,8 @@ class ModelManifest(BaseModel):
     validation: dict[str, Any] = Field(default_factory=dict)  # honest figures next to baselines, with intervals
     selection: dict[str, Any] = Field(default_factory=dict)  # every candidate's validation figure
     budget_cuts: dict[str, float] = Field(default_factory=dict)  # alert budget share → the probability cut it means
+    # Since issue 28: the training rows' bins of every feature and of the score, the reference of drift monitoring.
+    reference: dict[str, Any] = Field(default_factory=dict)
 
 
 class Activation(BaseModel):
@@ -73,6 +75,11 @@ class RiskModel:
         self._budgets = sorted((float(share), cut) for share, cut in manifest.budget_cuts.items())
         self._baseline = np.asarray([manifest.baseline[name] for name in manifest.features], dtype=float)
         self._read = features_read(estimator, len(manifest.features))
+        self._edges = _edges(manifest)
+
+    def reference_edges(self) -> tuple[list[np.ndarray], np.ndarray] | None:
+        """The bin edges of each feature (the manifest's order) and of the score; None for a model without them."""
+        return self._edges
 
     def yellow_cut(self, values: PolicyValues) -> float:
         """The probability from which the model raises yellow: the alert budget as a cut, else the fixed cut."""
@@ -113,6 +120,14 @@ class RiskModel:
         row = np.asarray([[features[name] for name in self.manifest.features]], dtype=float)
         probability = self.probabilities(row)
         return float(probability[0]), self.drivers(row, probability, top)[0]
+
+
+def _edges(manifest: ModelManifest) -> tuple[list[np.ndarray], np.ndarray] | None:
+    found = manifest.reference
+    if not found or any(name not in found.get("features", {}) for name in manifest.features):
+        return None
+    features = [np.asarray(found["features"][name]["edges"], dtype=float) for name in manifest.features]
+    return features, np.asarray(found["score"]["edges"], dtype=float)
 
 
 def features_read(estimator: Any, width: int) -> np.ndarray:

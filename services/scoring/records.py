@@ -32,6 +32,14 @@ class FiguresRecord(msgspec.Struct, frozen=True, kw_only=True):
     per_capita_after_rigid_spending: float | None = None
 
 
+class MonitoringRecord(msgspec.Struct, frozen=True):
+    """common.scores.Monitoring on the wire."""
+
+    month: str
+    bins: list[int]
+    score_bin: int
+
+
 class ScoreRecord(msgspec.Struct, frozen=True, kw_only=True):
     """One assessment of one household (common.scores.Score on the wire, topic `scores`)."""
 
@@ -49,6 +57,7 @@ class ScoreRecord(msgspec.Struct, frozen=True, kw_only=True):
     caused_by: list[str]
     event_time: datetime
     scored_at: datetime
+    monitoring: MonitoringRecord | None = None
 
 
 class ShadowRecord(msgspec.Struct, frozen=True, kw_only=True):

@@ -14,13 +14,14 @@ import numpy as np
 from services.common.events import HouseholdEvent
 from services.common.policy import Policy, PolicyBook
 from services.common.scores import Level
+from services.scoring import monitoring
 from services.scoring.facts import Fact, fact_of
 from services.scoring.features import FEATURE_WORDS, feature_matrix, household_features
 from services.scoring.levels import decide_level
 from services.scoring.metrics import ASSESSED, MODEL_SECONDS
 from services.scoring.model import RiskModel
 from services.scoring.reasons import model_risk
-from services.scoring.records import ScoreRecord, ShadowRecord
+from services.scoring.records import MonitoringRecord, ScoreRecord, ShadowRecord
 from services.scoring.rules import RANK, Assessment, assess, standing
 from services.scoring.state import HouseholdState, apply_event
 
@@ -88,8 +89,9 @@ def _matrix(assessed: list[_Assessed], names: list[str]) -> tuple[list[int], np.
 
 
 def _score(
-    item: _Assessed, assessment: Assessment, probability: float | None, version: str | None, now: datetime
-) -> ScoreRecord:
+    item: _Assessed, assessment: Assessment, probability: float | None, version: str | None, now: datetime,
+    drift: MonitoringRecord | None = None,
+) -> ScoreRecord:  # fmt: skip
     state, latest = item.change.state, item.change.latest
     causes = list(state.unscored_events)
     hid = item.change.household_id
@@ -109,6 +111,7 @@ def _score(
         caused_by=causes,
         event_time=latest.time,
         scored_at=now,
+        monitoring=drift,
     )
 
 
@@ -163,20 +166,27 @@ def score_changed(
         assessed.append(_Assessed(change, policy, rules, features))
         positions.append(position)
     ASSESSED.inc(len(assessed))
-    final, probability_of = [a.rules for a in assessed], {}
+    final, probability_of, bins_of = [a.rules for a in assessed], {}, {}
     if model is not None and assessed:
         rows, matrix = _matrix(assessed, model.manifest.features)
         final, probabilities = _with_model_risk(assessed, model, rows, matrix)
         probability_of = {i: float(p) for i, p in zip(rows, probabilities, strict=True)}
+        bins_of = monitoring.bins(model, rows, matrix, probabilities)
     version = model.manifest.version if model else None
     emitted: list[tuple[_Assessed, ScoreRecord]] = []
     for i, (item, assessment) in enumerate(zip(assessed, final, strict=True)):
         fingerprint = f"{assessment.fingerprint()}|{version}"
-        if fingerprint == item.change.state.last_fingerprint:
+        state = item.change.state
+        if fingerprint == state.last_fingerprint:
             continue
-        score = _score(item, assessment, probability_of.get(i), version, now)
+        drift, tag = (
+            monitoring.monthly(state, version, item.change.latest.time, bins_of.get(i)) if version else (None, "")
+        )
+        score = _score(item, assessment, probability_of.get(i), version, now, drift)
         emitted.append((item, score))
-        scored_state = msgspec.structs.replace(item.change.state, last_fingerprint=fingerprint, unscored_events=[])
+        scored_state = msgspec.structs.replace(
+            state, last_fingerprint=fingerprint, unscored_events=[], monitored=tag or state.monitored
+        )
         outcomes[positions[i]] = replace(outcomes[positions[i]], state=scored_state, score=score)
     if shadow is not None and emitted:
         by_household = {s.household_id: s for s in _shadows(emitted, shadow)}

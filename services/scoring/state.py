@@ -79,6 +79,7 @@ class HouseholdState(msgspec.Struct, kw_only=True, omit_defaults=True):
     latest_month: str | None = None
     # Household size from each month on (month → members), kept once a registration changed it; else empty.
     members_from: dict[str, int] = msgspec.field(default_factory=dict)
+    monitored: str = ""  # "{model version}|{YYYY-MM}" of its latest score carrying drift bins (one a month)
 
     def reference_month(self) -> str | None:
         """The month the 12-month window ends in: the latest month any applied event of the household is about."""

@@ -1,0 +1,39 @@
+"""Drift monitoring at the source: the first model score of a household's month carries the bins of its model inputs
+and score against the reference saved with the model (the alerts service counts them per county and month)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+
+from services.scoring.model import RiskModel
+from services.scoring.records import MonitoringRecord
+from services.scoring.state import HouseholdState
+
+CHINA = timezone(timedelta(hours=8))
+
+
+def bins(model: RiskModel, rows: list[int], matrix: np.ndarray, probabilities: np.ndarray) -> dict[int, np.ndarray]:
+    """Per assessed row, its bins (every feature of the model, then the score); empty without a reference."""
+    edges = model.reference_edges()
+    if edges is None or not rows:
+        return {}
+    features, score = edges
+    found = np.empty((len(rows), len(features) + 1), dtype=np.int64)
+    for j, cut in enumerate(features):
+        found[:, j] = np.searchsorted(cut, matrix[:, j], side="right")
+    found[:, -1] = np.searchsorted(score, probabilities, side="right")
+    return dict(zip(rows, found, strict=True))
+
+
+def monthly(
+    state: HouseholdState, version: str, event_time: datetime, row: np.ndarray | None
+) -> tuple[MonitoringRecord | None, str]:
+    """The record to carry (None unless this is the household's first score by `version` in its month) and the
+    state's new `monitored` tag."""
+    tag = f"{version}|{event_time.astimezone(CHINA):%Y-%m}"
+    if row is None or state.monitored == tag:
+        return None, state.monitored
+    values = row.tolist()
+    return MonitoringRecord(tag[len(version) + 1 :], values[:-1], values[-1]), tag

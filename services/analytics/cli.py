@@ -14,7 +14,7 @@ import typer
 
 from services.analytics import registry
 from services.analytics.jobs import TrainRequest, run_training
-from services.analytics.simulator import SimConfig
+from services.analytics.simulator import COUNTIES, SimConfig
 from services.common import topics
 from services.common.command_line import refused
 from services.common.months import month_shift
@@ -79,6 +79,11 @@ def simulate(
     ] = None,
     ingest_key: str = "",
     kafka: Annotated[bool, typer.Option("--kafka", help="produce to events.inbound (KAFKA_BOOTSTRAP_SERVERS)")] = False,
+    income_scale: Annotated[
+        float, typer.Option(min=0.05, max=20.0, help="every income times this: a drifted feed (e.g. 0.6)")
+    ] = 1.0,
+    id_prefix: Annotated[str, typer.Option(help="household ids start with this")] = "SIM",
+    counties: Annotated[str | None, typer.Option(help="county codes (6 digits), comma-separated (default: 8)")] = None,
 ) -> None:
     """Simulate households: JSONL + labels, or to ingest / Kafka."""
     from services.analytics.history import write_simulation
@@ -87,7 +92,8 @@ def simulate(
     if start is None:  # offline: a fixed, reproducible history; sent to a live system: one that has already happened
         live = ingest_url or kafka
         start = month_shift(datetime.now(UTC).strftime("%Y-%m"), -months - 2) if live else "2025-01"
-    config = SimConfig(households=households, seed=seed, start=start, months=months)
+    config = SimConfig(households=households, seed=seed, start=start, months=months, income_scale=income_scale,
+                       id_prefix=id_prefix, counties=tuple(counties.split(",")) if counties else COUNTIES)  # fmt: skip
     if ingest_url:
         print(json.dumps(to_ingest(config, ingest_url, ingest_key, progress=True)))
     elif kafka:

@@ -50,6 +50,7 @@ class SimConfig:
     policy_dir: Path = REPO_ROOT / "policy"
     shocks: Shocks = field(default_factory=Shocks)
     id_prefix: str = "SIM"
+    income_scale: float = 1.0  # every household's income times this (a drifted feed: e.g. 0.6 after a bad harvest)
 
     @property
     def month_names(self) -> list[str]:
@@ -162,7 +163,7 @@ def simulate_cohort(world: World, block: int, start: int, stop: int) -> Cohort:
     level = np.where(category == "ordinary", np.log(1.85), np.log(1.5))
     labour_share = labourers / members
     per_capita = line0 * np.exp(rng.normal(level, 0.4)) * world.county_level[county] * (0.7 + 0.5 * labour_share)
-    per_capita *= 1 - 0.5 * disabled / members
+    per_capita *= (1 - 0.5 * disabled / members) * c.income_scale
     months = np.array([int(month_shift(c.start, t - WARMUP)[5:]) - 1 for t in range(total)])
     growth = 1.035 ** (np.arange(total) / 12)
     base = (per_capita * members)[:, None] / 12 * SEASONALITY[months][None, :] / SEASONALITY.mean() * growth[None, :]

@@ -30,6 +30,7 @@ from services.api import (
 )
 from services.api.audit import AuditTrail
 from services.api.auth import TokenIssuer
+from services.api.request_metrics import RequestSeconds
 from services.api.users import PASSWORD_MAX, PasswordWork, UserStore
 from services.api.views import router
 from services.common import topics
@@ -79,6 +80,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
 
     app = FastAPI(title="Shouwang API", version="1", lifespan=lifespan, max_body_size=settings.api_max_body_bytes)
     hardening.install(app)
+    app.add_middleware(RequestSeconds)
     app.state.users = UserStore(redis, PasswordWork(settings.password_hash_threads, settings.password_hash_queue))
     app.state.ledger_budget = ledger.ExportBudget(settings.ledger_concurrency, settings.ledger_rows_per_second)
     app.state.feed = stream.ChangeFeed(redis, settings.redis_url, app.state.users, settings.stream_queue)

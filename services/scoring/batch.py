@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -15,7 +16,7 @@ from services.common.kafka import Outgoing
 from services.common.policy import PolicyBook
 from services.scoring.activations import ActiveModel
 from services.scoring.facts import Fact, UnreadableFact, read_fact
-from services.scoring.metrics import BATCH_SIZE, EVENTS, SCORES
+from services.scoring.metrics import BATCH_SECONDS, BATCH_SIZE, EVENTS, SCORES
 from services.scoring.records import encoded
 from services.scoring.service import Changed, Outcome, score_changed
 from services.scoring.state import apply_event, decode_state, encode_state
@@ -105,6 +106,7 @@ class BatchScorer:
 
     async def score(self, messages: Sequence[Message]) -> list[Outcome]:
         """Apply, assess and persist one batch; returns what was scored (for tests and metrics)."""
+        started = time.perf_counter()
         BATCH_SIZE.observe(len(messages))
         applied = apply_batch(messages, self.stored)
         outcomes = score_changed(
@@ -130,6 +132,7 @@ class BatchScorer:
         EVENTS.labels("unreadable").inc(len(applied.unreadable))
         EVENTS.labels("scored").inc(len(messages) - len(applied.unreadable))
         SCORES.inc(sum(outcome.score is not None for outcome in outcomes))
+        BATCH_SECONDS.observe(time.perf_counter() - started)
         return outcomes
 
 

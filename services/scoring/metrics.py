@@ -11,3 +11,8 @@ MODEL_SECONDS = Counter(
     "shouwang_scoring_model_seconds_total", "Seconds spent in the risk model (probabilities and drivers)", ["role"]
 )
 SCORES = Counter("shouwang_scoring_scores_total", "Scores emitted")
+BATCH_SECONDS = Histogram(
+    "shouwang_scoring_batch_seconds",
+    "Seconds from a batch's arrival to its scores and states being durable",
+    buckets=(0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)

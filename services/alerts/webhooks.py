@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from prometheus_client import Counter
 from redis.asyncio import Redis
 from saq.queue.redis import RedisQueue
 from standardwebhooks import Webhook
@@ -82,6 +83,13 @@ class WebhookJobs:
         return job is not None
 
 
+DELIVERIES = Counter(
+    "shouwang_webhook_deliveries_total",
+    "Webhook delivery attempts, by outcome (delivered, failed, gave_up)",
+    ["outcome"],
+)
+
+
 class DeliveryFailed(Exception):
     """One attempt failed (the queue retries it)."""
 
@@ -120,4 +128,5 @@ class Deliverer:
         return response.status_code
 
     async def _record(self, sub_id: str, entry: dict[str, str | int]) -> None:
+        DELIVERIES.labels(str(entry["outcome"])).inc()
         await self._redis.xadd(log_key(sub_id), entry, maxlen=LOG_LENGTH, approximate=True)  # type: ignore[arg-type]

@@ -14,6 +14,7 @@ import numpy as np
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from kafka import KafkaConsumer, TopicPartition
 from kafka.partitioner.default import murmur2
+from prometheus_client import Gauge
 
 log = logging.getLogger(__name__)
 Headers = list[tuple[str, bytes]]
@@ -30,6 +31,29 @@ async def rewind(consumer: AIOKafkaConsumer) -> None:
     uncommitted = [partition for partition, offset in committed.items() if not offset]
     if uncommitted:
         await consumer.seek_to_beginning(*uncommitted)
+
+
+CONSUMER_LAG = Gauge(
+    "shouwang_consumer_lag",
+    "Messages a consumer has yet to read, by consumer and topic (after its latest batch)",
+    ["consumer", "topic"],
+)
+
+
+def record_lag(consumer: str, lags: dict[str, int]) -> None:
+    """Set the lag gauge of a consumer: topic → messages behind the partitions' high watermarks."""
+    for topic, behind in lags.items():
+        CONSUMER_LAG.labels(consumer, topic).set(behind)
+
+
+async def _lag(consumer: AIOKafkaConsumer) -> dict[str, int]:
+    """Per topic, the assigned partitions' high watermarks less the consumer's positions (known ones only)."""
+    lags: dict[str, int] = {}
+    for partition in consumer.assignment():
+        high = consumer.highwater(partition)
+        if high is not None:
+            lags[partition.topic] = lags.get(partition.topic, 0) + max(0, high - await consumer.position(partition))
+    return lags
 
 
 async def consume_batches(
@@ -55,6 +79,7 @@ async def consume_batches(
                 continue
             if messages:
                 await consumer.commit()
+                record_lag(what, await _lag(consumer))
     finally:
         await consumer.stop()
 

@@ -233,6 +233,7 @@ class JobsSettings(_Base, _Redis, _ImportFolders, _WebhookHosts, _WebhookTimeout
 
     webhook_concurrency: int = Field(default=20, ge=1, description="deliveries in flight per jobs process")
     training_concurrency: int = Field(default=1, ge=1, description="trainings at once per jobs process")
+    jobs_metrics_port: int = Field(default=0, ge=0, le=65535, description="Prometheus /metrics port; 0: none")
     import_concurrency: int = Field(default=2, ge=1, description="imports at once per jobs process")
     jobs_sweep_seconds: int = Field(default=10, ge=1, description="how often jobs of a dead worker are looked for")
     ingest_url: str = Field(default="http://127.0.0.1:8001", description="where import jobs send their rows")

@@ -15,6 +15,7 @@ import signal
 from typing import Any
 
 import httpx
+from prometheus_client import start_http_server
 from saq import CronJob, Worker
 
 from services.alerts.subscriptions import SubscriptionStore
@@ -74,6 +75,8 @@ async def main() -> None:
     """Run every worker until SIGTERM or SIGINT."""
     settings = JobsSettings()
     configure_logging(settings.log_level)
+    if settings.jobs_metrics_port:
+        start_http_server(settings.jobs_metrics_port, settings.bind_host)
     async with httpx.AsyncClient(timeout=settings.webhook_timeout, follow_redirects=False) as client:
         running = workers(settings, client)
         stop = asyncio.Event()

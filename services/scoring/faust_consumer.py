@@ -11,6 +11,8 @@ from faust.transport.drivers import aiokafka
 from faust.types import TP, Message
 from mode import Service, ServiceT
 
+from services.common.kafka import record_lag
+
 # A topic's batch handler: gets whole fetches of its messages and returns once their effects are durable (it never
 # raises: a handler that cannot finish ends the process, leaving the messages unacknowledged).
 BatchHandler = Callable[[Sequence[Message]], Awaitable[None]]
@@ -145,10 +147,17 @@ class Consumer(aiokafka.Consumer):
     async def _handle_batch(self, handler: BatchHandler, batch: Sequence[tuple[TP, Message]]) -> None:
         await handler([message for _, message in batch])
         on_message_out = self.app.sensors.on_message_out
+        lags: dict[str, int] = {}
+        last: dict[TP, int] = {}
         for tp, message in batch:
             self.ack(message)
-            self._read_offset[tp] = message.offset
+            self._read_offset[tp] = last[tp] = message.offset
             on_message_out(tp, message.offset, message)
+        for tp, offset in last.items():
+            high = self.highwater(tp)
+            if high is not None:
+                lags[tp.topic] = lags.get(tp.topic, 0) + max(0, high - offset - 1)
+        record_lag("scoring", lags)
 
     async def perform_seek(self) -> None:
         """Seek to the committed offsets with the flow stopped: nothing fetched before is delivered after the seek."""

@@ -221,7 +221,7 @@ def make_stack(bootstrap: str, redis_url: str, scoring_dir: Path) -> Stack:
         "JWT_SECRET": "test-jwt-secret-0123456789abcdef0123456789",
         "ADMIN_PASSWORD": password,
         "INGEST_API_KEYS": f"{key}=/,civil-key=/civil-affairs,county-key=/civil-affairs@532328|532399,"
-        "beijing-key=/civil-affairs@1101",
+        "beijing-key=/civil-affairs@1101,yuanmou-key=/@532328",
         "SCORING_DATA_DIR": str(scoring_dir),
         "MODEL_DIR": str(scoring_dir / "models"),
         "IMPORT_DIR": str(scoring_dir / "imports"),

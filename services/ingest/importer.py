@@ -133,12 +133,12 @@ class Importer:
         batch_size: int = 1000,
         in_flight: int = 3,
         rejects_kept: int = REJECTS_KEPT,
+        headers: dict[str, str] | None = None,
     ):
         self._rejects_kept = rejects_kept
         self._mapping = mapping
-        self._client = httpx.Client(
-            base_url=ingest_url, headers={"authorization": f"Bearer {ingest_key}", "content-type": BATCH}, timeout=60
-        )
+        headers = {"authorization": f"Bearer {ingest_key}", "content-type": BATCH, **(headers or {})}
+        self._client = httpx.Client(base_url=ingest_url, headers=headers, timeout=60)
         self._batch_size = batch_size
         self._in_flight = in_flight
 

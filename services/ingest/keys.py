@@ -20,13 +20,3 @@ def grant_of(grants: dict[str, IngestGrant]) -> Callable[[Request], Awaitable[In
         return grants[key]
 
     return grant
-
-
-def source_prefix_of(grants: dict[str, IngestGrant]) -> Callable[[Request], Awaitable[str]]:
-    """A FastAPI dependency returning the caller's allowed source prefix (401 without a known key)."""
-    grant = grant_of(grants)
-
-    async def source_prefix(request: Request) -> str:
-        return (await grant(request)).source_prefix
-
-    return source_prefix

@@ -12,7 +12,6 @@ an export costs the process a fraction of what listing the same alerts does.
 from __future__ import annotations
 
 import asyncio
-import csv
 import io
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
@@ -28,6 +27,7 @@ from services.alerts.deadlines import counts_as_overdue
 from services.alerts.store import AlertStore
 from services.api.audit import AuditTrail
 from services.api.permissions import Staff
+from services.common.spreadsheets import spreadsheet_writer
 from services.regions.directory import RegionDirectory
 
 router = APIRouter(tags=["stats"])
@@ -196,5 +196,5 @@ async def ledger(
 
 def _csv(rows: Iterable[list[str]]) -> str:
     out = io.StringIO()
-    csv.writer(out).writerows(rows)
+    spreadsheet_writer(out).writerows(rows)
     return out.getvalue()

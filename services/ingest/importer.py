@@ -17,6 +17,7 @@ import httpx
 from tenacity import retry, stop_after_attempt, wait_exponential
 
 from services.common.settings import ImportLimits
+from services.common.spreadsheets import spreadsheet_writer
 from services.ingest.mapping import Mapping, RowError
 
 BATCH = "application/cloudevents-batch+json"
@@ -214,7 +215,7 @@ class RejectsReport:
                 kept = [line for line in rows if line[0].isdigit() and int(line[0]) <= keep_rows_up_to]
         self._room, self._lines = lines - len(kept), lines
         self._handle = path.open("w", newline="", encoding="utf-8")
-        self._writer = csv.writer(self._handle)
+        self._writer = spreadsheet_writer(self._handle)
         self._writer.writerows([["row", "field", "reason"], *kept])
 
     def add(self, report: ImportReport, number: int, errors: list[tuple[str, str]]) -> None:

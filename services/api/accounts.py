@@ -10,7 +10,8 @@ from pydantic import BaseModel, Field
 
 from services.api.audit import AuditTrail
 from services.api.auth import CurrentUser, RefreshTokens
-from services.api.permissions import Admin, Caller
+from services.api.passwords import PasswordPolicy
+from services.api.permissions import Admin, Caller, Staff
 from services.api.throttle import LoginThrottle
 from services.api.users import (
     PASSWORD_MAX,
@@ -52,6 +53,13 @@ class PasswordReset(BaseModel):
     password: Password
 
 
+class PasswordChange(BaseModel):
+    """Body of `POST /users/me/password`: your current password and the new one."""
+
+    old_password: str = Field(min_length=1, max_length=PASSWORD_MAX)
+    new_password: Password
+
+
 class Credentials(BaseModel):
     """The OAuth2 password form of `POST /auth/token`, bounded before anything is hashed or counted."""
 
@@ -81,15 +89,23 @@ async def _busy(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=503, headers={"Retry-After": "1"})
 
 
-async def _pair(request: Request, user: User) -> Token:
+async def _pair(request: Request, user: User, family: str | None = None) -> Token:
+    """New tokens; the refresh token joins `family` (the chain one login started) or starts one."""
     users: UserStore = request.app.state.users
     _, epoch = await users.session(user.username)
     refresh: RefreshTokens = request.app.state.refresh
     return Token(
         access_token=request.app.state.tokens.issue(user, epoch),
         expires_in=request.app.state.tokens.lifetime_seconds,
-        refresh_token=await refresh.issue(user.username, epoch),
+        refresh_token=await refresh.issue(user.username, epoch, family),
     )
+
+
+async def _weak(request: Request, password: str, username: str, field: str = "password") -> None:
+    """422 naming the field when the password breaks the password policy."""
+    policy: PasswordPolicy = request.app.state.password_policy
+    if (why := await policy.check(password, username)) is not None:
+        raise HTTPException(422, [{"loc": ["body", field], "msg": f"{field}: {why}", "type": "weak_password"}])
 
 
 def _wait(status: int, seconds: int, message: str) -> HTTPException:
@@ -139,27 +155,56 @@ async def login(request: Request, form: Annotated[Credentials, Form()]) -> Token
 
 @auth_router.post("/auth/refresh", response_model=Token, summary="Swap a refresh token for new tokens")
 async def refresh(request: Request, body: RefreshRequest) -> Token:
-    """A refresh token works once; the account must still be enabled and unchanged since it was issued."""
+    """A refresh token works once; the account must still be enabled and unchanged since it was issued. A token
+    presented again after its use ends every refresh token of its chain (a stolen copy and the real one alike)."""
     store: RefreshTokens = request.app.state.refresh
     redeemed = await store.redeem(body.refresh_token)
     users: UserStore = request.app.state.users
-    user, epoch = await users.session(redeemed[0]) if redeemed else (None, "")
-    if user is None or user.disabled or redeemed is None or redeemed[1] != epoch:
+    user, epoch = await users.session(redeemed.username) if redeemed else (None, "")
+    if user is None or user.disabled or redeemed is None or redeemed.reused or redeemed.epoch != epoch:
         raise HTTPException(401, "refresh token unknown, used or expired, or account changed", headers=_BEARER)
-    return await _pair(request, user)
+    return await _pair(request, user, redeemed.family)
 
 
 @auth_router.post("/auth/logout", status_code=204, summary="End a refresh token")
 async def logout(request: Request, body: RefreshRequest) -> None:
-    """Forget the refresh token (the short-lived access token simply expires)."""
+    """End the refresh token and its chain (the short-lived access token simply expires)."""
     store: RefreshTokens = request.app.state.refresh
-    await store.redeem(body.refresh_token)
+    redeemed = await store.redeem(body.refresh_token)
+    if redeemed is not None and not redeemed.reused:
+        await store.revoke_family(redeemed.family)
 
 
 @router.get("/users/me", response_model=User, tags=["users"], summary="Who you are")
 async def me(user: CurrentUser) -> User:
     """Your username, role and jurisdiction."""
     return user
+
+
+@router.post("/users/me/password", response_model=Token, tags=["users"], summary="Change your password")
+async def change_password(request: Request, body: PasswordChange, user: Staff) -> Token:
+    """Your current password, then a new one meeting the policy; ends your other tokens and answers new ones. A
+    wrong current password counts as a failed login."""
+    throttle: LoginThrottle = request.app.state.throttle
+    client = request.client.host if request.client else "unknown"
+    admission = await throttle.admit(client, user.username)
+    if admission.verdict != "go":
+        raise _wait(429, admission.seconds, _WAITS[admission.verdict])
+    users: UserStore = request.app.state.users
+    if await users.authenticate(user.username, body.old_password) is None:
+        if locked := await throttle.failed(user.username, admission.attempt):
+            raise _wait(429, locked, "wrong password, too many times: account locked")
+        raise HTTPException(403, "old_password: not your current password")
+    await throttle.succeeded(client, user.username)
+    if body.new_password == body.old_password:
+        raise HTTPException(
+            422, [{"loc": ["body", "new_password"], "msg": "the same as the old one", "type": "reused"}]
+        )
+    await _weak(request, body.new_password, user.username, "new_password")
+    changed = await users.set_password(user.username, body.new_password)
+    await _end_sessions(request, user.username)
+    await _audit(request, user, "user.password_changed", user)
+    return await _pair(request, changed or user)
 
 
 @router.get("/users", response_model=list[User], tags=["users"], summary="List users (admin)")
@@ -174,6 +219,7 @@ async def create_user(request: Request, new: NewUser, admin: Admin) -> User:
     """Create a staff account inside your jurisdiction (an admin: only of a strictly narrower one)."""
     if (why := admin.management_refusal(new.role, new.region_code)) is not None:
         raise HTTPException(403, why)
+    await _weak(request, new.password, new.username)
     users: UserStore = request.app.state.users
     try:
         created = await users.create(new)
@@ -237,6 +283,7 @@ async def reset_password(
 ) -> User:
     """Replace the password, lift a lockout, and end the account's current tokens."""
     target = await _managed(request, admin, username)
+    await _weak(request, body.password, username)
     user = await _users(request).set_password(username, body.password)
     await _end_sessions(request, username)
     throttle: LoginThrottle = request.app.state.throttle

@@ -17,6 +17,7 @@ from services.api import (
     accounts,
     alert_changes,
     audit_log,
+    bootstrap,
     console,
     evaluations,
     hardening,
@@ -29,7 +30,9 @@ from services.api import (
 )
 from services.api.audit import AuditTrail
 from services.api.auth import TokenIssuer
-from services.api.users import PASSWORD_MAX, PasswordWork, UserStore
+from services.api.passwords import PasswordPolicy
+from services.api.redis_memory import watch_redis_memory
+from services.api.users import ADMIN_USERNAME, PASSWORD_MAX, PasswordWork, UserStore
 from services.api.views import router
 from services.common import topics
 from services.common.logs import configure_logging
@@ -43,8 +46,13 @@ from services.jobs.queues import job_queue
 def create_app(settings: ApiSettings | None = None) -> FastAPI:
     """Build the API app; the first admin is created at start-up if missing."""
     settings = settings or ApiSettings()  # type: ignore[call-arg]
-    if settings.admin_password and len(settings.admin_password.get_secret_value()) > PASSWORD_MAX:
-        raise ValueError(f"ADMIN_PASSWORD is longer than {PASSWORD_MAX} characters: no login could send it")
+    policy = PasswordPolicy(settings.password_min_length, settings.password_min_score)
+    if settings.admin_password:
+        admin_password = settings.admin_password.get_secret_value()
+        if len(admin_password) > PASSWORD_MAX:
+            raise ValueError(f"ADMIN_PASSWORD is longer than {PASSWORD_MAX} characters: no login could send it")
+        if (why := policy.refusal(admin_password, ADMIN_USERNAME)) is not None:
+            raise ValueError(f"ADMIN_PASSWORD: {why}")
     redis = redis_client(settings.redis_url, decode_responses=True)
     changes = ChangeLog(
         settings.kafka_bootstrap_servers,
@@ -57,15 +65,14 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.log_level)
-        admin_password = settings.admin_password.get_secret_value() if settings.admin_password else None
-        generated = await app.state.users.ensure_admin(admin_password)
-        if generated:
-            print(f"First admin created: username admin, password {generated} (shown once)", flush=True)
+        await bootstrap.apply_admin_password(app, settings)
         await asyncio.to_thread(topics.ensure_topics, settings.kafka_bootstrap_servers, settings.kafka_partitions)
         await changes.start()
         reader = asyncio.create_task(app.state.feed.run())
+        memory = asyncio.create_task(watch_redis_memory(redis, settings))
         await regions.resume_imports(app)
         yield
+        memory.cancel()
         for task in list(app.state.region_tasks):  # an import stopped here resumes at the next start
             task.cancel()
         await asyncio.gather(*app.state.region_tasks, return_exceptions=True)
@@ -79,6 +86,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app = FastAPI(title="Shouwang API", version="1", lifespan=lifespan, max_body_size=settings.api_max_body_bytes)
     hardening.install(app)
     app.state.users = UserStore(redis, PasswordWork(settings.password_hash_threads, settings.password_hash_queue))
+    app.state.password_policy = policy
     app.state.ledger_budget = ledger.ExportBudget(settings.ledger_concurrency, settings.ledger_rows_per_second)
     app.state.feed = stream.ChangeFeed(redis, settings.redis_url, app.state.users, settings.stream_queue)
     app.state.alerts = AlertStore(redis)

@@ -20,7 +20,8 @@ USERNAME_MAX, PASSWORD_MAX = 32, 128
 USERNAME_PATTERN = rf"^[a-z0-9_.-]{{3,{USERNAME_MAX}}}$"
 Username = Annotated[str, StringConstraints(pattern=USERNAME_PATTERN)]
 Jurisdiction = Annotated[str, StringConstraints(pattern=r"^(\d{2,12})?$")]  # "": the whole country
-Password = Annotated[str, Field(min_length=10, max_length=PASSWORD_MAX, examples=["a-long-passphrase"])]
+PASSWORD_FLOOR = 8  # below this a password is refused before the policy (PASSWORD_MIN_LENGTH, at least this) runs
+Password = Annotated[str, Field(min_length=PASSWORD_FLOOR, max_length=PASSWORD_MAX, examples=["a-long-passphrase"])]
 ADMIN_USERNAME = "admin"
 _T = TypeVar("_T")
 
@@ -178,13 +179,23 @@ class UserStore:
             await pipe.execute()
         return await self.get(username)
 
-    async def ensure_admin(self, password: str | None) -> str | None:
-        """Create the first admin if missing; return the generated password when one was made up."""
-        if await self._redis.exists(_key(ADMIN_USERNAME)):
-            return None
-        generated = None if password else secrets.token_urlsafe(12)
-        try:
-            await self._insert(ADMIN_USERNAME, password or generated or "", "admin", "")
-        except UserExists:
-            return None
-        return generated
+    async def ensure_admin(self, password: str | None) -> tuple[str, str | None]:
+        """Make the first admin follow ADMIN_PASSWORD: created with it (or with a generated password, returned, when
+        unset), or given it when it differs from the one applied last (whoever sets the environment rotates it);
+        else left alone, so a password the admin chose since stays. Returns what happened and the generated one."""
+        record = {str(k): str(v) for k, v in (await self._redis.hgetall(_key(ADMIN_USERNAME))).items()}
+        if not record:
+            generated = None if password else secrets.token_urlsafe(16)
+            try:
+                await self._insert(ADMIN_USERNAME, password or generated or "", "admin", "")
+            except UserExists:
+                return "unchanged", None
+            stored = await self._redis.hget(_key(ADMIN_USERNAME), "password_hash")
+            await self._redis.hset(_key(ADMIN_USERNAME), "bootstrap", str(stored))
+            return "created", generated
+        applied = record.get("bootstrap") or record.get("password_hash")  # accounts made before: their password
+        if password is None or await self._passwords.verify(applied, password):
+            return "unchanged", None
+        hashed = await self._passwords.hash(password)
+        await self._update(ADMIN_USERNAME, {"password_hash": hashed, "bootstrap": hashed})
+        return "rotated", None

@@ -6,13 +6,15 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import quote, urlsplit, urlunsplit
 
 import hiredis
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from redis.asyncio import BlockingConnectionPool, Connection, Redis
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+JWT_SECRET_MIN = 32  # characters: HS256 keys shorter than the hash are guessable offline from one token
 
 
 class _Base(BaseSettings):
@@ -31,10 +33,27 @@ class _Base(BaseSettings):
     )
 
 
-class _Redis(BaseSettings):
+def with_password(url: str, password: str | None) -> str:
+    """The Redis URL with `password` in it, unless it holds one already or there is none to add."""
+    parts = urlsplit(url)
+    if not password or parts.password is not None or "@" in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=f":{quote(password, safe='')}@{parts.netloc}"))
+
+
+class RedisSettings(BaseSettings):
+    """Where Redis is, and the password every service connects with (REDIS_PASSWORD: `make run` generates one)."""
+
     model_config = SettingsConfigDict(env_file=None, extra="ignore")
 
     redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_password: SecretStr | None = Field(default=None, description="added to REDIS_URL when it holds none")
+
+    @model_validator(mode="after")
+    def _authenticated(self) -> RedisSettings:
+        password = self.redis_password.get_secret_value() if self.redis_password else None
+        self.redis_url = with_password(self.redis_url, password)
+        return self
 
 
 class _ImportFolders(BaseSettings):
@@ -149,7 +168,7 @@ class IngestAddress(BaseSettings):
     ingest_port: int = 8001
 
 
-class IngestSettings(_Base, _Redis, _ImportFolders, ImportLimits, IngestAddress):
+class IngestSettings(_Base, RedisSettings, _ImportFolders, ImportLimits, IngestAddress):
     """Ingest: HTTP and Kafka intake of upstream events."""
 
     ingest_api_keys: str = Field(
@@ -210,7 +229,7 @@ class ScoringSettings(_Base):
     )
 
 
-class AlertsSettings(_Base, _Redis, _ChangeLog, _WebhookTimeout):
+class AlertsSettings(_Base, RedisSettings, _ChangeLog, _WebhookTimeout):
     """Alerts: turns scores into one open alert per household in Redis."""
 
     alerts_group_id: str = "shouwang-alerts"
@@ -232,12 +251,26 @@ class AlertsSettings(_Base, _Redis, _ChangeLog, _WebhookTimeout):
     webhook_keep_hours: int = Field(default=168, ge=1, description="a delivery's record, against routing it twice")
 
 
-class ApiSettings(_Base, _Redis, _ChangeLog, _WebhookHosts):
+class PasswordSettings(BaseSettings):
+    """The password policy (the API, and the account command on the server)."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    password_min_length: int = Field(default=12, ge=8, le=128, description="shortest password an account may get")
+    password_min_score: int = Field(
+        default=3, ge=0, le=4, description="least zxcvbn strength (0-4) of a new password: 3 is 10^8 guesses"
+    )
+
+
+class ApiSettings(_Base, RedisSettings, _ChangeLog, _WebhookHosts, PasswordSettings):
     """API and web console for staff."""
 
     api_port: int = 8000
-    jwt_secret: SecretStr  # required: signs access tokens
+    jwt_secret: SecretStr  # required: signs access tokens (at least 32 characters)
     admin_password: SecretStr | None = None
+    admin_login_hint: bool = Field(
+        default=False, description="print whether ADMIN_PASSWORD logs in at start-up (`make run` only: it is a secret)"
+    )
     access_token_minutes: int = 15
     ledger_concurrency: int = Field(default=4, ge=1, description="ledger exports at once per API process (then 429)")
     ledger_rows_per_second: int = Field(
@@ -266,9 +299,27 @@ class ApiSettings(_Base, _Redis, _ChangeLog, _WebhookHosts):
     regions_cache_codes: int = Field(
         default=100_000, ge=1, description="imported region names an API process keeps in memory"
     )
+    regions_rejects_kept: int = Field(default=1000, ge=1, description="refused rows a names import lists")
+    regions_import_max_rows: int = Field(
+        default=1_000_000, ge=1, description="rows a names file may hold (the whole country has ~700,000 codes)"
+    )
+    redis_memory_check_seconds: float = Field(default=15.0, gt=0, description="how often Redis memory is measured")
+    redis_memory_warn_ratio: float = Field(
+        default=0.8, gt=0, le=1, description="share of Redis maxmemory above which the API logs a warning"
+    )
+    audit_scan_entries: int = Field(
+        default=20_000, ge=500, description="audit entries one GET /audit reads at most (then `next` goes on)"
+    )
+
+    @field_validator("jwt_secret")
+    @classmethod
+    def _long_secret(cls, secret: SecretStr) -> SecretStr:
+        if len(secret.get_secret_value()) < JWT_SECRET_MIN:
+            raise ValueError(f"JWT_SECRET must be at least {JWT_SECRET_MIN} characters (openssl rand -hex 32)")
+        return secret
 
 
-class JobsSettings(_Base, _Redis, _ImportFolders, _WebhookHosts, _WebhookTimeout):
+class JobsSettings(_Base, RedisSettings, _ImportFolders, _WebhookHosts, _WebhookTimeout):
     """Jobs: webhook deliveries, training and import jobs, the audit archive (`python -m services.jobs`)."""
 
     webhook_concurrency: int = Field(default=20, ge=1, description="deliveries in flight per jobs process")

@@ -53,6 +53,12 @@ class PasswordReset(BaseModel):
     password: Password
 
 
+class CaseAccess(BaseModel):
+    """Body of `POST /users/{username}/case-access`."""
+
+    granted: bool = Field(description="true: the analyst reads cases inside their jurisdiction; false: no more")
+
+
 class PasswordChange(BaseModel):
     """Body of `POST /users/me/password`: your current password and the new one."""
 
@@ -289,4 +295,20 @@ async def reset_password(
     throttle: LoginThrottle = request.app.state.throttle
     await throttle.clear(username)
     await _audit(request, admin, "user.password_reset", target)
+    return user  # type: ignore[return-value]
+
+
+@router.post(
+    "/users/{username}/case-access", response_model=User, tags=["users"], summary="Let an analyst read cases (admin)"
+)
+async def case_access(request: Request, username: UsernamePath, body: CaseAccess, admin: Admin) -> User:
+    """Analysts read the model registry, evaluations and aggregates; this grants (or withdraws) reading the cases of
+    their jurisdiction too. Audited."""
+    target = await _managed(request, admin, username)
+    if target.role != "analyst":
+        raise HTTPException(
+            422, [{"loc": ["path", "username"], "msg": "only analysts need case access", "type": "role"}]
+        )
+    user = await _users(request).set_case_access(username, body.granted)
+    await _audit(request, admin, "user.case_access_granted" if body.granted else "user.case_access_withdrawn", target)
     return user  # type: ignore[return-value]

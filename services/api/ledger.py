@@ -26,7 +26,7 @@ from redis.exceptions import RedisError
 from services.alerts.deadlines import counts_as_overdue
 from services.alerts.store import AlertStore
 from services.api.audit import AuditTrail
-from services.api.permissions import Staff
+from services.api.permissions import Caseworker
 from services.common.spreadsheets import spreadsheet_writer
 from services.regions.directory import RegionDirectory
 
@@ -153,7 +153,7 @@ def ledger_line(case: LedgerCase, place: str, lang: str, now: datetime) -> list[
 )
 async def ledger(
     request: Request,
-    user: Staff,
+    user: Caseworker,
     township: Annotated[str, Query(pattern=r"^\d{9}$", description="9-digit township code", examples=["532328101"])],
     lang: Literal["zh", "en"] = "zh",
 ) -> Response:

@@ -34,6 +34,7 @@ class User(BaseModel):
     region_code: str = Field(examples=["532328101"])
     disabled: bool = False
     created_at: datetime
+    case_access: bool = Field(default=False, description="an analyst an admin allowed to read cases (a v1 addition)")
 
 
 class NewUser(BaseModel):
@@ -119,7 +120,7 @@ class UserStore:
     async def _insert(self, username: str, password: str, role: Role, region_code: str) -> User:
         user = User(username=username, role=role, region_code=region_code, created_at=datetime.now(UTC))
         record = {
-            **user.model_dump(mode="json", exclude={"disabled"}),
+            **user.model_dump(mode="json", exclude={"disabled", "case_access"}),
             "password_hash": await self._passwords.hash(password),
             "disabled": "0",
             "epoch": _new_epoch(),
@@ -141,6 +142,7 @@ class UserStore:
             region_code=record["region_code"],
             disabled=record.get("disabled") == "1",
             created_at=datetime.fromisoformat(record["created_at"]),
+            case_access=record.get("case_access") == "1",
         )
         return user, record.get("epoch") or record.get("generation", "0")  # accounts made before epochs: a counter
 
@@ -165,6 +167,13 @@ class UserStore:
     async def set_disabled(self, username: str, disabled: bool) -> User | None:
         """Disable or enable the account (ending its tokens); None if there is no such user."""
         return await self._update(username, {"disabled": "1" if disabled else "0"})
+
+    async def set_case_access(self, username: str, granted: bool) -> User | None:
+        """Allow or stop an analyst's reading of cases; None if there is no such user."""
+        if await self.get(username) is None:
+            return None
+        await self._redis.hset(_key(username), "case_access", "1" if granted else "0")
+        return await self.get(username)
 
     async def set_password(self, username: str, password: str) -> User | None:
         """Replace the password (ending the account's tokens); None if there is no such user."""

@@ -239,6 +239,8 @@ def make_stack(bootstrap: str, redis_url: str, scoring_dir: Path) -> Stack:
         "JOBS_HEARTBEAT_SECONDS": "3",
         "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",  # the tests' receivers listen on loopback: allowed explicitly
         "REGIONS_IMPORT_DIR": str(scoring_dir / "regions"),
+        "EVALUATION_DIR": str(scoring_dir / "evaluations"),
+        "EVALUATION_WAIT_SECONDS": "240",  # the evaluation tests wait for the summary on a busy machine
     }
     return Stack(
         bootstrap, redis_url, env, f"http://127.0.0.1:{ingest_port}", f"http://127.0.0.1:{api_port}", key, password

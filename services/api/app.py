@@ -40,6 +40,7 @@ from services.common.policy import PolicyBook
 from services.common.settings import ApiSettings, ScoringSettings, redis_client
 from services.common.web import add_operational_routes
 from services.jobs import queues
+from services.jobs.evaluations import EvaluationJobs
 from services.jobs.queues import job_queue
 
 
@@ -100,6 +101,12 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.trainings = TrainingJobs(
         redis, job_queue(settings.redis_url, queues.TRAINING), settings.jobs_heartbeat_seconds
     )
+    app.state.evaluations = EvaluationJobs(
+        redis, job_queue(settings.redis_url, queues.EVALUATIONS), settings.jobs_heartbeat_seconds,
+        settings.evaluation_dir,
+    )  # fmt: skip
+    app.state.evaluations_per_analyst = settings.evaluations_per_analyst
+    app.state.evaluation_wait_seconds = settings.evaluation_wait_seconds
     for routes in (
         stream.router,
         alert_changes.router,

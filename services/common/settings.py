@@ -63,6 +63,14 @@ class _ImportFolders(BaseSettings):
     import_mappings_dir: Path = REPO_ROOT / "deploy" / "mappings"
 
 
+class _EvaluationFolder(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    evaluation_dir: Path = Field(
+        default=REPO_ROOT / "state" / "evaluations", description="uploaded evaluation files (api writes, jobs read)"
+    )
+
+
 class _ChangeLog(BaseSettings):
     """The alerts' change log, written by the alerts service and the API alike."""
 
@@ -225,7 +233,7 @@ class ScoringSettings(_Base):
     )
     scoring_metrics_port: int = Field(default=0, ge=0, description="Prometheus /metrics port (0: not served)")
     evaluation_upload_mb: int = Field(
-        default=512, ge=1, description="largest events or labels file an evaluation takes"
+        default=128, ge=1, description="largest events or labels file an evaluation takes"
     )
 
 
@@ -262,7 +270,7 @@ class PasswordSettings(BaseSettings):
     )
 
 
-class ApiSettings(_Base, RedisSettings, _ChangeLog, _WebhookHosts, PasswordSettings):
+class ApiSettings(_Base, RedisSettings, _ChangeLog, _WebhookHosts, PasswordSettings, _EvaluationFolder):
     """API and web console for staff."""
 
     api_port: int = 8000
@@ -307,6 +315,12 @@ class ApiSettings(_Base, RedisSettings, _ChangeLog, _WebhookHosts, PasswordSetti
     redis_memory_warn_ratio: float = Field(
         default=0.8, gt=0, le=1, description="share of Redis maxmemory above which the API logs a warning"
     )
+    evaluation_wait_seconds: float = Field(
+        default=60.0, ge=0, description="how long POST /models/{version}/evaluations waits for its job (then 202)"
+    )
+    evaluations_per_analyst: int = Field(
+        default=2, ge=1, description="evaluations one analyst may have queued or running at once (then 429)"
+    )
     audit_scan_entries: int = Field(
         default=20_000, ge=500, description="audit entries one GET /audit reads at most (then `next` goes on)"
     )
@@ -319,12 +333,13 @@ class ApiSettings(_Base, RedisSettings, _ChangeLog, _WebhookHosts, PasswordSetti
         return secret
 
 
-class JobsSettings(_Base, RedisSettings, _ImportFolders, _WebhookHosts, _WebhookTimeout):
+class JobsSettings(_Base, RedisSettings, _ImportFolders, _WebhookHosts, _WebhookTimeout, _EvaluationFolder):
     """Jobs: webhook deliveries, training and import jobs, the audit archive (`python -m services.jobs`)."""
 
     webhook_concurrency: int = Field(default=20, ge=1, description="deliveries in flight per jobs process")
     training_concurrency: int = Field(default=1, ge=1, description="trainings at once per jobs process")
     import_concurrency: int = Field(default=2, ge=1, description="imports at once per jobs process")
+    evaluation_concurrency: int = Field(default=1, ge=1, description="evaluations at once per jobs process")
     jobs_sweep_seconds: int = Field(default=10, ge=1, description="how often jobs of a dead worker are looked for")
     ingest_url: str = Field(default="http://127.0.0.1:8001", description="where import jobs send their rows")
     jobs_ingest_key: SecretStr | None = Field(default=None, description="the ingest key import jobs send rows with")

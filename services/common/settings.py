@@ -168,6 +168,17 @@ class IngestGrant:
         return cls(str(record["source_prefix"]), None if regions is None else tuple(map(str, regions)))
 
 
+class ProxySettings(BaseSettings):
+    """The reverse proxies an HTTP service trusts to name the client (uvicorn's forwarded_allow_ips)."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1,::1",
+        description="addresses or networks (10.0.0.0/8) whose X-Forwarded-For names the client: your reverse proxy's",
+    )
+
+
 class IngestAddress(BaseSettings):
     """Where ingest listens on its host (also the default target of its command line)."""
 
@@ -176,7 +187,7 @@ class IngestAddress(BaseSettings):
     ingest_port: int = 8001
 
 
-class IngestSettings(_Base, RedisSettings, _ImportFolders, ImportLimits, IngestAddress):
+class IngestSettings(_Base, RedisSettings, _ImportFolders, ImportLimits, IngestAddress, ProxySettings):
     """Ingest: HTTP and Kafka intake of upstream events."""
 
     ingest_api_keys: str = Field(
@@ -270,7 +281,7 @@ class PasswordSettings(BaseSettings):
     )
 
 
-class ApiSettings(_Base, RedisSettings, _ChangeLog, _WebhookHosts, PasswordSettings, _EvaluationFolder):
+class ApiSettings(_Base, RedisSettings, _ChangeLog, _WebhookHosts, PasswordSettings, _EvaluationFolder, ProxySettings):
     """API and web console for staff."""
 
     api_port: int = 8000

@@ -240,6 +240,7 @@ def make_stack(bootstrap: str, redis_url: str, scoring_dir: Path) -> Stack:
         "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",  # the tests' receivers listen on loopback: allowed explicitly
         "REGIONS_IMPORT_DIR": str(scoring_dir / "regions"),
         "EVALUATION_DIR": str(scoring_dir / "evaluations"),
+        "WEBHOOK_SECRET_KEY": "test-webhook-secret-key-0123456789abcdef",
         "EVALUATION_WAIT_SECONDS": "240",  # the evaluation tests wait for the summary on a busy machine
     }
     return Stack(

@@ -18,15 +18,18 @@ print(f"LOCAL_ADMIN_PASSWORD={secrets.token_urlsafe(12)}")
 print(f"LOCAL_INGEST_KEY=local-{secrets.token_hex(12)}")
 PY
 fi
-# Redis's password (a state folder made before it had one gets one now): every service connects with it.
-if ! grep -q '^REDIS_PASSWORD=' "$secrets"; then
-  (umask 077; echo "REDIS_PASSWORD=$(.venv/bin/python -c 'import secrets; print(secrets.token_hex(24))')" >> "$secrets")
-fi
+# Redis's password and the key of webhook secrets (a state folder made before them gets them now).
+for name in REDIS_PASSWORD WEBHOOK_SECRET_KEY; do
+  if ! grep -q "^$name=" "$secrets"; then
+    (umask 077; echo "$name=$(.venv/bin/python -c 'import secrets; print(secrets.token_hex(32))')" >> "$secrets")
+  fi
+done
 set -a
 # shellcheck disable=SC1090
 source "$secrets"
 set +a
 export PSEUDONYM_KEY="${PSEUDONYM_KEY}" JWT_SECRET="${JWT_SECRET}" REDIS_PASSWORD="${REDIS_PASSWORD}"
+export WEBHOOK_SECRET_KEY="${WEBHOOK_SECRET_KEY}"
 # The admin follows ADMIN_PASSWORD (one given here replaces the stored one: audited); the api prints the login that
 # works once it is up (ADMIN_LOGIN_HINT), or how to rotate a password its owner has changed since.
 export ADMIN_PASSWORD="${ADMIN_PASSWORD:-$LOCAL_ADMIN_PASSWORD}" ADMIN_LOGIN_HINT=1

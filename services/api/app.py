@@ -10,7 +10,7 @@ from fastapi import FastAPI
 
 from services.alerts.changes import ChangeLog
 from services.alerts.store import AlertStore
-from services.alerts.subscriptions import SubscriptionStore
+from services.alerts.subscriptions import SecretBox, SubscriptionStore
 from services.alerts.targets import allowed_hosts
 from services.analytics.training_jobs import TrainingJobs
 from services.api import (
@@ -96,7 +96,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.state.redis = redis
     app.state.changes = changes
     app.state.policies = PolicyBook.load(settings.policy_dir)
-    app.state.subscriptions = SubscriptionStore(redis)
+    webhook_key = settings.webhook_secret_key.get_secret_value() if settings.webhook_secret_key else None
+    app.state.subscriptions = SubscriptionStore(redis, SecretBox(webhook_key))
     app.state.webhook_allowed_hosts = allowed_hosts(settings.webhook_allowed_hosts)
     app.state.trainings = TrainingJobs(
         redis, job_queue(settings.redis_url, queues.TRAINING), settings.jobs_heartbeat_seconds
@@ -106,6 +107,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         settings.evaluation_dir,
     )  # fmt: skip
     app.state.evaluations_per_analyst = settings.evaluations_per_analyst
+    app.state.shadow_report_scores = settings.shadow_report_scores
+    app.state.audit_scan_entries = settings.audit_scan_entries
     app.state.evaluation_wait_seconds = settings.evaluation_wait_seconds
     for routes in (
         stream.router,

@@ -27,11 +27,11 @@ Subs = Annotated[SubscriptionStore, Depends(_subs)]
 
 async def _in_jurisdiction(subs: SubscriptionStore, sub_id: str, user: Caller) -> Subscription:
     """The subscription: 404 if unknown, 403 if its region lies outside the caller's jurisdiction."""
-    found = await subs.get(sub_id)
+    found = await subs.find(sub_id)
     if found is None:
         raise HTTPException(404, f"no subscription {sub_id}")
-    user.require(found[0].region_prefix, "this subscription")
-    return found[0]
+    user.require(found.region_prefix, "this subscription")
+    return found
 
 
 async def _audit(request: Request, user: Caller, action: str, sub: Subscription) -> None:

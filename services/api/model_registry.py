@@ -55,13 +55,15 @@ async def list_models(request: Request, user: Analyst) -> dict[str, Any]:
 
 @router.get("/shadow/report")
 async def shadow_report(request: Request, user: Analyst) -> dict[str, Any]:
-    """How the shadow candidate's assessments differ from the active model's (409 when none is shadowing)."""
+    """How the shadow candidate's assessments differ from the active model's, over the newest SHADOW_REPORT_SCORES
+    shadow scores (409 when none is shadowing)."""
     settings = _settings(request)
     history = await asyncio.to_thread(registry.activations, settings.kafka_bootstrap_servers)
     shadow = registry.active(history, "shadow")
     if shadow is None or shadow.version is None:
         raise HTTPException(409, "no model is in shadow: start one with POST /models/{version}/shadow")
-    return await asyncio.to_thread(live_report, settings.kafka_bootstrap_servers, shadow.version)
+    newest = request.app.state.shadow_report_scores
+    return await asyncio.to_thread(live_report, settings.kafka_bootstrap_servers, shadow.version, newest=newest)
 
 
 async def audit_model(request: Request, user: User, action: str, version: str | None, **details: str) -> None:

@@ -85,6 +85,9 @@ class _WebhookHosts(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore")
 
     webhook_allowed_hosts: str = Field(default="", description="hosts webhooks may reach on non-public addresses")
+    webhook_secret_key: SecretStr | None = Field(
+        default=None, min_length=32, description="encrypts webhook secrets at rest (api, jobs); unset: kept in clear"
+    )
 
 
 class _WebhookTimeout(BaseSettings):
@@ -331,6 +334,9 @@ class ApiSettings(_Base, RedisSettings, _ChangeLog, _WebhookHosts, PasswordSetti
     )
     evaluations_per_analyst: int = Field(
         default=2, ge=1, description="evaluations one analyst may have queued or running at once (then 429)"
+    )
+    shadow_report_scores: int = Field(
+        default=50_000, ge=100, description="newest shadow scores GET /models/shadow/report compares"
     )
     audit_scan_entries: int = Field(
         default=20_000, ge=500, description="audit entries one GET /audit reads at most (then `next` goes on)"

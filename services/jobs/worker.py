@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 from saq import CronJob, Worker
 
-from services.alerts.subscriptions import SubscriptionStore
+from services.alerts.subscriptions import SecretBox, SubscriptionStore
 from services.alerts.targets import allowed_hosts
 from services.alerts.webhooks import DELIVER, Deliverer
 from services.analytics.training_jobs import TRAIN, Trainer
@@ -45,7 +45,9 @@ class QueueWorker(Worker):  # type: ignore[type-arg]
 def workers(settings: JobsSettings, client: httpx.AsyncClient) -> list[QueueWorker]:
     """One worker per queue, with the job functions of that queue."""
     redis = redis_client(settings.redis_url, decode_responses=True)
-    deliverer = Deliverer(redis, SubscriptionStore(redis), client, allowed_hosts(settings.webhook_allowed_hosts))
+    key = settings.webhook_secret_key.get_secret_value() if settings.webhook_secret_key else None
+    subscriptions = SubscriptionStore(redis, SecretBox(key))
+    deliverer = Deliverer(redis, subscriptions, client, allowed_hosts(settings.webhook_allowed_hosts))
     trainer = Trainer(redis, ScoringSettings(), settings.jobs_heartbeat_seconds)
     evaluator = Evaluator(redis, settings.evaluation_dir, settings.jobs_heartbeat_seconds)
     imports = Imports(redis, settings)

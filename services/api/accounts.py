@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from services.api.audit import AuditTrail
 from services.api.auth import CurrentUser, RefreshTokens
 from services.api.passwords import PasswordPolicy
-from services.api.permissions import Admin, Caller, Staff
+from services.api.permissions import Admin, Caller
 from services.api.throttle import LoginThrottle
 from services.api.users import (
     PASSWORD_MAX,
@@ -53,19 +53,6 @@ class PasswordReset(BaseModel):
     password: Password
 
 
-class CaseAccess(BaseModel):
-    """Body of `POST /users/{username}/case-access`."""
-
-    granted: bool = Field(description="true: the analyst reads cases inside their jurisdiction; false: no more")
-
-
-class PasswordChange(BaseModel):
-    """Body of `POST /users/me/password`: your current password and the new one."""
-
-    old_password: str = Field(min_length=1, max_length=PASSWORD_MAX)
-    new_password: Password
-
-
 class Credentials(BaseModel):
     """The OAuth2 password form of `POST /auth/token`, bounded before anything is hashed or counted."""
 
@@ -95,7 +82,7 @@ async def _busy(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=503, headers={"Retry-After": "1"})
 
 
-async def _pair(request: Request, user: User, family: str | None = None) -> Token:
+async def token_pair(request: Request, user: User, family: str | None = None) -> Token:
     """New tokens; the refresh token joins `family` (the chain one login started) or starts one."""
     users: UserStore = request.app.state.users
     _, epoch = await users.session(user.username)
@@ -107,19 +94,20 @@ async def _pair(request: Request, user: User, family: str | None = None) -> Toke
     )
 
 
-async def _weak(request: Request, password: str, username: str, field: str = "password") -> None:
+async def weak(request: Request, password: str, username: str, field: str = "password") -> None:
     """422 naming the field when the password breaks the password policy."""
     policy: PasswordPolicy = request.app.state.password_policy
     if (why := await policy.check(password, username)) is not None:
         raise HTTPException(422, [{"loc": ["body", field], "msg": f"{field}: {why}", "type": "weak_password"}])
 
 
-def _wait(status: int, seconds: int, message: str) -> HTTPException:
+def wait(status: int, seconds: int, message: str) -> HTTPException:
+    """A 429 (or `status`) telling when to try again."""
     when = f"{max(1, round(seconds / 60))} min" if seconds >= 60 else f"{seconds} s"
     return HTTPException(status, f"{message}, try again in {when}", headers={"Retry-After": str(seconds)})
 
 
-_WAITS = {
+WAITS = {
     "locked": "too many failed logins: account locked",
     "busy": "too many logins for this account at once",
     "client": "too many failed logins from your address: wait",
@@ -144,7 +132,7 @@ async def login(request: Request, form: Annotated[Credentials, Form()]) -> Token
     client = request.client.host if request.client else "unknown"
     admission = await throttle.admit(client, form.username)
     if admission.verdict != "go":
-        raise _wait(429, admission.seconds, _WAITS[admission.verdict])
+        raise wait(429, admission.seconds, WAITS[admission.verdict])
     users: UserStore = request.app.state.users
     try:
         user = await users.authenticate(form.username, form.password)
@@ -153,10 +141,10 @@ async def login(request: Request, form: Annotated[Credentials, Form()]) -> Token
         raise
     if user is None:
         if locked := await throttle.failed(form.username, admission.attempt):
-            raise _wait(429, locked, "wrong username or password, too many times: account locked")
+            raise wait(429, locked, "wrong username or password, too many times: account locked")
         raise HTTPException(401, "wrong username or password, or account disabled", headers=_BEARER)
     await throttle.succeeded(client, form.username)
-    return await _pair(request, user)
+    return await token_pair(request, user)
 
 
 @auth_router.post("/auth/refresh", response_model=Token, summary="Swap a refresh token for new tokens")
@@ -169,7 +157,7 @@ async def refresh(request: Request, body: RefreshRequest) -> Token:
     user, epoch = await users.session(redeemed.username) if redeemed else (None, "")
     if user is None or user.disabled or redeemed is None or redeemed.reused or redeemed.epoch != epoch:
         raise HTTPException(401, "refresh token unknown, used or expired, or account changed", headers=_BEARER)
-    return await _pair(request, user, redeemed.family)
+    return await token_pair(request, user, redeemed.family)
 
 
 @auth_router.post("/auth/logout", status_code=204, summary="End a refresh token")
@@ -187,32 +175,6 @@ async def me(user: CurrentUser) -> User:
     return user
 
 
-@router.post("/users/me/password", response_model=Token, tags=["users"], summary="Change your password")
-async def change_password(request: Request, body: PasswordChange, user: Staff) -> Token:
-    """Your current password, then a new one meeting the policy; ends your other tokens and answers new ones. A
-    wrong current password counts as a failed login."""
-    throttle: LoginThrottle = request.app.state.throttle
-    client = request.client.host if request.client else "unknown"
-    admission = await throttle.admit(client, user.username)
-    if admission.verdict != "go":
-        raise _wait(429, admission.seconds, _WAITS[admission.verdict])
-    users: UserStore = request.app.state.users
-    if await users.authenticate(user.username, body.old_password) is None:
-        if locked := await throttle.failed(user.username, admission.attempt):
-            raise _wait(429, locked, "wrong password, too many times: account locked")
-        raise HTTPException(403, "old_password: not your current password")
-    await throttle.succeeded(client, user.username)
-    if body.new_password == body.old_password:
-        raise HTTPException(
-            422, [{"loc": ["body", "new_password"], "msg": "the same as the old one", "type": "reused"}]
-        )
-    await _weak(request, body.new_password, user.username, "new_password")
-    changed = await users.set_password(user.username, body.new_password)
-    await _end_sessions(request, user.username)
-    await _audit(request, user, "user.password_changed", user)
-    return await _pair(request, changed or user)
-
-
 @router.get("/users", response_model=list[User], tags=["users"], summary="List users (admin)")
 async def list_users(request: Request, admin: Admin) -> list[User]:
     """Every account inside your jurisdiction, by username."""
@@ -225,17 +187,18 @@ async def create_user(request: Request, new: NewUser, admin: Admin) -> User:
     """Create a staff account inside your jurisdiction (an admin: only of a strictly narrower one)."""
     if (why := admin.management_refusal(new.role, new.region_code)) is not None:
         raise HTTPException(403, why)
-    await _weak(request, new.password, new.username)
+    await weak(request, new.password, new.username)
     users: UserStore = request.app.state.users
     try:
         created = await users.create(new)
     except UserExists as exc:
         raise HTTPException(409, f"username {new.username!r} is taken") from exc
-    await _audit(request, admin, "user.created", created)
+    await audit_account(request, admin, "user.created", created)
     return created
 
 
-async def _managed(request: Request, admin: Caller, username: str) -> User:
+async def managed(request: Request, admin: Caller, username: str) -> User:
+    """The account `admin` may manage (404 unknown, 403 outside what they manage)."""
     users: UserStore = request.app.state.users
     target = await users.get(username)
     if target is None:
@@ -245,17 +208,20 @@ async def _managed(request: Request, admin: Caller, username: str) -> User:
     return target
 
 
-async def _audit(request: Request, admin: User, action: str, target: User) -> None:
+async def audit_account(request: Request, admin: User, action: str, target: User) -> None:
+    """Record a change to `target`'s account, in its jurisdiction."""
     audit: AuditTrail = request.app.state.audit
     await audit.record(admin.username, action, f"user:{target.username}", region=target.region_code)
 
 
-async def _end_sessions(request: Request, username: str) -> None:
+async def end_sessions(request: Request, username: str) -> None:
+    """End every refresh token of the account."""
     store: RefreshTokens = request.app.state.refresh
     await store.revoke_all(username)
 
 
-def _users(request: Request) -> UserStore:
+def users_of(request: Request) -> UserStore:
+    """The app's user store."""
     users: UserStore = request.app.state.users
     return users
 
@@ -265,19 +231,19 @@ async def disable_user(request: Request, username: UsernamePath, admin: Admin) -
     """The account can no longer log in; its access and refresh tokens stop working at once."""
     if username == admin.username:
         raise HTTPException(409, "you cannot disable your own account")
-    target = await _managed(request, admin, username)
-    user = await _users(request).set_disabled(username, True)
-    await _end_sessions(request, username)
-    await _audit(request, admin, "user.disabled", target)
+    target = await managed(request, admin, username)
+    user = await users_of(request).set_disabled(username, True)
+    await end_sessions(request, username)
+    await audit_account(request, admin, "user.disabled", target)
     return user  # type: ignore[return-value]
 
 
 @router.post("/users/{username}/enable", response_model=User, tags=["users"], summary="Enable a user (admin)")
 async def enable_user(request: Request, username: UsernamePath, admin: Admin) -> User:
     """The account can log in again."""
-    target = await _managed(request, admin, username)
-    user = await _users(request).set_disabled(username, False)
-    await _audit(request, admin, "user.enabled", target)
+    target = await managed(request, admin, username)
+    user = await users_of(request).set_disabled(username, False)
+    await audit_account(request, admin, "user.enabled", target)
     return user  # type: ignore[return-value]
 
 
@@ -288,27 +254,11 @@ async def reset_password(
     request: Request, username: UsernamePath, body: Annotated[PasswordReset, Body()], admin: Admin
 ) -> User:
     """Replace the password, lift a lockout, and end the account's current tokens."""
-    target = await _managed(request, admin, username)
-    await _weak(request, body.password, username)
-    user = await _users(request).set_password(username, body.password)
-    await _end_sessions(request, username)
+    target = await managed(request, admin, username)
+    await weak(request, body.password, username)
+    user = await users_of(request).set_password(username, body.password)
+    await end_sessions(request, username)
     throttle: LoginThrottle = request.app.state.throttle
     await throttle.clear(username)
-    await _audit(request, admin, "user.password_reset", target)
-    return user  # type: ignore[return-value]
-
-
-@router.post(
-    "/users/{username}/case-access", response_model=User, tags=["users"], summary="Let an analyst read cases (admin)"
-)
-async def case_access(request: Request, username: UsernamePath, body: CaseAccess, admin: Admin) -> User:
-    """Analysts read the model registry, evaluations and aggregates; this grants (or withdraws) reading the cases of
-    their jurisdiction too. Audited."""
-    target = await _managed(request, admin, username)
-    if target.role != "analyst":
-        raise HTTPException(
-            422, [{"loc": ["path", "username"], "msg": "only analysts need case access", "type": "role"}]
-        )
-    user = await _users(request).set_case_access(username, body.granted)
-    await _audit(request, admin, "user.case_access_granted" if body.granted else "user.case_access_withdrawn", target)
+    await audit_account(request, admin, "user.password_reset", target)
     return user  # type: ignore[return-value]

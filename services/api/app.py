@@ -14,6 +14,7 @@ from services.alerts.subscriptions import SecretBox, SubscriptionStore
 from services.alerts.targets import allowed_hosts
 from services.analytics.training_jobs import TrainingJobs
 from services.api import (
+    account_rights,
     accounts,
     alert_changes,
     audit_log,
@@ -37,7 +38,8 @@ from services.api.views import router
 from services.common import topics
 from services.common.logs import configure_logging
 from services.common.policy import PolicyBook
-from services.common.settings import ApiSettings, ScoringSettings, redis_client
+from services.common.redis_connections import redis_client
+from services.common.settings import ApiSettings, ScoringSettings
 from services.common.web import add_operational_routes
 from services.jobs import queues
 from services.jobs.evaluations import EvaluationJobs
@@ -121,6 +123,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(evaluations.router, max_body_size=ScoringSettings().evaluation_upload_mb << 20)
     app.include_router(router)
     accounts.install(app, settings)
+    app.include_router(account_rights.router)
     regions.install(app, settings)
     app.include_router(stats.router)
     app.include_router(ledger.router)

@@ -19,7 +19,8 @@ from services.api.auth import RefreshTokens
 from services.api.passwords import PasswordPolicy
 from services.api.throttle import LoginThrottle
 from services.api.users import PASSWORD_MAX, PasswordWork, UserStore
-from services.common.settings import PasswordSettings, RedisSettings, redis_client
+from services.common.redis_connections import redis_client
+from services.common.settings import PasswordSettings, RedisSettings
 
 app = typer.Typer(help="Shouwang staff accounts (server side).", no_args_is_help=True)
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, cast
 from urllib.parse import quote, urlsplit, urlunsplit
 
-import hiredis
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from redis.asyncio import BlockingConnectionPool, Connection, Redis
+
+from services.common.grants import IngestGrant
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 JWT_SECRET_MIN = 32  # characters: HS256 keys shorter than the hash are guessable offline from one token
@@ -107,68 +105,6 @@ class ImportLimits(BaseSettings):
     import_xlsx_max_shared_strings_bytes: int = Field(
         default=64 * 1024 * 1024, ge=1, description="an XLSX whose shared strings unpack to more is refused"
     )
-
-
-def source_region(source: str) -> str | None:
-    """The region a source names: its first path segment of 2-12 digits (`/civil-affairs/532328` → 532328)."""
-    return next(
-        (part for part in source.split("/") if 2 <= len(part) <= 12 and part.isascii() and part.isdigit()), None
-    )
-
-
-def _under(source: str, prefix: str) -> bool:
-    base = prefix.rstrip("/")
-    return base == "" or source == base or source.startswith(base + "/")
-
-
-@dataclass(frozen=True)
-class IngestGrant:
-    """What one ingest key may write: sources under `source_prefix`, households in `regions` (None: any region).
-
-    A key scoped to regions publishes only sources naming one of its regions (`/civil-affairs/532328/…`), so the
-    (source, id) pairs it can occupy never belong to another region's senders."""
-
-    source_prefix: str
-    regions: tuple[str, ...] | None = None
-
-    def covers_region(self, region_code: str) -> bool:
-        """True when this key may write households of `region_code`."""
-        return self.regions is None or region_code.startswith(self.regions)
-
-    def covers_source(self, source: str) -> bool:
-        """True when the source lies under the key's prefix and, for a key scoped to regions, names one of them."""
-        if not _under(source, self.source_prefix):
-            return False
-        named = source_region(source)
-        return self.regions is None or (named is not None and named.startswith(self.regions))
-
-    def narrowed(self, other: IngestGrant) -> IngestGrant | None:
-        """What both grants allow (None: no source is under both prefixes)."""
-        if _under(self.source_prefix, other.source_prefix):
-            prefix = self.source_prefix
-        elif _under(other.source_prefix, self.source_prefix):
-            prefix = other.source_prefix
-        else:
-            return None
-        if self.regions is None or other.regions is None:
-            return IngestGrant(prefix, self.regions if other.regions is None else other.regions)
-        both = {
-            a if a.startswith(b) else b
-            for a in self.regions
-            for b in other.regions
-            if a.startswith(b) or b.startswith(a)
-        }
-        return IngestGrant(prefix, tuple(sorted(both)))
-
-    def as_record(self) -> dict[str, Any]:
-        """JSON form, kept with an import job so its rows are checked against the uploader's grant."""
-        return {"source_prefix": self.source_prefix, "regions": None if self.regions is None else list(self.regions)}
-
-    @classmethod
-    def from_record(cls, record: dict[str, Any]) -> IngestGrant:
-        """Read `as_record`'s form back."""
-        regions = record.get("regions")
-        return cls(str(record["source_prefix"]), None if regions is None else tuple(map(str, regions)))
 
 
 class ProxySettings(BaseSettings):
@@ -376,31 +312,3 @@ class DemoSettings(BaseSettings):
     train_households: int = Field(default=1200, ge=1, description="households simulated to train the first model")
     seed: int = 7
     model_wait: float = Field(default=3.0, ge=0, description="seconds for scoring workers to load the model")
-
-
-_PACKED_AS_IS = frozenset({bytes, str, int})  # types hiredis packs as redis-py's encoder would (not bool)
-
-
-class HiredisPackedConnection(Connection):
-    """A connection packing commands with hiredis (C), as redis-py's synchronous client does: a command with a
-    thousand keys costs microseconds to pack instead of a millisecond. Same encoding rules as redis-py's."""
-
-    def pack_command(self, *args: Any) -> list[bytes]:
-        """Pack a command (the first argument may hold several words, as in redis-py)."""
-        first, rest = args[0], args[1:]
-        words = tuple(first.encode().split() if isinstance(first, str) else bytes(first).split())
-        if not set(map(type, rest)) <= _PACKED_AS_IS:  # the common case (keys and numbers) checked in C
-            plain, encode = (bytes, str, int), self.encoder.encode
-            rest = tuple(a if isinstance(a, plain) and not isinstance(a, bool) else encode(a) for a in rest)
-        return [hiredis.pack_command(cast(Any, words + rest))]  # its stub allows one argument only
-
-
-def redis_client(
-    url: str, *, decode_responses: bool = False, max_connections: int = 64, hiredis_packing: bool = False
-) -> Redis:
-    """A Redis client whose pool waits for a free connection instead of opening hundreds under load."""
-    extra: dict[str, Any] = {"connection_class": HiredisPackedConnection} if hiredis_packing else {}
-    pool = BlockingConnectionPool.from_url(
-        url, max_connections=max_connections, timeout=30, decode_responses=decode_responses, **extra
-    )
-    return Redis(connection_pool=pool)

@@ -13,8 +13,10 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 
 from services.common import topics
+from services.common.grants import IngestGrant
 from services.common.logs import configure_logging
-from services.common.settings import IngestGrant, IngestSettings, redis_client
+from services.common.redis_connections import redis_client
+from services.common.settings import IngestSettings
 from services.common.web import add_operational_routes
 from services.ingest.bindings import BATCH, JSON, STRUCTURED, UnsupportedMediaType, from_http
 from services.ingest.dedup import SeenEvents

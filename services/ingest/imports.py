@@ -20,7 +20,8 @@ from fastapi import APIRouter, Depends, HTTPException, Request, UploadFile
 from fastapi.responses import FileResponse
 from redis.asyncio import Redis
 
-from services.common.settings import IngestGrant, IngestSettings, JobsSettings
+from services.common.grants import IngestGrant
+from services.common.settings import IngestSettings, JobsSettings
 from services.ingest.importer import FileRefused, Importer, ImportReport
 from services.ingest.mapping import Mapping
 from services.ingest.validation import source_allowed

@@ -10,7 +10,7 @@ from typing import Any, Literal
 import msgspec
 from prometheus_client import Counter
 
-from services.common.settings import IngestGrant
+from services.common.grants import IngestGrant
 from services.ingest.canonical import CanonicalEvent
 from services.ingest.dedup import CLAIM_POLL_SECONDS, Claimed, SeenEvents, seen_key
 from services.ingest.fastpath import FastPath, format_time

@@ -4,7 +4,7 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import HTTPException, Request
 
-from services.common.settings import IngestGrant
+from services.common.grants import IngestGrant
 
 _UNKNOWN = "missing or unknown ingest key (Authorization: Bearer <key>)"
 

@@ -24,7 +24,8 @@ from services.alerts.webhooks import DELIVER, Deliverer
 from services.analytics.training_jobs import TRAIN, Trainer
 from services.api.audit_archive import archive_audit
 from services.common.logs import configure_logging
-from services.common.settings import JobsSettings, ScoringSettings, redis_client
+from services.common.redis_connections import redis_client
+from services.common.settings import JobsSettings, ScoringSettings
 from services.ingest.imports import IMPORT, Imports
 from services.jobs import queues
 from services.jobs.evaluations import EVALUATE, Evaluator

@@ -19,13 +19,13 @@ from services.analytics.simulator import SimConfig
 from services.analytics.training import register, train
 from services.common import topics
 from services.common.months import month_shift
+from services.common.redis_connections import redis_client
 from services.common.settings import (
     REPO_ROOT,
     AlertsSettings,
     DemoSettings,
     IngestSettings,
     ScoringSettings,
-    redis_client,
 )
 from services.ingest.validation import source_allowed
 from services.regions.importer import import_file

@@ -27,7 +27,6 @@ from services.common.settings import (
     IngestSettings,
     ScoringSettings,
 )
-from services.ingest.validation import source_allowed
 from services.regions.importer import import_file
 
 COUNTY = "532328"  # Yuanmou county, Yunnan (monitoring line 8,700 in 2025: policy/2025.toml)
@@ -53,7 +52,7 @@ def demo_key(demo: DemoSettings) -> str | None:
         return demo.ingest_key
     grants = IngestSettings().grants()  # type: ignore[call-arg]
     for key, grant in grants.items():
-        if all(source_allowed(source, grant.source_prefix) for source in SOURCES) and grant.covers_region(COUNTY):
+        if all(grant.covers_source(source) for source in SOURCES) and grant.covers_region(COUNTY):
             return key
     return None
 

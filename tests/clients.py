@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from typing import Any
@@ -46,9 +47,14 @@ def login(stack: Stack, username: str = "admin", password: str | None = None) ->
     return {"authorization": f"Bearer {response.json()['access_token']}"}
 
 
+def password_of(username: str) -> str:
+    """The password tests give an account: meets the policy (long, not common, not the username)."""
+    return "sw-" + hashlib.sha256(username.encode()).hexdigest()[:20]
+
+
 def create_user(stack: Stack, username: str, role: str, region_code: str) -> dict[str, str]:
     """Create a user as admin and return their authorization headers."""
-    password = f"{username}-password"
+    password = password_of(username)
     body = {"username": username, "password": password, "role": role, "region_code": region_code}
     httpx.post(f"{stack.api_url}/users", json=body, headers=login(stack)).raise_for_status()
     return login(stack, username, password)

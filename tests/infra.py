@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -102,10 +104,11 @@ class Server:
     address: str
     seconds: float
     process: Process | None = None
+    env: dict[str, str] = field(default_factory=dict)
 
     def start(self) -> Process:
         """Start the server and wait until it accepts connections."""
-        self.process = spawn(self.name, self.args)
+        self.process = spawn(self.name, self.args, self.env)
         wait_until(lambda: port_open(self.port), self.seconds, f"{self.name} accepting connections")
         return self.process
 
@@ -123,10 +126,11 @@ def kafka_server(data_dir: Path) -> Server:
 
 
 def redis_server(data_dir: Path) -> Server:
-    """redis-server with AOF on a free port, not started yet."""
-    port = free_port()
+    """redis-server with AOF and a password of its own (as `make run` starts it) on a free port, not started yet;
+    its address names the password (the tests' own clients), the services get it apart (REDIS_PASSWORD)."""
+    port, password = free_port(), secrets.token_hex(16)
     args = [str(ROOT / "deploy/local/redis.sh"), "run", str(port), str(data_dir)]
-    return Server("redis", args, port, f"redis://127.0.0.1:{port}/0", 30)
+    return Server("redis", args, port, f"redis://:{password}@127.0.0.1:{port}/0", 30, env={"REDIS_PASSWORD": password})
 
 
 def start_kafka(data_dir: Path) -> tuple[Process, str]:
@@ -209,19 +213,21 @@ def _ready(url: str) -> bool:
 def make_stack(bootstrap: str, redis_url: str, scoring_dir: Path) -> Stack:
     """Configure (not start) the services on free ports with fresh secrets."""
     ingest_port, api_port = free_port(), free_port()
-    key, password = "test-ingest-key", "test-admin-password"
+    key, password = "test-ingest-key", "test-bootstrap-passphrase"
     mappings = scoring_dir / "mappings"  # the department mappings, where a test may add one of its own
     shutil.copytree(ROOT / "deploy" / "mappings", mappings, dirs_exist_ok=True)
+    address = urlsplit(redis_url)
     env = {
         "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-        "REDIS_URL": redis_url,
+        "REDIS_URL": urlunsplit(address._replace(netloc=address.netloc.rpartition("@")[2])),
+        "REDIS_PASSWORD": address.password or "",
         "INGEST_PORT": str(ingest_port),
         "API_PORT": str(api_port),
         "PSEUDONYM_KEY": "test-pseudonym-key-0123456789abcdef",
         "JWT_SECRET": "test-jwt-secret-0123456789abcdef0123456789",
         "ADMIN_PASSWORD": password,
         "INGEST_API_KEYS": f"{key}=/,civil-key=/civil-affairs,county-key=/civil-affairs@532328|532399,"
-        "beijing-key=/civil-affairs@1101",
+        "beijing-key=/civil-affairs@1101,yuanmou-key=/@532328",
         "SCORING_DATA_DIR": str(scoring_dir),
         "MODEL_DIR": str(scoring_dir / "models"),
         "IMPORT_DIR": str(scoring_dir / "imports"),
@@ -233,6 +239,9 @@ def make_stack(bootstrap: str, redis_url: str, scoring_dir: Path) -> Stack:
         "JOBS_HEARTBEAT_SECONDS": "3",
         "WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",  # the tests' receivers listen on loopback: allowed explicitly
         "REGIONS_IMPORT_DIR": str(scoring_dir / "regions"),
+        "EVALUATION_DIR": str(scoring_dir / "evaluations"),
+        "WEBHOOK_SECRET_KEY": "test-webhook-secret-key-0123456789abcdef",
+        "EVALUATION_WAIT_SECONDS": "240",  # the evaluation tests wait for the summary on a busy machine
     }
     return Stack(
         bootstrap, redis_url, env, f"http://127.0.0.1:{ingest_port}", f"http://127.0.0.1:{api_port}", key, password

@@ -9,6 +9,7 @@ deadlines.
 from __future__ import annotations
 
 import re
+import secrets
 import signal
 import uuid
 from dataclasses import dataclass
@@ -65,7 +66,7 @@ class WorkflowStack:
     def restart_redis(self) -> None:
         """Stop redis-server (SIGTERM, it writes its append-only file) and start it again on the same port."""
         self.redis.stop(signal.SIGTERM)
-        self.redis = _redis(self.redis_port, self.redis_dir)
+        self.redis = _redis(self.redis_port, self.redis_dir, self.stack.env["REDIS_PASSWORD"])
 
     def stop(self) -> None:
         """Stop the services and Redis."""
@@ -73,22 +74,23 @@ class WorkflowStack:
         self.redis.stop()
 
 
-def _redis(port: int, folder: Path) -> Process:
-    process = spawn("redis-workflow", [str(ROOT / "deploy/local/redis.sh"), "run", str(port), str(folder)])
+def _redis(port: int, folder: Path, password: str) -> Process:
+    args = [str(ROOT / "deploy/local/redis.sh"), "run", str(port), str(folder)]
+    process = spawn("redis-workflow", args, {"REDIS_PASSWORD": password})
     wait_until(lambda: port_open(port), 30, "Redis accepting connections")
     return process
 
 
 def start_workflow_stack(bootstrap: str, folder: Path, **env: str) -> WorkflowStack:
     """Start Redis, create the change topic, then the alerts service and the API with the fast policy (and `env`)."""
-    port = free_port()
-    redis = _redis(port, folder / "redis")
+    port, password = free_port(), secrets.token_hex(16)
+    redis = _redis(port, folder / "redis", password)
     suffix = uuid.uuid4().hex[:8]
     topic, scores_topic = f"alerts.changes.{suffix}", f"scores.workflow.{suffix}"
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     admin.create_topics([NewTopic(name, 6, 1) for name in (topic, scores_topic)])
     admin.close()
-    stack = make_stack(bootstrap, f"redis://127.0.0.1:{port}/0", folder / "scoring")
+    stack = make_stack(bootstrap, f"redis://:{password}@127.0.0.1:{port}/0", folder / "scoring")
     stack.env.update(
         {
             "POLICY_DIR": str(write_policy(folder / "policy")),

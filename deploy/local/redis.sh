@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Redis from Debian's packages, append-only file on.
+# Redis from Debian's packages, append-only file on, a memory limit that refuses writes when reached (noeviction),
+# and a password when REDIS_PASSWORD is set (given on standard input, never on the command line `ps` shows).
 #   redis.sh install          install redis-server with apt-get when missing (as root), else say what to do
-#   redis.sh run PORT DIR     run redis-server in the foreground with its data in DIR
+#   redis.sh run PORT DIR     run redis-server in the foreground with its data in DIR (REDIS_MAXMEMORY, default 1gb)
 #   redis.sh wait PORT [SECONDS]
 set -euo pipefail
 
@@ -22,12 +23,16 @@ run() {
   local port="$1" dir="$2"
   install
   mkdir -p "$dir"
-  exec redis-server --port "$port" --bind 127.0.0.1 --dir "$(cd "$dir" && pwd)" \
-    --appendonly yes --appendfsync everysec --save "" --daemonize no --protected-mode yes --loglevel warning
+  local settings="maxmemory ${REDIS_MAXMEMORY:-1gb}"$'\n'"maxmemory-policy noeviction"
+  if [ -n "${REDIS_PASSWORD:-}" ]; then settings+=$'\n'"requirepass \"$REDIS_PASSWORD\""; fi
+  exec redis-server - --port "$port" --bind 127.0.0.1 --dir "$(cd "$dir" && pwd)" \
+    --appendonly yes --appendfsync everysec --save "" --daemonize no --protected-mode yes --loglevel warning \
+    <<< "$settings"
 }
 
 wait_for() {
   local port="$1" seconds="${2:-30}"
+  if [ -n "${REDIS_PASSWORD:-}" ]; then export REDISCLI_AUTH="$REDIS_PASSWORD"; fi
   for _ in $(seq 1 $((seconds * 4))); do
     if redis-cli -p "$port" ping 2> /dev/null | grep -q PONG; then return 0; fi
     sleep 0.25

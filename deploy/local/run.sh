@@ -18,12 +18,21 @@ print(f"LOCAL_ADMIN_PASSWORD={secrets.token_urlsafe(12)}")
 print(f"LOCAL_INGEST_KEY=local-{secrets.token_hex(12)}")
 PY
 fi
+# Redis's password and the key of webhook secrets (a state folder made before them gets them now).
+for name in REDIS_PASSWORD WEBHOOK_SECRET_KEY; do
+  if ! grep -q "^$name=" "$secrets"; then
+    (umask 077; echo "$name=$(.venv/bin/python -c 'import secrets; print(secrets.token_hex(32))')" >> "$secrets")
+  fi
+done
 set -a
 # shellcheck disable=SC1090
 source "$secrets"
 set +a
-export PSEUDONYM_KEY="${PSEUDONYM_KEY}" JWT_SECRET="${JWT_SECRET}"
-export ADMIN_PASSWORD="${ADMIN_PASSWORD:-$LOCAL_ADMIN_PASSWORD}"
+export PSEUDONYM_KEY="${PSEUDONYM_KEY}" JWT_SECRET="${JWT_SECRET}" REDIS_PASSWORD="${REDIS_PASSWORD}"
+export WEBHOOK_SECRET_KEY="${WEBHOOK_SECRET_KEY}"
+# The admin follows ADMIN_PASSWORD (one given here replaces the stored one: audited); the api prints the login that
+# works once it is up (ADMIN_LOGIN_HINT), or how to rotate a password its owner has changed since.
+export ADMIN_PASSWORD="${ADMIN_PASSWORD:-$LOCAL_ADMIN_PASSWORD}" ADMIN_LOGIN_HINT=1
 export INGEST_API_KEYS="${INGEST_API_KEYS:-$LOCAL_INGEST_KEY=/}"
 export KAFKA_BOOTSTRAP_SERVERS="${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9092}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
@@ -51,9 +60,9 @@ processes=(kafka redis ingest scoring alerts api jobs)
 cat <<MSG
 Shouwang is starting (Ctrl-C stops everything).
   Console / API : http://127.0.0.1:$API_PORT/   (OpenAPI: /docs)
-  Login         : admin / $ADMIN_PASSWORD
+  Login         : admin, password on the api's "Login:" line below once it is up
   Ingest        : http://127.0.0.1:$INGEST_PORT/events   (Authorization: Bearer ${INGEST_API_KEYS%%=*})
-  Kafka, Redis  : $KAFKA_BOOTSTRAP_SERVERS, $REDIS_URL
+  Kafka, Redis  : $KAFKA_BOOTSTRAP_SERVERS, $REDIS_URL (password: REDIS_PASSWORD in $secrets)
   Demo county   : $([ "$DEMO" = 1 ] && echo "streaming (DEMO=0 starts empty)" || echo "off")
 MSG
 exec .venv/bin/honcho start -f deploy/local/Procfile -d "$root" "${processes[@]}"

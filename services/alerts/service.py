@@ -19,7 +19,8 @@ from services.common import topics
 from services.common.heap import settle_heap
 from services.common.logs import configure_logging
 from services.common.policy import PolicyBook
-from services.common.settings import AlertsSettings, redis_client
+from services.common.redis_connections import redis_client
+from services.common.settings import AlertsSettings
 from services.jobs import queues
 from services.jobs.queues import job_queue
 from services.regions.directory import RegionDirectory

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -20,6 +19,7 @@ from services.analytics.simulator import Cohort, SimConfig, World, simulate_coho
 from services.common import topics
 from services.common.events import DATA_MODELS, HouseholdEvent
 from services.common.kafka import TopicToEnd
+from services.common.spreadsheets import spreadsheet_writer
 from services.scoring.facts import FACT_TYPES, Fact
 
 BLOCK = 2000  # households simulated together
@@ -123,7 +123,7 @@ def read_events(path: Path, max_rejects: int = 0) -> tuple[list[HouseholdEvent],
 def write_rejects(path: Path, rejects: list[Reject]) -> None:
     """The rejects report: CSV of line, household_id, field, reason."""
     with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
+        writer = spreadsheet_writer(handle)
         writer.writerow(("line", "household_id", "field", "reason"))
         writer.writerows((r.line, r.household_id, r.field, r.reason) for r in rejects)
 

@@ -48,6 +48,9 @@ def compare(scores: list[ShadowScore], candidate: str) -> dict[str, Any]:
     }
 
 
-def live_report(bootstrap: str, candidate: str, topic: str = topics.SHADOW_SCORES) -> dict[str, Any]:
-    """Read `scores.shadow` to its end and compare `candidate` with the active model."""
-    return compare([ShadowScore.model_validate_json(raw) for raw in TopicToEnd(bootstrap, topic)], candidate)
+def live_report(
+    bootstrap: str, candidate: str, topic: str = topics.SHADOW_SCORES, newest: int | None = None
+) -> dict[str, Any]:
+    """Read `scores.shadow` to its end (or its `newest` scores) and compare `candidate` with the active model."""
+    scores = TopicToEnd(bootstrap, topic, newest=newest)
+    return compare([ShadowScore.model_validate_json(raw) for raw in scores], candidate)

@@ -10,4 +10,11 @@ if __name__ == "__main__":
     settings = ApiSettings()  # type: ignore[call-arg]
     app = create_app(settings)
     settle_heap(settings.gc_young_threshold)
-    uvicorn.run(app, host=settings.bind_host, port=settings.api_port, log_config=None, server_header=False)
+    uvicorn.run(
+        app,
+        host=settings.bind_host,
+        port=settings.api_port,
+        log_config=None,
+        server_header=False,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+    )

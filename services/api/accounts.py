@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from services.api.audit import AuditTrail
 from services.api.auth import CurrentUser, RefreshTokens
+from services.api.passwords import PasswordPolicy
 from services.api.permissions import Admin, Caller
 from services.api.throttle import LoginThrottle
 from services.api.users import (
@@ -81,23 +82,32 @@ async def _busy(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": detail}, status_code=503, headers={"Retry-After": "1"})
 
 
-async def _pair(request: Request, user: User) -> Token:
+async def token_pair(request: Request, user: User, family: str | None = None) -> Token:
+    """New tokens; the refresh token joins `family` (the chain one login started) or starts one."""
     users: UserStore = request.app.state.users
     _, epoch = await users.session(user.username)
     refresh: RefreshTokens = request.app.state.refresh
     return Token(
         access_token=request.app.state.tokens.issue(user, epoch),
         expires_in=request.app.state.tokens.lifetime_seconds,
-        refresh_token=await refresh.issue(user.username, epoch),
+        refresh_token=await refresh.issue(user.username, epoch, family),
     )
 
 
-def _wait(status: int, seconds: int, message: str) -> HTTPException:
+async def weak(request: Request, password: str, username: str, field: str = "password") -> None:
+    """422 naming the field when the password breaks the password policy."""
+    policy: PasswordPolicy = request.app.state.password_policy
+    if (why := await policy.check(password, username)) is not None:
+        raise HTTPException(422, [{"loc": ["body", field], "msg": f"{field}: {why}", "type": "weak_password"}])
+
+
+def wait(status: int, seconds: int, message: str) -> HTTPException:
+    """A 429 (or `status`) telling when to try again."""
     when = f"{max(1, round(seconds / 60))} min" if seconds >= 60 else f"{seconds} s"
     return HTTPException(status, f"{message}, try again in {when}", headers={"Retry-After": str(seconds)})
 
 
-_WAITS = {
+WAITS = {
     "locked": "too many failed logins: account locked",
     "busy": "too many logins for this account at once",
     "client": "too many failed logins from your address: wait",
@@ -122,7 +132,7 @@ async def login(request: Request, form: Annotated[Credentials, Form()]) -> Token
     client = request.client.host if request.client else "unknown"
     admission = await throttle.admit(client, form.username)
     if admission.verdict != "go":
-        raise _wait(429, admission.seconds, _WAITS[admission.verdict])
+        raise wait(429, admission.seconds, WAITS[admission.verdict])
     users: UserStore = request.app.state.users
     try:
         user = await users.authenticate(form.username, form.password)
@@ -131,29 +141,32 @@ async def login(request: Request, form: Annotated[Credentials, Form()]) -> Token
         raise
     if user is None:
         if locked := await throttle.failed(form.username, admission.attempt):
-            raise _wait(429, locked, "wrong username or password, too many times: account locked")
+            raise wait(429, locked, "wrong username or password, too many times: account locked")
         raise HTTPException(401, "wrong username or password, or account disabled", headers=_BEARER)
     await throttle.succeeded(client, form.username)
-    return await _pair(request, user)
+    return await token_pair(request, user)
 
 
 @auth_router.post("/auth/refresh", response_model=Token, summary="Swap a refresh token for new tokens")
 async def refresh(request: Request, body: RefreshRequest) -> Token:
-    """A refresh token works once; the account must still be enabled and unchanged since it was issued."""
+    """A refresh token works once; the account must still be enabled and unchanged since it was issued. A token
+    presented again after its use ends every refresh token of its chain (a stolen copy and the real one alike)."""
     store: RefreshTokens = request.app.state.refresh
     redeemed = await store.redeem(body.refresh_token)
     users: UserStore = request.app.state.users
-    user, epoch = await users.session(redeemed[0]) if redeemed else (None, "")
-    if user is None or user.disabled or redeemed is None or redeemed[1] != epoch:
+    user, epoch = await users.session(redeemed.username) if redeemed else (None, "")
+    if user is None or user.disabled or redeemed is None or redeemed.reused or redeemed.epoch != epoch:
         raise HTTPException(401, "refresh token unknown, used or expired, or account changed", headers=_BEARER)
-    return await _pair(request, user)
+    return await token_pair(request, user, redeemed.family)
 
 
 @auth_router.post("/auth/logout", status_code=204, summary="End a refresh token")
 async def logout(request: Request, body: RefreshRequest) -> None:
-    """Forget the refresh token (the short-lived access token simply expires)."""
+    """End the refresh token and its chain (the short-lived access token simply expires)."""
     store: RefreshTokens = request.app.state.refresh
-    await store.redeem(body.refresh_token)
+    redeemed = await store.redeem(body.refresh_token)
+    if redeemed is not None and not redeemed.reused:
+        await store.revoke_family(redeemed.family)
 
 
 @router.get("/users/me", response_model=User, tags=["users"], summary="Who you are")
@@ -174,16 +187,18 @@ async def create_user(request: Request, new: NewUser, admin: Admin) -> User:
     """Create a staff account inside your jurisdiction (an admin: only of a strictly narrower one)."""
     if (why := admin.management_refusal(new.role, new.region_code)) is not None:
         raise HTTPException(403, why)
+    await weak(request, new.password, new.username)
     users: UserStore = request.app.state.users
     try:
         created = await users.create(new)
     except UserExists as exc:
         raise HTTPException(409, f"username {new.username!r} is taken") from exc
-    await _audit(request, admin, "user.created", created)
+    await audit_account(request, admin, "user.created", created)
     return created
 
 
-async def _managed(request: Request, admin: Caller, username: str) -> User:
+async def managed(request: Request, admin: Caller, username: str) -> User:
+    """The account `admin` may manage (404 unknown, 403 outside what they manage)."""
     users: UserStore = request.app.state.users
     target = await users.get(username)
     if target is None:
@@ -193,17 +208,20 @@ async def _managed(request: Request, admin: Caller, username: str) -> User:
     return target
 
 
-async def _audit(request: Request, admin: User, action: str, target: User) -> None:
+async def audit_account(request: Request, admin: User, action: str, target: User) -> None:
+    """Record a change to `target`'s account, in its jurisdiction."""
     audit: AuditTrail = request.app.state.audit
     await audit.record(admin.username, action, f"user:{target.username}", region=target.region_code)
 
 
-async def _end_sessions(request: Request, username: str) -> None:
+async def end_sessions(request: Request, username: str) -> None:
+    """End every refresh token of the account."""
     store: RefreshTokens = request.app.state.refresh
     await store.revoke_all(username)
 
 
-def _users(request: Request) -> UserStore:
+def users_of(request: Request) -> UserStore:
+    """The app's user store."""
     users: UserStore = request.app.state.users
     return users
 
@@ -213,19 +231,19 @@ async def disable_user(request: Request, username: UsernamePath, admin: Admin) -
     """The account can no longer log in; its access and refresh tokens stop working at once."""
     if username == admin.username:
         raise HTTPException(409, "you cannot disable your own account")
-    target = await _managed(request, admin, username)
-    user = await _users(request).set_disabled(username, True)
-    await _end_sessions(request, username)
-    await _audit(request, admin, "user.disabled", target)
+    target = await managed(request, admin, username)
+    user = await users_of(request).set_disabled(username, True)
+    await end_sessions(request, username)
+    await audit_account(request, admin, "user.disabled", target)
     return user  # type: ignore[return-value]
 
 
 @router.post("/users/{username}/enable", response_model=User, tags=["users"], summary="Enable a user (admin)")
 async def enable_user(request: Request, username: UsernamePath, admin: Admin) -> User:
     """The account can log in again."""
-    target = await _managed(request, admin, username)
-    user = await _users(request).set_disabled(username, False)
-    await _audit(request, admin, "user.enabled", target)
+    target = await managed(request, admin, username)
+    user = await users_of(request).set_disabled(username, False)
+    await audit_account(request, admin, "user.enabled", target)
     return user  # type: ignore[return-value]
 
 
@@ -236,10 +254,11 @@ async def reset_password(
     request: Request, username: UsernamePath, body: Annotated[PasswordReset, Body()], admin: Admin
 ) -> User:
     """Replace the password, lift a lockout, and end the account's current tokens."""
-    target = await _managed(request, admin, username)
-    user = await _users(request).set_password(username, body.password)
-    await _end_sessions(request, username)
+    target = await managed(request, admin, username)
+    await weak(request, body.password, username)
+    user = await users_of(request).set_password(username, body.password)
+    await end_sessions(request, username)
     throttle: LoginThrottle = request.app.state.throttle
     await throttle.clear(username)
-    await _audit(request, admin, "user.password_reset", target)
+    await audit_account(request, admin, "user.password_reset", target)
     return user  # type: ignore[return-value]

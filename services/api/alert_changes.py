@@ -22,7 +22,7 @@ from services.alerts.handlers import Changed, MoveAlert, RecordMeasure, Stale, U
 from services.alerts.models import Alert
 from services.alerts.transitions import MeasureRequest, Refusal, TransitionRequest
 from services.api.audit import AuditTrail
-from services.api.permissions import Staff
+from services.api.permissions import Caseworker
 from services.api.users import User
 
 router = APIRouter(tags=["workflow"])
@@ -84,7 +84,7 @@ async def _handled(
 async def transition(
     alert_id: str,
     body: TransitionRequest,
-    user: Staff,
+    user: Caseworker,
     request: Request,
     response: Response,
     if_match: IfMatch = None,
@@ -101,7 +101,7 @@ async def transition(
 async def record_measure(
     alert_id: str,
     body: MeasureRequest,
-    user: Staff,
+    user: Caseworker,
     request: Request,
     response: Response,
     if_match: IfMatch = None,

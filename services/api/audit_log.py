@@ -17,7 +17,9 @@ _CHUNK = 500
 
 
 class AuditPage(BaseModel):
-    """Entries newest first; pass `next` as `before` for the following page (None: no more)."""
+    """Entries newest first; pass `next` as `before` for the following page (None: no more). A page reads at most
+    AUDIT_SCAN_ENTRIES entries of the trail: a filter matching few may answer fewer items than `limit` with a `next`
+    to go on from."""
 
     items: list[dict[str, str]]
     next: str | None
@@ -44,14 +46,18 @@ async def audit_log(
     wanted = {"user": user, "target": target, "action": action}
     items: list[dict[str, str]] = []
     upper = f"({before}" if before else "+"
+    budget: int = request.app.state.audit_scan_entries
     while True:
-        chunk: Any = await redis.xrevrange(AUDIT_STREAM, max=upper, count=_CHUNK)
+        if budget <= 0:  # this request has read its share of the trail: the client goes on from here
+            return AuditPage(items=items, next=upper[1:])
+        chunk: Any = await redis.xrevrange(AUDIT_STREAM, max=upper, count=min(_CHUNK, budget))
+        budget -= len(chunk)
         for entry_id, fields in chunk:
             matches = all(value is None or fields.get(key) == value for key, value in wanted.items())
             if matches and _visible(admin, fields):
                 items.append({"id": entry_id, **fields})
                 if len(items) == limit:
                     return AuditPage(items=items, next=entry_id)
-        if len(chunk) < _CHUNK:
+        if not chunk or (len(chunk) < _CHUNK and budget > 0):
             return AuditPage(items=items, next=None)
         upper = f"({chunk[-1][0]}"

@@ -1,24 +1,30 @@
-"""Analysts evaluate a registered version on a later period: uploaded events and labels, scored as the stream would."""
+"""Analysts evaluate a registered version on a later period: uploaded events and labels, scored as the stream would,
+in the jobs process (services/jobs/evaluations.py): the API only streams the files to EVALUATION_DIR, queues the job
+and waits up to EVALUATION_WAIT_SECONDS for it (then answers 202 with the job to poll)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import re
-import tempfile
-from datetime import UTC, date, datetime
+import shutil
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 
+from services.api.model_registry import audit_model
 from services.api.permissions import Analyst
 from services.common.settings import ScoringSettings
+from services.jobs.evaluations import EvaluationJobs
 
 router = APIRouter(prefix="/models", tags=["models"])
 _VERSION = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}")
 _NAME = re.compile(r"(at|from)-\d{4}-\d{2}-\d{2}-[0-9]{8}T[0-9]{6}")
+_POLL_SECONDS = 0.25
 
 
 def _settings(request: Request) -> ScoringSettings:
@@ -26,6 +32,11 @@ def _settings(request: Request) -> ScoringSettings:
     if settings is None:
         settings = request.app.state.model_settings = ScoringSettings()
     return settings
+
+
+def _jobs(request: Request) -> EvaluationJobs:
+    jobs: EvaluationJobs = request.app.state.evaluations
+    return jobs
 
 
 def _folder(settings: ScoringSettings, version: str) -> Path:
@@ -44,27 +55,18 @@ async def _save(upload: UploadFile, target: Path, limit_mb: int) -> None:
             handle.write(chunk)
 
 
-def _run(settings: ScoringSettings, version: str, events: Path, labels: Path, at: str, test_from: str,
-         max_rejects: int, folder: Path) -> dict[str, Any]:  # fmt: skip
-    from services.analytics.history import group, read_events
-    from services.analytics.labels import Labels, read_outcomes
-    from services.analytics.out_of_time import evaluate_period, save_evaluation
-    from services.analytics.training_set import later_cutoffs
-    from services.common.policy import PolicyBook
-
-    found = Labels(read_outcomes(labels))
-    if at:
-        cutoffs = sorted({date.fromisoformat(day.strip()) for day in at.split(",") if day.strip()})
-    else:
-        cutoffs = later_cutoffs(found, date.fromisoformat(test_from))
-    history, rejects = read_events(events, max_rejects)
-    result = evaluate_period(settings.model_dir, version, group(history), found, cutoffs,
-                             PolicyBook.load(settings.policy_dir))  # fmt: skip
-    summary = save_evaluation(result, folder)
-    return summary | {"evaluation": folder.name, "rejected": len(rejects)}
+def _answer(record: dict[str, Any]) -> dict[str, Any] | JSONResponse:
+    """The summary once done, 422 with the reason if the request was refused, else 202 with the job to poll."""
+    if record["status"] == "done":
+        summary: dict[str, Any] = record["summary"]
+        return summary
+    if record["status"] == "failed" and record.get("refused"):
+        raise HTTPException(422, record["error"])
+    poll = f"/models/{record['version']}/evaluations/jobs/{record['job']}"
+    return JSONResponse(record | {"poll": poll}, status_code=500 if record["status"] == "failed" else 202)
 
 
-@router.post("/{version}/evaluations")
+@router.post("/{version}/evaluations", responses={202: {"description": "still running: poll the job"}})
 async def evaluate(
     request: Request,
     version: str,
@@ -74,24 +76,53 @@ async def evaluate(
     at: Annotated[str, Form(description="cut-off dates YYYY-MM-DD, comma-separated")] = "",
     test_from: Annotated[str, Form(description="or: every labelled cut-off whose horizon starts then")] = "",
     max_rejects: Annotated[int, Form(ge=0)] = 0,
-) -> dict[str, Any]:
-    """Score the uploaded later period with `version` exactly as the stream would, next to the baselines."""
+    wait: Annotated[
+        float | None, Form(ge=0, description="seconds to wait for the summary (at most the default)")
+    ] = None,
+) -> Any:
+    """Score the uploaded later period with `version` exactly as the stream would, next to the baselines (a job of
+    the jobs process); answers the summary, or 202 with the job to poll when it takes longer than
+    EVALUATION_WAIT_SECONDS. At most EVALUATIONS_PER_ANALYST of yours queued or running at once (else 429)."""
     settings = _settings(request)
-    root = _folder(settings, version)
+    _folder(settings, version)
     if not at and not test_from:
         raise HTTPException(422, "at: give cut-off dates, or test_from")
     first = (at.split(",")[0].strip() if at else test_from) or ""
     name = f"{'at' if at else 'from'}-{first}-{datetime.now(UTC):%Y%m%dT%H%M%S}"
     if not _NAME.fullmatch(name):
         raise HTTPException(422, "at / test_from: dates are YYYY-MM-DD")
-    with tempfile.TemporaryDirectory() as scratch:
-        paths = Path(scratch) / "events.jsonl", Path(scratch) / f"labels{Path(labels.filename or '.csv').suffix}"
-        await _save(events, paths[0], settings.evaluation_upload_mb)
-        await _save(labels, paths[1], settings.evaluation_upload_mb)
-        try:
-            return await asyncio.to_thread(_run, settings, version, *paths, at, test_from, max_rejects, root / name)
-        except ValueError as exc:
-            raise HTTPException(422, str(exc)) from exc
+    jobs = _jobs(request)
+    if await jobs.open_count(user.username) >= request.app.state.evaluations_per_analyst:
+        raise HTTPException(429, "you have evaluations queued or running: wait for them", {"Retry-After": "30"})
+    job_id = jobs.new_id()
+    files = jobs.folder(job_id)
+    files.mkdir(parents=True)
+    labels_file = f"labels{Path(labels.filename or '.csv').suffix.lower()[:8]}"
+    try:
+        await _save(events, files / "events.jsonl", settings.evaluation_upload_mb)
+        await _save(labels, files / labels_file, settings.evaluation_upload_mb)
+    except BaseException:
+        shutil.rmtree(files, ignore_errors=True)
+        raise
+    wanted = {"version": version, "evaluation": name, "at": at, "test_from": test_from, "max_rejects": max_rejects,
+              "labels_file": labels_file}  # fmt: skip
+    record = await jobs.start(job_id, user.username, wanted)
+    await audit_model(request, user, "model.evaluation_queued", version, job=job_id, evaluation=name)
+    longest: float = request.app.state.evaluation_wait_seconds
+    deadline = time.monotonic() + (longest if wait is None else min(wait, longest))
+    while record["status"] in ("queued", "running") and time.monotonic() < deadline:
+        await asyncio.sleep(_POLL_SECONDS)
+        record = await jobs.record(job_id) or record
+    return _answer(record)
+
+
+@router.get("/{version}/evaluations/jobs/{job}")
+async def evaluation_job(request: Request, version: str, job: str, user: Analyst) -> dict[str, Any]:
+    """An evaluation job: queued, running, done (with `summary`) or failed (with `error`)."""
+    record = await _jobs(request).record(job) if re.fullmatch(r"[0-9a-f]{16}", job) else None
+    if record is None or record.get("version") != version:
+        raise HTTPException(404, f"no evaluation job {job} of {version}")
+    return record
 
 
 @router.get("/{version}/evaluations")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from redis.asyncio import Redis
@@ -10,6 +11,7 @@ from redis.asyncio import Redis
 from services.alerts.subscriptions import NewSubscription, Subscription, SubscriptionStore
 from services.alerts.targets import UnsafeTarget, resolve
 from services.alerts.webhooks import log_key
+from services.api.audit import AuditTrail
 from services.api.permissions import Admin, Caller, Manager
 
 router = APIRouter(tags=["subscriptions"])
@@ -25,11 +27,18 @@ Subs = Annotated[SubscriptionStore, Depends(_subs)]
 
 async def _in_jurisdiction(subs: SubscriptionStore, sub_id: str, user: Caller) -> Subscription:
     """The subscription: 404 if unknown, 403 if its region lies outside the caller's jurisdiction."""
-    found = await subs.get(sub_id)
+    found = await subs.find(sub_id)
     if found is None:
         raise HTTPException(404, f"no subscription {sub_id}")
-    user.require(found[0].region_prefix, "this subscription")
-    return found[0]
+    user.require(found.region_prefix, "this subscription")
+    return found
+
+
+async def _audit(request: Request, user: Caller, action: str, sub: Subscription) -> None:
+    """Who subscribed or unsubscribed which region, and to which host."""
+    audit: AuditTrail = request.app.state.audit
+    host = urlsplit(sub.url).hostname or ""
+    await audit.record(user.username, action, f"subscription:{sub.id}", region=sub.region_prefix, host=host)
 
 
 @router.post("/subscriptions", response_model=Subscription, status_code=201, summary="Subscribe a URL to alerts")
@@ -44,7 +53,9 @@ async def subscribe(request: Request, new: NewSubscription, user: Manager, subs:
         await resolve(str(new.url), request.app.state.webhook_allowed_hosts)
     except UnsafeTarget as exc:
         raise HTTPException(422, [{"loc": ["body", "url"], "msg": str(exc), "type": "unsafe_url"}]) from exc
-    return await subs.create(new, user.username)
+    created = await subs.create(new, user.username)
+    await _audit(request, user, "subscription.created", created)
+    return created
 
 
 @router.get("/subscriptions", response_model=list[Subscription], summary="Subscriptions in your jurisdiction")
@@ -54,10 +65,11 @@ async def list_subscriptions(user: Manager, subs: Subs) -> list[Subscription]:
 
 
 @router.delete("/subscriptions/{sub_id}", status_code=204, summary="Unsubscribe")
-async def unsubscribe(sub_id: str, user: Manager, subs: Subs) -> None:
+async def unsubscribe(request: Request, sub_id: str, user: Manager, subs: Subs) -> None:
     """Stop deliveries to the subscription."""
-    await _in_jurisdiction(subs, sub_id, user)
+    found = await _in_jurisdiction(subs, sub_id, user)
     await subs.delete(sub_id)
+    await _audit(request, user, "subscription.deleted", found)
 
 
 @router.get("/subscriptions/{sub_id}/deliveries", summary="Delivery log of a subscription in your jurisdiction (admin)")

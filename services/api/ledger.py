@@ -12,7 +12,6 @@ an export costs the process a fraction of what listing the same alerts does.
 from __future__ import annotations
 
 import asyncio
-import csv
 import io
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
@@ -27,7 +26,8 @@ from redis.exceptions import RedisError
 from services.alerts.deadlines import counts_as_overdue
 from services.alerts.store import AlertStore
 from services.api.audit import AuditTrail
-from services.api.permissions import Staff
+from services.api.permissions import Caseworker
+from services.common.spreadsheets import spreadsheet_writer
 from services.regions.directory import RegionDirectory
 
 router = APIRouter(tags=["stats"])
@@ -153,7 +153,7 @@ def ledger_line(case: LedgerCase, place: str, lang: str, now: datetime) -> list[
 )
 async def ledger(
     request: Request,
-    user: Staff,
+    user: Caseworker,
     township: Annotated[str, Query(pattern=r"^\d{9}$", description="9-digit township code", examples=["532328101"])],
     lang: Literal["zh", "en"] = "zh",
 ) -> Response:
@@ -196,5 +196,5 @@ async def ledger(
 
 def _csv(rows: Iterable[list[str]]) -> str:
     out = io.StringIO()
-    csv.writer(out).writerows(rows)
+    spreadsheet_writer(out).writerows(rows)
     return out.getvalue()

@@ -14,6 +14,7 @@ from services.analytics import registry
 from services.analytics.requests import TrainRequest
 from services.analytics.shadow import live_report
 from services.analytics.training_jobs import TrainingJobs
+from services.api.audit import AuditTrail
 from services.api.permissions import Analyst, NationalAnalyst
 from services.api.users import User
 from services.common.settings import ScoringSettings
@@ -54,13 +55,21 @@ async def list_models(request: Request, user: Analyst) -> dict[str, Any]:
 
 @router.get("/shadow/report")
 async def shadow_report(request: Request, user: Analyst) -> dict[str, Any]:
-    """How the shadow candidate's assessments differ from the active model's (409 when none is shadowing)."""
+    """How the shadow candidate's assessments differ from the active model's, over the newest SHADOW_REPORT_SCORES
+    shadow scores (409 when none is shadowing)."""
     settings = _settings(request)
     history = await asyncio.to_thread(registry.activations, settings.kafka_bootstrap_servers)
     shadow = registry.active(history, "shadow")
     if shadow is None or shadow.version is None:
         raise HTTPException(409, "no model is in shadow: start one with POST /models/{version}/shadow")
-    return await asyncio.to_thread(live_report, settings.kafka_bootstrap_servers, shadow.version)
+    newest = request.app.state.shadow_report_scores
+    return await asyncio.to_thread(live_report, settings.kafka_bootstrap_servers, shadow.version, newest=newest)
+
+
+async def audit_model(request: Request, user: User, action: str, version: str | None, **details: str) -> None:
+    """Record a change to (or an evaluation of) the model of the whole country: national, so region ""."""
+    audit: AuditTrail = request.app.state.audit
+    await audit.record(user.username, action, f"model:{version or ''}", region="", **details)
 
 
 @router.delete("/shadow")
@@ -68,6 +77,7 @@ async def stop_shadow(request: Request, user: NationalAnalyst) -> dict[str, Any]
     """Stop shadow scoring."""
     settings = _settings(request)
     done = await asyncio.to_thread(registry.stop_shadow, settings.kafka_bootstrap_servers, user.username)
+    await audit_model(request, user, "model.shadow_stopped", None)
     return done.model_dump(mode="json")
 
 
@@ -81,6 +91,7 @@ async def rollback(request: Request, user: NationalAnalyst) -> dict[str, Any]:
         )
     except registry.RegistryError as exc:
         raise HTTPException(409, str(exc)) from exc
+    await audit_model(request, user, "model.rolled_back", done.version)
     return done.model_dump(mode="json")
 
 
@@ -90,13 +101,17 @@ async def train(request: Request, body: TrainRequest, user: NationalAnalyst, tra
 
     `TRAINING_CONCURRENCY` trainings run at once per jobs process, the others wait in the queue (`queued`).
     """
-    if body.events or body.truth or body.verdicts:
-        raise HTTPException(422, "exported histories are trained from the CLI; the API trains on a simulated county")
+    paths = [name for name in ("events", "truth", "verdicts", "labels", "policy_dir") if getattr(body, name)]
+    if paths or body.from_kafka:
+        named = ", ".join(paths or ["from_kafka"])
+        raise HTTPException(422, f"{named}: files on the server and exported histories are trained from the CLI; "
+                                 "the API trains on a simulated county with the service's POLICY_DIR")  # fmt: skip
     if body.version and (_settings(request).model_dir / body.version).exists():
         raise HTTPException(409, f"version: {body.version} is registered already")
     started = await trainings.start(body, user.username)
     if started is None:
         raise HTTPException(409, f"version: another training job registers {body.version}")
+    await audit_model(request, user, "model.training_queued", started["version"], job=started["job"])
     return started
 
 
@@ -111,17 +126,17 @@ async def training_job(job: str, user: Analyst, trainings: Trainings) -> dict[st
 @router.post("/{version}/activate")
 async def activate(request: Request, version: str, user: NationalAnalyst) -> dict[str, Any]:
     """Publish an activation of a registered, checksum-verified version on `models.activations`."""
-    return await _publish(request, version, user, registry.activate)
+    return await _publish(request, version, user, registry.activate, "model.activated")
 
 
 @router.post("/{version}/shadow")
 async def start_shadow(request: Request, version: str, user: NationalAnalyst) -> dict[str, Any]:
     """Run a registered, verified version in shadow: it scores next to the active model on `scores.shadow` only."""
-    return await _publish(request, version, user, registry.start_shadow)
+    return await _publish(request, version, user, registry.start_shadow, "model.shadow_started")
 
 
 async def _publish(
-    request: Request, version: str, user: User, action: Callable[[str, Path, str, str], Activation]
+    request: Request, version: str, user: User, action: Callable[[str, Path, str, str], Activation], audited: str
 ) -> dict[str, Any]:
     settings = _settings(request)
     if not re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}", version):
@@ -134,4 +149,5 @@ async def _publish(
         raise HTTPException(404, f"no model version {version}") from exc
     except registry.RegistryError as exc:
         raise HTTPException(409, str(exc)) from exc
+    await audit_model(request, user, audited, version)
     return done.model_dump(mode="json")

@@ -1,6 +1,6 @@
 """Who may do what, and where: permissions as small composable checks behind one dependency, `Permissions`, that
-every region-scoped route declares through an alias below (`Staff`, `Manager`, `Admin`, `Analyst`,
-`NationalAnalyst`, `LiveStaff`). The route gets the caller as a `Caller`: the user with their jurisdiction's rules.
+every region-scoped route declares through an alias below (`Staff`, `Caseworker`, `Manager`, `Admin`, `Analyst`,
+`NationalAnalyst`, `LiveCaseworker`). The route gets the caller as a `Caller`: the user with their jurisdiction's rules.
 
 A jurisdiction is a region-code prefix: `53` a province, `532328` a county, `532328101` a township; the empty
 prefix is the whole country (national). tests/unit/test_route_permissions.py fails when a route lacks one.
@@ -88,6 +88,20 @@ class Nationwide(Permission):
         return f"this action affects the whole country: it needs a national jurisdiction; yours is {caller.region_code}"
 
 
+class ReadsCases(Permission):
+    """Case lists, alerts, households, ledgers and the live stream are for township and county staff (and admins);
+    an analyst reads them only when an admin has granted it (`POST /users/{username}/case-access`, audited)."""
+
+    def refusal(self, caller: Caller) -> str | None:
+        """Why an analyst without a grant may not read cases."""
+        if caller.role != "analyst" or caller.case_access:
+            return None
+        return (
+            "cases (alerts, households, ledgers, the live stream) are for township and county staff; analysts read "
+            "the model registry, evaluations and the aggregates of GET /stats, unless an admin grants case access"
+        )
+
+
 class Permissions:
     """The dependency of a region-scoped route: the caller, checked against each permission (403 naming the first
     unmet), as a `Caller` whose jurisdiction rules the route applies to what it reads or changes."""
@@ -115,7 +129,8 @@ class LivePermissions(Permissions):
 
 
 Staff = Annotated[Caller, Depends(Permissions())]
-LiveStaff = Annotated[Caller, Depends(LivePermissions())]
+Caseworker = Annotated[Caller, Depends(Permissions(ReadsCases()))]
+LiveCaseworker = Annotated[Caller, Depends(LivePermissions(ReadsCases()))]
 Manager = Annotated[Caller, Depends(Permissions(HasRole("admin", "county_supervisor")))]
 Admin = Annotated[Caller, Depends(Permissions(HasRole("admin")))]
 Analyst = Annotated[Caller, Depends(Permissions(HasRole("analyst", "admin")))]

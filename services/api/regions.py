@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import csv
 import hashlib
 import io
 import uuid
@@ -18,6 +17,7 @@ from pydantic import BaseModel, Field, StringConstraints
 from services.api.audit import AuditTrail
 from services.api.permissions import Admin, Staff
 from services.common.settings import ApiSettings
+from services.common.spreadsheets import spreadsheet_writer
 from services.regions.directory import Place, RegionDirectory
 from services.regions.importer import RegionImports
 
@@ -48,7 +48,9 @@ class ImportJob(BaseModel):
 def install(app: FastAPI, settings: ApiSettings) -> None:
     """Add the region routes, the directory (app.state.regions) and the import jobs."""
     app.state.regions = RegionDirectory(app.state.redis, settings.regions_cache_codes)
-    app.state.region_imports = RegionImports(app.state.redis)
+    app.state.region_imports = RegionImports(
+        app.state.redis, settings.regions_rejects_kept, settings.regions_import_max_rows
+    )
     app.state.region_import_dir = settings.regions_import_dir
     app.state.region_upload_bytes = settings.regions_upload_mb << 20
     app.state.region_tasks = set()
@@ -74,7 +76,7 @@ def _start(app: FastAPI, job_id: str, path: Path) -> None:
     async def run() -> None:
         imports: RegionImports = app.state.region_imports
         record = await imports.run(job_id, path)
-        if record.get("status") == "done":
+        if record.get("status") in ("done", "failed"):  # a failed file would fail again: importing it anew uploads it
             path.unlink(missing_ok=True)
 
     task = asyncio.create_task(run())
@@ -158,10 +160,14 @@ async def import_status(request: Request, job_id: JobId, admin: Admin) -> dict[s
 )
 async def import_rejects(request: Request, job_id: JobId, admin: Admin) -> Response:
     """Every refused row in file order, with its line and why."""
-    await _job(request, admin, job_id)
+    record = await _job(request, admin, job_id)
     imports: RegionImports = request.app.state.region_imports
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = spreadsheet_writer(out)
     writer.writerow(["line", "code", "reason"])
-    writer.writerows([r["line"], r["code"], r["reason"]] for r in await imports.rejects(job_id))
+    listed = await imports.rejects(job_id)
+    writer.writerows([r["line"], r["code"], r["reason"]] for r in listed)
+    if record["rejected"] > len(listed):
+        note = f"{record['rejected'] - len(listed)} more rows were refused: the report lists the first {len(listed)}"
+        writer.writerow(["", "", f"{note} (REGIONS_REJECTS_KEPT)"])
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8")

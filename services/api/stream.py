@@ -26,7 +26,7 @@ from redis.exceptions import RedisError
 from sse_starlette import EventSourceResponse
 
 from services.alerts.store import OUTBOX
-from services.api.permissions import LiveStaff
+from services.api.permissions import LiveCaseworker
 from services.api.users import User, UserStore
 
 log = logging.getLogger(__name__)
@@ -141,7 +141,7 @@ def token_session(
     token: Annotated[str | None, Depends(_bearer)],
     access_token: Annotated[str | None, Query(description="for EventSource, which cannot send headers")] = None,
 ) -> tuple[str, float]:
-    """The epoch and expiry of the caller's token (LiveStaff has verified it: bearer header or `access_token`)."""
+    """The epoch and expiry of the caller's token (LiveCaseworker has verified it: bearer header or `access_token`)."""
     raw = token or access_token or ""
     _, epoch = request.app.state.tokens.claims(raw)
     expires_at = float(jwt.decode(raw, options={"verify_signature": False})["exp"])  # verified by claims()
@@ -177,7 +177,7 @@ def _sse(event: dict[str, Any]) -> dict[str, Any]:
 @router.get("/alerts/stream", summary="Live alert changes (Server-Sent Events)")
 async def alert_stream(
     request: Request,
-    user: LiveStaff,
+    user: LiveCaseworker,
     session: Annotated[tuple[str, float], Depends(token_session)],
     last_event_id: Annotated[str | None, Header(pattern=r"^\d+-\d+$")] = None,
 ) -> EventSourceResponse:

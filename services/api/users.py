@@ -20,7 +20,8 @@ USERNAME_MAX, PASSWORD_MAX = 32, 128
 USERNAME_PATTERN = rf"^[a-z0-9_.-]{{3,{USERNAME_MAX}}}$"
 Username = Annotated[str, StringConstraints(pattern=USERNAME_PATTERN)]
 Jurisdiction = Annotated[str, StringConstraints(pattern=r"^(\d{2,12})?$")]  # "": the whole country
-Password = Annotated[str, Field(min_length=10, max_length=PASSWORD_MAX, examples=["a-long-passphrase"])]
+PASSWORD_FLOOR = 8  # below this a password is refused before the policy (PASSWORD_MIN_LENGTH, at least this) runs
+Password = Annotated[str, Field(min_length=PASSWORD_FLOOR, max_length=PASSWORD_MAX, examples=["a-long-passphrase"])]
 ADMIN_USERNAME = "admin"
 _T = TypeVar("_T")
 
@@ -33,6 +34,7 @@ class User(BaseModel):
     region_code: str = Field(examples=["532328101"])
     disabled: bool = False
     created_at: datetime
+    case_access: bool = Field(default=False, description="an analyst an admin allowed to read cases (a v1 addition)")
 
 
 class NewUser(BaseModel):
@@ -118,7 +120,7 @@ class UserStore:
     async def _insert(self, username: str, password: str, role: Role, region_code: str) -> User:
         user = User(username=username, role=role, region_code=region_code, created_at=datetime.now(UTC))
         record = {
-            **user.model_dump(mode="json", exclude={"disabled"}),
+            **user.model_dump(mode="json", exclude={"disabled", "case_access"}),
             "password_hash": await self._passwords.hash(password),
             "disabled": "0",
             "epoch": _new_epoch(),
@@ -140,6 +142,7 @@ class UserStore:
             region_code=record["region_code"],
             disabled=record.get("disabled") == "1",
             created_at=datetime.fromisoformat(record["created_at"]),
+            case_access=record.get("case_access") == "1",
         )
         return user, record.get("epoch") or record.get("generation", "0")  # accounts made before epochs: a counter
 
@@ -165,6 +168,13 @@ class UserStore:
         """Disable or enable the account (ending its tokens); None if there is no such user."""
         return await self._update(username, {"disabled": "1" if disabled else "0"})
 
+    async def set_case_access(self, username: str, granted: bool) -> User | None:
+        """Allow or stop an analyst's reading of cases; None if there is no such user."""
+        if await self.get(username) is None:
+            return None
+        await self._redis.hset(_key(username), "case_access", "1" if granted else "0")
+        return await self.get(username)
+
     async def set_password(self, username: str, password: str) -> User | None:
         """Replace the password (ending the account's tokens); None if there is no such user."""
         return await self._update(username, {"password_hash": await self._passwords.hash(password)})
@@ -178,13 +188,23 @@ class UserStore:
             await pipe.execute()
         return await self.get(username)
 
-    async def ensure_admin(self, password: str | None) -> str | None:
-        """Create the first admin if missing; return the generated password when one was made up."""
-        if await self._redis.exists(_key(ADMIN_USERNAME)):
-            return None
-        generated = None if password else secrets.token_urlsafe(12)
-        try:
-            await self._insert(ADMIN_USERNAME, password or generated or "", "admin", "")
-        except UserExists:
-            return None
-        return generated
+    async def ensure_admin(self, password: str | None) -> tuple[str, str | None]:
+        """Make the first admin follow ADMIN_PASSWORD: created with it (or with a generated password, returned, when
+        unset), or given it when it differs from the one applied last (whoever sets the environment rotates it);
+        else left alone, so a password the admin chose since stays. Returns what happened and the generated one."""
+        record = {str(k): str(v) for k, v in (await self._redis.hgetall(_key(ADMIN_USERNAME))).items()}
+        if not record:
+            generated = None if password else secrets.token_urlsafe(16)
+            try:
+                await self._insert(ADMIN_USERNAME, password or generated or "", "admin", "")
+            except UserExists:
+                return "unchanged", None
+            stored = await self._redis.hget(_key(ADMIN_USERNAME), "password_hash")
+            await self._redis.hset(_key(ADMIN_USERNAME), "bootstrap", str(stored))
+            return "created", generated
+        applied = record.get("bootstrap") or record.get("password_hash")  # accounts made before: their password
+        if password is None or await self._passwords.verify(applied, password):
+            return "unchanged", None
+        hashed = await self._passwords.hash(password)
+        await self._update(ADMIN_USERNAME, {"password_hash": hashed, "bootstrap": hashed})
+        return "rotated", None

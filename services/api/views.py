@@ -15,7 +15,7 @@ from services.alerts.search import AlertFilter
 from services.alerts.store import AlertStore
 from services.api.alert_changes import etag
 from services.api.audit import AuditTrail
-from services.api.permissions import Staff
+from services.api.permissions import Caseworker
 from services.regions.directory import RegionDirectory
 
 router = APIRouter()
@@ -73,7 +73,7 @@ def with_region_name(stored: str, name: str) -> str:
 
 @router.get("/alerts", response_model=AlertPage, tags=["alerts"], summary="Alerts in your jurisdiction")
 async def list_alerts(
-    user: Staff,
+    user: Caseworker,
     alerts: Alerts,
     audit: Audit,
     regions: Regions,
@@ -103,7 +103,7 @@ async def list_alerts(
 
 @router.get("/alerts/{alert_id}", response_model=NamedAlert, tags=["alerts"], summary="One alert")
 async def get_alert(
-    alert_id: str, user: Staff, alerts: Alerts, audit: Audit, regions: Regions, response: Response
+    alert_id: str, user: Caseworker, alerts: Alerts, audit: Audit, regions: Regions, response: Response
 ) -> NamedAlert:
     """The alert with its reasons and history and its region's name; the ETag names its version (send it as
     If-Match); the read is audited; 404 for an alert outside your jurisdiction, as for an unknown one."""
@@ -117,7 +117,7 @@ async def get_alert(
 
 
 @router.get("/households/{household_id}", tags=["households"], summary="A household's figures and timeline")
-async def get_household(household_id: str, user: Staff, alerts: Alerts, audit: Audit) -> dict[str, Any]:
+async def get_household(household_id: str, user: Caseworker, alerts: Alerts, audit: Audit) -> dict[str, Any]:
     """Current figures, timeline of scores, and the latest alert; the read is audited; 404 outside your jurisdiction."""
     household = await alerts.household(household_id)
     if household is None or not user.covers(household["region_code"]):

@@ -109,11 +109,13 @@ async def read_log(bootstrap_servers: str, topic: str) -> AsyncIterator[bytes]:
 
 
 class TopicToEnd:
-    """Every message value in a topic, from the beginning to the end offsets read when iteration starts (no group,
-    blocking: for command lines and start-up); `ends` holds those end offsets by partition."""
+    """Every message value in a topic, from the beginning (or, with `newest`, about that many of the latest, shared
+    among the partitions) to the end offsets read when iteration starts (no group, blocking: for command lines and
+    start-up); `ends` holds those end offsets by partition."""
 
-    def __init__(self, bootstrap: str, topic: str, timeout_s: float = 10):
+    def __init__(self, bootstrap: str, topic: str, timeout_s: float = 10, newest: int | None = None):
         self._bootstrap, self._topic, self._timeout_ms = bootstrap, topic, int(timeout_s * 1000)
+        self._newest = newest
         self.ends: dict[int, int] = {}
 
     def __iter__(self) -> Iterator[bytes]:
@@ -130,6 +132,10 @@ class TopicToEnd:
             consumer.seek_to_beginning(*partitions)
             ends = consumer.end_offsets(partitions)
             self.ends = {tp.partition: end for tp, end in ends.items()}
+            if self._newest is not None:
+                share = max(1, self._newest // len(partitions))
+                for tp, first in consumer.beginning_offsets(partitions).items():
+                    consumer.seek(tp, max(first, ends[tp] - share))
             left = {tp: end for tp, end in ends.items() if end > 0}
             while left:
                 batch = consumer.poll(timeout_ms=self._timeout_ms)

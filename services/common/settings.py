@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any, cast
+from urllib.parse import quote, urlsplit, urlunsplit
 
-import hiredis
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-from redis.asyncio import BlockingConnectionPool, Connection, Redis
+
+from services.common.grants import IngestGrant
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+JWT_SECRET_MIN = 32  # characters: HS256 keys shorter than the hash are guessable offline from one token
 
 
 class _Base(BaseSettings):
@@ -31,10 +31,27 @@ class _Base(BaseSettings):
     )
 
 
-class _Redis(BaseSettings):
+def with_password(url: str, password: str | None) -> str:
+    """The Redis URL with `password` in it, unless it holds one already or there is none to add."""
+    parts = urlsplit(url)
+    if not password or parts.password is not None or "@" in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=f":{quote(password, safe='')}@{parts.netloc}"))
+
+
+class RedisSettings(BaseSettings):
+    """Where Redis is, and the password every service connects with (REDIS_PASSWORD: `make run` generates one)."""
+
     model_config = SettingsConfigDict(env_file=None, extra="ignore")
 
     redis_url: str = "redis://127.0.0.1:6379/0"
+    redis_password: SecretStr | None = Field(default=None, description="added to REDIS_URL when it holds none")
+
+    @model_validator(mode="after")
+    def _authenticated(self) -> RedisSettings:
+        password = self.redis_password.get_secret_value() if self.redis_password else None
+        self.redis_url = with_password(self.redis_url, password)
+        return self
 
 
 class _ImportFolders(BaseSettings):
@@ -42,6 +59,14 @@ class _ImportFolders(BaseSettings):
 
     import_dir: Path = REPO_ROOT / "state" / "imports"
     import_mappings_dir: Path = REPO_ROOT / "deploy" / "mappings"
+
+
+class _EvaluationFolder(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    evaluation_dir: Path = Field(
+        default=REPO_ROOT / "state" / "evaluations", description="uploaded evaluation files (api writes, jobs read)"
+    )
 
 
 class _ChangeLog(BaseSettings):
@@ -58,6 +83,9 @@ class _WebhookHosts(BaseSettings):
     model_config = SettingsConfigDict(env_file=None, extra="ignore")
 
     webhook_allowed_hosts: str = Field(default="", description="hosts webhooks may reach on non-public addresses")
+    webhook_secret_key: SecretStr | None = Field(
+        default=None, min_length=32, description="encrypts webhook secrets at rest (api, jobs); unset: kept in clear"
+    )
 
 
 class _WebhookTimeout(BaseSettings):
@@ -79,16 +107,15 @@ class ImportLimits(BaseSettings):
     )
 
 
-@dataclass(frozen=True)
-class IngestGrant:
-    """What one ingest key may write: sources under `source_prefix`, households in `regions` (None: any region)."""
+class ProxySettings(BaseSettings):
+    """The reverse proxies an HTTP service trusts to name the client (uvicorn's forwarded_allow_ips)."""
 
-    source_prefix: str
-    regions: tuple[str, ...] | None = None
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
 
-    def covers_region(self, region_code: str) -> bool:
-        """True when this key may write households of `region_code`."""
-        return self.regions is None or region_code.startswith(self.regions)
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1,::1",
+        description="addresses or networks (10.0.0.0/8) whose X-Forwarded-For names the client: your reverse proxy's",
+    )
 
 
 class IngestAddress(BaseSettings):
@@ -99,7 +126,7 @@ class IngestAddress(BaseSettings):
     ingest_port: int = 8001
 
 
-class IngestSettings(_Base, _Redis, _ImportFolders, ImportLimits, IngestAddress):
+class IngestSettings(_Base, RedisSettings, _ImportFolders, ImportLimits, IngestAddress, ProxySettings):
     """Ingest: HTTP and Kafka intake of upstream events."""
 
     ingest_api_keys: str = Field(
@@ -156,11 +183,11 @@ class ScoringSettings(_Base):
     )
     scoring_metrics_port: int = Field(default=0, ge=0, description="Prometheus /metrics port (0: not served)")
     evaluation_upload_mb: int = Field(
-        default=512, ge=1, description="largest events or labels file an evaluation takes"
+        default=128, ge=1, description="largest events or labels file an evaluation takes"
     )
 
 
-class AlertsSettings(_Base, _Redis, _ChangeLog, _WebhookTimeout):
+class AlertsSettings(_Base, RedisSettings, _ChangeLog, _WebhookTimeout):
     """Alerts: turns scores into one open alert per household in Redis."""
 
     alerts_group_id: str = "shouwang-alerts"
@@ -182,12 +209,26 @@ class AlertsSettings(_Base, _Redis, _ChangeLog, _WebhookTimeout):
     webhook_keep_hours: int = Field(default=168, ge=1, description="a delivery's record, against routing it twice")
 
 
-class ApiSettings(_Base, _Redis, _ChangeLog, _WebhookHosts):
+class PasswordSettings(BaseSettings):
+    """The password policy (the API, and the account command on the server)."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    password_min_length: int = Field(default=12, ge=8, le=128, description="shortest password an account may get")
+    password_min_score: int = Field(
+        default=3, ge=0, le=4, description="least zxcvbn strength (0-4) of a new password: 3 is 10^8 guesses"
+    )
+
+
+class ApiSettings(_Base, RedisSettings, _ChangeLog, _WebhookHosts, PasswordSettings, _EvaluationFolder, ProxySettings):
     """API and web console for staff."""
 
     api_port: int = 8000
-    jwt_secret: SecretStr  # required: signs access tokens
+    jwt_secret: SecretStr  # required: signs access tokens (at least 32 characters)
     admin_password: SecretStr | None = None
+    admin_login_hint: bool = Field(
+        default=False, description="print whether ADMIN_PASSWORD logs in at start-up (`make run` only: it is a secret)"
+    )
     access_token_minutes: int = 15
     ledger_concurrency: int = Field(default=4, ge=1, description="ledger exports at once per API process (then 429)")
     ledger_rows_per_second: int = Field(
@@ -216,6 +257,26 @@ class ApiSettings(_Base, _Redis, _ChangeLog, _WebhookHosts):
     regions_cache_codes: int = Field(
         default=100_000, ge=1, description="imported region names an API process keeps in memory"
     )
+    regions_rejects_kept: int = Field(default=1000, ge=1, description="refused rows a names import lists")
+    regions_import_max_rows: int = Field(
+        default=1_000_000, ge=1, description="rows a names file may hold (the whole country has ~700,000 codes)"
+    )
+    redis_memory_check_seconds: float = Field(default=15.0, gt=0, description="how often Redis memory is measured")
+    redis_memory_warn_ratio: float = Field(
+        default=0.8, gt=0, le=1, description="share of Redis maxmemory above which the API logs a warning"
+    )
+    evaluation_wait_seconds: float = Field(
+        default=60.0, ge=0, description="how long POST /models/{version}/evaluations waits for its job (then 202)"
+    )
+    evaluations_per_analyst: int = Field(
+        default=2, ge=1, description="evaluations one analyst may have queued or running at once (then 429)"
+    )
+    shadow_report_scores: int = Field(
+        default=50_000, ge=100, description="newest shadow scores GET /models/shadow/report compares"
+    )
+    audit_scan_entries: int = Field(
+        default=20_000, ge=500, description="audit entries one GET /audit reads at most (then `next` goes on)"
+    )
     monitoring_psi_alarm: float = Field(
         default=0.25, gt=0, description="drift alarm: PSI of the score or of a model feature above this"
     )
@@ -227,14 +288,22 @@ class ApiSettings(_Base, _Redis, _ChangeLog, _WebhookHosts):
     )
     monitoring_gauges_seconds: float = Field(default=60.0, gt=0, description="how old the model gauges may get")
 
+    @field_validator("jwt_secret")
+    @classmethod
+    def _long_secret(cls, secret: SecretStr) -> SecretStr:
+        if len(secret.get_secret_value()) < JWT_SECRET_MIN:
+            raise ValueError(f"JWT_SECRET must be at least {JWT_SECRET_MIN} characters (openssl rand -hex 32)")
+        return secret
 
-class JobsSettings(_Base, _Redis, _ImportFolders, _WebhookHosts, _WebhookTimeout):
+
+class JobsSettings(_Base, RedisSettings, _ImportFolders, _WebhookHosts, _WebhookTimeout, _EvaluationFolder):
     """Jobs: webhook deliveries, training and import jobs, the audit archive (`python -m services.jobs`)."""
 
     webhook_concurrency: int = Field(default=20, ge=1, description="deliveries in flight per jobs process")
     training_concurrency: int = Field(default=1, ge=1, description="trainings at once per jobs process")
     jobs_metrics_port: int = Field(default=0, ge=0, le=65535, description="Prometheus /metrics port; 0: none")
     import_concurrency: int = Field(default=2, ge=1, description="imports at once per jobs process")
+    evaluation_concurrency: int = Field(default=1, ge=1, description="evaluations at once per jobs process")
     jobs_sweep_seconds: int = Field(default=10, ge=1, description="how often jobs of a dead worker are looked for")
     ingest_url: str = Field(default="http://127.0.0.1:8001", description="where import jobs send their rows")
     jobs_ingest_key: SecretStr | None = Field(default=None, description="the ingest key import jobs send rows with")
@@ -254,31 +323,3 @@ class DemoSettings(BaseSettings):
     train_households: int = Field(default=1200, ge=1, description="households simulated to train the first model")
     seed: int = 7
     model_wait: float = Field(default=3.0, ge=0, description="seconds for scoring workers to load the model")
-
-
-_PACKED_AS_IS = frozenset({bytes, str, int})  # types hiredis packs as redis-py's encoder would (not bool)
-
-
-class HiredisPackedConnection(Connection):
-    """A connection packing commands with hiredis (C), as redis-py's synchronous client does: a command with a
-    thousand keys costs microseconds to pack instead of a millisecond. Same encoding rules as redis-py's."""
-
-    def pack_command(self, *args: Any) -> list[bytes]:
-        """Pack a command (the first argument may hold several words, as in redis-py)."""
-        first, rest = args[0], args[1:]
-        words = tuple(first.encode().split() if isinstance(first, str) else bytes(first).split())
-        if not set(map(type, rest)) <= _PACKED_AS_IS:  # the common case (keys and numbers) checked in C
-            plain, encode = (bytes, str, int), self.encoder.encode
-            rest = tuple(a if isinstance(a, plain) and not isinstance(a, bool) else encode(a) for a in rest)
-        return [hiredis.pack_command(cast(Any, words + rest))]  # its stub allows one argument only
-
-
-def redis_client(
-    url: str, *, decode_responses: bool = False, max_connections: int = 64, hiredis_packing: bool = False
-) -> Redis:
-    """A Redis client whose pool waits for a free connection instead of opening hundreds under load."""
-    extra: dict[str, Any] = {"connection_class": HiredisPackedConnection} if hiredis_packing else {}
-    pool = BlockingConnectionPool.from_url(
-        url, max_connections=max_connections, timeout=30, decode_responses=decode_responses, **extra
-    )
-    return Redis(connection_pool=pool)

@@ -10,4 +10,10 @@ if __name__ == "__main__":
     settings = IngestSettings()  # type: ignore[call-arg]
     app = create_app(settings)
     settle_heap(settings.gc_young_threshold)
-    uvicorn.run(app, host=settings.bind_host, port=settings.ingest_port, log_config=None)
+    uvicorn.run(
+        app,
+        host=settings.bind_host,
+        port=settings.ingest_port,
+        log_config=None,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+    )

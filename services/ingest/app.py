@@ -13,15 +13,17 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 
 from services.common import topics
+from services.common.grants import IngestGrant
 from services.common.logs import configure_logging
-from services.common.settings import IngestGrant, IngestSettings, redis_client
+from services.common.redis_connections import redis_client
+from services.common.settings import IngestSettings
 from services.common.web import add_operational_routes
 from services.ingest.bindings import BATCH, JSON, STRUCTURED, UnsupportedMediaType, from_http
 from services.ingest.dedup import SeenEvents
-from services.ingest.imports import imports_router
+from services.ingest.imports import IMPORT_JOB_HEADER, import_grant, imports_router
 from services.ingest.inbound import InboundRoute
 from services.ingest.intake import Intake
-from services.ingest.keys import grant_of, source_prefix_of
+from services.ingest.keys import grant_of
 from services.ingest.persons import PersonIndex, migrate_legacy_keys
 from services.ingest.publisher import EventPublisher
 from services.ingest.regions import HouseholdRegions
@@ -93,8 +95,19 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     app = FastAPI(title="Shouwang ingest", version="1", lifespan=lifespan)
     app.add_middleware(UploadGuard, path="/imports", keys=set(grants), limit=settings.import_max_body_bytes)
 
-    source_prefix = source_prefix_of(grants)
-    app.include_router(imports_router(settings, redis, source_prefix))
+    key_grant = grant_of(grants)
+    app.include_router(imports_router(settings, redis, key_grant))
+
+    async def sender_grant(request: Request, grant: Annotated[IngestGrant, Depends(key_grant)]) -> IngestGrant:
+        """The key's grant; for the rows of an import job, narrowed to the grant of the key that uploaded it."""
+        job_id = request.headers.get(IMPORT_JOB_HEADER)
+        if job_id is None:
+            return grant
+        uploader = await import_grant(redis, job_id)
+        narrowed = uploader.narrowed(grant) if uploader is not None else None
+        if narrowed is None:
+            raise HTTPException(403, f"{IMPORT_JOB_HEADER}: no import job {job_id[:64]} this key may send rows of")
+        return narrowed
 
     @app.post(
         "/events",
@@ -111,7 +124,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
             422: {"description": "invalid event: each offending field and why"},
         },
     )
-    async def post_events(request: Request, grant: Annotated[IngestGrant, Depends(grant_of(grants))]) -> Response:
+    async def post_events(request: Request, grant: Annotated[IngestGrant, Depends(sender_grant)]) -> Response:
         body = await _bounded_body(request, settings.max_body_bytes)
         try:
             raws, is_batch = from_http(

@@ -17,6 +17,7 @@ import httpx
 from tenacity import retry, stop_after_attempt, wait_exponential
 
 from services.common.settings import ImportLimits
+from services.common.spreadsheets import spreadsheet_writer
 from services.ingest.mapping import Mapping, RowError
 
 BATCH = "application/cloudevents-batch+json"
@@ -133,12 +134,12 @@ class Importer:
         batch_size: int = 1000,
         in_flight: int = 3,
         rejects_kept: int = REJECTS_KEPT,
+        headers: dict[str, str] | None = None,
     ):
         self._rejects_kept = rejects_kept
         self._mapping = mapping
-        self._client = httpx.Client(
-            base_url=ingest_url, headers={"authorization": f"Bearer {ingest_key}", "content-type": BATCH}, timeout=60
-        )
+        headers = {"authorization": f"Bearer {ingest_key}", "content-type": BATCH, **(headers or {})}
+        self._client = httpx.Client(base_url=ingest_url, headers=headers, timeout=60)
         self._batch_size = batch_size
         self._in_flight = in_flight
 
@@ -214,7 +215,7 @@ class RejectsReport:
                 kept = [line for line in rows if line[0].isdigit() and int(line[0]) <= keep_rows_up_to]
         self._room, self._lines = lines - len(kept), lines
         self._handle = path.open("w", newline="", encoding="utf-8")
-        self._writer = csv.writer(self._handle)
+        self._writer = spreadsheet_writer(self._handle)
         self._writer.writerows([["row", "field", "reason"], *kept])
 
     def add(self, report: ImportReport, number: int, errors: list[tuple[str, str]]) -> None:

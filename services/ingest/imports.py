@@ -1,7 +1,9 @@
 """`POST /imports`: upload a department file; the import runs as a job of the jobs process (`python -m services.jobs`).
 
 The upload is saved under IMPORT_DIR (shared with the jobs process) and its job queued on the imports queue; the job
-sends the rows to ingest in batches with JOBS_INGEST_KEY. A killed jobs process leaves the job active without a
+sends the rows to ingest in batches with JOBS_INGEST_KEY, each batch naming its job (`IMPORT_JOB_HEADER`): ingest
+checks the rows against the grant of the key that uploaded the file (kept with the job) as well as the sending key's,
+so a file never writes what its uploader could not. A killed jobs process leaves the job active without a
 heartbeat; the queue's sweep gives it to a worker again, and the importer continues after its last acknowledged
 batch (`<file>.progress`), so every row counts once. Status and rejects are read as before.
 """
@@ -18,6 +20,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, UploadFile
 from fastapi.responses import FileResponse
 from redis.asyncio import Redis
 
+from services.common.grants import IngestGrant
 from services.common.settings import IngestSettings, JobsSettings
 from services.ingest.importer import FileRefused, Importer, ImportReport
 from services.ingest.mapping import Mapping
@@ -26,6 +29,7 @@ from services.jobs import queues
 from services.jobs.queues import in_daemon_thread, job_queue, long_job, with_heartbeat
 
 IMPORT = "import_file"  # the job function's name on the imports queue
+IMPORT_JOB_HEADER = "x-shouwang-import-job"  # names the import job a batch of rows belongs to
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -33,35 +37,52 @@ class ImportStopped(Exception):
     """The jobs process is stopping: the import ends at a row boundary and resumes from its checkpoint."""
 
 
+async def import_grant(redis: Redis, job_id: str) -> IngestGrant | None:
+    """The grant of the key that uploaded the job's file (None: no such job); jobs queued before grants were kept
+    are held to their mapping's source."""
+    raw = await redis.get(f"import:{job_id}") if re.fullmatch(r"[0-9a-f]{32}", job_id) else None
+    if raw is None:
+        return None
+    record = json.loads(raw)
+    return IngestGrant.from_record(record["grant"]) if "grant" in record else IngestGrant(record["source"])
+
+
 async def _save(redis: Redis, job_id: str, **fields: Any) -> None:
     raw = await redis.get(f"import:{job_id}")
     await redis.set(f"import:{job_id}", json.dumps({**json.loads(raw or "{}"), **fields}, ensure_ascii=False))
 
 
-def imports_router(settings: IngestSettings, redis: Redis, source_prefix: Any) -> APIRouter:
+def imports_router(settings: IngestSettings, redis: Redis, grant_of_key: Any) -> APIRouter:
     """Routes for file imports: upload (queues a job), status, rejects report."""
     router = APIRouter(tags=["imports"])
-    Prefix = Annotated[str, Depends(source_prefix)]
+    Grant = Annotated[IngestGrant, Depends(grant_of_key)]
     queue = job_queue(settings.redis_url, queues.IMPORTS)
 
-    async def job(job_id: str, prefix: str) -> dict[str, Any]:
+    async def job(job_id: str, grant: IngestGrant) -> dict[str, Any]:
         raw = await redis.get(f"import:{job_id}")
         if raw is None:
             raise HTTPException(404, f"no import job {job_id}")
         record: dict[str, Any] = json.loads(raw)
-        if not source_allowed(record["source"], prefix):
-            raise HTTPException(403, "this import belongs to a source outside your key's prefix")
+        uploader = await import_grant(redis, job_id)
+        if not source_allowed(record["source"], grant.source_prefix) or (
+            grant.regions is not None and (uploader is None or uploader.narrowed(grant) != uploader)
+        ):
+            raise HTTPException(403, "this import belongs to a source or regions outside your key's")
         return record
 
     @router.post("/imports", status_code=202, summary="Upload a department file (CSV, JSONL, XLSX) to import")
-    async def upload(request: Request, file: UploadFile, mapping: str, prefix: Prefix) -> dict[str, Any]:
-        """Queues an import job with a mapping from the mappings folder (by name, without .toml)."""
+    async def upload(request: Request, file: UploadFile, mapping: str, grant: Grant) -> dict[str, Any]:
+        """Queues an import job with a mapping from the mappings folder (by name, without .toml); its rows are
+        checked against this key's sources and regions."""
         mapping_path = settings.import_mappings_dir / f"{_SAFE_NAME.sub('', mapping)}.toml"
         if not mapping_path.is_file():
             raise HTTPException(422, f"mapping: no mapping named {mapping!r}")
         rules = Mapping.load(mapping_path)
-        if not source_allowed(rules.source, prefix):
-            raise HTTPException(403, f"mapping: source {rules.source} is outside your key's prefix {prefix}")
+        if not grant.covers_source(rules.source):
+            regions = f" and regions {' | '.join(grant.regions)}" if grant.regions is not None else ""
+            raise HTTPException(
+                403, f"mapping: source {rules.source} is outside your key's prefix {grant.source_prefix}{regions}"
+            )
         job_id = uuid.uuid4().hex
         folder = settings.import_dir / job_id
         folder.mkdir(parents=True)
@@ -69,19 +90,20 @@ def imports_router(settings: IngestSettings, redis: Redis, source_prefix: Any) -
         with path.open("wb") as target:
             while chunk := await file.read(1 << 20):
                 target.write(chunk)
-        await _save(redis, job_id, id=job_id, status="queued", source=rules.source, mapping=mapping, file=path.name)
+        await _save(redis, job_id, id=job_id, status="queued", source=rules.source, mapping=mapping, file=path.name,
+                    grant=grant.as_record())  # fmt: skip
         await queue.enqueue(IMPORT, key=job_id, job_id=job_id, **long_job(settings.jobs_heartbeat_seconds))
-        return await job(job_id, prefix)
+        return await job(job_id, grant)
 
     @router.get("/imports/{job_id}", summary="An import job's status and counts")
-    async def status(job_id: str, prefix: Prefix) -> dict[str, Any]:
+    async def status(job_id: str, grant: Grant) -> dict[str, Any]:
         """queued, running, done (with counts) or failed (with the reason)."""
-        return await job(job_id, prefix)
+        return await job(job_id, grant)
 
     @router.get("/imports/{job_id}/rejects", summary="The rejects report (CSV: row, field, reason)")
-    async def rejects(job_id: str, prefix: Prefix) -> FileResponse:
+    async def rejects(job_id: str, grant: Grant) -> FileResponse:
         """The refused rows of the job's file."""
-        record = await job(job_id, prefix)
+        record = await job(job_id, grant)
         report = settings.import_dir / job_id / f"{record['file']}.rejects.csv"
         if not report.is_file():
             raise HTTPException(404, "no rejects report yet")
@@ -112,6 +134,7 @@ class Imports:
                 self._settings.ingest_url,
                 key.get_secret_value(),
                 rejects_kept=self._settings.import_rejects_kept,
+                headers={IMPORT_JOB_HEADER: job_id},
             )
             path = self._settings.import_dir / job_id / record["file"]
 

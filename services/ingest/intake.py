@@ -10,7 +10,7 @@ from typing import Any, Literal
 import msgspec
 from prometheus_client import Counter
 
-from services.common.settings import IngestGrant
+from services.common.grants import IngestGrant
 from services.ingest.canonical import CanonicalEvent
 from services.ingest.dedup import CLAIM_POLL_SECONDS, Claimed, SeenEvents, seen_key
 from services.ingest.fastpath import FastPath, format_time
@@ -54,6 +54,9 @@ def _attribute(raw: Any, name: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
+_NOT_REGISTERED = (
+    "the household is not registered yet: a key scoped to regions writes only households registered in them"
+)
 _UNMATCHED_NOTE = "the person matches no registered household yet: kept (pseudonymised) until one is"
 
 
@@ -95,7 +98,7 @@ class Intake:
             if event is not None:
                 valid.append((outcome, event))
         if grant is not None and grant.source_prefix.strip("/"):
-            valid = self._within_sources(valid, grant)
+            valid = self._within_sources(valid, grant)  # the prefix; a scoped key's source regions: _within_regions
         valid = await self._match_people(valid)
         if grant is not None and grant.regions is not None:
             valid = await self._within_regions(valid, grant)
@@ -136,19 +139,41 @@ class Intake:
     async def _within_regions(
         self, valid: list[tuple[Outcome, CanonicalEvent]], grant: IngestGrant
     ) -> list[tuple[Outcome, CanonicalEvent]]:
-        """Refuse events about households registered outside the key's regions, or registering them there."""
+        """Refuse what a key scoped to regions may not write: households registered elsewhere or not registered yet
+        (only their registration into its regions), registrations elsewhere, sources naming no region of its own.
+
+        The first registration of a household sets its region for every key (claimed atomically), so a household
+        is never taken by whichever key happens to write about it first."""
         registered = await self._regions.of([event.household_id for _, event in valid if event.household_id])
         allowed = " | ".join(grant.regions or ())
-        kept = []
+        kept: list[tuple[Outcome, CanonicalEvent]] = []
+        claims: dict[str, str] = {}  # households this batch registers first, and where
         for outcome, event in valid:
-            current = registered.get(event.household_id or "")
+            household = event.household_id or ""
+            current = registered.get(household) or claims.get(household)
             if current is not None and not grant.covers_region(current):
                 reason = f"the household is registered in region {current}, outside this key's regions ({allowed})"
                 outcome.refuse(FieldError("data.household_id", reason), True)
             elif event.region_code is not None and not grant.covers_region(event.region_code):
                 outcome.refuse(FieldError("data.region_code", f"outside this key's regions ({allowed})"), True)
+            elif household and current is None and event.type != "household.registered":
+                outcome.refuse(FieldError("data.household_id", _NOT_REGISTERED), True)
+            elif not grant.covers_source(event.source):
+                example = f"{grant.source_prefix.rstrip('/')}/{(grant.regions or ('',))[0]}"
+                reason = f"this key publishes only sources naming one of its regions ({allowed}), e.g. {example}"
+                outcome.refuse(FieldError("source", reason), True)
             else:
+                if household and current is None:
+                    claims[household] = event.region_code or ""
                 kept.append((outcome, event))
+        if claims:
+            won = await self._regions.claim(claims)
+            for outcome, event in kept:
+                region = won.get(event.household_id or "")
+                if region is not None and not grant.covers_region(region):
+                    reason = f"the household is registered in region {region}, outside this key's regions ({allowed})"
+                    outcome.refuse(FieldError("data.household_id", reason), True)
+            kept = [(outcome, event) for outcome, event in kept if outcome.status != "rejected"]
         return kept
 
     async def _match_people(self, valid: list[tuple[Outcome, CanonicalEvent]]) -> list[tuple[Outcome, CanonicalEvent]]:

@@ -4,7 +4,7 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import HTTPException, Request
 
-from services.common.settings import IngestGrant
+from services.common.grants import IngestGrant
 
 _UNKNOWN = "missing or unknown ingest key (Authorization: Bearer <key>)"
 
@@ -20,13 +20,3 @@ def grant_of(grants: dict[str, IngestGrant]) -> Callable[[Request], Awaitable[In
         return grants[key]
 
     return grant
-
-
-def source_prefix_of(grants: dict[str, IngestGrant]) -> Callable[[Request], Awaitable[str]]:
-    """A FastAPI dependency returning the caller's allowed source prefix (401 without a known key)."""
-    grant = grant_of(grants)
-
-    async def source_prefix(request: Request) -> str:
-        return (await grant(request)).source_prefix
-
-    return source_prefix

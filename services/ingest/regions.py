@@ -12,6 +12,15 @@ from typing import Any
 from redis.asyncio import Redis
 
 REGIONS_KEY = "ingest:household-regions"  # hash: household_id -> 12-digit region code
+# ARGV: household, region, household, region, ...: each household's region, set here when it had none.
+_CLAIM = """
+local found = {}
+for i = 1, #ARGV, 2 do
+  redis.call('HSETNX', KEYS[1], ARGV[i], ARGV[i + 1])
+  found[#found + 1] = redis.call('HGET', KEYS[1], ARGV[i])
+end
+return found
+"""
 
 
 class HouseholdRegions:
@@ -19,6 +28,7 @@ class HouseholdRegions:
 
     def __init__(self, redis: Redis):
         self._redis = redis
+        self._claim = redis.register_script(_CLAIM)
 
     async def of(self, households: Sequence[str]) -> dict[str, str]:
         """{household: region} for those of `households` registered so far."""
@@ -33,3 +43,9 @@ class HouseholdRegions:
         if registrations:
             mapping: dict[Any, Any] = dict(registrations)
             await self._redis.hset(REGIONS_KEY, mapping=mapping)
+
+    async def claim(self, registrations: Mapping[str, str]) -> dict[str, str]:
+        """Set the region of each household that has none yet, atomically; {household: its region now}."""
+        args = [item for pair in registrations.items() for item in pair]
+        found = await self._claim(keys=[REGIONS_KEY], args=args)
+        return {h: r.decode() if isinstance(r, bytes) else r for h, r in zip(registrations, found, strict=True)}

@@ -3,6 +3,7 @@
   webhooks  one delivery per (alert change, subscription)        enqueued by alerts (notify.py)
   training  a model training (POST /models/train)                 enqueued by the API
   imports   a department file's import (POST /imports)            enqueued by ingest
+  evaluations  a model's out-of-time evaluation (POST /models/{version}/evaluations)   enqueued by the API
   upkeep    the audit archive, every ten minutes                  scheduled by the jobs process itself
 A job's key makes it unique while it is queued or running; its record outlives it for its `ttl`.
 """
@@ -21,7 +22,7 @@ from saq.job import Job, Status
 from saq.queue.redis import RedisQueue
 
 log = logging.getLogger(__name__)
-WEBHOOKS, TRAINING, IMPORTS, UPKEEP = "webhooks", "training", "imports", "upkeep"
+WEBHOOKS, TRAINING, IMPORTS, EVALUATIONS, UPKEEP = "webhooks", "training", "imports", "evaluations", "upkeep"
 T = TypeVar("T")
 
 

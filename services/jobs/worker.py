@@ -1,7 +1,8 @@
-"""The jobs process: saq workers for webhook deliveries, trainings, imports and upkeep, in one event loop.
+"""The jobs process: saq workers for webhook deliveries, trainings, imports, evaluations and upkeep, in one event loop.
 
 Each queue has its own worker, so each kind has its own cap: WEBHOOK_CONCURRENCY deliveries, TRAINING_CONCURRENCY
-trainings (each in a child process), IMPORT_CONCURRENCY imports at a time per jobs process; more wait queued.
+trainings (each in a child process), IMPORT_CONCURRENCY imports, EVALUATION_CONCURRENCY evaluations (each in a child
+process) at a time per jobs process; more wait queued.
 Every JOBS_SWEEP_SECONDS each worker's sweep hands the jobs of a dead worker (past their timeout, or silent past
 their heartbeat) to a worker again. SIGTERM or SIGINT stops every worker: running jobs are put back in their queue.
 """
@@ -18,15 +19,17 @@ import httpx
 from prometheus_client import start_http_server
 from saq import CronJob, Worker
 
-from services.alerts.subscriptions import SubscriptionStore
+from services.alerts.subscriptions import SecretBox, SubscriptionStore
 from services.alerts.targets import allowed_hosts
 from services.alerts.webhooks import DELIVER, Deliverer
 from services.analytics.training_jobs import TRAIN, Trainer
 from services.api.audit_archive import archive_audit
 from services.common.logs import configure_logging
-from services.common.settings import JobsSettings, ScoringSettings, redis_client
+from services.common.redis_connections import redis_client
+from services.common.settings import JobsSettings, ScoringSettings
 from services.ingest.imports import IMPORT, Imports
 from services.jobs import queues
+from services.jobs.evaluations import EVALUATE, Evaluator
 from services.jobs.queues import job_queue
 
 log = logging.getLogger(__name__)
@@ -44,8 +47,11 @@ class QueueWorker(Worker):  # type: ignore[type-arg]
 def workers(settings: JobsSettings, client: httpx.AsyncClient) -> list[QueueWorker]:
     """One worker per queue, with the job functions of that queue."""
     redis = redis_client(settings.redis_url, decode_responses=True)
-    deliverer = Deliverer(redis, SubscriptionStore(redis), client, allowed_hosts(settings.webhook_allowed_hosts))
+    key = settings.webhook_secret_key.get_secret_value() if settings.webhook_secret_key else None
+    subscriptions = SubscriptionStore(redis, SecretBox(key))
+    deliverer = Deliverer(redis, subscriptions, client, allowed_hosts(settings.webhook_allowed_hosts))
     trainer = Trainer(redis, ScoringSettings(), settings.jobs_heartbeat_seconds)
+    evaluator = Evaluator(redis, settings.evaluation_dir, settings.jobs_heartbeat_seconds)
     imports = Imports(redis, settings)
 
     async def archive(ctx: dict[str, Any]) -> int:
@@ -56,6 +62,7 @@ def workers(settings: JobsSettings, client: httpx.AsyncClient) -> list[QueueWork
         (queues.WEBHOOKS, [(DELIVER, deliverer.deliver)], settings.webhook_concurrency, []),
         (queues.TRAINING, [(TRAIN, trainer.train)], settings.training_concurrency, []),
         (queues.IMPORTS, [(IMPORT, imports.run)], settings.import_concurrency, []),
+        (queues.EVALUATIONS, [(EVALUATE, evaluator.evaluate)], settings.evaluation_concurrency, []),
         (queues.UPKEEP, [], 1, [CronJob(archive, cron="*/10 * * * *", timeout=3600)]),
     ]
     return [

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import csv
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -11,6 +10,7 @@ import typer
 from redis.asyncio import Redis
 from rich.console import Console
 
+from services.common.spreadsheets import spreadsheet_writer
 from services.regions.directory import RegionDirectory
 from services.regions.importer import import_file
 
@@ -35,7 +35,7 @@ def import_names(
     console.print({key: record.get(key) for key in ("id", "status", "changed", "unchanged", "rejected", "error")})
     report = file.with_name(file.name + ".rejects.csv")
     with report.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
+        writer = spreadsheet_writer(handle)
         writer.writerow(["line", "code", "reason"])
         writer.writerows([r["line"], r["code"], r["reason"]] for r in rejects)
     if rejects:

@@ -136,14 +136,16 @@ class RegionDirectory:
                  (code.startswith(query) or name.startswith(query) or short.startswith(query))}  # fmt: skip
         found |= await self._search_imported(query, scope)
         ranked = sorted(found, key=lambda code: (len(code), code))
-        names = await self.level_names(ranked)
+        names: dict[str, str] = {}
         kept: list[str] = []
-        for code in ranked:  # a county found by the package's name may have been renamed by an import
-            if len(code) != 6 or _matches(query, code, names.get(code, "")):
-                kept.append(code)
-            if len(kept) == limit:
+        for start in range(0, len(ranked), 2 * limit):  # names looked up a slice at a time, up to `limit` kept
+            page = ranked[start : start + 2 * limit]
+            names |= await self.level_names(page)
+            # a county found by the package's name may have been renamed by an import
+            kept += [code for code in page if len(code) != 6 or _matches(query, code, names.get(code, ""))]
+            if len(kept) >= limit:
                 break
-        return [Place(code=c, name=display_name(c, names), full_name=full_name(c, names)) for c in kept]
+        return [Place(code=c, name=display_name(c, names), full_name=full_name(c, names)) for c in kept[:limit]]
 
     async def _search_imported(self, query: str, scope: str) -> set[str]:
         if len(scope) >= 6:

@@ -27,14 +27,17 @@ from services.regions.rows import Named, Refused, read
 
 BATCH_ROWS = 1000
 COUNTS = ("changed", "unchanged", "rejected")
+REJECTS_KEPT = 1000  # refused rows a job lists (REGIONS_REJECTS_KEPT for the API); the counts count them all
+MAX_ROWS = 1_000_000  # lines a names file may hold (REGIONS_IMPORT_MAX_ROWS for the API)
 # KEYS: names, initials, version, counties, job, rejects. ARGV: the line the job must be at, the line after this
-# batch, the number of rows n, n × (code, name, initials), then each reject as JSON. -1: another run is elsewhere.
+# batch, the number of rows n, the rejects kept at most, n × (code, name, initials), then each reject as JSON.
+# -1: another run is elsewhere.
 _APPLY_BATCH = """
 if tonumber(redis.call('HGET', KEYS[5], 'line') or '-1') ~= tonumber(ARGV[1]) then return -1 end
 local n = tonumber(ARGV[3])
 local changed = 0
 for i = 0, n - 1 do
-  local code, name, short = ARGV[4 + 3 * i], ARGV[5 + 3 * i], ARGV[6 + 3 * i]
+  local code, name, short = ARGV[5 + 3 * i], ARGV[6 + 3 * i], ARGV[7 + 3 * i]
   local old = redis.call('HGET', KEYS[1], code)
   if old ~= name then
     local county = string.sub(code, 1, 6)
@@ -50,10 +53,11 @@ for i = 0, n - 1 do
     changed = changed + 1
   end
 end
-for i = 4 + 3 * n, #ARGV do redis.call('RPUSH', KEYS[6], ARGV[i]) end
+local room = tonumber(ARGV[4]) - redis.call('LLEN', KEYS[6])
+for i = 5 + 3 * n, math.min(#ARGV, 4 + 3 * n + room) do redis.call('RPUSH', KEYS[6], ARGV[i]) end
 redis.call('HINCRBY', KEYS[5], 'changed', changed)
 redis.call('HINCRBY', KEYS[5], 'unchanged', n - changed)
-redis.call('HINCRBY', KEYS[5], 'rejected', #ARGV - 3 - 3 * n)
+redis.call('HINCRBY', KEYS[5], 'rejected', #ARGV - 4 - 3 * n)
 redis.call('HSET', KEYS[5], 'line', ARGV[2])
 if changed > 0 then redis.call('INCR', KEYS[3]) end
 return changed
@@ -102,12 +106,29 @@ def _batches(path: Path, jurisdiction: str, after: int) -> Iterator[tuple[int, l
     yield last, named, refused
 
 
-class RegionImports:
-    """Import jobs over one Redis."""
+class TooManyRows(ValueError):
+    """The file holds more lines than an import takes."""
 
-    def __init__(self, redis: Redis):
+
+def _count_lines(path: Path, most: int) -> None:
+    """Raise TooManyRows when the file has more than `most` lines (a header and every row)."""
+    lines = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            lines += chunk.count(b"\n")
+            if lines > most:
+                raise TooManyRows(f"file: more than {most} lines (REGIONS_IMPORT_MAX_ROWS): split it")
+
+
+class RegionImports:
+    """Import jobs over one Redis; a job lists its first `rejects_kept` refused rows and takes files of at most
+    `max_rows` lines."""
+
+    def __init__(self, redis: Redis, rejects_kept: int = REJECTS_KEPT, max_rows: int = MAX_ROWS):
         self._redis = redis
         self._apply = redis.register_script(_APPLY_BATCH)
+        self.rejects_kept = rejects_kept
+        self._max_rows = max_rows
 
     async def job(self, job_id: str) -> dict[str, Any] | None:
         """The job's record (counts as numbers), or None."""
@@ -139,7 +160,10 @@ class RegionImports:
             raise KeyError(job_id)
         await self._redis.hset(job_key(job_id), mapping={"status": "running", "started_at": _now()})
         try:
+            await asyncio.to_thread(_count_lines, path, self._max_rows + 1)
             await self._import(job_id, path, record["jurisdiction"], record["line"])
+        except TooManyRows as exc:
+            await self._fail(job_id, str(exc))
         except Overtaken:
             return await self.job(job_id) or {}
         except UnicodeDecodeError:
@@ -157,7 +181,7 @@ class RegionImports:
         batches = _batches(path, jurisdiction, after)
         while (batch := await asyncio.to_thread(_prepared, batches)) is not None:
             last, rows, refused = batch
-            args: list[str | int] = [after, last, len(rows)]
+            args: list[str | int] = [after, last, len(rows), self.rejects_kept]
             for (code, name), short in rows:
                 args += [code, name, short]
             args += [json.dumps({"line": r.line, "code": r.code, "reason": r.reason}, ensure_ascii=False)

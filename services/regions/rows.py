@@ -16,6 +16,7 @@ from pathlib import Path
 
 NAME_MAX = 40
 CODE_SHOWN = 40  # characters of a refused row's code cell kept in the rejects report
+HEADER_SHOWN = 60  # characters of the header a wrong-width row's reason quotes
 CODE_HEADERS = frozenset({"code", "统计用区划代码", "区划代码", "代码"})
 NAME_HEADERS = frozenset({"name", "名称"})
 SHORTER = (("社区居民委员会", "社区"), ("社区居委会", "社区"), ("村民委员会", "村"), ("村委会", "村"))
@@ -115,7 +116,9 @@ def _header(cells: list[str]) -> Columns:
     name = next((i for i, label in enumerate(labels) if label in NAME_HEADERS), 1)
     if code == name:
         code, name = 0, 1
-    return Columns(code, name, max(len(cells), 2), ",".join(cell.strip() for cell in cells))
+    names = ",".join(cell.strip() for cell in cells)
+    shown = names if len(names) <= HEADER_SHOWN else names[: HEADER_SHOWN - 1] + "…"
+    return Columns(code, name, max(len(cells), 2), shown)
 
 
 def read(path: Path, jurisdiction: str) -> Iterator[Named | Refused]:

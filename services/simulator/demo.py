@@ -19,15 +19,14 @@ from services.analytics.simulator import SimConfig
 from services.analytics.training import register, train
 from services.common import topics
 from services.common.months import month_shift
+from services.common.redis_connections import redis_client
 from services.common.settings import (
     REPO_ROOT,
     AlertsSettings,
     DemoSettings,
     IngestSettings,
     ScoringSettings,
-    redis_client,
 )
-from services.ingest.validation import source_allowed
 from services.regions.importer import import_file
 
 COUNTY = "532328"  # Yuanmou county, Yunnan (monitoring line 8,700 in 2025: policy/2025.toml)
@@ -53,7 +52,7 @@ def demo_key(demo: DemoSettings) -> str | None:
         return demo.ingest_key
     grants = IngestSettings().grants()  # type: ignore[call-arg]
     for key, grant in grants.items():
-        if all(source_allowed(source, grant.source_prefix) for source in SOURCES) and grant.covers_region(COUNTY):
+        if all(grant.covers_source(source) for source in SOURCES) and grant.covers_region(COUNTY):
             return key
     return None
 

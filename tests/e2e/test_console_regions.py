@@ -8,7 +8,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.clients import create_user, login, post_event, wait_for_alert
+from tests.clients import create_user, login, password_of, post_event, wait_for_alert
 from tests.factories import registration
 
 pytestmark = pytest.mark.integration
@@ -34,10 +34,10 @@ def township(stack):
     return alerts
 
 
-def log_in(page, stack, username="names.worker", password="names.worker-password"):
+def log_in(page, stack, username="names.worker", password=None):
     page.goto(stack.api_url)
     page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
+    page.fill("input[name=password]", password or password_of(username))
     page.click("#login button[type=submit]")
     page.wait_for_selector("#inbox")
 
@@ -90,7 +90,7 @@ def test_an_admin_creates_a_worker_by_choosing_the_township_by_name(stack, towns
     page.click("nav a[href='#/users']")
     page.wait_for_selector("#new-user")
     page.fill("#new-user input[name=username]", "names.new")
-    page.fill("#new-user input[name=password]", "names.new-password")
+    page.fill("#new-user input[name=password]", password_of("names.new"))
     page.select_option("#new-user select[name=role]", "township_worker")
     page.fill("#new-user input[data-picker=region_code]", "新华")
     page.click(f"#new-user .suggest [data-code='{TOWNSHIP}']")

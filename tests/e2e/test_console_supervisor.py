@@ -7,7 +7,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.clients import create_user, login
+from tests.clients import create_user, login, password_of
 from tests.workflow_stack import FAST_REGION, poll, score, start_workflow_stack
 
 pytestmark = pytest.mark.integration
@@ -45,7 +45,7 @@ def cases(wf):
 def log_in(page, wf, username):
     page.goto(wf.stack.api_url)
     page.fill("input[name=username]", username)
-    page.fill("input[name=password]", f"{username}-password")
+    page.fill("input[name=password]", password_of(username))
     page.click("#login button[type=submit]")
     page.wait_for_selector("#inbox")
 
@@ -70,7 +70,7 @@ def test_a_county_supervisor_confirms_a_reviewed_case_and_starts_its_assistance(
     page.click("form[data-action=start_assist] button")
     expect(page.locator("#status")).to_have_text("帮扶中", timeout=30_000)
     shot(page, "8-supervisor-assisting")
-    supervisor = login(wf.stack, "csv.county", "csv.county-password")
+    supervisor = login(wf.stack, "csv.county", password_of("csv.county"))
     alert = httpx.get(f"{wf.stack.api_url}/alerts/{cases[REVIEWED]['id']}", headers=supervisor).json()
     assert (alert["status"], alert["category"]) == ("assisting", "marginal")
     assert [(m["type"], m["amount"]) for m in alert["measures"]] == [("minimum_living_allowance", 600)]

@@ -6,7 +6,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.clients import create_user, login, post_event, wait_for_alert
+from tests.clients import create_user, login, password_of, post_event, wait_for_alert
 from tests.factories import registration, resident_id
 
 pytestmark = pytest.mark.integration
@@ -29,13 +29,13 @@ def township(stack):
 def log_in(page, stack):
     page.goto(stack.api_url)
     page.fill("input[name=username]", "console.worker")
-    page.fill("input[name=password]", "console.worker-password")
+    page.fill("input[name=password]", password_of("console.worker"))
     page.click("#login button[type=submit]")
     page.wait_for_selector("#inbox")
 
 
 def as_worker(stack):
-    return login(stack, "console.worker", "console.worker-password")
+    return login(stack, "console.worker", password_of("console.worker"))
 
 
 def status_of(stack, alert_id):

@@ -29,7 +29,7 @@ def start_make_run(tmp_path):
         "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{ports['kafka']}",
         "KAFKA_CONTROLLER_PORT": str(ports["controller"]),
         "REDIS_URL": f"redis://127.0.0.1:{ports['redis']}/0",
-        "ADMIN_PASSWORD": "e2e-admin-password",
+        "ADMIN_PASSWORD": "e2e-bootstrap-passphrase",
         "INGEST_API_KEYS": "e2e-key=/",
         "DEMO_HOUSEHOLDS": "20",
         "DEMO_TRAIN_HOUSEHOLDS": "300",
@@ -43,7 +43,7 @@ def start_make_run(tmp_path):
 
 
 def admin_headers(api: str) -> dict[str, str]:
-    token = httpx.post(f"{api}/auth/token", data={"username": "admin", "password": "e2e-admin-password"})
+    token = httpx.post(f"{api}/auth/token", data={"username": "admin", "password": "e2e-bootstrap-passphrase"})
     return {"authorization": f"Bearer {token.json()['access_token']}"}
 
 

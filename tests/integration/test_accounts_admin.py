@@ -4,7 +4,7 @@ import httpx
 import pytest
 import redis
 
-from tests.clients import create_user, login
+from tests.clients import create_user, login, password_of
 
 pytestmark = pytest.mark.integration
 
@@ -49,25 +49,25 @@ def test_only_an_admin_lists_disables_or_resets_users(stack):
 
 def test_a_disabled_users_tokens_are_refused_at_once_and_enabling_lets_them_log_in_again(stack):
     worker = create_user(stack, "adm.disabled", "township_worker", "532328101")
-    refresh = token_request(stack, "adm.disabled", "adm.disabled-password").json()["refresh_token"]
+    refresh = token_request(stack, "adm.disabled", password_of("adm.disabled")).json()["refresh_token"]
     assert post(stack, "/users/adm.disabled/disable", login(stack)).json()["disabled"] is True
     assert httpx.get(f"{stack.api_url}/alerts", headers=worker).status_code == 401
     assert httpx.post(f"{stack.api_url}/auth/refresh", json={"refresh_token": refresh}).status_code == 401
-    assert token_request(stack, "adm.disabled", "adm.disabled-password").status_code == 401
+    assert token_request(stack, "adm.disabled", password_of("adm.disabled")).status_code == 401
     assert post(stack, "/users/adm.disabled/enable", login(stack)).json()["disabled"] is False
     assert httpx.get(f"{stack.api_url}/alerts", headers=worker).status_code == 401  # re-enabling does not revive tokens
-    assert token_request(stack, "adm.disabled", "adm.disabled-password").status_code == 200
+    assert token_request(stack, "adm.disabled", password_of("adm.disabled")).status_code == 200
 
 
 def test_a_password_reset_lifts_a_lockout_and_ends_the_old_tokens(stack):
     worker = create_user(stack, "adm.reset", "township_worker", "532328101")
     for _ in range(5):
         token_request(stack, "adm.reset", "wrong-password-x")
-    assert token_request(stack, "adm.reset", "adm.reset-password").status_code == 429
+    assert token_request(stack, "adm.reset", password_of("adm.reset")).status_code == 429
     reset = post(stack, "/users/adm.reset/reset-password", login(stack), {"password": "a-brand-new-passphrase"})
     assert reset.status_code == 200
     assert httpx.get(f"{stack.api_url}/alerts", headers=worker).status_code == 401
-    assert token_request(stack, "adm.reset", "adm.reset-password").status_code == 401
+    assert token_request(stack, "adm.reset", password_of("adm.reset")).status_code == 401
     assert token_request(stack, "adm.reset", "a-brand-new-passphrase").status_code == 200
 
 

@@ -6,7 +6,7 @@ import httpx
 import jwt
 import pytest
 
-from tests.clients import create_user, login
+from tests.clients import create_user, login, password_of
 
 pytestmark = pytest.mark.integration
 
@@ -25,7 +25,7 @@ def me(stack, access_token):
 
 def test_a_login_returns_a_short_lived_access_token_and_a_refresh_token(stack):
     create_user(stack, "acct.login", "township_worker", "532328101")
-    body = token_request(stack, "acct.login", "acct.login-password").json()
+    body = token_request(stack, "acct.login", password_of("acct.login")).json()
     assert body["token_type"] == "bearer" and body["expires_in"] == 15 * 60 and body["refresh_token"]
     claims = jwt.decode(body["access_token"], options={"verify_signature": False})
     assert claims["exp"] - claims["iat"] == 15 * 60
@@ -34,7 +34,7 @@ def test_a_login_returns_a_short_lived_access_token_and_a_refresh_token(stack):
 
 def test_a_refresh_token_gives_a_new_pair_and_works_only_once(stack):
     create_user(stack, "acct.refresh", "analyst", "5323")
-    first = token_request(stack, "acct.refresh", "acct.refresh-password").json()
+    first = token_request(stack, "acct.refresh", password_of("acct.refresh")).json()
     second = refresh_request(stack, first["refresh_token"])
     assert second.status_code == 200
     assert me(stack, second.json()["access_token"]).json()["role"] == "analyst"
@@ -71,7 +71,7 @@ def test_five_failed_logins_lock_the_account_even_for_the_right_password(stack):
     create_user(stack, "acct.locked", "township_worker", "532328101")
     codes = [token_request(stack, "acct.locked", "wrong-password-1").status_code for _ in range(5)]
     assert codes == [401, 401, 401, 401, 429]
-    locked = token_request(stack, "acct.locked", "acct.locked-password")
+    locked = token_request(stack, "acct.locked", password_of("acct.locked"))
     assert locked.status_code == 429
     assert "account locked, try again in 15 min" in locked.json()["detail"]
     assert 0 < int(locked.headers["retry-after"]) <= 15 * 60
@@ -81,7 +81,7 @@ def test_a_good_login_forgets_earlier_failures(stack):
     create_user(stack, "acct.forgiven", "township_worker", "532328101")
     for _ in range(4):
         token_request(stack, "acct.forgiven", "wrong-password-1")
-    assert token_request(stack, "acct.forgiven", "acct.forgiven-password").status_code == 200
+    assert token_request(stack, "acct.forgiven", password_of("acct.forgiven")).status_code == 200
     codes = [token_request(stack, "acct.forgiven", "wrong-password-1").status_code for _ in range(4)]
     assert codes == [401] * 4
 

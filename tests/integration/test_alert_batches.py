@@ -25,8 +25,9 @@ from services.alerts.deadletters import DeadLetters
 from services.alerts.projector import Projector
 from services.alerts.store import AlertStore, household_key
 from services.common.policy import PolicyBook
+from services.common.redis_connections import redis_client
 from services.common.scores import Score
-from services.common.settings import REPO_ROOT, redis_client
+from services.common.settings import REPO_ROOT
 from tests.clients import read_topic
 from tests.workflow_stack import score
 

@@ -15,8 +15,8 @@ from services.alerts.models import Alert, Deadline, Visit
 from services.alerts.search import AlertFilter
 from services.alerts.store import AlertStore
 from services.api.stats import board
+from services.common.redis_connections import redis_client
 from services.common.scores import Reason
-from services.common.settings import redis_client
 
 pytestmark = pytest.mark.integration
 T0 = datetime(2025, 6, 1, tzinfo=UTC)

@@ -15,7 +15,8 @@ from services.alerts.raising import apply_score
 from services.alerts.store import AlertStore
 from services.common.kafka import read_log
 from services.common.policy import PolicyBook
-from services.common.settings import REPO_ROOT, redis_client
+from services.common.redis_connections import redis_client
+from services.common.settings import REPO_ROOT
 from tests.workflow_stack import score
 
 pytestmark = pytest.mark.integration

@@ -17,7 +17,7 @@ from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 
 from services.common import topics
-from services.common.settings import redis_client
+from services.common.redis_connections import redis_client
 from services.ingest.canonical import CanonicalEvent
 from services.ingest.dedup import SeenEvents, seen_key
 from services.ingest.inbound import InboundRoute

@@ -12,7 +12,7 @@ import pytest
 
 from services.api.audit import AUDIT_STREAM
 from services.api.audit_archive import archive_audit
-from services.common.settings import redis_client
+from services.common.redis_connections import redis_client
 from tests.infra import ROOT
 from tests.integration.test_bulk_import import import_command, write_csv
 

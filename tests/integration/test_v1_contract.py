@@ -15,7 +15,7 @@ import httpx
 import pytest
 from kafka import KafkaProducer
 
-from tests.clients import read_topic
+from tests.clients import password_of, read_topic
 from tests.factories import resident_id
 from tests.infra import Stack
 
@@ -78,7 +78,7 @@ def token(stack: Stack, username: str = "admin", password: str | None = None) ->
 
 def staff(stack: Stack, username: str, role: str, region_code: str) -> dict[str, str]:
     """`POST /users` (admin) {username, password, role, region_code}, then that user's token."""
-    password = f"{username}-v1-password"
+    password = password_of(username)
     body = {"username": username, "password": password, "role": role, "region_code": region_code}
     created = httpx.post(f"{stack.api_url}/users", json=body, headers=token(stack), timeout=30)
     assert created.status_code in (200, 201), created.text

@@ -7,7 +7,7 @@ import pytest
 import redis
 from kafka import KafkaProducer
 
-from tests.clients import create_user, login, read_topic
+from tests.clients import create_user, login, password_of, read_topic
 from tests.infra import wait_until
 from tests.workflow_stack import poll, score, start_workflow_stack
 
@@ -83,7 +83,7 @@ def test_a_redis_restart_loses_no_alert_and_the_workflow_goes_on(wf):
     assert every_alert(wf, admin) == before
     wf.publish(score("HRR9"))
     alert = poll(f"{wf.stack.api_url}/alerts", admin, lambda b: b["items"], household_id="HRR9")["items"][0]
-    worker = login(wf.stack, "hrr.worker", "hrr.worker-password")
+    worker = login(wf.stack, "hrr.worker", password_of("hrr.worker"))
     body = {"to": "verifying", "note": "", "expected_version": alert["version"]}
     taken = httpx.post(f"{wf.stack.api_url}/alerts/{alert['id']}/transitions", json=body, headers=worker)
     assert taken.status_code == 200 and taken.json()["status"] == "verifying"

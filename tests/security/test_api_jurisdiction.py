@@ -7,7 +7,7 @@ import httpx
 import pytest
 import redis
 
-from tests.clients import create_user, login, post_event, wait_for_alert
+from tests.clients import create_user, login, password_of, post_event, wait_for_alert
 from tests.factories import registration
 
 pytestmark = pytest.mark.integration
@@ -136,7 +136,7 @@ def test_changing_an_alert_outside_the_jurisdiction_or_an_unknown_one_gets_the_s
 
 def test_a_deleted_and_recreated_username_does_not_bring_back_its_old_tokens(stack):
     create_user(stack, "sec.reborn", "township_worker", f"{COUNTY_A}101")
-    form = {"username": "sec.reborn", "password": "sec.reborn-password"}
+    form = {"username": "sec.reborn", "password": password_of("sec.reborn")}
     old = httpx.post(f"{stack.api_url}/auth/token", data=form, timeout=60).json()
     redis.Redis.from_url(stack.redis_url).delete("user:sec.reborn")  # an operator removes the account
     create_user(stack, "sec.reborn", "township_worker", f"{COUNTY_A}101")

@@ -11,7 +11,7 @@ import httpx
 import pytest
 import redis
 
-from tests.clients import create_user
+from tests.clients import create_user, password_of
 from tests.infra import free_port, spawn, wait_until
 
 pytestmark = pytest.mark.integration
@@ -53,17 +53,17 @@ def test_forty_concurrent_wrong_passwords_get_no_more_checks_than_the_five_allow
     assert len(checked) == 5
     assert sorted(a.status_code for a in answers) == [401] * 4 + [429] * 36
     assert all(int(a.headers["retry-after"]) > 0 for a in answers if a.status_code == 429)
-    assert token(stack.api_url, "flood.target", "flood.target-password", "10.40.0.2").status_code == 429
+    assert token(stack.api_url, "flood.target", password_of("flood.target"), "10.40.0.2").status_code == 429
 
 
 def test_failed_logins_from_one_address_make_it_wait_while_other_addresses_still_log_in(stack, strict_api):
     create_user(stack, "client.victim", "township_worker", "532350101")
     for n in range(3):
         assert token(strict_api, f"nobody.{n}", "whatever-password", "10.41.0.1").status_code == 401
-    blocked = token(strict_api, "client.victim", "client.victim-password", "10.41.0.1")
+    blocked = token(strict_api, "client.victim", password_of("client.victim"), "10.41.0.1")
     assert blocked.status_code == 429 and "too many failed logins from your address" in blocked.json()["detail"]
     assert 0 < int(blocked.headers["retry-after"]) <= 15 * 60
-    assert token(strict_api, "client.victim", "client.victim-password", "10.41.0.2").status_code == 200
+    assert token(strict_api, "client.victim", password_of("client.victim"), "10.41.0.2").status_code == 200
 
 
 def test_a_flood_of_logins_beyond_the_argon2_line_is_turned_away_with_503_and_a_real_user_gets_in(stack, strict_api):
@@ -75,7 +75,7 @@ def test_a_flood_of_logins_beyond_the_argon2_line_is_turned_away_with_503_and_a_
     codes = Counter(answer.status_code for answer in answers)
     assert codes[503] >= 1 and set(codes) <= {401, 503}, codes
     assert all(a.headers["retry-after"] == "1" for a in answers if a.status_code == 503)
-    assert token(strict_api, "flood.survivor", "flood.survivor-password", "10.42.1.1").status_code == 200
+    assert token(strict_api, "flood.survivor", password_of("flood.survivor"), "10.42.1.1").status_code == 200
 
 
 def test_an_overlong_username_or_password_gets_422_before_anything_is_counted_or_hashed(stack):

@@ -6,9 +6,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
+from services.common.grants import IngestGrant
 from services.common.identity import holds_resident_id
 from services.common.kafka import partitions_of
-from services.common.settings import IngestGrant, IngestSettings
+from services.common.settings import IngestSettings
 from services.ingest.screening import EventWindow
 from tests.factories import resident_id
 

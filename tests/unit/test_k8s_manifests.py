@@ -289,6 +289,8 @@ def test_every_container_has_resource_requests_and_limits_and_mounts_only_declar
     [
         ("api", "MODEL_DIR"),
         ("api", "REGIONS_IMPORT_DIR"),
+        ("api", "EVALUATION_DIR"),
+        ("jobs", "EVALUATION_DIR"),
         ("scoring", "MODEL_DIR"),
         ("ingest", "IMPORT_DIR"),
         ("scoring", "SCORING_DATA_DIR"),

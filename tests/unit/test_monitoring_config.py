@@ -18,9 +18,16 @@ from services.common.settings import REPO_ROOT
 
 DASHBOARD = REPO_ROOT / "deploy" / "grafana" / "dashboards" / "shouwang.json"
 RULES = sorted((REPO_ROOT / "deploy" / "prometheus").glob("*rules*.yml"))
-METRIC_MODULES = ("services.ingest.app", "services.scoring.metrics", "services.alerts.deadletters",
-                  "services.alerts.webhooks", "services.api.model_monitoring", "services.api.request_metrics",
-                  "services.common.kafka")  # fmt: skip
+METRIC_MODULES = (
+    "services.ingest.app",
+    "services.scoring.metrics",
+    "services.alerts.deadletters",
+    "services.alerts.webhooks",
+    "services.api.model_monitoring",
+    "services.api.request_metrics",
+    "services.api.redis_memory",
+    "services.common.kafka",
+)
 SERIES = re.compile(r"\b(shouwang_[a-z0-9_]+)")
 
 

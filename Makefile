@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test drills setup prereqs venv kafka redis chromium lint bench clean
+.PHONY: run test drills setup prereqs venv kafka redis chromium lint bench clean promtool
 
 run: setup
 	@deploy/local/run.sh
@@ -36,6 +36,10 @@ redis:
 
 chromium:
 	@deploy/local/chromium.sh install
+
+# Optional: Prometheus's promtool, so that the tests also run `promtool check rules` (a Go build, minutes the first time).
+promtool:
+	@deploy/local/promtool.sh
 
 bench: setup
 	$(BIN)/python -m bench.run

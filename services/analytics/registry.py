@@ -87,7 +87,17 @@ def rollback(bootstrap: str, folder: Path, by: str) -> Activation:
     current = active(history)
     if current is None:
         raise RegistryError("no model is active: nothing to roll back")
-    earlier = [a.version for a in history if a.role == "active" and a.version and a.version != current.version]
-    if not earlier:
+    earlier = rollback_target(history)
+    if earlier is None:
         raise RegistryError(f"{current.version} is the only version ever activated: nothing to roll back to")
-    return activate(bootstrap, folder, earlier[-1], by)
+    return activate(bootstrap, folder, earlier, by)
+
+
+def rollback_target(history: list[Activation]) -> str | None:
+    """The version a roll-back would re-activate: the last one active before the current one (None: there is none,
+    or no model is active)."""
+    current = active(history)
+    if current is None:
+        return None
+    earlier = [a.version for a in history if a.role == "active" and a.version and a.version != current.version]
+    return earlier[-1] if earlier else None

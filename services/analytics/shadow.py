@@ -21,11 +21,30 @@ def latest_by_household(scores: list[ShadowScore]) -> dict[str, ShadowScore]:
     return latest
 
 
-def compare(scores: list[ShadowScore], candidate: str) -> dict[str, Any]:
-    """Agreement between the candidate and the active model on each household's latest assessment."""
+def by_county(rows: list[ShadowScore], within: str = "") -> list[dict[str, Any]]:
+    """Where the candidate would change levels: per county (the first six digits of the region code) of the
+    households under the region prefix `within`, how many would change level and to which; most changes first."""
+    counties: dict[str, dict[str, Any]] = {}
+    for s in (row for row in rows if row.region_code.startswith(within)):
+        county = counties.setdefault(s.region_code[:6], {"county": s.region_code[:6], "households": 0, "changed": 0,
+                                                         "to_red": 0, "to_yellow": 0, "to_green": 0,
+                                                         "levels_active_to_candidate": {}})  # fmt: skip
+        county["households"] += 1
+        if s.active_level != s.candidate_level:
+            county["changed"] += 1
+            county[f"to_{s.candidate_level}"] += 1
+        levels = county["levels_active_to_candidate"]
+        levels[f"{s.active_level}->{s.candidate_level}"] = levels.get(f"{s.active_level}->{s.candidate_level}", 0) + 1
+    return sorted(counties.values(), key=lambda c: (-c["changed"], c["county"]))
+
+
+def compare(scores: list[ShadowScore], candidate: str, within: str = "") -> dict[str, Any]:
+    """Agreement between the candidate and the active model on each household's latest assessment; `by_county`
+    only over the households under the region prefix `within` (the figures above it are national)."""
     latest = latest_by_household([s for s in scores if s.candidate_version == candidate])
     if not latest:
-        return {"candidate": candidate, "households": 0, "note": "no shadow score yet for this candidate"}
+        return {"candidate": candidate, "households": 0, "note": "no shadow score yet for this candidate",
+                "region": within, "by_county": []}  # fmt: skip
     rows = list(latest.values())
     alert_active = np.array([s.active_level != "green" for s in rows])
     alert_candidate = np.array([s.candidate_level != "green" for s in rows])
@@ -45,12 +64,14 @@ def compare(scores: list[ShadowScore], candidate: str) -> dict[str, Any]:
         "active_only": int((alert_active & ~alert_candidate).sum()),
         "levels_active_to_candidate": dict(sorted(levels.items())),
         "mean_abs_probability_difference": float(np.mean([abs(a - c) for a, c in both])) if both else None,
+        "region": within,
+        "by_county": by_county(rows, within),
     }
 
 
 def live_report(
-    bootstrap: str, candidate: str, topic: str = topics.SHADOW_SCORES, newest: int | None = None
+    bootstrap: str, candidate: str, topic: str = topics.SHADOW_SCORES, newest: int | None = None, within: str = ""
 ) -> dict[str, Any]:
     """Read `scores.shadow` to its end (or its `newest` scores) and compare `candidate` with the active model."""
     scores = TopicToEnd(bootstrap, topic, newest=newest)
-    return compare([ShadowScore.model_validate_json(raw) for raw in scores], candidate)
+    return compare([ShadowScore.model_validate_json(raw) for raw in scores], candidate, within)

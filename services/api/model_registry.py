@@ -8,7 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from services.analytics import registry
 from services.analytics.requests import TrainRequest
@@ -18,9 +18,11 @@ from services.api.audit import AuditTrail
 from services.api.permissions import Analyst, NationalAnalyst
 from services.api.users import User
 from services.common.settings import ScoringSettings
+from services.regions.catalogue import package_names
 from services.scoring.model import Activation
 
 router = APIRouter(prefix="/models", tags=["models"])
+Region = Annotated[str | None, Query(pattern=r"^\d{2,12}$", description="a region prefix (default: yours)")]
 
 
 def _trainings(request: Request) -> TrainingJobs:
@@ -49,21 +51,30 @@ async def list_models(request: Request, user: Analyst) -> dict[str, Any]:
         "items": items,
         "active": current.version if current else None,
         "shadow": shadow.version if shadow else None,
+        "rollback_to": registry.rollback_target(history),
         "total": len(items),
     }
 
 
 @router.get("/shadow/report")
-async def shadow_report(request: Request, user: Analyst) -> dict[str, Any]:
+async def shadow_report(request: Request, user: Analyst, region: Region = None) -> dict[str, Any]:
     """How the shadow candidate's assessments differ from the active model's, over the newest SHADOW_REPORT_SCORES
-    shadow scores (409 when none is shadowing)."""
+    shadow scores (409 when none is shadowing); `by_county`: where households would change level, inside the
+    caller's jurisdiction (and `region`)."""
     settings = _settings(request)
+    within = user.narrow(region)
     history = await asyncio.to_thread(registry.activations, settings.kafka_bootstrap_servers)
     shadow = registry.active(history, "shadow")
     if shadow is None or shadow.version is None:
         raise HTTPException(409, "no model is in shadow: start one with POST /models/{version}/shadow")
     newest = request.app.state.shadow_report_scores
-    return await asyncio.to_thread(live_report, settings.kafka_bootstrap_servers, shadow.version, newest=newest)
+    found = await asyncio.to_thread(
+        live_report, settings.kafka_bootstrap_servers, shadow.version, newest=newest, within=within
+    )
+    names = package_names()
+    for county in found["by_county"]:
+        county["county_name"] = names.get(county["county"])
+    return found
 
 
 async def audit_model(request: Request, user: User, action: str, version: str | None, **details: str) -> None:

@@ -8,10 +8,17 @@ from services.common.scores import Level, ShadowScore
 T0 = datetime(2025, 6, 1, tzinfo=UTC)
 
 
-def shadow(household: str, active: Level, candidate: Level, minutes: int = 0, version: str = "cand") -> ShadowScore:
+def shadow(
+    household: str,
+    active: Level,
+    candidate: Level,
+    minutes: int = 0,
+    version: str = "cand",
+    region_code: str = "532328101001",
+) -> ShadowScore:
     return ShadowScore(
         household_id=household,
-        region_code="532328101001",
+        region_code=region_code,
         score_id=f"{household}-{minutes}",
         scored_at=T0 + timedelta(minutes=minutes),
         active_version="live",
@@ -46,4 +53,33 @@ def test_disagreements_are_counted_both_ways_with_the_probability_gap():
 
 
 def test_a_candidate_without_shadow_scores_says_so():
-    assert compare([shadow("H1", "green", "red")], "nobody")["households"] == 0
+    report = compare([shadow("H1", "green", "red")], "nobody")
+    assert report["households"] == 0 and report["by_county"] == []
+
+
+def test_the_changes_are_counted_per_county_most_changes_first_and_by_the_level_each_would_move_to():
+    scores = [
+        shadow("H1", "green", "red"),
+        shadow("H2", "yellow", "red"),
+        shadow("H3", "red", "red"),
+        shadow("H4", "green", "yellow", region_code="532301001001"),
+        shadow("H5", "red", "green", region_code="532301002001"),
+        shadow("H6", "yellow", "red", region_code="532301002001"),
+        shadow("H7", "green", "green", region_code="532324001001"),
+    ]
+    counties = compare(scores, "cand")["by_county"]
+    assert [c["county"] for c in counties] == ["532301", "532328", "532324"]
+    chuxiong, yuanmou, nanhua = counties
+    assert (chuxiong["households"], chuxiong["changed"]) == (3, 3)
+    assert (chuxiong["to_red"], chuxiong["to_yellow"], chuxiong["to_green"]) == (1, 1, 1)
+    assert (yuanmou["households"], yuanmou["changed"], yuanmou["to_red"]) == (3, 2, 2)
+    assert yuanmou["levels_active_to_candidate"] == {"green->red": 1, "yellow->red": 1, "red->red": 1}
+    assert (nanhua["changed"], nanhua["to_green"]) == (0, 0)
+
+
+def test_the_counties_are_only_those_under_the_region_asked_while_the_headline_stays_national():
+    scores = [shadow("H1", "green", "red"), shadow("H2", "green", "red", region_code="532301002001")]
+    report = compare(scores, "cand", within="532301")
+    assert report["region"] == "532301" and report["households"] == 2 and report["candidate_only"] == 2
+    assert [(c["county"], c["to_red"]) for c in report["by_county"]] == [("532301", 1)]
+    assert compare(scores, "cand", within="532301002")["by_county"][0]["households"] == 1

@@ -26,6 +26,7 @@ from services.api import (
     ledger,
     model_monitoring,
     model_registry,
+    model_reports,
     regions,
     stats,
     stream,
@@ -123,6 +124,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         audit_log.router,
         model_monitoring.router,
         model_registry.router,
+        model_reports.router,  # after /models/shadow/report
     ):  # /alerts/stream before /alerts/{id}
         app.include_router(routes)
     app.include_router(evaluations.router, max_body_size=ScoringSettings().evaluation_upload_mb << 20)

@@ -44,10 +44,11 @@ def page(browser):
 
 @pytest.fixture
 def shot() -> Callable:
-    """Save a full-page screenshot under test-artifacts/screenshots/<name>.png."""
+    """Save a full-page screenshot under test-artifacts/screenshots/<name>.png (`full_page=False`: the viewport, as
+    for a modal dialog, which a full-page capture would draw in the middle of the page)."""
 
-    def take(page, name: str) -> None:
+    def take(page, name: str, full_page: bool = True) -> None:
         SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)
 
     return take

@@ -107,11 +107,14 @@ async function start() {
   document.getElementById("nav").hidden = false;
   document.getElementById("logout").hidden = false;
   document.getElementById("nav-users").hidden = S.me.role !== "admin";
+  document.getElementById("nav-models").hidden = !["analyst", "admin"].includes(S.me.role);
+  document.getElementById("nav-inbox").hidden = !readsCases();  // an analyst reads cases only when granted
+  if (!readsCases() && !location.hash) history.replaceState(null, "", "#/models");
   await places([S.me.region_code]).catch(() => null);
   const who = document.getElementById("who");
   who.textContent = `${S.me.username} · ${jurisdictionName(S.me.region_code)}`;
   who.title = S.me.region_code || "*";
-  startStream();
+  if (readsCases()) startStream();
   route();
 }
 
@@ -134,7 +137,7 @@ function startStream() {
     clearTimeout(S.reload);
     S.reload = setTimeout(() => {
       // the open alert: ignore the echo of what is shown, and never wipe a half-filled form
-      if (!onAlert) { if (!typingInView()) route(); }
+      if (!onAlert) { if (!typingInView() && !onModels()) route(); }
       else if (!S.shown || change.version > S.shown.version) (typing() ? changedUnderneath(change) : route());
     }, 400);
   };
@@ -142,6 +145,8 @@ function startStream() {
 }
 
 // ---- a live change to the alert the worker is filling in: keep what they typed and say so
+const readsCases = () => S.me.role !== "analyst" || S.me.case_access;
+const onModels = () => location.hash.startsWith("#/models");  // not redrawn under an analyst reading or confirming
 const typingInView = () => view().contains(document.activeElement) && document.activeElement.tagName === "INPUT";
 function typing() {
   return [...document.querySelectorAll("#actions form")].some((form) => [...form.elements].some((el) =>
@@ -163,7 +168,8 @@ function route() {
   S.shown = null;
   const [, name, arg] = (location.hash || "#/inbox").split("/");
   document.querySelectorAll("#nav a").forEach((a) => a.classList.toggle("active", a.getAttribute("href") === `#/${name}`));
-  const show = { alert: () => showAlert(decodeURIComponent(arg)), board: showBoard, users: showUsers }[name]
+  const show = { alert: () => showAlert(decodeURIComponent(arg)), board: showBoard, users: showUsers,
+    models: () => showModels(arg ? decodeURIComponent(arg) : null) }[name]
     || (() => showInbox(/^\d{2,12}$/.test(arg || "") ? arg : null));
   show().catch((e) => {
     if (e.message === "401") return;
@@ -205,37 +211,6 @@ async function showInbox(region) {
   });
   view().replaceChildren(h("h1", {}, t("my_inbox"), h("small", {}, ` (${alerts.length})`)), filter,
     rows.length ? h("div", { class: "list", id: "inbox" }, rows) : h("p", { class: "muted" }, t("empty")));
-}
-
-function incomeChart(household) {
-  const byMonth = new Map();
-  for (const e of household.timeline || []) if (e.kind === "score" && e.per_capita_income !== undefined) byMonth.set((e.event_time || e.at).slice(0, 7), e);
-  const known = [...byMonth.keys()].sort(), newest = known.length ? known[known.length - 1] : new Date().toISOString().slice(0, 7);
-  const months = [];  // the 12 months ending at the newest score
-  for (let i = 11; i >= 0; i--) {
-    const d = new Date(Date.UTC(Number(newest.slice(0, 4)), Number(newest.slice(5, 7)) - 1 - i, 1));
-    months.push(d.toISOString().slice(0, 7));
-  }
-  const points = months.map((m) => byMonth.get(m) || null);
-  const line = household.figures.monitoring_line;
-  const top = Math.max(line, ...points.filter(Boolean).map((p) => p.per_capita_income)) * 1.15 || 1;
-  const W = 360, H = 150, L = 44, B = 22, step = (W - L - 20) / 11, y = (v) => H - B - (v / top) * (H - B - 8);
-  const chart = svg("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart", role: "img", "aria-label": t("chart") });
-  chart.append(svg("line", { x1: L, x2: W - 4, y1: y(line), y2: y(line), class: "limit" }),
-    svg("text", { x: W - 6, y: y(line) - 4, "text-anchor": "end", class: "limit-label" }, `${t("line")} ${yuan(line)}`),
-    svg("text", { x: L - 4, y: y(top / 1.15) + 4, "text-anchor": "end" }, yuan(Math.round(top / 1.15))),
-    svg("text", { x: L - 4, y: H - B + 4, "text-anchor": "end" }, "0"));
-  const path = [];
-  points.forEach((p, i) => {
-    const x = L + i * step;
-    if (i % 2 === 1) chart.append(svg("text", { x, y: H - 6, "text-anchor": "middle" }, months[i].slice(2).replace("-", "/")));
-    if (!p) return;
-    path.push(`${path.length ? "L" : "M"}${x.toFixed(1)},${y(p.per_capita_income).toFixed(1)}`);
-    chart.append(svg("circle", { cx: x, cy: y(p.per_capita_income), r: 3, class: p.per_capita_income < line ? "below" : "above" },
-      svg("title", {}, `${months[i]}: ${yuan(p.per_capita_income)}`)));
-  });
-  chart.prepend(svg("path", { d: path.join(" "), class: "income" }));
-  return h("figure", {}, h("figcaption", {}, t("chart")), chart);
 }
 
 function figures(household) {
@@ -347,4 +322,4 @@ document.getElementById("lang").addEventListener("click", () => { setLang(LANG =
 window.addEventListener("hashchange", route);
 setLang(LANG);
 if (S.token) start().catch(() => logout()); else showLogin();
-setInterval(() => { if (S.me && !location.hash.startsWith("#/alert/") && !typingInView()) route(); }, 60000);
+setInterval(() => { if (S.me && !location.hash.startsWith("#/alert/") && !typingInView() && !onModels()) route(); }, 60000);

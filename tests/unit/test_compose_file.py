@@ -11,11 +11,14 @@ from typing import Any
 
 import pytest
 
+from services.common.settings import AlertsSettings, ApiSettings, IngestSettings, JobsSettings, ScoringSettings
+
 yaml = pytest.importorskip("yaml", reason="PyYAML is not installed in this environment (add pyyaml to the dev extras)")
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
 APP_SERVICES = ("ingest", "scoring", "alerts", "api", "jobs")
+OPERATOR_SERVICES = ("prometheus", "grafana")
 REQUIRED_SECRETS = {"ingest": "PSEUDONYM_KEY", "api": "JWT_SECRET"}
 
 
@@ -31,8 +34,8 @@ def environment_of(service: dict[str, Any]) -> dict[str, Any]:
     return env
 
 
-def test_the_compose_file_defines_kafka_redis_the_four_services_and_the_jobs_process(services):
-    assert set(services) == {"kafka", "redis", *APP_SERVICES}
+def test_the_compose_file_defines_kafka_redis_the_four_services_the_jobs_process_prometheus_and_grafana(services):
+    assert set(services) == {"kafka", "redis", *APP_SERVICES, *OPERATOR_SERVICES}
 
 
 def test_kafka_is_the_official_apache_kafka_4_image_in_kraft_mode(services):
@@ -95,7 +98,8 @@ def _docker_compose_available() -> bool:
 
 @pytest.mark.skipif(not _docker_compose_available(), reason="`docker compose` (the compose plugin) is not installed")
 def test_docker_compose_accepts_the_file():
-    env = {**os.environ, "PSEUDONYM_KEY": "test-pseudonym-key", "JWT_SECRET": "test-jwt-secret"}
+    env = {**os.environ, "PSEUDONYM_KEY": "test-pseudonym-key", "JWT_SECRET": "test-jwt-secret",
+           "GRAFANA_ADMIN_PASSWORD": "test-grafana-password"}  # fmt: skip
     result = subprocess.run(
         ["docker", "compose", "-f", str(COMPOSE_FILE), "config", "-q"],
         cwd=REPO_ROOT,
@@ -105,3 +109,89 @@ def test_docker_compose_accepts_the_file():
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+# Prometheus and Grafana: the operators' dashboard and alert rules over every service's metrics.
+PROMETHEUS_DIR = REPO_ROOT / "deploy" / "prometheus"
+GRAFANA_DIR = REPO_ROOT / "deploy" / "grafana"
+# Where each service serves /metrics: the setting that names the port, and its default when compose leaves it unset.
+METRICS_PORTS = {
+    "api": ("API_PORT", ApiSettings.model_fields["api_port"].default),
+    "ingest": ("INGEST_PORT", IngestSettings.model_fields["ingest_port"].default),
+    "alerts": ("ALERTS_METRICS_PORT", AlertsSettings.model_fields["alerts_metrics_port"].default),
+    "scoring": ("SCORING_METRICS_PORT", ScoringSettings.model_fields["scoring_metrics_port"].default),
+    "jobs": ("JOBS_METRICS_PORT", JobsSettings.model_fields["jobs_metrics_port"].default),
+}
+PROMTOOL = REPO_ROOT / ".cache" / "promtool" / "promtool"
+
+
+def mounts(service: dict[str, Any]) -> dict[str, Path]:
+    """The service's bind mounts from the repository: path inside the container -> path in the repository."""
+    found = {}
+    for volume in service.get("volumes", []):
+        source, target = volume.split(":")[:2]
+        if source.startswith("./"):
+            found[target] = REPO_ROOT / source[2:]
+    return found
+
+
+def inside(service: dict[str, Any], container_path: str) -> Path:
+    """The repository file a container path of the service reads (through its bind mounts)."""
+    for target, source in sorted(mounts(service).items(), key=lambda m: -len(m[0])):
+        if container_path == target or container_path.startswith(f"{target}/"):
+            return source / container_path[len(target) :].lstrip("/")
+    raise AssertionError(f"{container_path} is not mounted from the repository")
+
+
+@pytest.fixture(scope="module")
+def prometheus_config(services) -> tuple[Path, dict[str, Any]]:
+    flag = next(arg for arg in services["prometheus"]["command"] if arg.startswith("--config.file="))
+    path = inside(services["prometheus"], flag.split("=", 1)[1])
+    return path, yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize(("name", "port"), [("prometheus", 9090), ("grafana", 3000)])
+def test_prometheus_and_grafana_are_pinned_images_on_localhost_only_with_healthchecks(services, name, port):
+    service = services[name]
+    assert re.fullmatch(r"(prom/prometheus|grafana/grafana):v?\d+\.\d+\.\d+", service["image"]), service["image"]
+    assert service["ports"] == [f"127.0.0.1:{port}:{port}"] and service["restart"] == "unless-stopped"
+    assert f"127.0.0.1:{port}/" in " ".join(service["healthcheck"]["test"])
+    assert all(mounted.exists() for mounted in mounts(service).values()) and mounts(service)
+
+
+def test_prometheus_scrapes_every_service_on_the_port_it_serves_its_metrics_on(services, prometheus_config):
+    _, config = prometheus_config
+    targets = {job["job_name"]: [t for c in job["static_configs"] for t in c["targets"]] for job in
+               config["scrape_configs"]}  # fmt: skip
+    assert set(targets) == set(APP_SERVICES)
+    for name, (setting, default) in METRICS_PORTS.items():
+        port = int(environment_of(services[name]).get(setting, default))
+        assert port > 0, f"{name} serves no metrics: set {setting} in docker-compose.yml"
+        assert targets[name] == [f"{name}:{port}"], name
+
+
+def test_prometheus_loads_the_alert_rules_of_the_repository(services, prometheus_config):
+    path, config = prometheus_config
+    loaded = {rule for pattern in config["rule_files"] for rule in path.parent.glob(pattern)}
+    assert loaded == set(PROMETHEUS_DIR.glob("*rules*.yml")) and loaded
+
+
+@pytest.mark.skipif(not PROMTOOL.exists() and shutil.which("promtool") is None,
+                    reason="promtool is not installed (make promtool builds it)")  # fmt: skip
+def test_promtool_accepts_the_prometheus_config_with_its_rules(prometheus_config):
+    tool = str(PROMTOOL) if PROMTOOL.exists() else "promtool"
+    done = subprocess.run([tool, "check", "config", str(prometheus_config[0])], capture_output=True, text=True)
+    assert done.returncode == 0 and "rule files found" in done.stdout, done.stdout + done.stderr
+
+
+def test_grafana_is_provisioned_with_the_dashboard_and_the_prometheus_service_as_its_data_source(services):
+    grafana = services["grafana"]
+    assert inside(grafana, "/etc/grafana/provisioning") == GRAFANA_DIR / "provisioning"
+    (provider,) = yaml.safe_load((GRAFANA_DIR / "provisioning/dashboards/shouwang.yml").read_text())["providers"]
+    assert (inside(grafana, provider["options"]["path"]) / "shouwang.json").exists()
+    (source,) = yaml.safe_load((GRAFANA_DIR / "provisioning/datasources/prometheus.yml").read_text())["datasources"]
+    assert source["url"] == "http://prometheus:9090" and "9090:9090" in services["prometheus"]["ports"][0]
+    assert grafana["depends_on"]["prometheus"]["condition"] == "service_healthy"
+    env = environment_of(grafana)
+    assert str(env["GF_AUTH_ANONYMOUS_ENABLED"]).lower() == "false" and str(env["GF_USERS_ALLOW_SIGN_UP"]) == "false"
+    assert re.fullmatch(r"\$\{GRAFANA_ADMIN_PASSWORD:\?[^}]+\}", env["GF_SECURITY_ADMIN_PASSWORD"])  # never a default

@@ -110,6 +110,7 @@ async function start() {
   document.getElementById("nav-models").hidden = !["analyst", "admin"].includes(S.me.role);
   document.getElementById("nav-inbox").hidden = !readsCases();  // an analyst reads cases only when granted
   if (!readsCases() && !location.hash) history.replaceState(null, "", "#/models");
+  document.querySelector(".brand").setAttribute("href", readsCases() ? "#/inbox" : "#/models");
   await places([S.me.region_code]).catch(() => null);
   const who = document.getElementById("who");
   who.textContent = `${S.me.username} · ${jurisdictionName(S.me.region_code)}`;

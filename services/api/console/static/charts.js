@@ -39,11 +39,12 @@ function incomeChart(household) {
   return h("figure", {}, h("figcaption", {}, t("chart")), chart);
 }
 
-// rows: one county's drift rows; a row per feature (the score first), a column per month, the PSI in each cell
-function psiHeatmap(rows, months, alarm) {
+// rows: one county's drift rows; a row per feature (the score first), a column per month, the PSI in each cell (pale
+// where the county-month has fewer households than an alarm needs: its PSI is mostly noise)
+function psiHeatmap(rows, months, alarm, minHouseholds) {
   const byMonth = new Map(rows.map((r) => [r.month, r]));
   const names = ["score", ...new Set(rows.flatMap((r) => Object.keys(r.feature_psi || {})))];
-  const W = 380, L = 120, T = 4, ch = 18, cw = (W - L - 2) / months.length, H = T + names.length * ch + 16;
+  const W = 380, L = 134, T = 4, ch = 19, cw = (W - L - 10) / months.length, H = T + names.length * ch + 16;
   const chart = sv("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart heat", role: "img", "aria-label": t("psi_title") });
   names.forEach((name, i) => {
     const y = T + i * ch;
@@ -51,9 +52,10 @@ function psiHeatmap(rows, months, alarm) {
     months.forEach((month, j) => {
       const row = byMonth.get(month), x = L + j * cw;
       const value = row ? (name === "score" ? row.score_psi : row.feature_psi[name]) : null;
-      const level = psiClass(value, alarm), known = value !== null && value !== undefined;
-      chart.append(sv("rect", { x, y, width: cw - 1, height: ch - 1, class: `cell ${level}`, "data-feature": name,
-        "data-month": month, "data-psi": known ? value.toFixed(4) : "" }, svg("title", {}, `${featureName(name)} · ${month} · PSI ${fixed(value)}`)));
+      const known = value !== null && value !== undefined, few = known && row.households < minHouseholds;
+      const level = `${psiClass(value, alarm)}${few ? " few" : ""}`;
+      chart.append(sv("rect", { x, y, width: cw - 1, height: ch - 1, class: `cell ${level}`, "data-feature": name, "data-month": month,
+        "data-psi": known ? value.toFixed(4) : "" }, svg("title", {}, `${featureName(name)} · ${month} · PSI ${fixed(value)} · ${t("households")} ${row ? count(row.households) : 0}`)));
       if (known) chart.append(sv("text", { x: x + cw / 2 - 0.5, y: y + ch / 2 + 2.5, "text-anchor": "middle", class: `v ${level}` }, value.toFixed(2)));
     });
   });

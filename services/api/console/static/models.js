@@ -21,8 +21,8 @@ async function showRegistry(list, optional) {
   const found = list.active ? await optional(api("/models/active/monitoring?months=12")) : null;
   const monitoring = found ? monitoringCard(found, `${t("monitoring_of")}${found.model}`)
     : h("section", { class: "card", id: "monitoring" }, h("h2", {}, t("monitoring")), h("p", { class: "muted", id: "no-active" }, t("no_active")));
-  view().replaceChildren(h("h1", {}, t("models_title"), h("small", {}, ` ${jurisdictionName(S.me.region_code)}`)),
-    alarmBanner(found), registryCard(list), shadowCard(list, MODELS.shadow), monitoring);
+  view().replaceChildren(...[h("h1", {}, t("models_title"), h("small", {}, ` ${jurisdictionName(S.me.region_code)}`)),
+    alarmBanner(found), registryCard(list), shadowCard(list, MODELS.shadow), monitoring].filter(Boolean));
 }
 
 function registryCard(list) {

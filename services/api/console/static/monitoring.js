@@ -57,9 +57,10 @@ function countyCharts(found, county) {
   const rows = found.drift.filter((r) => r.county === county);
   const newest = rows.reduce((a, b) => (!a || b.month > a.month ? b : a), null);
   const out = [h("figure", { id: "psi" }, h("figcaption", {}, `${t("psi_title")} · ${countyName(found, county)}`),
-    psiHeatmap(rows, found.months, found.thresholds.psi_alarm),
+    psiHeatmap(rows, found.months, found.thresholds.psi_alarm, found.thresholds.min_households),
     h("small", { class: "legend" }, h("i", { class: "key low" }), "< 0.10 ", h("i", { class: "key mid" }), `0.10–${found.thresholds.psi_alarm} `,
-      h("i", { class: "key high" }), `> ${found.thresholds.psi_alarm} · `, tf("psi_hint", found.thresholds.psi_alarm, found.thresholds.min_households)))];
+      h("i", { class: "key high" }), `> ${found.thresholds.psi_alarm} `, h("i", { class: "key high few" }),
+      tf("psi_few", found.thresholds.min_households), ` · ${tf("psi_hint", found.thresholds.psi_alarm, found.thresholds.min_households)}`))];
   if (rows.some((r) => r.levels)) {
     out.push(h("figure", { id: "level-mix" }, h("figcaption", {}, `${t("level_mix")} · ${countyName(found, county)}`),
       levelMixChart(rows, found.months),

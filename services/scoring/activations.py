@@ -10,7 +10,7 @@ from threadpoolctl import threadpool_limits
 
 from services.common import topics
 from services.common.kafka import TopicToEnd
-from services.scoring.model import Activation, ModelRegistry, RiskModel, UnverifiedModel
+from services.scoring.model import Activation, ModelRegistry, NotRegistered, RiskModel, UnverifiedModel
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ class ActiveModel:
     def _apply(self, activation: Activation) -> None:
         try:
             loaded = self.registry.load(activation)
-        except (UnverifiedModel, OSError, ValueError):
+        except (UnverifiedModel, NotRegistered, OSError, ValueError):  # a version this worker's MODEL_DIR lacks too
             log.exception("model %s not loaded as %s; nothing changed", activation.version, activation.role)
             return
         # One OpenMP thread: when households were assessed one at a time, spinning OpenMP threads on a busy machine

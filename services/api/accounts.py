@@ -24,6 +24,7 @@ from services.api.users import (
     UserExists,
     UserStore,
 )
+from services.common.errors import body, errors
 from services.common.settings import ApiSettings
 
 auth_router = APIRouter(tags=["auth"])  # unauthenticated: its own, smaller body limit
@@ -79,7 +80,7 @@ def install(app: FastAPI, settings: ApiSettings) -> None:
 async def _busy(request: Request, exc: Exception) -> JSONResponse:
     """503 when every argon2 thread is taken and the waiting line is full (a login flood)."""
     detail = "too many passwords being checked at once: try again in a moment"
-    return JSONResponse({"detail": detail}, status_code=503, headers={"Retry-After": "1"})
+    return JSONResponse(body(503, detail), status_code=503, headers={"Retry-After": "1"})
 
 
 async def token_pair(request: Request, user: User, family: str | None = None) -> Token:
@@ -147,7 +148,9 @@ async def login(request: Request, form: Annotated[Credentials, Form()]) -> Token
     return await token_pair(request, user)
 
 
-@auth_router.post("/auth/refresh", response_model=Token, summary="Swap a refresh token for new tokens")
+@auth_router.post(
+    "/auth/refresh", response_model=Token, summary="Swap a refresh token for new tokens", responses=errors(401, 429)
+)
 async def refresh(request: Request, body: RefreshRequest) -> Token:
     """A refresh token works once; the account must still be enabled and unchanged since it was issued. A token
     presented again after its use ends every refresh token of its chain (a stolen copy and the real one alike)."""
@@ -182,7 +185,14 @@ async def list_users(request: Request, admin: Admin) -> list[User]:
     return [user for user in await users.all() if admin.covers(user.region_code)]
 
 
-@router.post("/users", response_model=User, status_code=201, tags=["users"], summary="Create a user (admin)")
+@router.post(
+    "/users",
+    response_model=User,
+    status_code=201,
+    tags=["users"],
+    summary="Create a user (admin)",
+    responses=errors(409),
+)
 async def create_user(request: Request, new: NewUser, admin: Admin) -> User:
     """Create a staff account inside your jurisdiction (an admin: only of a strictly narrower one)."""
     if (why := admin.management_refusal(new.role, new.region_code)) is not None:
@@ -226,7 +236,10 @@ def users_of(request: Request) -> UserStore:
     return users
 
 
-@router.post("/users/{username}/disable", response_model=User, tags=["users"], summary="Disable a user (admin)")
+@router.post(
+    "/users/{username}/disable", response_model=User, tags=["users"], summary="Disable a user (admin)",
+    responses=errors(409),
+)  # fmt: skip
 async def disable_user(request: Request, username: UsernamePath, admin: Admin) -> User:
     """The account can no longer log in; its access and refresh tokens stop working at once."""
     if username == admin.username:

@@ -24,6 +24,7 @@ from services.alerts.transitions import MeasureRequest, Refusal, TransitionReque
 from services.api.audit import AuditTrail
 from services.api.permissions import Caseworker
 from services.api.users import User
+from services.common.errors import errors
 
 router = APIRouter(tags=["workflow"])
 _STATUS_CODES = {"role": 403, "state": 409, "criteria": 409, "input": 422}
@@ -31,9 +32,13 @@ _STATUS_CODES = {"role": 403, "state": 409, "criteria": 409, "input": 422}
 
 IfMatch = Annotated[
     str | None,
-    Header(description='the ETag of GET /alerts/{id} (e.g. "3"): refused with 412 unless the alert is still there'),
+    Header(
+        description='the ETag of GET /alerts/{id} (e.g. "3"), or *: 412 unless the alert is still at that version '
+        "(an entity tag that is not one of ours matches no version: 412 too, as RFC 9110 says)",
+    ),
 ]
 _ETAG = re.compile(r'^(?:W/)?"(\d{1,18})"$')
+NO_VERSION = 0  # what an If-Match that is not one of our entity tags names: no alert is ever at version 0
 
 
 def etag(alert: Alert) -> str:
@@ -46,10 +51,8 @@ def expected_version(body_version: int | None, if_match: str | None) -> tuple[in
     if if_match is None or if_match.strip() == "*":
         return body_version, 409
     found = _ETAG.match(if_match.strip())
-    if found is None:
-        raise HTTPException(422, 'If-Match: an ETag of GET /alerts/{id}, such as "3" (or *)')
-    version = int(found.group(1))
-    if body_version is not None and body_version != version:
+    version = int(found.group(1)) if found else NO_VERSION
+    if found and body_version is not None and body_version != version:
         raise HTTPException(422, f"If-Match: names version {version} but expected_version says {body_version}")
     return version, 412
 
@@ -80,7 +83,10 @@ async def _handled(
     return changes.as_stored(after)
 
 
-@router.post("/alerts/{alert_id}/transitions", response_model=Alert, summary="Move an alert through the workflow")
+@router.post(
+    "/alerts/{alert_id}/transitions", response_model=Alert, summary="Move an alert through the workflow",
+    responses=errors(409, 412, 503),
+)  # fmt: skip
 async def transition(
     alert_id: str,
     body: TransitionRequest,
@@ -97,7 +103,10 @@ async def transition(
     return await _handled(request, response, user, stale_code, handling)
 
 
-@router.post("/alerts/{alert_id}/measures", response_model=Alert, summary="Record an assistance measure")
+@router.post(
+    "/alerts/{alert_id}/measures", response_model=Alert, summary="Record an assistance measure",
+    responses=errors(409, 412, 503),
+)  # fmt: skip
 async def record_measure(
     alert_id: str,
     body: MeasureRequest,

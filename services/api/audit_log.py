@@ -45,6 +45,8 @@ async def audit_log(
     redis: Redis = request.app.state.redis
     wanted = {"user": user, "target": target, "action": action}
     items: list[dict[str, str]] = []
+    if before is not None and not any(map(int, before.split("-"))):
+        return AuditPage(items=[], next=None)  # nothing is older than the stream's first possible entry
     upper = f"({before}" if before else "+"
     budget: int = request.app.state.audit_scan_entries
     while True:

@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from services.api.model_registry import audit_model
 from services.api.permissions import Analyst
+from services.common.errors import errors
 from services.common.settings import ScoringSettings
 from services.jobs.evaluations import EvaluationJobs
 
@@ -66,7 +67,9 @@ def _answer(record: dict[str, Any]) -> dict[str, Any] | JSONResponse:
     return JSONResponse(record | {"poll": poll}, status_code=500 if record["status"] == "failed" else 202)
 
 
-@router.post("/{version}/evaluations", responses={202: {"description": "still running: poll the job"}})
+@router.post(
+    "/{version}/evaluations", responses={202: {"description": "still running: poll the job"}, **errors(429, 503)}
+)
 async def evaluate(
     request: Request,
     version: str,
@@ -77,8 +80,8 @@ async def evaluate(
     test_from: Annotated[str, Form(description="or: every labelled cut-off whose horizon starts then")] = "",
     max_rejects: Annotated[int, Form(ge=0)] = 0,
     wait: Annotated[
-        float | None, Form(ge=0, description="seconds to wait for the summary (at most the default)")
-    ] = None,
+        float, Form(ge=0, le=3600, description="seconds to wait for the summary (at most EVALUATION_WAIT_SECONDS)")
+    ] = 3600,
 ) -> Any:
     """Score the uploaded later period with `version` exactly as the stream would, next to the baselines (a job of
     the jobs process); answers the summary, or 202 with the job to poll when it takes longer than
@@ -109,7 +112,7 @@ async def evaluate(
     record = await jobs.start(job_id, user.username, wanted)
     await audit_model(request, user, "model.evaluation_queued", version, job=job_id, evaluation=name)
     longest: float = request.app.state.evaluation_wait_seconds
-    deadline = time.monotonic() + (longest if wait is None else min(wait, longest))
+    deadline = time.monotonic() + min(wait, longest)
     while record["status"] in ("queued", "running") and time.monotonic() < deadline:
         await asyncio.sleep(_POLL_SECONDS)
         record = await jobs.record(job_id) or record

@@ -7,9 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from fastapi import FastAPI, HTTPException, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, HTTPException
 from secure import (
     CacheControl,
     ContentSecurityPolicy,
@@ -22,6 +20,8 @@ from secure import (
 from secure.middleware.asgi import SecureASGIMiddleware
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from services.common import errors
 
 # The console is three static files and loads nothing from elsewhere: the strict preset (no inline script or style,
 # no framing, no referrer, no caching). Only the OpenAPI pages, which FastAPI builds from a CDN with an inline
@@ -100,22 +100,9 @@ class StrictJson:
         await self.app(scope, checked, send)
 
 
-async def validation_failed(request: Request, exc: Exception) -> JSONResponse:
-    """422 naming each offending field and why, without the input (which may be 100 MB, or a password)."""
-    errors = exc.errors() if isinstance(exc, RequestValidationError) else []
-    detail = [_without_input(error) for error in errors]
-    return JSONResponse({"detail": detail}, status_code=422)
-
-
-def _without_input(error: dict[str, Any]) -> dict[str, Any]:
-    message = error["msg"]
-    if error["type"] == "json_invalid" and "error" in error.get("ctx", {}):
-        message = f"{message}: {error['ctx']['error']}"
-    return {"type": error["type"], "loc": list(error["loc"]), "msg": message}
-
-
 def install(app: FastAPI) -> None:
-    """Add the security headers and strict JSON to every request, and validation errors without the input."""
+    """Add the security headers and strict JSON to every request, and the one error shape (validation errors
+    without the input) with every error documented."""
     app.add_middleware(StrictJson)
     app.add_middleware(SecurityHeaders)
-    app.add_exception_handler(RequestValidationError, validation_failed)
+    errors.install(app)

@@ -19,6 +19,7 @@ from redis.asyncio import Redis
 from services.alerts import monitoring as counters
 from services.analytics import monitoring, registry
 from services.api.permissions import Analyst, Caller
+from services.common.errors import errors
 from services.common.months import month_shift
 from services.common.settings import ApiSettings, ScoringSettings
 from services.regions.catalogue import package_names
@@ -124,7 +125,7 @@ async def _answer(request: Request, user: Caller, version: str, region: str | No
     return found
 
 
-@router.get("/active/monitoring")
+@router.get("/active/monitoring", responses=errors(404))
 async def active_monitoring(request: Request, user: Analyst, region: Region = None, months: Months = 12) -> dict[
         str, Any]:  # fmt: skip
     """The active model's drift (PSI per feature and of the score, per county and month, level mix, who raised) and

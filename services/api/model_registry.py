@@ -17,6 +17,7 @@ from services.analytics.training_jobs import TrainingJobs
 from services.api.audit import AuditTrail
 from services.api.permissions import Analyst, NationalAnalyst
 from services.api.users import User
+from services.common.errors import errors
 from services.common.settings import ScoringSettings
 from services.regions.catalogue import package_names
 from services.scoring.model import Activation
@@ -56,7 +57,7 @@ async def list_models(request: Request, user: Analyst) -> dict[str, Any]:
     }
 
 
-@router.get("/shadow/report")
+@router.get("/shadow/report", responses=errors(409))
 async def shadow_report(request: Request, user: Analyst, region: Region = None) -> dict[str, Any]:
     """How the shadow candidate's assessments differ from the active model's, over the newest SHADOW_REPORT_SCORES
     shadow scores (409 when none is shadowing); `by_county`: where households would change level, inside the
@@ -92,7 +93,7 @@ async def stop_shadow(request: Request, user: NationalAnalyst) -> dict[str, Any]
     return done.model_dump(mode="json")
 
 
-@router.post("/rollback")
+@router.post("/rollback", responses=errors(409))
 async def rollback(request: Request, user: NationalAnalyst) -> dict[str, Any]:
     """Re-activate the version that was active before the current one (409 when there is none)."""
     settings = _settings(request)
@@ -106,7 +107,7 @@ async def rollback(request: Request, user: NationalAnalyst) -> dict[str, Any]:
     return done.model_dump(mode="json")
 
 
-@router.post("/train", status_code=202)
+@router.post("/train", status_code=202, responses=errors(409))
 async def train(request: Request, body: TrainRequest, user: NationalAnalyst, trainings: Trainings) -> dict[str, Any]:
     """Queue a training (simulated county by default) for the jobs process; poll `GET /models/train/{job}`.
 
@@ -134,13 +135,13 @@ async def training_job(job: str, user: Analyst, trainings: Trainings) -> dict[st
     return record
 
 
-@router.post("/{version}/activate")
+@router.post("/{version}/activate", responses=errors(409))
 async def activate(request: Request, version: str, user: NationalAnalyst) -> dict[str, Any]:
     """Publish an activation of a registered, checksum-verified version on `models.activations`."""
     return await _publish(request, version, user, registry.activate, "model.activated")
 
 
-@router.post("/{version}/shadow")
+@router.post("/{version}/shadow", responses=errors(409))
 async def start_shadow(request: Request, version: str, user: NationalAnalyst) -> dict[str, Any]:
     """Run a registered, verified version in shadow: it scores next to the active model on `scores.shadow` only."""
     return await _publish(request, version, user, registry.start_shadow, "model.shadow_started")

@@ -18,6 +18,7 @@ from services.api.audit import AuditTrail
 from services.api.permissions import Admin, Staff
 from services.common.settings import ApiSettings
 from services.common.spreadsheets import spreadsheet_writer
+from services.common.uploads import json_instead_of_file
 from services.regions.directory import Place, RegionDirectory
 from services.regions.importer import RegionImports
 
@@ -124,6 +125,9 @@ async def import_names(request: Request, file: UploadFile, admin: Admin) -> dict
             while chunk := await file.read(1 << 20):
                 digest.update(chunk)
                 target.write(chunk)
+        refusal = json_instead_of_file(partial)
+        if refusal is not None:
+            raise HTTPException(422, [{"loc": ["body", "file"], "msg": refusal, "type": "not_code_name_csv"}])
         job_id = digest.hexdigest()
         path = _upload_path(request.app, job_id)
         partial.replace(path)

@@ -179,7 +179,13 @@ async def alert_stream(
     request: Request,
     user: LiveCaseworker,
     session: Annotated[tuple[str, float], Depends(token_session)],
-    last_event_id: Annotated[str | None, Header(pattern=r"^\d+-\d+$")] = None,
+    last_event_id: Annotated[
+        str | None,
+        Header(
+            pattern=r"^\d+-\d+$",
+            description="the `id` of the last event received (e.g. 1733456789012-0): resume after it",
+        ),
+    ] = None,
 ) -> EventSourceResponse:
     """Each event: `id` (resume with Last-Event-ID), `event` (the change kind), `data` (the change as JSON).
 

@@ -21,7 +21,11 @@ USERNAME_PATTERN = rf"^[a-z0-9_.-]{{3,{USERNAME_MAX}}}$"
 Username = Annotated[str, StringConstraints(pattern=USERNAME_PATTERN)]
 Jurisdiction = Annotated[str, StringConstraints(pattern=r"^(\d{2,12})?$")]  # "": the whole country
 PASSWORD_FLOOR = 8  # below this a password is refused before the policy (PASSWORD_MIN_LENGTH, at least this) runs
-Password = Annotated[str, Field(min_length=PASSWORD_FLOOR, max_length=PASSWORD_MAX, examples=["a-long-passphrase"])]
+Password = Annotated[
+    str,
+    Field(min_length=PASSWORD_FLOOR, max_length=PASSWORD_MAX, examples=["Yuanmou-Lychee-Orchard-47"],
+          description="at least 12 characters, not a common password, not containing the username (else 422)"),
+]  # fmt: skip
 ADMIN_USERNAME = "admin"
 _T = TypeVar("_T")
 

@@ -83,7 +83,7 @@ async def list_alerts(
     household_id: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = None,
     overdue: bool | None = None,
     queue: Literal["township", "county"] | None = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Response:
     """Newest first, ties by id descending (stable offset pages); filters combine; only your jurisdiction counts.

@@ -19,6 +19,7 @@ from pydantic import (
     StrictBool,
     StrictInt,
     StringConstraints,
+    WithJsonSchema,
     model_validator,
 )
 
@@ -41,14 +42,29 @@ def _person_ref(value: str) -> str:
     return validate_resident_id(value)
 
 
-Money = Annotated[Decimal, BeforeValidator(checked_amount), PlainSerializer(float, return_type=float, when_used="json")]
-EventDate = Annotated[date, BeforeValidator(_iso_date)]
+# What the OpenAPI documents say of these values (their validators are functions JSON Schema cannot see).
+_MONEY_SCHEMA = {"type": "number", "minimum": 0, "maximum": 1e12, "multipleOf": 0.01,
+                 "description": "yuan, a JSON number, at most 2 decimals"}  # fmt: skip
+Money = Annotated[
+    Decimal,
+    BeforeValidator(checked_amount),
+    PlainSerializer(float, return_type=float, when_used="json"),
+    WithJsonSchema(_MONEY_SCHEMA),
+]
+EventDate = Annotated[date, BeforeValidator(_iso_date), WithJsonSchema({"type": "string", "format": "date"})]
 HouseholdId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 RegionCode = Annotated[str, StringConstraints(pattern=r"^\d{12}$")]
 Month = Annotated[str, StringConstraints(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 # An income period: a month `YYYY-MM`, or a whole year `YYYY` (v1 addition: survey panels report yearly income)
 IncomePeriod = Annotated[str, StringConstraints(pattern=r"^\d{4}(-(0[1-9]|1[0-2]))?$")]
-PersonRef = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_person_ref)]
+PersonRef = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True),
+    AfterValidator(_person_ref),
+    WithJsonSchema({"type": "string", "pattern": r"^(\d{17}[\dXx]|" + PSEUDONYM_PREFIX + r"[0-9a-f]{40})$",
+                    "description": "an 18-character resident ID number (GB 11643, its check digit checked) or a "
+                                   "pseudonym"}),
+]  # fmt: skip
 HouseholdCategory = Literal["poverty_exited", "ordinary", "monitored"]
 
 

@@ -31,4 +31,9 @@ def checked_yuan(value: Any) -> float:
     return float(checked_amount(value))
 
 
-Yuan = Annotated[float, BeforeValidator(checked_yuan), Field(ge=0, le=float(MAX_YUAN), examples=[1500])]
+# The constraints before the validator, so that the OpenAPI document carries them as `minimum` and `maximum`.
+Yuan = Annotated[
+    float,
+    Field(ge=0, le=float(MAX_YUAN), examples=[1500], json_schema_extra={"multipleOf": 0.01}),  # checked exactly below
+    BeforeValidator(checked_yuan),
+]

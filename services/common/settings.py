@@ -248,7 +248,7 @@ class ApiSettings(_Base, RedisSettings, _ChangeLog, _WebhookHosts, PasswordSetti
     )
     api_max_body_bytes: int = Field(default=65536, ge=1, description="largest request body on the API (else 413)")
     api_auth_max_body_bytes: int = Field(
-        default=4096, ge=1, description="largest body on the unauthenticated /auth/* routes (else 413)"
+        default=16384, ge=1, description="largest body on the unauthenticated /auth/* routes (else 413)"
     )
     regions_import_dir: Path = Field(
         default=REPO_ROOT / "state" / "regions", description="uploaded region names files, kept until imported"

@@ -21,13 +21,25 @@ def add_operational_routes(
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["operations"], summary="Kafka and Redis are reachable (200), else 503")
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        summary="Kafka and Redis are reachable (200), else 503",
+        responses={503: {"description": "a dependency is not ready (`checks` names it)"}},
+    )
     async def readyz() -> JSONResponse:
         checks = await readiness()
         ready = all(checks.values())
         return JSONResponse({"ready": ready, "checks": checks}, status_code=200 if ready else 503)
 
-    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        summary="Prometheus metrics",
+        response_class=Response,
+        responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}},
+                         "description": "the Prometheus text exposition format"}},
+    )  # fmt: skip
     async def metrics() -> Response:
         if before_metrics is not None:
             await before_metrics()

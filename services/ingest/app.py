@@ -13,12 +13,17 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
 
 from services.common import topics
+from services.common.errors import body as error_body
+from services.common.errors import errors
+from services.common.errors import install as errors_install
 from services.common.grants import IngestGrant
 from services.common.logs import configure_logging
 from services.common.redis_connections import redis_client
 from services.common.settings import IngestSettings
 from services.common.web import add_operational_routes
-from services.ingest.bindings import BATCH, JSON, STRUCTURED, UnsupportedMediaType, from_http
+from services.ingest import contract
+from services.ingest.bindings import UnsupportedMediaType, from_http
+from services.ingest.contract import BINARY_MODE, BatchAnswer, EventOutcome, RejectedEvent
 from services.ingest.dedup import SeenEvents
 from services.ingest.imports import IMPORT_JOB_HEADER, import_grant, imports_router
 from services.ingest.inbound import InboundRoute
@@ -31,30 +36,18 @@ from services.ingest.screening import EventWindow
 from services.ingest.uploads import UploadGuard
 from services.ingest.validation import UnparseableBody
 
-_EVENT_EXAMPLE = {
-    "specversion": "1.0",
-    "id": "civil-2025-000123",
-    "source": "/civil-affairs/532328",
-    "type": "household.registered",
-    "time": "2025-03-01T08:00:00+08:00",
-    "datacontenttype": "application/json",
-    "data": {
-        "household_id": "H532328001",
-        "region_code": "532328101001",
-        "members": 4,
-        "labourers": 2,
-        "category": "poverty_exited",
-        "annual_net_income": 9600,
-    },
-}
-_REQUEST_BODY = {
-    "required": True,
-    "content": {
-        STRUCTURED: {"schema": {"type": "object"}, "example": _EVENT_EXAMPLE},
-        BATCH: {"schema": {"type": "array", "items": {"type": "object"}, "maxItems": 1000}},
-        JSON: {"schema": {"type": "object"}, "example": _EVENT_EXAMPLE["data"]},
-    },
-}
+EVENTS_DESCRIPTION = """CloudEvents 1.0 in three modes (INTERFACE.md, v1):
+
+- **structured**: `Content-Type: application/cloudevents+json`, the whole event as JSON (one schema per type below);
+- **batch**: `Content-Type: application/cloudevents-batch+json`, a JSON array of such events (at most
+  MAX_BATCH_EVENTS), answered 207 with each event's outcome;
+- **binary**: `Content-Type: application/json`, the event's `data` as the body and its attributes as `ce-specversion`,
+  `ce-id`, `ce-source`, `ce-type` and `ce-time` headers (see `x-cloudevents-binary-mode`: OpenAPI cannot make headers
+  depend on the body's media type).
+
+Rejections no JSON Schema can express are 422 too: a time outside the plausible window (EVENT_TIME_EARLIEST, not in
+the future), a resident ID whose GB 11643 check digit is wrong, `subject` not equal to `data.household_id`. 403: a
+source outside the key's prefix or a household outside its regions."""
 
 
 def create_app(settings: IngestSettings | None = None) -> FastAPI:
@@ -93,6 +86,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         await redis.aclose()
 
     app = FastAPI(title="Shouwang ingest", version="1", lifespan=lifespan)
+    errors_install(app, extend=contract.add_envelopes)
     app.add_middleware(UploadGuard, path="/imports", keys=set(grants), limit=settings.import_max_body_bytes)
 
     key_grant = grant_of(grants)
@@ -113,17 +107,19 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         "/events",
         status_code=202,
         summary="Publish one event (structured or binary mode) or a batch",
-        openapi_extra={"requestBody": _REQUEST_BODY},
+        description=EVENTS_DESCRIPTION,
+        response_model=EventOutcome,
+        openapi_extra={"requestBody": contract.request_body(settings), "x-cloudevents-binary-mode": BINARY_MODE},
         responses={
-            200: {"description": "duplicate: already accepted, no effect"},
-            207: {"description": "batch: one outcome per event"},
-            400: {"description": "unparseable body"},
-            403: {"description": "source outside this key's prefix, or a household outside its regions"},
-            413: {"description": "body or batch too large"},
-            415: {"description": "unsupported content type"},
-            422: {"description": "invalid event: each offending field and why"},
+            200: {"model": EventOutcome, "description": "duplicate: already accepted, no effect"},
+            207: {"model": BatchAnswer, "description": "batch: one outcome per event, in order"},
+            403: {"model": RejectedEvent, "x-own-body": True,
+                  "description": "source outside this key's prefix, or a household outside its regions"},
+            422: {"model": RejectedEvent, "x-own-body": True,
+                  "description": "invalid event: each offending field and why"},
+            **errors(400, 401, 413, 415, 503),
         },
-    )
+    )  # fmt: skip
     async def post_events(request: Request, grant: Annotated[IngestGrant, Depends(sender_grant)]) -> Response:
         body = await _bounded_body(request, settings.max_body_bytes)
         try:
@@ -143,7 +139,11 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
             return _json({"results": [o.as_dict() for o in outcomes], **counts}, 207)
         outcome = outcomes[0]
         status = {"accepted": 202, "duplicate": 200}.get(outcome.status, 403 if outcome.forbidden else 422)
-        return _json(outcome.as_dict(), status)
+        answer = outcome.as_dict()
+        if status >= 400:  # the one error shape besides the outcome
+            reasons = "; ".join(f"{e['field']}: {e['reason']}" for e in answer.get("errors", []))
+            answer |= {k: v for k, v in error_body(status, reasons or "rejected").items() if k != "status"}
+        return _json(answer, status)
 
     async def readiness() -> dict[str, bool]:
         try:
@@ -175,4 +175,4 @@ def _json(body: Any, status: int) -> Response:
 
 
 def _problem(status: int, error: str, detail: Any) -> JSONResponse:
-    return JSONResponse({"error": error, "detail": detail}, status_code=status)
+    return JSONResponse({"error": error, **error_body(status, detail)}, status_code=status)

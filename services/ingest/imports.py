@@ -11,17 +11,20 @@ batch (`<file>.progress`), so every row counts once. Status and rejects are read
 import asyncio
 import json
 import re
+import shutil
 import threading
 import uuid
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, UploadFile
 from fastapi.responses import FileResponse
 from redis.asyncio import Redis
 
+from services.common.errors import errors
 from services.common.grants import IngestGrant
 from services.common.settings import IngestSettings, JobsSettings
+from services.common.uploads import json_instead_of_file
 from services.ingest.importer import FileRefused, Importer, ImportReport
 from services.ingest.mapping import Mapping
 from services.ingest.validation import source_allowed
@@ -70,13 +73,18 @@ def imports_router(settings: IngestSettings, redis: Redis, grant_of_key: Any) ->
             raise HTTPException(403, "this import belongs to a source or regions outside your key's")
         return record
 
-    @router.post("/imports", status_code=202, summary="Upload a department file (CSV, JSONL, XLSX) to import")
-    async def upload(request: Request, file: UploadFile, mapping: str, grant: Grant) -> dict[str, Any]:
+    names = sorted(path.stem for path in settings.import_mappings_dir.glob("*.toml"))
+    Named = Annotated[str, Query(description="a mapping of IMPORT_MAPPINGS_DIR, without .toml",
+                                 json_schema_extra={"enum": names} if names else None)]  # fmt: skip
+
+    @router.post("/imports", status_code=202, summary="Upload a department file (CSV, JSONL, XLSX) to import",
+                 responses=errors(404))  # fmt: skip
+    async def upload(request: Request, file: UploadFile, mapping: Named, grant: Grant) -> dict[str, Any]:
         """Queues an import job with a mapping from the mappings folder (by name, without .toml); its rows are
         checked against this key's sources and regions."""
         mapping_path = settings.import_mappings_dir / f"{_SAFE_NAME.sub('', mapping)}.toml"
         if not mapping_path.is_file():
-            raise HTTPException(422, f"mapping: no mapping named {mapping!r}")
+            raise HTTPException(404, f"mapping: no mapping named {mapping!r} in IMPORT_MAPPINGS_DIR")
         rules = Mapping.load(mapping_path)
         if not grant.covers_source(rules.source):
             regions = f" and regions {' | '.join(grant.regions)}" if grant.regions is not None else ""
@@ -90,6 +98,10 @@ def imports_router(settings: IngestSettings, redis: Redis, grant_of_key: Any) ->
         with path.open("wb") as target:
             while chunk := await file.read(1 << 20):
                 target.write(chunk)
+        refusal = json_instead_of_file(path, rows_may_be_objects=path.suffix.lower() in (".jsonl", ".ndjson"))
+        if refusal is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise HTTPException(422, [{"loc": ["body", "file"], "msg": refusal, "type": "not_a_file"}])
         await _save(redis, job_id, id=job_id, status="queued", source=rules.source, mapping=mapping, file=path.name,
                     grant=grant.as_record())  # fmt: skip
         await queue.enqueue(IMPORT, key=job_id, job_id=job_id, **long_job(settings.jobs_heartbeat_seconds))

@@ -11,20 +11,14 @@ import pytest
 from sklearn.metrics import roc_auc_score
 
 from services.analytics.cli import main
-from services.common.settings import REPO_ROOT
+from tests.panels import nlsy_panel
 
-MAPPING = REPO_ROOT / "deploy" / "mappings" / "panels" / "nlsy-wage-panel.toml"
 RANK = "rank by income after rigid spending"
 
 
 @pytest.fixture(scope="module")
 def panel(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("traps")
-    main(["dev-data", "wage-panel", "--out", str(folder / "wage_panel.csv")])
-    main(["import-panel", str(folder / "wage_panel.csv"), "--mapping", str(MAPPING), "--out",
-          str(folder / "events.jsonl"), "--labels", str(folder / "labels.csv"),
-          "--policy-out", str(folder / "policy")])  # fmt: skip
-    return folder
+    return nlsy_panel(tmp_path_factory.mktemp("traps"))
 
 
 @pytest.fixture(scope="module")

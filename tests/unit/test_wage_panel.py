@@ -15,20 +15,13 @@ from services.analytics.selection import Options, honest_splits, informative
 from services.analytics.training import train
 from services.analytics.training_set import build, later_cutoffs
 from services.common.policy import PolicyBook
-from services.common.settings import REPO_ROOT
 from services.scoring.features import FEATURES
-
-MAPPING = REPO_ROOT / "deploy" / "mappings" / "panels" / "nlsy-wage-panel.toml"
+from tests.panels import nlsy_panel
 
 
 @pytest.fixture(scope="module")
 def panel(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("wage-panel")
-    main(["dev-data", "wage-panel", "--out", str(folder / "wage_panel.csv")])
-    main(["import-panel", str(folder / "wage_panel.csv"), "--mapping", str(MAPPING), "--out",
-          str(folder / "events.jsonl"), "--labels", str(folder / "labels.csv"),
-          "--policy-out", str(folder / "policy")])  # fmt: skip
-    return folder
+    return nlsy_panel(tmp_path_factory.mktemp("wage-panel"))
 
 
 @pytest.fixture(scope="module")

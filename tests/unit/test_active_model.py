@@ -1,13 +1,14 @@
 """A scoring worker keeps the model it has when an activation names one it cannot load, and goes on scoring."""
 
 from datetime import UTC, datetime
+from typing import Literal
 
 from services.scoring.activations import ActiveModel
 from services.scoring.model import Activation, ModelRegistry
 from tests.models import train_toy_model
 
 
-def activation(version: str | None, sha256: str | None, role: str = "active") -> Activation:
+def activation(version: str | None, sha256: str | None, role: Literal["active", "shadow"] = "active") -> Activation:
     return Activation(version=version, sha256=sha256, activated_by="t", activated_at=datetime.now(UTC), role=role)
 
 

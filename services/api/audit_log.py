@@ -38,7 +38,9 @@ async def audit_log(
     user: Annotated[str | None, Query(max_length=64)] = None,
     target: Annotated[str | None, Query(max_length=200)] = None,
     action: Annotated[str | None, Query(max_length=64, examples=["alert.read", "alert.confirmed"])] = None,
-    before: Annotated[str | None, Query(pattern=r"^\d+-\d+$")] = None,
+    before: Annotated[
+        str | None, Query(pattern=r"^\d{1,19}-\d{1,19}$", description="the `next` of the page before (a stream id)")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> AuditPage:
     """Who did what to which alert, household or account inside your jurisdiction, and when; filters combine."""

@@ -166,7 +166,7 @@ def test_an_import_needs_a_known_mapping_and_a_key_for_its_source(stack, tmp_pat
             files={"file": ("x.csv", handle)},
             headers={"authorization": f"Bearer {stack.ingest_key}"},
         )
-    assert unknown.status_code == 422 and "no mapping named" in unknown.json()["detail"]
+    assert unknown.status_code == 404 and "no mapping named" in unknown.json()["detail"]
     with file.open("rb") as handle:
         foreign = httpx.post(
             f"{stack.ingest_url}/imports",

@@ -117,11 +117,12 @@ def test_only_a_national_admin_makes_national_accounts(stack):
 def test_another_townships_alert_or_household_reads_exactly_like_an_unknown_one(stack, counties):
     worker, other, unknown = counties["worker_a"], counties["alert_b"]["id"], str(uuid.uuid4())
     hidden, missing = get(stack, f"/alerts/{other}", worker), get(stack, f"/alerts/{unknown}", worker)
-    assert (hidden.status_code, hidden.json()) == (404, {"detail": f"no alert {other}"})
-    assert (missing.status_code, missing.json()) == (404, {"detail": f"no alert {unknown}"})
+    assert (hidden.status_code, hidden.json()["detail"]) == (404, f"no alert {other}")
+    assert (missing.status_code, missing.json()["detail"]) == (404, f"no alert {unknown}")
     hidden, missing = get(stack, "/households/HSEC000002", worker), get(stack, "/households/HSEC999999", worker)
-    assert (hidden.status_code, hidden.json()) == (404, {"detail": "no household HSEC000002 has been scored"})
-    assert (missing.status_code, missing.json()) == (404, {"detail": "no household HSEC999999 has been scored"})
+    assert (hidden.status_code, hidden.json()["detail"]) == (404, "no household HSEC000002 has been scored")
+    assert (missing.status_code, missing.json()["detail"]) == (404, "no household HSEC999999 has been scored")
+    assert hidden.json() == missing.json() | {"detail": hidden.json()["detail"]}  # the same shape: nothing leaks
 
 
 def test_changing_an_alert_outside_the_jurisdiction_or_an_unknown_one_gets_the_same_403(stack, counties):
@@ -130,7 +131,11 @@ def test_changing_an_alert_outside_the_jurisdiction_or_an_unknown_one_gets_the_s
         move = post(stack, f"/alerts/{alert_id}/transitions", worker, {"to": "verifying", "expected_version": 1})
         assert (move.status_code, move.json()) == (
             403,
-            {"detail": f"alert {alert_id} is unknown or outside your jurisdiction"},
+            {
+                "detail": f"alert {alert_id} is unknown or outside your jurisdiction",
+                "status": 403,
+                "title": "Forbidden",
+            },
         )
 
 

@@ -61,6 +61,13 @@ def descendants(pid: int) -> list[psutil.Process]:
         return []
 
 
+def running(process: psutil.Process) -> bool:
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
 def test_make_run_streams_the_demo_county_serves_alerts_and_stops_cleanly(tmp_path, stop_signal):
     process, ports, log = start_make_run(tmp_path)
@@ -101,6 +108,5 @@ def test_make_run_streams_the_demo_county_serves_alerts_and_stops_cleanly(tmp_pa
             process.wait(60)
         finally:
             log.close()
-    time.sleep(1)
-    assert [port for port in ports.values() if port_open(port)] == []
-    assert [p for p in children if p.is_running() and p.status() != psutil.STATUS_ZOMBIE] == []
+    wait_until(lambda: not any(map(port_open, ports.values())), 30, "every port closed")
+    wait_until(lambda: not any(map(running, children)), 30, "every child process gone")

@@ -153,16 +153,27 @@ class Stack:
     ingest_key: str
     admin_password: str
     processes: dict[str, Process] = field(default_factory=dict)
+    probe_ports: dict[str, int] = field(default_factory=dict)  # scoring and alerts processes: /readyz, /metrics
 
-    def start(self, name: str, service: str | None = None, **env: str) -> Process:
-        """(Re)start ingest, scoring, alerts, api or jobs as `name` (another instance: `service`), `env` added."""
+    def start(self, name: str, service: str | None = None, wait: bool = True, **env: str) -> Process:
+        """(Re)start ingest, scoring, alerts, api or jobs as `name` (another instance: `service`), `env` added; with
+        `wait`, until it is ready (/readyz; scoring and alerts: holding their groups' partitions)."""
         service = service or name
+        if service in _PROBE_PORTS:  # each scoring and alerts process serves its probes on a port of its own
+            variable = _PROBE_PORTS[service]
+            self.probe_ports[name] = int(env.get(variable) or self.probe_ports.get(name) or free_port())
+            env = {**env, variable: str(self.probe_ports[name])}
         process = spawn(name, [sys.executable, "-m", f"services.{service}"], {**self.env, **env})
         self.processes[name] = process
-        if service in ("ingest", "api"):
-            url = self.ingest_url if service == "ingest" else self.api_url
-            wait_until(lambda: _ready(url), 90, f"{name} ready")
+        if wait and service != "jobs":
+            wait_until(lambda: _ready(self.url_of(name)), 90, f"{name} ready")
         return process
+
+    def url_of(self, name: str) -> str:
+        """Where the process `name` answers /readyz (ingest and api: their HTTP address)."""
+        if name in self.probe_ports:
+            return f"http://127.0.0.1:{self.probe_ports[name]}"
+        return self.ingest_url if name.startswith("ingest") else self.api_url
 
     def run_alerts_rebuild(self) -> subprocess.CompletedProcess[str]:
         """`python -m services.alerts rebuild` with the stack's settings (stop alerts and api first)."""
@@ -199,6 +210,9 @@ class Stack:
             process.stop()
 
 
+_PROBE_PORTS = {"scoring": "SCORING_METRICS_PORT", "alerts": "ALERTS_METRICS_PORT"}
+
+
 def _ready(url: str) -> bool:
     try:
         return httpx.get(f"{url}/readyz", timeout=2).status_code == 200
@@ -226,7 +240,6 @@ def make_stack(bootstrap: str, redis_url: str, scoring_dir: Path) -> Stack:
         "MODEL_DIR": str(scoring_dir / "models"),
         "IMPORT_DIR": str(scoring_dir / "imports"),
         "IMPORT_MAPPINGS_DIR": str(mappings),
-        "ALERTS_METRICS_PORT": str(free_port()),
         "INGEST_URL": f"http://127.0.0.1:{ingest_port}",
         "JOBS_INGEST_KEY": key,
         "JOBS_SWEEP_SECONDS": "1",

@@ -26,6 +26,7 @@ from services.alerts.store import AlertStore
 from services.common import topics
 from services.common.kafka import consume_batches
 from services.common.policy import PolicyBook
+from services.common.probes import GroupMember
 from services.common.scores import Score
 
 log = logging.getLogger(__name__)
@@ -46,12 +47,13 @@ class ScoreConsumer:
         scores_topic: str = topics.SCORES,
     ):
         self._consumer = AIOKafkaConsumer(
-            scores_topic,
             bootstrap_servers=bootstrap_servers,
             group_id=group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
         )
+        self.member = GroupMember()  # readiness: this consumer holds its group's assignment
+        self._consumer.subscribe([scores_topic], listener=self.member)
         self._store = store
         self._changes = changes
         self._policies = policies

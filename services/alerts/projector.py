@@ -9,6 +9,7 @@ from services.alerts.changes import TRANSIENT, Change
 from services.alerts.deadletters import DeadLetters
 from services.alerts.store import AlertStore
 from services.common.kafka import consume_batches
+from services.common.probes import GroupMember
 
 
 class Projector:
@@ -16,12 +17,13 @@ class Projector:
 
     def __init__(self, bootstrap_servers: str, topic: str, group_id: str, store: AlertStore, dead_letters: DeadLetters):
         self._consumer = AIOKafkaConsumer(
-            topic,
             bootstrap_servers=bootstrap_servers,
             group_id=group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
         )
+        self.member = GroupMember()  # readiness: this consumer holds its group's assignment
+        self._consumer.subscribe([topic], listener=self.member)
         self._store = store
         self._dead_letters = dead_letters
 

@@ -34,6 +34,7 @@ from services.api.views import router
 from services.common import topics
 from services.common.logs import configure_logging
 from services.common.policy import PolicyBook
+from services.common.probes import redis_reachable
 from services.common.settings import ApiSettings, ScoringSettings, redis_client
 from services.common.web import add_operational_routes
 from services.jobs import queues
@@ -109,10 +110,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     console.install(app)
 
     async def readiness() -> dict[str, bool]:
-        try:
-            return {"redis": bool(await asyncio.wait_for(redis.ping(), 2))}
-        except Exception:  # noqa: BLE001 - any failure means not ready
-            return {"redis": False}
+        return {"redis": await redis_reachable(redis)}
 
     add_operational_routes(app, readiness)
     return app

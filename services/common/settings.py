@@ -154,7 +154,9 @@ class ScoringSettings(_Base):
     scoring_commit_seconds: float = Field(
         default=2.8, gt=0, description="how often the worker commits the offsets of the events it has scored"
     )
-    scoring_metrics_port: int = Field(default=0, ge=0, description="Prometheus /metrics port (0: not served)")
+    scoring_metrics_port: int = Field(
+        default=0, ge=0, description="/metrics, /healthz and /readyz (its group's partitions held) port; 0: none"
+    )
     evaluation_upload_mb: int = Field(
         default=512, ge=1, description="largest events or labels file an evaluation takes"
     )
@@ -169,7 +171,9 @@ class AlertsSettings(_Base, _Redis, _ChangeLog, _WebhookTimeout):
     alerts_score_ids_kept: int = Field(
         default=5000, ge=10, description="newest score ids a household keeps to recognise a redelivered score"
     )
-    alerts_metrics_port: int = Field(default=8002, ge=0, le=65535, description="Prometheus /metrics; 0: none")
+    alerts_metrics_port: int = Field(
+        default=8002, ge=0, le=65535, description="/metrics and probes (readyz: its groups' partitions held); 0: none"
+    )
     alerts_outbox_retention_hours: float = Field(
         default=24.0, gt=0, description="routed changes the outbox keeps for the live stream's Last-Event-ID resume"
     )

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, Response
 
 from services.common import topics
 from services.common.logs import configure_logging
+from services.common.probes import GroupMember, redis_reachable
 from services.common.settings import IngestGrant, IngestSettings, redis_client
 from services.common.web import add_operational_routes
 from services.ingest.bindings import BATCH, JSON, STRUCTURED, UnsupportedMediaType, from_http
@@ -73,6 +74,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         window,
         settings.max_json_depth,
     )
+    inbound = GroupMember()  # the inbound route's consumer in its group
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -80,13 +82,15 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         await asyncio.to_thread(topics.ensure_topics, settings.kafka_bootstrap_servers, settings.kafka_partitions)
         await migrate_legacy_keys(redis)
         await publisher.start()
-        route = InboundRoute(settings.kafka_bootstrap_servers, intake, publisher, settings.max_json_depth)
-        inbound = asyncio.create_task(route.run())
+        route = InboundRoute(
+            settings.kafka_bootstrap_servers, intake, publisher, settings.max_json_depth, member=inbound
+        )
+        consuming = asyncio.create_task(route.run())
         gc.freeze()  # what start-up made lives as long as the process: the collector no longer walks it
         yield
-        inbound.cancel()
+        consuming.cancel()
         with contextlib.suppress(asyncio.CancelledError):
-            await inbound
+            await consuming
         await publisher.stop()
         await redis.aclose()
 
@@ -133,11 +137,10 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         return _json(outcome.as_dict(), status)
 
     async def readiness() -> dict[str, bool]:
-        try:
-            redis_ok = bool(await asyncio.wait_for(redis.ping(), 2))
-        except Exception:  # noqa: BLE001 - any failure means not ready
-            redis_ok = False
-        return {"kafka": await publisher.ready(), "redis": redis_ok}
+        # The inbound group counts once joined: a later rebalance does not concern the HTTP route this readiness
+        # takes in and out of the load balancer.
+        joined = inbound.ever_assigned
+        return {"kafka": await publisher.ready(), "redis": await redis_reachable(redis), "inbound_group": joined}
 
     add_operational_routes(app, readiness)
     return app

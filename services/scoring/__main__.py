@@ -3,7 +3,6 @@
 import sys
 
 from kafka.admin import NewTopic
-from prometheus_client import start_http_server
 
 from services.common import topics
 from services.common.heap import settle_heap
@@ -28,8 +27,6 @@ if __name__ == "__main__":
     counts = partition_counts(settings.kafka_bootstrap_servers, [topics.CANONICAL, *(c.name for c in changelogs)])
     if len(set(counts.values())) != 1:
         raise SystemExit(f"scoring refuses to start: partition counts differ ({counts}); they must be equal")
-    if settings.scoring_metrics_port:
-        start_http_server(settings.scoring_metrics_port, addr=settings.bind_host)
     active_model.load_latest(settings.kafka_bootstrap_servers)  # the active model is in use from the first event
     settle_heap(settings.gc_young_threshold)
     sys.argv = [sys.argv[0], "worker", "--without-web", "--loglevel", "info", *sys.argv[1:]]

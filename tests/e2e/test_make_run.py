@@ -11,21 +11,32 @@ import psutil
 import pytest
 from cloudevents.core.bindings.http import to_structured_event
 from cloudevents.core.v1.event import CloudEvent
+from kafka.admin import KafkaAdminClient
 
+from bench.clients import group_assignment
 from tests.factories import registration
 from tests.infra import LOGS, ROOT, free_port, port_open, wait_until
 
 pytestmark = pytest.mark.integration
+# The consumer groups make run's services form, and the topic each reads (every partition of it held once ready).
+GROUPS = {
+    "shouwang-scoring": "events.canonical",
+    "shouwang-alerts": "scores",
+    "shouwang-alerts-projector": "alerts.changes",
+    "shouwang-ingest-inbound": "events.inbound",
+}
 
 
 def start_make_run(tmp_path):
-    ports = {name: free_port() for name in ("api", "ingest", "alerts_metrics", "kafka", "controller", "redis")}
+    names = ("api", "ingest", "alerts_metrics", "scoring_metrics", "kafka", "controller", "redis")
+    ports = {name: free_port() for name in names}
     env = {
         **os.environ,
         "STATE_DIR": str(tmp_path / "state"),
         "API_PORT": str(ports["api"]),
         "INGEST_PORT": str(ports["ingest"]),
         "ALERTS_METRICS_PORT": str(ports["alerts_metrics"]),
+        "SCORING_METRICS_PORT": str(ports["scoring_metrics"]),
         "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{ports['kafka']}",
         "KAFKA_CONTROLLER_PORT": str(ports["controller"]),
         "REDIS_URL": f"redis://127.0.0.1:{ports['redis']}/0",
@@ -40,6 +51,28 @@ def start_make_run(tmp_path):
         ["make", "run"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
     return process, ports, log
+
+
+def said_ready(offset: int) -> bool:
+    """make run has printed its ready line (after `offset` bytes of its log)."""
+    with (LOGS / "make-run.log").open("rb") as log:
+        log.seek(offset)
+        return b"Shouwang is ready" in log.read()
+
+
+def groups_holding_every_partition(bootstrap: str) -> dict[str, str]:
+    """Each consumer group of the services whose members do not (yet) hold every partition of its topic: why."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        problems = {}
+        for group, topic in GROUPS.items():
+            state, members = group_assignment(admin, group, topic)
+            held = sorted(p for partitions in members.values() for p in partitions)
+            if state != "Stable" or held != list(range(6)):
+                problems[group] = f"{state}, partitions {held}"
+        return problems
+    finally:
+        admin.close()
 
 
 def admin_headers(api: str) -> dict[str, str]:
@@ -70,10 +103,13 @@ def running(process: psutil.Process) -> bool:
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
 def test_make_run_streams_the_demo_county_serves_alerts_and_stops_cleanly(tmp_path, stop_signal):
+    offset = (LOGS / "make-run.log").stat().st_size if (LOGS / "make-run.log").exists() else 0
     process, ports, log = start_make_run(tmp_path)
     api, ingest = f"http://127.0.0.1:{ports['api']}", f"http://127.0.0.1:{ports['ingest']}"
     try:
-        wait_until(lambda: api_ready(api), 180, "make run serving the API")
+        wait_until(lambda: said_ready(offset), 180, "make run saying it is ready")
+        assert api_ready(api)
+        assert groups_holding_every_partition(f"127.0.0.1:{ports['kafka']}") == {}  # ready meant the groups were
         headers = admin_headers(api)
         wait_until(
             lambda: httpx.get(f"{api}/alerts", headers=headers).json()["total"] > 0, 120, "demo alerts appearing"

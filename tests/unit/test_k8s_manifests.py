@@ -262,8 +262,16 @@ def test_the_services_reach_kafka_and_redis_by_their_service_names():
     assert (url.hostname, url.port) == ("redis", redis["spec"]["ports"][0]["port"])
 
 
-@pytest.mark.parametrize(("name", "setting"), [("ingest", "INGEST_PORT"), ("api", "API_PORT")])
-def test_http_services_listen_on_all_interfaces_and_are_probed_on_readyz_and_healthz(name, setting):
+@pytest.mark.parametrize(
+    ("name", "setting"),
+    [
+        ("ingest", "INGEST_PORT"),
+        ("api", "API_PORT"),
+        ("scoring", "SCORING_METRICS_PORT"),
+        ("alerts", "ALERTS_METRICS_PORT"),
+    ],
+)
+def test_every_service_listens_on_all_interfaces_and_is_probed_on_readyz_and_healthz(name, setting):
     container = _container(name)
     assert SETTINGS_ENV["BIND_HOST"] == "0.0.0.0"
     port = int(SETTINGS_ENV.get(setting, FIELDS[name][setting].default))

@@ -102,12 +102,22 @@ class Server:
     address: str
     seconds: float
     process: Process | None = None
+    env: dict[str, str] = field(default_factory=dict)
 
     def start(self) -> Process:
         """Start the server and wait until it accepts connections."""
-        self.process = spawn(self.name, self.args)
-        wait_until(lambda: port_open(self.port), self.seconds, f"{self.name} accepting connections")
+        process = self.launch()
+        self.wait()
+        return process
+
+    def launch(self) -> Process:
+        """Start the server without waiting (a cluster's nodes answer only once a quorum of them runs)."""
+        self.process = spawn(self.name, self.args, self.env)
         return self.process
+
+    def wait(self) -> None:
+        """Wait until the server accepts connections."""
+        wait_until(lambda: port_open(self.port), self.seconds, f"{self.name} accepting connections")
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         """Stop the running server (a clean shutdown unless `sig` says otherwise)."""
@@ -154,6 +164,7 @@ class Stack:
     admin_password: str
     processes: dict[str, Process] = field(default_factory=dict)
     probe_ports: dict[str, int] = field(default_factory=dict)  # scoring and alerts processes: /readyz, /metrics
+    recipes: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)  # name: service, its own env
 
     def start(self, name: str, service: str | None = None, wait: bool = True, **env: str) -> Process:
         """(Re)start ingest, scoring, alerts, api or jobs as `name` (another instance: `service`), `env` added; with
@@ -164,10 +175,21 @@ class Stack:
             self.probe_ports[name] = int(env.get(variable) or self.probe_ports.get(name) or free_port())
             env = {**env, variable: str(self.probe_ports[name])}
         process = spawn(name, [sys.executable, "-m", f"services.{service}"], {**self.env, **env})
-        self.processes[name] = process
+        self.processes[name], self.recipes[name] = process, (service, env)
         if wait and service != "jobs":
             wait_until(lambda: _ready(self.url_of(name)), 90, f"{name} ready")
         return process
+
+    def revive(self) -> None:
+        """Start again, as it was started, every process that has exited (as its supervisor would)."""
+        for name, process in list(self.processes.items()):
+            if process.popen.poll() is not None:
+                service, env = self.recipes[name]
+                self.start(name, service, True, **env)
+
+    def running(self) -> list[str]:
+        """The names of the processes that have not exited."""
+        return [name for name, process in self.processes.items() if process.popen.poll() is None]
 
     def url_of(self, name: str) -> str:
         """Where the process `name` answers /readyz (ingest and api: their HTTP address)."""

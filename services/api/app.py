@@ -62,7 +62,12 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         generated = await app.state.users.ensure_admin(admin_password)
         if generated:
             print(f"First admin created: username admin, password {generated} (shown once)", flush=True)
-        await asyncio.to_thread(topics.ensure_topics, settings.kafka_bootstrap_servers, settings.kafka_partitions)
+        await asyncio.to_thread(
+            topics.ensure_topics,
+            settings.kafka_bootstrap_servers,
+            settings.kafka_partitions,
+            replication=topics.Replication.of(settings),
+        )
         await changes.start()
         reader = asyncio.create_task(app.state.feed.run())
         await regions.resume_imports(app)

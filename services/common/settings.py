@@ -20,6 +20,10 @@ class _Base(BaseSettings):
 
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_partitions: int = Field(default=6, ge=1, description="partitions of household-keyed topics")
+    kafka_replication_factor: int = Field(default=1, ge=1, description="brokers holding each topic the services make")
+    kafka_min_insync_replicas: int = Field(
+        default=1, ge=1, description="replicas that must have a write before the broker acknowledges it (acks=all)"
+    )
     log_level: str = "INFO"
     bind_host: str = "127.0.0.1"
     policy_dir: Path = REPO_ROOT / "policy"
@@ -111,6 +115,9 @@ class IngestSettings(_Base, _Redis, _ImportFolders, ImportLimits, IngestAddress)
     max_json_depth: int = Field(default=32, ge=4, description="JSON nested deeper than this is refused (400)")
     import_max_body_bytes: int = Field(default=256 * 1024 * 1024, ge=1, description="largest POST /imports upload")
     dedup_ttl_days: int = 400
+    ingest_publish_seconds: float = Field(
+        default=15.0, gt=0, description="longest wait for the broker's acknowledgement of a request's events (then 503)"
+    )
     dedup_claim_seconds: int = Field(
         default=60, ge=5, description="how long an event being published holds its (source, id) against a twin"
     )

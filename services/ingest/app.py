@@ -3,14 +3,17 @@
 import asyncio
 import contextlib
 import gc
+import logging
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Annotated, Any
 
 import msgspec
+from aiokafka.errors import KafkaError
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
+from redis.exceptions import RedisError
 
 from services.common import topics
 from services.common.logs import configure_logging
@@ -29,6 +32,8 @@ from services.ingest.regions import HouseholdRegions
 from services.ingest.screening import EventWindow
 from services.ingest.uploads import UploadGuard
 from services.ingest.validation import UnparseableBody
+
+log = logging.getLogger(__name__)
 
 _EVENT_EXAMPLE = {
     "specversion": "1.0",
@@ -61,7 +66,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     settings = settings or IngestSettings()  # type: ignore[call-arg]
     grants = settings.grants()
     redis = redis_client(settings.redis_url, hiredis_packing=True)
-    publisher = EventPublisher(settings.kafka_bootstrap_servers)
+    publisher = EventPublisher(settings.kafka_bootstrap_servers, settings.ingest_publish_seconds)
     window = EventWindow(
         settings.event_time_earliest, settings.event_months_ahead, timedelta(minutes=settings.event_clock_skew_minutes)
     )
@@ -79,7 +84,12 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.log_level)
-        await asyncio.to_thread(topics.ensure_topics, settings.kafka_bootstrap_servers, settings.kafka_partitions)
+        await asyncio.to_thread(
+            topics.ensure_topics,
+            settings.kafka_bootstrap_servers,
+            settings.kafka_partitions,
+            replication=topics.Replication.of(settings),
+        )
         await migrate_legacy_keys(redis)
         await publisher.start()
         route = InboundRoute(
@@ -113,6 +123,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
             413: {"description": "body or batch too large"},
             415: {"description": "unsupported content type"},
             422: {"description": "invalid event: each offending field and why"},
+            503: {"description": "Kafka (too few in-sync brokers) or Redis unavailable: nothing accepted, send again"},
         },
     )
     async def post_events(request: Request, grant: Annotated[IngestGrant, Depends(grant_of(grants))]) -> Response:
@@ -127,7 +138,15 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
             return _problem(400, "unparseable", str(exc))
         if is_batch and len(raws) > settings.max_batch_events:
             return _problem(413, "batch_too_large", f"a batch holds at most {settings.max_batch_events} events")
-        outcomes = await intake.offer(raws, "http", grant)
+        try:
+            outcomes = await intake.offer(raws, "http", grant)
+        except (KafkaError, RedisError, OSError) as exc:  # nothing of the request is accepted: send it again later
+            log.warning("events refused for now: %s", exc)
+            return JSONResponse(
+                {"error": "unavailable", "detail": "the event store cannot take events now; send them again"},
+                status_code=503,
+                headers={"retry-after": "1"},
+            )
         if is_batch:
             tally = Counter(outcome.status for outcome in outcomes)
             counts = {status: tally[status] for status in ("accepted", "duplicate", "rejected")}

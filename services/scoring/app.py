@@ -39,6 +39,7 @@ app = faust.App(
     store="memory://",
     datadir=str(settings.scoring_data_dir),
     topic_partitions=settings.kafka_partitions,
+    topic_replication_factor=settings.kafka_replication_factor,  # the topics faust makes itself (its assignor's)
     web_enabled=False,
     consumer_auto_offset_reset="earliest",
     producer_acks=-1,

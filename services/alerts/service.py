@@ -8,6 +8,7 @@ from services.alerts.changes import ChangeLog
 from services.alerts.consumer import ScoreConsumer
 from services.alerts.deadletters import DeadLetters
 from services.alerts.notify import Notifier
+from services.alerts.positions import Positions
 from services.alerts.projector import Projector
 from services.alerts.store import AlertStore
 from services.alerts.subscriptions import SubscriptionStore
@@ -29,7 +30,12 @@ async def main() -> None:
     settings = AlertsSettings()
     configure_logging(settings.log_level)
     settle_heap(settings.gc_young_threshold)
-    await asyncio.to_thread(topics.ensure_topics, settings.kafka_bootstrap_servers, settings.kafka_partitions)
+    await asyncio.to_thread(
+        topics.ensure_topics,
+        settings.kafka_bootstrap_servers,
+        settings.kafka_partitions,
+        replication=topics.Replication.of(settings),
+    )
     redis = redis_client(settings.redis_url, decode_responses=True)
     store = AlertStore(redis, settings.alerts_score_ids_kept)
     webhooks = WebhookJobs(
@@ -43,8 +49,14 @@ async def main() -> None:
     bootstrap, topic = settings.kafka_bootstrap_servers, settings.alerts_changes_topic
     changes = ChangeLog(bootstrap, topic, redis, settings.alerts_change_wait, settings.alerts_history_kept)
     await changes.start()
+    projection_group = f"{settings.alerts_group_id}-projector"
     projector = Projector(
-        bootstrap, topic, f"{settings.alerts_group_id}-projector", store, DeadLetters(changes.producer, "projector")
+        bootstrap,
+        topic,
+        projection_group,
+        store,
+        DeadLetters(changes.producer, "projector"),
+        Positions(redis, projection_group),
     )
     scores = ScoreConsumer(
         bootstrap,
@@ -53,6 +65,7 @@ async def main() -> None:
         changes,
         PolicyBook.load(settings.policy_dir),
         DeadLetters(changes.producer, "scores"),
+        Positions(redis, settings.alerts_group_id),
         settings.scores_topic,
     )
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from aiokafka import ConsumerRebalanceListener, TopicPartition
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -20,16 +20,19 @@ class GroupMember(ConsumerRebalanceListener):  # type: ignore[misc]
     """Whether a consumer holds its group's assignment: not from the start or a revocation until the next assignment
     (an empty one counts: a group with more members than partitions leaves some idle, and they are ready)."""
 
-    def __init__(self) -> None:
+    def __init__(self, on_assigned: Callable[[Sequence[TopicPartition]], Awaitable[None]] | None = None):
         self.assigned = False
         self.ever_assigned = False
+        self._on_assigned = on_assigned  # e.g. seeks the new partitions to positions kept elsewhere
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
         """A rebalance begins: not ready until it ends."""
         self.assigned = False
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        """The rebalance ended with this member's partitions."""
+        """The rebalance ended with this member's partitions (ready once `on_assigned` is done with them)."""
+        if self._on_assigned is not None:
+            await self._on_assigned(assigned)
         self.assigned = self.ever_assigned = True
 
 

@@ -113,6 +113,18 @@ FIGURES: list[tuple[str, str, str]] = [
             ("scoring_events_per_s", "the same until scoring's group drained"),
         )
     ],
+    *[
+        figure
+        for phase, words in (("registrations", "the push's registrations"), ("month", "then its month"))
+        for figure in (
+            (
+                f"cluster_{phase}_events_per_s",
+                "events/s",
+                f"{words} on 3 brokers (replication factor 3, min.insync.replicas 2, acks=all), model, 1 worker",
+            ),
+            (f"cluster_vs_single_{phase}_ratio", "ratio", "that / the same push on the single broker in this run"),
+        )
+    ],
     *[(f"peak_rss_{name}_mb", "MB", f"peak RSS of {name} over the whole run") for name in SERVICES],
     ("peak_rss_bench_mb", "MB", "peak RSS of the load generator (this process)"),
 ]

@@ -7,8 +7,9 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 
-if [ "${1:-}" = ready ]; then
-  "$root/.venv/bin/python" - "$INGEST_PORT" "$API_PORT" "$SCORING_METRICS_PORT" "$ALERTS_METRICS_PORT" <<'PY'
+if [ "${1:-}" = ready ]; then  # one process (exec): honcho's SIGTERM reaches the waiting Python itself
+  exec "$root/.venv/bin/python" - "$INGEST_PORT" "$API_PORT" "$SCORING_METRICS_PORT" "$ALERTS_METRICS_PORT" <<'PY'
+import contextlib
 import sys
 import time
 
@@ -20,11 +21,13 @@ def ready(port: str) -> bool:
     except httpx.HTTPError:
         return False
 
-while not all(ready(port) for port in sys.argv[1:]):
-    time.sleep(0.5)
+with contextlib.suppress(KeyboardInterrupt):
+    while not all(ready(port) for port in sys.argv[1:]):
+        time.sleep(0.5)
+    print("Shouwang is ready: ingest, api, scoring and alerts answer /readyz, every consumer group holds its partitions.", flush=True)
+    while True:
+        time.sleep(3600)
 PY
-  echo "Shouwang is ready: ingest, api, scoring and alerts answer /readyz, every consumer group holds its partitions."
-  exec sleep infinity
 fi
 "$here/kafka.sh" wait "$KAFKA_PORT" 120
 "$here/redis.sh" wait "$REDIS_PORT" 60

@@ -53,11 +53,11 @@ def start_make_run(tmp_path):
     return process, ports, log
 
 
-def said_ready(offset: int) -> bool:
-    """make run has printed its ready line (after `offset` bytes of its log)."""
+def logged(offset: int, text: bytes) -> bool:
+    """make run has printed `text` (after `offset` bytes of its log)."""
     with (LOGS / "make-run.log").open("rb") as log:
         log.seek(offset)
-        return b"Shouwang is ready" in log.read()
+        return text in log.read()
 
 
 def groups_holding_every_partition(bootstrap: str) -> dict[str, str]:
@@ -94,6 +94,13 @@ def descendants(pid: int) -> list[psutil.Process]:
         return []
 
 
+def arguments(process: psutil.Process) -> list[str]:
+    try:
+        return process.cmdline()
+    except psutil.Error:  # gone, or a zombie
+        return []
+
+
 def running(process: psutil.Process) -> bool:
     try:
         return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
@@ -107,7 +114,7 @@ def test_make_run_streams_the_demo_county_serves_alerts_and_stops_cleanly(tmp_pa
     process, ports, log = start_make_run(tmp_path)
     api, ingest = f"http://127.0.0.1:{ports['api']}", f"http://127.0.0.1:{ports['ingest']}"
     try:
-        wait_until(lambda: said_ready(offset), 180, "make run saying it is ready")
+        wait_until(lambda: logged(offset, b"Shouwang is ready"), 180, "make run saying it is ready")
         assert api_ready(api)
         assert groups_holding_every_partition(f"127.0.0.1:{ports['kafka']}") == {}  # ready meant the groups were
         headers = admin_headers(api)
@@ -140,6 +147,25 @@ def test_make_run_streams_the_demo_county_serves_alerts_and_stops_cleanly(tmp_pa
             os.killpg(process.pid, signal.SIGINT)  # Ctrl-C reaches the whole foreground group
         else:
             process.send_signal(signal.SIGTERM)  # `kill <pid of make>`
+        try:
+            process.wait(60)
+        finally:
+            log.close()
+    wait_until(lambda: not any(map(port_open, ports.values())), 30, "every port closed")
+    wait_until(lambda: not any(map(running, children)), 30, "every child process gone")
+
+
+def test_make_run_stopped_while_it_waits_for_readiness_leaves_nothing_running(tmp_path):
+    process, ports, log = start_make_run(tmp_path)
+    try:
+
+        def waiting() -> bool:  # the process waiting for every /readyz (its arguments: the ports it asks)
+            return any(str(ports["scoring_metrics"]) in arguments(child) for child in descendants(process.pid))
+
+        wait_until(waiting, 60, "make run waiting for readiness")
+        children = descendants(process.pid)
+    finally:
+        process.send_signal(signal.SIGTERM)
         try:
             process.wait(60)
         finally:

@@ -53,11 +53,14 @@ def start_make_run(tmp_path):
     return process, ports, log
 
 
-def logged(offset: int, text: bytes) -> bool:
-    """make run has printed `text` (after `offset` bytes of its log)."""
+def said_ready(process: subprocess.Popen[bytes], offset: int) -> bool:
+    """make run has printed its ready line (after `offset` bytes of its log); an error if it has ended instead."""
     with (LOGS / "make-run.log").open("rb") as log:
         log.seek(offset)
-        return text in log.read()
+        if b"Shouwang is ready" in log.read():
+            return True
+    assert process.poll() is None, f"make run ended ({process.returncode}) before it was ready: see make-run.log"
+    return False
 
 
 def groups_holding_every_partition(bootstrap: str) -> dict[str, str]:
@@ -114,7 +117,7 @@ def test_make_run_streams_the_demo_county_serves_alerts_and_stops_cleanly(tmp_pa
     process, ports, log = start_make_run(tmp_path)
     api, ingest = f"http://127.0.0.1:{ports['api']}", f"http://127.0.0.1:{ports['ingest']}"
     try:
-        wait_until(lambda: logged(offset, b"Shouwang is ready"), 180, "make run saying it is ready")
+        wait_until(lambda: said_ready(process, offset), 180, "make run saying it is ready")
         assert api_ready(api)
         assert groups_holding_every_partition(f"127.0.0.1:{ports['kafka']}") == {}  # ready meant the groups were
         headers = admin_headers(api)

@@ -18,6 +18,7 @@ from tests.factories import registration
 from tests.infra import LOGS, ROOT, free_port, port_open, wait_until
 
 pytestmark = pytest.mark.integration
+PROCESSES = ("kafka", "redis", "ingest", "scoring", "alerts", "api", "jobs", "ready", "demo")  # deploy/local/run.sh
 # The consumer groups make run's services form, and the topic each reads (every partition of it held once ready).
 GROUPS = {
     "shouwang-scoring": "events.canonical",
@@ -159,11 +160,18 @@ def test_make_run_streams_the_demo_county_serves_alerts_and_stops_cleanly(tmp_pa
 
 
 def test_make_run_stopped_while_it_waits_for_readiness_leaves_nothing_running(tmp_path):
+    offset = (LOGS / "make-run.log").stat().st_size if (LOGS / "make-run.log").exists() else 0
     process, ports, log = start_make_run(tmp_path)
     try:
 
-        def waiting() -> bool:  # the process waiting for every /readyz (its arguments: the ports it asks)
-            return any(str(ports["scoring_metrics"]) in arguments(child) for child in descendants(process.pid))
+        def waiting() -> bool:
+            """Every process started (honcho 2.0.0 stopped before it has seen them all fails: KeyError 'pid'), and
+            the one waiting for every /readyz (its arguments: the ports it asks) running."""
+            with (LOGS / "make-run.log").open("rb") as output:
+                output.seek(offset)
+                started = output.read().count(b" started (pid=")
+            waiter = any(str(ports["scoring_metrics"]) in arguments(child) for child in descendants(process.pid))
+            return started == len(PROCESSES) and waiter
 
         wait_until(waiting, 60, "make run waiting for readiness")
         children = descendants(process.pid)

@@ -80,6 +80,11 @@ async def alert_count(redis: Redis) -> int:
     return int(await redis.zcard(ALERT_INDEX))
 
 
+async def redis_used_bytes(redis: Redis) -> int:
+    """Bytes Redis holds now (`used_memory`)."""
+    return int((await redis.info("memory"))["used_memory"])
+
+
 def admin(stack: Stack) -> KafkaAdminClient:
     """Kafka admin client of the stack's broker."""
     return KafkaAdminClient(bootstrap_servers=stack.bootstrap, client_id="shouwang-bench")

@@ -32,6 +32,8 @@ _PRESETS: dict[str, tuple[int, int, int]] = {
     "crowd_streams": (500, 500, 20),  # live streams open during the crowd run of GET /alerts
     "crowd_exports": (20, 20, 2),  # clients exporting ledgers in a loop meanwhile
     "drain_seconds": (120, 600, 30),  # longest wait for the pipeline to catch up after a run
+    # Redis's maxmemory in MB: the push phase keeps three counties of 200,000 households (~2 KB each) side by side
+    "redis_maxmemory_mb": (4096, 4096, 1024),
 }
 
 
@@ -63,6 +65,7 @@ class Knobs:
     crowd_streams: int
     crowd_exports: int
     drain_seconds: int
+    redis_maxmemory_mb: int
     preset: str = "default"
 
     def as_dict(self) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from bench.usage import CpuWindow
 from services.common import topics
 
 BATCH, CLIENTS = 1000, 4  # events a request, concurrent clients: a department's integration
+PHASES = ("registrations", "month")  # a county's push: everyone registered, then a month of events
 RUNS = (("model", 1), ("rules", 1), ("model_2_workers", 2))  # (figure name, scoring workers)
 PROCESSES = ("ingest", "scoring", "scoring-2", "alerts", "api", "kafka", "redis")
 
@@ -102,7 +103,7 @@ async def run_phase(
     """Send one phase's events and time it until every group has drained; CPU and memory of `processes`."""
     redis = clients.redis_client(bench.services)
     try:
-        alerts_before = await clients.alert_count(redis)
+        alerts_before, memory_before = await clients.alert_count(redis), await clients.redis_used_bytes(redis)
         bench.usage.mark()
         window, started = CpuWindow(bench.usage), time.monotonic()
         sent = await _send(bench, events)
@@ -110,6 +111,7 @@ async def run_phase(
         reached = await _drained(bench, pairs, drain)
         cores, finished = window.cores(), max(reached.values())
         alerts = await clients.alert_count(redis) - alerts_before
+        memory_added = await clients.redis_used_bytes(redis) - memory_before
     finally:
         await redis.aclose()
     seconds, count = finished - started, sent["accepted"]
@@ -122,6 +124,7 @@ async def run_phase(
         "ingest_events_per_s": rounded(count / (posted - started)),
         "scoring_events_per_s": rounded(count / (reached[pairs[0][0]] - started)),
         "alerts_raised": alerts,
+        "redis_bytes_added_per_event": round(memory_added / max(count, 1)),
         "cpu_seconds_per_1000_events": {k: v for k, v in cpu.items() if v},
         "peak_rss_mb": {name: bench.usage.peak_since_mark_mb(name) for name in processes},
         "cores": cores,
@@ -140,8 +143,8 @@ async def measure(bench: BenchStack, knobs: Knobs, results: Results, say: Callab
         drained_by = groups(scoring_app, alerts_group)
         details: dict[str, Any] = {"workers": workers, "model": None if run == "rules" else trained["version"]}
         for phase, events in (
-            ("registrations", push_events.registrations(f"P{tag}", households, townships)),
-            ("month", push_events.month(f"P{tag}", households, townships)),
+            (PHASES[0], push_events.registrations(f"P{tag}", households, townships)),
+            (PHASES[1], push_events.month(f"P{tag}", households, townships)),
         ):
             measured = await run_phase(bench, events, drained_by, drain)
             details[phase] = measured
@@ -149,7 +152,10 @@ async def measure(bench: BenchStack, knobs: Knobs, results: Results, say: Callab
             results.put(f"push_{run}_{phase}_events_per_s", measured["events_per_s"])
             results.put(f"push_{run}_{phase}_scoring_events_per_s", measured["scoring_events_per_s"])
         results.details[f"push_{run}"] = details
-    for phase in ("registrations", "month"):
+        if run == "model":  # what a county's households cost in Redis after both pushes (its sizing)
+            added = sum(details[phase]["redis_bytes_added_per_event"] * details[phase]["events"] for phase in PHASES)
+            results.put("push_redis_bytes_per_household", round(added / households))
+    for phase in PHASES:
         model, rules = (results.figures.get(f"push_{run}_{phase}_events_per_s") for run in ("model", "rules"))
         results.put(f"push_model_vs_rules_{phase}_ratio", round(model / rules, 3) if model and rules else None)
     for name in ("scoring-2",):

@@ -117,6 +117,12 @@ FIGURES: list[tuple[str, str, str]] = [
         (f"push_model_vs_rules_{phase}_ratio", "ratio", f"push with the model ÷ rules only, {phase} (issue 24: ≥ 0.85)")
         for phase in ("registrations", "month")
     ],
+    (
+        "push_redis_bytes_per_household",
+        "B",
+        "Redis memory a county's household adds through the model run's registrations and month (alerts, "
+        "timelines, score ids, ingest's duplicate claims): the size of a county's Redis",
+    ),
     *[
         figure
         for phase, words in (("registrations", "the push's registrations"), ("month", "then its month"))

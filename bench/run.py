@@ -115,7 +115,7 @@ def main(
     whole_run = CpuWindow(usage)
     try:
         say("starting Kafka, Redis, ingest and api on free ports")
-        bench.start_infra()
+        bench.start_infra(knobs.redis_maxmemory_mb)
         bench.start("ingest")
         bench.start("api")
         asyncio.run(phases(bench, knobs, results, chosen))

@@ -41,11 +41,11 @@ class BenchStack:
         assert self.stack is not None, "start_infra first"
         return self.stack
 
-    def start_infra(self) -> None:
-        """Start Kafka and Redis on free ports and configure the services."""
+    def start_infra(self, redis_maxmemory_mb: int) -> None:
+        """Start Kafka and Redis (with that maxmemory) on free ports and configure the services."""
         kafka, bootstrap = start_kafka(self.workdir / "kafka")
         self._keep("kafka", kafka)
-        redis, redis_url = start_redis(self.workdir / "redis")
+        redis, redis_url = start_redis(self.workdir / "redis", f"{redis_maxmemory_mb}mb")
         self._keep("redis", redis)
         self.stack = make_stack(bootstrap, redis_url, self.workdir / "scoring")
         self.stack.env["LOG_LEVEL"] = os.environ.get("BENCH_LOG_LEVEL", "INFO")

@@ -134,12 +134,14 @@ def kafka_server(data_dir: Path) -> Server:
     return Server("kafka", args, port, f"127.0.0.1:{port}", 90)
 
 
-def redis_server(data_dir: Path) -> Server:
+def redis_server(data_dir: Path, maxmemory: str | None = None) -> Server:
     """redis-server with AOF and a password of its own (as `make run` starts it) on a free port, not started yet;
-    its address names the password (the tests' own clients), the services get it apart (REDIS_PASSWORD)."""
+    its address names the password (the tests' own clients), the services get it apart (REDIS_PASSWORD);
+    `maxmemory` (e.g. `4gb`) instead of redis.sh's default."""
     port, password = free_port(), secrets.token_hex(16)
     args = [str(ROOT / "deploy/local/redis.sh"), "run", str(port), str(data_dir)]
-    return Server("redis", args, port, f"redis://:{password}@127.0.0.1:{port}/0", 30, env={"REDIS_PASSWORD": password})
+    env = {"REDIS_PASSWORD": password} | ({"REDIS_MAXMEMORY": maxmemory} if maxmemory else {})
+    return Server("redis", args, port, f"redis://:{password}@127.0.0.1:{port}/0", 30, env=env)
 
 
 def start_kafka(data_dir: Path) -> tuple[Process, str]:
@@ -148,9 +150,9 @@ def start_kafka(data_dir: Path) -> tuple[Process, str]:
     return server.start(), server.address
 
 
-def start_redis(data_dir: Path) -> tuple[Process, str]:
-    """redis-server with AOF on a free port; returns the process and its URL."""
-    server = redis_server(data_dir)
+def start_redis(data_dir: Path, maxmemory: str | None = None) -> tuple[Process, str]:
+    """redis-server with AOF on a free port (`maxmemory` as in `redis_server`); returns the process and its URL."""
+    server = redis_server(data_dir, maxmemory)
     return server.start(), server.address
 
 

@@ -7,20 +7,10 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
 
+from services.common.risk_types import MeasureType
 from services.common.scores import Category, Level, Reason
 
 Status = Literal["open", "verifying", "reviewing", "confirmed", "dismissed", "assisting", "resolved"]
-MeasureType = Literal[
-    "industry",
-    "employment",
-    "medical_assistance",
-    "minimum_living_allowance",  # 低保
-    "extreme_poverty_support",  # 特困
-    "temporary_relief",
-    "education_aid",
-    "housing",
-    "other",
-]
 DeadlineName = Literal["home_visit", "decision"]
 
 

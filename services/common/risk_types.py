@@ -7,7 +7,7 @@ holds only the words both sides share, and the one rule that orders a case's pro
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Literal, Protocol, TypeVar, get_args
+from typing import Literal, Protocol, TypeVar, cast, get_args
 
 # The causes of seed 002 (因病、因学、因灾、因残、因突发事件、因产业失败、因就业不稳、因收入来源不稳定), and `other`.
 RiskType = Literal[
@@ -86,6 +86,6 @@ def ranked(proposals: Iterable[P]) -> list[P]:
     return sorted(specific or found, key=lambda p: (-_RANK[p.level], -p.amount, RISK_TYPES.index(p.risk_type)))
 
 
-def risk_types_of(proposals: Iterable[Proposed]) -> list[str]:
+def risk_types_of(proposals: Iterable[Proposed]) -> list[RiskType]:
     """A case's risk types from its proposals: each type once, main first."""
-    return list(dict.fromkeys(p.risk_type for p in ranked(proposals)))
+    return [cast(RiskType, name) for name in dict.fromkeys(p.risk_type for p in ranked(proposals))]

@@ -21,7 +21,7 @@ RiskType = Literal[
     "unstable_income",
     "other",
 ]
-RISK_TYPES: tuple[str, ...] = get_args(RiskType)
+RISK_TYPES: tuple[RiskType, ...] = get_args(RiskType)
 # zh-CN label (as staff write it), English label
 RISK_TYPE_LABELS: dict[str, tuple[str, str]] = {
     "illness": ("因病", "illness"),

@@ -241,7 +241,7 @@ def test_everything_under_a_prefix_comes_in_one_page_however_many_alerts_it_hold
 
 def by_risk_type(alerts: list[Alert], every: bool) -> dict[str, dict[str, int]]:
     """Per risk type (every type, or those the alerts carry): open, confirmed and flagged-overdue cases carrying it."""
-    found = {}
+    found: dict[str, dict[str, int]] = {}
     for name in RISK_TYPES:
         mine = [a for a in alerts if name in a.risk_types]
         opened = [a for a in mine if a.status not in ("dismissed", "resolved")]

@@ -11,6 +11,7 @@ from services.alerts.raising import apply_score
 from services.alerts.resolution import unmet_criteria
 from services.alerts.transitions import Refusal, TransitionRequest, apply_transition
 from services.common.policy import PolicyBook
+from services.common.risk_types import MeasureType, RiskType
 from services.common.scores import Figures, Level, Reason, RiskTypeProposal, Score
 from services.common.settings import REPO_ROOT
 
@@ -19,9 +20,9 @@ POLICY = POLICIES.for_region("532328101001", 2025).values
 T0 = datetime(2025, 6, 1, tzinfo=UTC)
 
 
-def proposal(risk_type: str, code: str, level: Level = "yellow", amount: float = 0, fallback: bool = False):
+def proposal(risk_type: RiskType, code: str, level: Level = "yellow", amount: float = 0, fallback: bool = False):
     return RiskTypeProposal(
-        risk_type=risk_type, reason=code, evidence=f"{code}-rule", level=level, message_zh="证据", message_en="evidence",
+        risk_type=risk_type, reason=code, evidence=f"{code}-rule", level=level, message_zh="证据", message_en="words",
         amount=amount, fallback=fallback,
     )  # fmt: skip
 
@@ -113,7 +114,7 @@ def test_risk_types_are_refused_outside_the_visit_and_confirmation_and_each_type
         TransitionRequest(to="reviewing", risk_types=["bad_luck"])
 
 
-def assisting(risk_types: list[str], *measures: str) -> Alert:
+def assisting(risk_types: list[RiskType], *measures: MeasureType) -> Alert:
     done = [Measure(type=m, amount=100, date=date(2025, 6, 2), recorded_by="w", recorded_at=T0) for m in measures]
     return raised().model_copy(update={"status": "assisting", "confirmed_at": T0 - timedelta(days=400),
                                        "risk_types": risk_types, "measures": done})  # fmt: skip

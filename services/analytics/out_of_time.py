@@ -15,7 +15,15 @@ import joblib
 import numpy as np
 
 from services.analytics.backtest import load_version
-from services.analytics.evaluation import Evaluation, bootstrap, evaluate, evaluate_rules, income_rank, recall_precision
+from services.analytics.evaluation import (
+    Evaluation,
+    bootstrap,
+    evaluate,
+    evaluate_rules,
+    income_rank,
+    recall_precision,
+    risk_type_positives,
+)
 from services.analytics.labels import Labels
 from services.analytics.report import write_period_report
 from services.analytics.training import INCOME_RANK, PLAIN, REFERENCE_FILE
@@ -86,6 +94,7 @@ def evaluate_period(
     _guard(model.manifest.labels_until, version, cutoffs, policies)
     days = sorted(set(cutoffs))
     pending: list[tuple[Changed, int, bool, int, list[float], int, tuple[float, float]]] = []
+    causes: list[str] = []
     lines: dict[date, set[tuple[str, float]]] = defaultdict(set)
     for hid, events in sorted(histories.items()):
         wanted = {day: found for day in days if (found := labels.row(hid, day, horizon)) is not None}
@@ -96,6 +105,7 @@ def evaluate_period(
                 row = feature_row(snap.features)
                 pending.append((Changed(hid, state, latest), days.index(day), *wanted[day], row, snap.rules_level,
                                 snap.alert_rule))  # fmt: skip
+                causes.append(labels.cause(hid, day, horizon) if wanted[day][0] else "")
     if not pending:
         raise ValueError("no household has both events and a known outcome at the chosen cut-offs")
     probabilities, issued, levels = [], [], []
@@ -119,6 +129,7 @@ def evaluate_period(
         np.asarray([item[3] for item in pending], dtype=int),
         np.asarray([item[6] for item in pending], dtype=float).reshape(-1, 2),
         days,
+        risk_type=np.asarray(causes, dtype=object),
     )
     result = _compare(model_dir, version, rows, np.asarray(probabilities), np.asarray(issued), bootstrap_rounds)
     result.lines = {day.isoformat(): sorted(found) for day, found in sorted(lines.items())}
@@ -163,6 +174,10 @@ def summary(result: PeriodEvaluation) -> dict[str, Any]:
             for e in result.evaluations
         },
         "roc_auc_model_minus": {name: [round(a, 4), round(b, 4)] for name, (a, b) in result.differences.items()},
+        "positives_by_risk_type": risk_type_positives(rows),
+        "recall_at_10pct_by_risk_type": {
+            e.name: {name: round(value, 4) for name, value in e.risk_type_recall.items()} for e in result.evaluations
+        },
         "monitoring_lines": {
             day: [{"policy": version, "line": line} for version, line in used] for day, used in result.lines.items()
         },  # fmt: skip

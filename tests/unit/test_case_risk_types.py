@@ -1,15 +1,19 @@
-"""A case's risk types: proposed by the scores it joins, confirmed or corrected by a person (in the history), and
-answered by matching measures when the policy requires it for risk elimination."""
+"""A case's risk types: proposed by the scores it joins, confirmed or corrected by a person (in the history),
+answered by matching measures when the policy requires it for risk elimination, and named by the label a confirmation
+becomes."""
 
+import json
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from pydantic import ValidationError
 
+from services.alerts.changes import Change
 from services.alerts.models import Alert, Measure, Status
 from services.alerts.raising import apply_score
 from services.alerts.resolution import unmet_criteria
 from services.alerts.transitions import Refusal, TransitionRequest, apply_transition
+from services.analytics.labels import verdict_outcomes
 from services.common.policy import PolicyBook
 from services.common.risk_types import MeasureType, RiskType
 from services.common.scores import Figures, Level, Reason, RiskTypeProposal, Score
@@ -130,3 +134,15 @@ def test_with_the_switch_on_each_confirmed_risk_type_needs_a_measure_that_answer
                           household, strict, T0) == []  # fmt: skip
     assert unmet_criteria(case, household, strict.model_copy(update={"resolution_requires_matching_measures": False}),
                           T0) == []  # fmt: skip
+
+
+def test_the_county_s_confirmation_in_the_change_log_becomes_a_label_naming_the_confirmed_main_risk_type():
+    alert = visited(raised(proposal("illness", "medical_burden")), risk_types=["disability"])
+    confirmed = apply_transition(alert, TransitionRequest(to="confirmed", category="marginal",
+                                                          risk_types=["illness", "disability"]),
+                                 "county", "county_supervisor", POLICY, None, T0 + timedelta(days=6),
+                                 POLICIES.first_day)  # fmt: skip
+    change = Change(change_id="c1", alert_id=confirmed.id, household_id="H1", from_version=alert.version,
+                    kind="confirmed", by="county", at=T0 + timedelta(days=6), alert=confirmed)  # fmt: skip
+    [label] = verdict_outcomes([json.loads(change.model_dump_json())])
+    assert (label.household_id, label.outcome, label.risk_type) == ("H1", "confirmed", "illness")

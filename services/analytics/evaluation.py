@@ -5,8 +5,10 @@ the risk type of the positives, lead time, each next to baselines on the same ro
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from sklearn.calibration import calibration_curve
@@ -98,6 +100,22 @@ def risk_type_recalls(ts: TrainingSet, flagged: np.ndarray) -> dict[str, float]:
     """Recall among the positives of each risk type: which causes the scorer misses."""
     causes = ts.causes()
     return {name: float((flagged & ts.y & (causes == name)).sum() / n) for name, n in risk_type_positives(ts).items()}
+
+
+def attribution_agreement(
+    ts: TrainingSet, raised: np.ndarray, attributed: Sequence[Sequence[str]]
+) -> dict[str, dict[str, Any]]:
+    """Per risk type of the positives the model raised: how many, the share whose attributions point to that type
+    (`attributed`: each row's types, largest attribution first), and the type they point to first most often."""
+    causes = ts.causes()
+    out: dict[str, dict[str, Any]] = {}
+    for name in RISK_TYPES:
+        rows = np.flatnonzero(raised & ts.y & (causes == name)).tolist()
+        if rows:
+            firsts = Counter(attributed[i][0] for i in rows if attributed[i]).most_common(1)
+            out[name] = {"raised": len(rows), "attributed_to_it": sum(name in attributed[i] for i in rows) / len(rows),
+                         "first_attribution": firsts[0][0] if firsts else ""}  # fmt: skip
+    return out
 
 
 def lead_time_meaning(ts: TrainingSet, leads: list[int]) -> str | None:

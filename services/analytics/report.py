@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,7 +11,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from services.analytics.evaluation import BUDGETS, Evaluation, risk_type_positives  # noqa: E402
+from services.analytics.evaluation import BUDGETS, Evaluation, attribution_agreement, risk_type_positives  # noqa: E402
 from services.analytics.training import Trained  # noqa: E402
 from services.analytics.training_set import TrainingSet  # noqa: E402
 from services.common.risk_types import label  # noqa: E402
@@ -98,9 +99,31 @@ def risk_type_table(evaluations: list[Evaluation], rows: TrainingSet) -> list[st
     return lines
 
 
+def attribution_table(result: PeriodEvaluation) -> list[str]:
+    """For the positives the model raised, by the risk type their labels name: whether the model's attributions
+    (mapped to risk types by the policy's `risk_type_drivers`) point to that cause; nothing when no label names one."""
+    found = attribution_agreement(result.rows, result.as_issued, result.attributed)
+    if not found:
+        return []
+    lines = ["", "The model's attributions by the risk type of the positives it raised (as issued; each attribution "
+             "mapped to a risk type by the policy's risk_type_drivers):", "",
+             "| risk type | raised | attributions point to it | points to first, most often |",
+             "|---|--:|--:|---|"]  # fmt: skip
+    for name, row in found.items():
+        first = row["first_attribution"]
+        lines.append(f"| {label(name, 'zh')} {name} | {row['raised']:,} | {row['attributed_to_it']:.3f} | "
+                     + (f"{label(first, 'zh')} {first} |" if first else "— |"))  # fmt: skip
+    return lines
+
+
 def _body(
-    evaluations: list[Evaluation], differences: dict[str, tuple[float, float]], folder: Path, rows: TrainingSet
+    evaluations: list[Evaluation],
+    differences: dict[str, tuple[float, float]],
+    folder: Path,
+    rows: TrainingSet,
+    causes: Sequence[str] = (),
 ) -> list[str]:
+    """The figures' tables (with `causes`: more lines on the risk types), then the plots."""
     lines = ["| metric | " + " | ".join(e.name for e in evaluations) + " |", "|---|" + "---|" * len(evaluations)]
     lines += [f"| {words} | " + " | ".join(_cell(e, key) for e in evaluations) + " |" for key, words in ROWS]
     lines += ["", "In brackets: 95 % bootstrap intervals (households resampled, 10 % budget flags held fixed)."]
@@ -122,7 +145,7 @@ def _body(
             + " | ".join(f"{e.county_recall.get(county, 0.0):.3f}" for e in evaluations)
             + " |"
         )
-    lines += risk_type_table(evaluations, rows)
+    lines += [*risk_type_table(evaluations, rows), *causes]
     return [*lines, "", *(f"![{name}]({name})" for name in _plots(evaluations, folder))]
 
 
@@ -168,7 +191,7 @@ def write_period_report(result: PeriodEvaluation, folder: Path, title: str, note
         "apply_event and score_changed; baselines on the same rows",
         "",
     ]
-    lines += _body(result.evaluations, result.differences, folder, rows)
+    lines += _body(result.evaluations, result.differences, folder, rows, attribution_table(result))
     path = folder / "report.md"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

@@ -12,7 +12,7 @@ from services.common.months import month_shift, window
 from services.common.policy import PolicyValues
 from services.common.risk_types import RISK_TYPES, ranked
 from services.scoring.levels import RANK
-from services.scoring.records import ReasonRecord, RiskTypeRecord
+from services.scoring.records import ReasonRecord, RiskTypeRecord, ScoreRecord
 from services.scoring.state import HouseholdState
 
 if TYPE_CHECKING:
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 WordBook = dict[str, tuple[str, str]]
 MEDICAL_REASONS = ("medical_burden", "income_after_rigid_spending_below_threshold")
 INCOME_REASONS = ("income_below_threshold", "income_after_rigid_spending_below_threshold", "income_drop")
+DRIVER = "driver:"  # the evidence of a type one of the model's attributions proposes: driver:<feature>
 _ILLNESS = {
     "chronic": ("慢性病", "chronic illness"),
     "critical": ("重大疾病", "critical illness"),
@@ -169,8 +170,17 @@ def with_model_causes(
         if risk_type is not None and risk_type not in seen:
             seen.add(risk_type)
             zh, en = words.get(name, (name, name))
-            added.append(_proposal(risk_type, reason, f"driver:{name}", f"模型因素：{zh}", f"model attribution: {en}"))
+            added.append(_proposal(risk_type, reason, DRIVER + name, f"模型因素：{zh}", f"model attribution: {en}"))
     if not added and not proposals:
         added.append(_proposal(v.risk_type_rules.model_risk, reason, "model_risk", "模型预测风险，未发现具体致因",
                                "the model's risk, no specific cause found", fallback=True))  # fmt: skip
     return ranked([*proposals, *added])
+
+
+def attributed_risk_types(score: ScoreRecord) -> tuple[str, ...]:
+    """The risk types the model's attributions in `score` point to (by the policy's `risk_type_drivers`), each once,
+    in the order of the attributions (largest first); none when the model raised nothing."""
+    by_driver = {p.evidence.removeprefix(DRIVER): p.risk_type for p in score.risk_type_proposals
+                 if p.evidence.startswith(DRIVER)}  # fmt: skip
+    drivers = next((str(r.evidence.get("drivers", "")) for r in score.reasons if r.code == "model_risk"), "")
+    return tuple(by_driver[name] for name in drivers.split(",") if name in by_driver)

@@ -38,7 +38,7 @@ async def _send(bench: BenchStack, events: Iterator[dict[str, Any]]) -> dict[str
     return totals
 
 
-def _groups(scoring_app: str, alerts_group: str) -> list[tuple[str, str]]:
+def groups(scoring_app: str, alerts_group: str) -> list[tuple[str, str]]:
     """(consumer group, topic) pairs the push goes through."""
     return [
         (scoring_app, topics.CANONICAL),
@@ -47,13 +47,13 @@ def _groups(scoring_app: str, alerts_group: str) -> list[tuple[str, str]]:
     ]
 
 
-async def _drained(bench: BenchStack, groups: list[tuple[str, str]], seconds: float) -> dict[str, float]:
+async def _drained(bench: BenchStack, pairs: list[tuple[str, str]], seconds: float) -> dict[str, float]:
     """Wait until every group has committed the end of its topic; when each one got there."""
     admin, reached = clients.admin(bench.services), dict[str, float]()
     deadline = time.monotonic() + seconds
     try:
-        while len(reached) < len(groups):
-            for group, topic in groups:
+        while len(reached) < len(pairs):
+            for group, topic in pairs:
                 if group in reached:
                     continue
                 end = clients.end_offsets(admin, topic)
@@ -61,9 +61,7 @@ async def _drained(bench: BenchStack, groups: list[tuple[str, str]], seconds: fl
                 if all(done[tp] >= end[tp] for tp in end):
                     reached[group] = time.monotonic()
             if time.monotonic() > deadline:
-                raise TimeoutError(
-                    f"not drained within {seconds:.0f}s: {sorted({g for g, _ in groups} - set(reached))}"
-                )
+                raise TimeoutError(f"not drained within {seconds:.0f}s: {sorted({g for g, _ in pairs} - set(reached))}")
             for name in ("scoring", "alerts"):
                 bench.check_alive(name)
             await asyncio.sleep(0.5)
@@ -72,12 +70,12 @@ async def _drained(bench: BenchStack, groups: list[tuple[str, str]], seconds: fl
     return reached
 
 
-async def _start(bench: BenchStack, tag: str, workers: int) -> tuple[str, str]:
+async def start(bench: BenchStack, tag: str, workers: int) -> tuple[str, str]:
     """Fresh scoring and alerts groups positioned at the ends of their topics, and their workers started."""
     scoring_app, alerts_group = f"bench-push-scoring-{tag}", f"bench-push-alerts-{tag}"
     admin = clients.admin(bench.services)
     try:
-        for group, topic in _groups(scoring_app, alerts_group):
+        for group, topic in groups(scoring_app, alerts_group):
             clients.position_group(admin, group, clients.end_offsets(admin, topic))
     finally:
         admin.close()
@@ -94,10 +92,14 @@ async def _start(bench: BenchStack, tag: str, workers: int) -> tuple[str, str]:
     return scoring_app, alerts_group
 
 
-async def _phase(
-    bench: BenchStack, events: Iterator[dict[str, Any]], groups: list[tuple[str, str]], drain: float
+async def run_phase(
+    bench: BenchStack,
+    events: Iterator[dict[str, Any]],
+    pairs: list[tuple[str, str]],
+    drain: float,
+    processes: tuple[str, ...] = PROCESSES,
 ) -> dict[str, Any]:
-    """Send one phase's events and time it until every group has drained."""
+    """Send one phase's events and time it until every group has drained; CPU and memory of `processes`."""
     redis = clients.redis_client(bench.services)
     try:
         alerts_before = await clients.alert_count(redis)
@@ -105,23 +107,23 @@ async def _phase(
         window, started = CpuWindow(bench.usage), time.monotonic()
         sent = await _send(bench, events)
         posted = time.monotonic()
-        reached = await _drained(bench, groups, drain)
+        reached = await _drained(bench, pairs, drain)
         cores, finished = window.cores(), max(reached.values())
         alerts = await clients.alert_count(redis) - alerts_before
     finally:
         await redis.aclose()
     seconds, count = finished - started, sent["accepted"]
-    cpu = {name: round(cores.get(name, 0.0) * seconds / max(count, 1) * 1000, 2) for name in PROCESSES}
+    cpu = {name: round(cores.get(name, 0.0) * seconds / max(count, 1) * 1000, 2) for name in processes}
     return {
         "events": count,
         "outcomes": sent,
         "seconds": round(seconds, 1),
         "events_per_s": rounded(count / seconds),
         "ingest_events_per_s": rounded(count / (posted - started)),
-        "scoring_events_per_s": rounded(count / (reached[groups[0][0]] - started)),
+        "scoring_events_per_s": rounded(count / (reached[pairs[0][0]] - started)),
         "alerts_raised": alerts,
         "cpu_seconds_per_1000_events": {k: v for k, v in cpu.items() if v},
-        "peak_rss_mb": {name: bench.usage.peak_since_mark_mb(name) for name in PROCESSES},
+        "peak_rss_mb": {name: bench.usage.peak_since_mark_mb(name) for name in processes},
         "cores": cores,
     }
 
@@ -134,14 +136,14 @@ async def measure(bench: BenchStack, knobs: Knobs, results: Results, say: Callab
     for run, workers in RUNS:
         (models.rules_only if run == "rules" else models.activate)(bench)
         tag = f"{run.replace('_', '')}{int(time.time()) % 100000}"
-        scoring_app, alerts_group = await _start(bench, tag, workers)
-        groups = _groups(scoring_app, alerts_group)
+        scoring_app, alerts_group = await start(bench, tag, workers)
+        drained_by = groups(scoring_app, alerts_group)
         details: dict[str, Any] = {"workers": workers, "model": None if run == "rules" else trained["version"]}
         for phase, events in (
             ("registrations", push_events.registrations(f"P{tag}", households, townships)),
             ("month", push_events.month(f"P{tag}", households, townships)),
         ):
-            measured = await _phase(bench, events, groups, drain)
+            measured = await run_phase(bench, events, drained_by, drain)
             details[phase] = measured
             say(f"push {run} {phase}: {measured}")
             results.put(f"push_{run}_{phase}_events_per_s", measured["events_per_s"])

@@ -117,6 +117,18 @@ FIGURES: list[tuple[str, str, str]] = [
         (f"push_model_vs_rules_{phase}_ratio", "ratio", f"push with the model ÷ rules only, {phase} (issue 24: ≥ 0.85)")
         for phase in ("registrations", "month")
     ],
+    *[
+        figure
+        for phase, words in (("registrations", "the push's registrations"), ("month", "then its month"))
+        for figure in (
+            (
+                f"cluster_{phase}_events_per_s",
+                "events/s",
+                f"{words} on 3 brokers (replication factor 3, min.insync.replicas 2, acks=all), model, 1 worker",
+            ),
+            (f"cluster_vs_single_{phase}_ratio", "ratio", "that / the same push on the single broker in this run"),
+        )
+    ],
     *[(f"peak_rss_{name}_mb", "MB", f"peak RSS of {name} over the whole run") for name in SERVICES],
     ("peak_rss_bench_mb", "MB", "peak RSS of the load generator (this process)"),
 ]

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from bench import api, clients, e2e, importing, ingest, push, report, scaleout, scoring, state
+from bench import api, clients, cluster, e2e, importing, ingest, push, report, scaleout, scoring, state
 from bench.command import exit_with
 from bench.config import Knobs, load
 from bench.results_model import Results
@@ -30,6 +30,7 @@ PHASES: dict[str, tuple[str, ...]] = {
     "api": ("api_",),
     "e2e": ("e2e_",),
     "push": ("push_",),
+    "cluster": ("cluster_",),
 }
 _started = time.monotonic()
 
@@ -77,6 +78,7 @@ async def phases(bench: BenchStack, knobs: Knobs, results: Results, chosen: list
         "api": lambda: api.measure(bench, knobs, results, say),
         "e2e": lambda: e2e.measure(bench, knobs, results, say),
         "push": lambda: push.measure(bench, knobs, results, say),
+        "cluster": lambda: cluster.measure(bench, knobs, results, say),
     }
     for name, prefixes in PHASES.items():
         figures = [figure for figure, _, _ in report.FIGURES if figure.startswith(prefixes)]

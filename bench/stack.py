@@ -58,7 +58,7 @@ class BenchStack:
 
     def start_instance(self, name: str, service: str, **env: str) -> Process:
         """Start one more instance of a service (e.g. a second scoring worker) as `name`, `env` for it alone."""
-        process = self.services.start(name, service, **env)
+        process = self.services.start(name, service, wait=service != "scoring", **env)  # scoring: the bench waits
         self.usage.watch(name, process.popen.pid)
         return process
 

@@ -108,9 +108,18 @@ class Server:
 
     def start(self) -> Process:
         """Start the server and wait until it accepts connections."""
+        process = self.launch()
+        self.wait()
+        return process
+
+    def launch(self) -> Process:
+        """Start the server without waiting (a cluster's nodes answer only once a quorum of them runs)."""
         self.process = spawn(self.name, self.args, self.env)
-        wait_until(lambda: port_open(self.port), self.seconds, f"{self.name} accepting connections")
         return self.process
+
+    def wait(self) -> None:
+        """Wait until the server accepts connections."""
+        wait_until(lambda: port_open(self.port), self.seconds, f"{self.name} accepting connections")
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         """Stop the running server (a clean shutdown unless `sig` says otherwise)."""
@@ -157,16 +166,39 @@ class Stack:
     ingest_key: str
     admin_password: str
     processes: dict[str, Process] = field(default_factory=dict)
+    probe_ports: dict[str, int] = field(default_factory=dict)  # scoring and alerts processes: /readyz, /metrics
+    recipes: dict[str, tuple[str, dict[str, str]]] = field(default_factory=dict)  # name: service, its own env
 
-    def start(self, name: str, service: str | None = None, **env: str) -> Process:
-        """(Re)start ingest, scoring, alerts, api or jobs as `name` (another instance: `service`), `env` added."""
+    def start(self, name: str, service: str | None = None, wait: bool = True, **env: str) -> Process:
+        """(Re)start ingest, scoring, alerts, api or jobs as `name` (another instance: `service`), `env` added; with
+        `wait`, until it is ready (/readyz; scoring and alerts: holding their groups' partitions)."""
         service = service or name
+        if service in _PROBE_PORTS:  # each scoring and alerts process serves its probes on a port of its own
+            variable = _PROBE_PORTS[service]
+            self.probe_ports[name] = int(env.get(variable) or self.probe_ports.get(name) or free_port())
+            env = {**env, variable: str(self.probe_ports[name])}
         process = spawn(name, [sys.executable, "-m", f"services.{service}"], {**self.env, **env})
-        self.processes[name] = process
-        if service in ("ingest", "api"):
-            url = self.ingest_url if service == "ingest" else self.api_url
-            wait_until(lambda: _ready(url), 90, f"{name} ready")
+        self.processes[name], self.recipes[name] = process, (service, env)
+        if wait and service != "jobs":
+            wait_until(lambda: _ready(self.url_of(name)), 90, f"{name} ready")
         return process
+
+    def revive(self) -> None:
+        """Start again, as it was started, every process that has exited (as its supervisor would)."""
+        for name, process in list(self.processes.items()):
+            if process.popen.poll() is not None:
+                service, env = self.recipes[name]
+                self.start(name, service, True, **env)
+
+    def running(self) -> list[str]:
+        """The names of the processes that have not exited."""
+        return [name for name, process in self.processes.items() if process.popen.poll() is None]
+
+    def url_of(self, name: str) -> str:
+        """Where the process `name` answers /readyz (ingest and api: their HTTP address)."""
+        if name in self.probe_ports:
+            return f"http://127.0.0.1:{self.probe_ports[name]}"
+        return self.ingest_url if name.startswith("ingest") else self.api_url
 
     def run_alerts_rebuild(self) -> subprocess.CompletedProcess[str]:
         """`python -m services.alerts rebuild` with the stack's settings (stop alerts and api first)."""
@@ -203,6 +235,9 @@ class Stack:
             process.stop()
 
 
+_PROBE_PORTS = {"scoring": "SCORING_METRICS_PORT", "alerts": "ALERTS_METRICS_PORT"}
+
+
 def _ready(url: str) -> bool:
     try:
         return httpx.get(f"{url}/readyz", timeout=2).status_code == 200
@@ -232,7 +267,6 @@ def make_stack(bootstrap: str, redis_url: str, scoring_dir: Path) -> Stack:
         "MODEL_DIR": str(scoring_dir / "models"),
         "IMPORT_DIR": str(scoring_dir / "imports"),
         "IMPORT_MAPPINGS_DIR": str(mappings),
-        "ALERTS_METRICS_PORT": str(free_port()),
         "INGEST_URL": f"http://127.0.0.1:{ingest_port}",
         "JOBS_INGEST_KEY": key,
         "JOBS_SWEEP_SECONDS": "1",

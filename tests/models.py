@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from services.analytics.monitoring import reference
 from services.scoring.features import FEATURES
 from services.scoring.model import ModelManifest, ModelRegistry
+from tests.infra import Stack
 
 
 def synthetic_rows(n: int, seed: int = 1) -> tuple[list[list[float]], list[int]]:
@@ -39,3 +41,11 @@ def train_toy_model(folder: Path, version: str, with_reference: bool = True) -> 
         estimator, baseline, version=version, trained_at=datetime.now(UTC), trained_by="tests",
         metrics={"roc_auc": 0.9}, reference=found,
     )  # fmt: skip
+
+
+def applied_by_scoring(stack: Stack, activate: Callable[[], object], by: str) -> None:
+    """Run `activate` (an activation or shadow change made by `by`), then wait until the scoring worker has applied
+    or refused it (its log says so), so that the next event is scored as the test expects."""
+    offset = stack.log_size("scoring")
+    activate()
+    stack.wait_for_log("scoring", f"by {by})", offset, seconds=60)

@@ -16,42 +16,53 @@ from services.common import topics
 from services.common.policy import PolicyBook
 from services.common.settings import REPO_ROOT
 from services.ingest.validation import validate_event
+from services.scoring.model import RiskModel
 from services.scoring.records import ScoreRecord
 from services.scoring.service import score_event
 from services.scoring.state import HouseholdState
 from tests.clients import login, read_topic
-from tests.factories import income, registration
+from tests.factories import income, registration, resident_id
 from tests.infra import Stack
 
 Figures = dict[str, tuple[str, float]]
 
 
-def county(prefix: str, households: int) -> list[dict[str, Any]]:
-    """Registrations then a year of monthly incomes, some households falling below the line."""
+def head_of(n: int) -> str:
+    """The resident ID of the head of a county's household number `n` (below 1,000)."""
+    return resident_id(f"53232819800101{n:03d}")
+
+
+def county(prefix: str, households: int, people: bool = False) -> list[dict[str, Any]]:
+    """Registrations (with `people`, each names its head: head_of) then a year of monthly incomes, some households
+    falling below the line."""
     events = []
     for n in range(households):
         hid = f"{prefix}{n:03d}"
-        events.append(registration(hid, 40000 + 1000 * n, members=4))
+        heads = {"head_id": head_of(n), "member_ids": [head_of(n)]} if people else {}
+        events.append(registration(hid, 40000 + 1000 * n, members=4, **heads))
         for month in range(1, 13):
             amount = 200 if (n % 3 == 0 and month > 6) else 3500 + n
             events.append(income(hid, f"2024-{month:02d}", amount))
     return events
 
 
-def _clean_pass(events: list[dict[str, Any]]) -> Iterator[tuple[str, HouseholdState, ScoreRecord | None]]:
+def _clean_pass(
+    events: list[dict[str, Any]], model: RiskModel | None = None
+) -> Iterator[tuple[str, HouseholdState, ScoreRecord | None]]:
     """Each event's household, its state and score, scored in order by one worker that never stops."""
     policies = PolicyBook.load(REPO_ROOT / "policy")
     states: dict[str, HouseholdState] = {}
     for raw in events:
         event = validate_event(raw, b"k")
-        state, score = score_event(states.get(event.household_id, HouseholdState()), event, policies, datetime.now(UTC))
+        before = states.get(event.household_id, HouseholdState())
+        state, score = score_event(before, event, policies, datetime.now(UTC), model)
         states[event.household_id] = state
         yield event.household_id, state, score
 
 
-def uninterrupted_figures(events: list[dict[str, Any]]) -> Figures:
-    """What one clean pass over the events gives: (level, 12-month income) per household."""
-    return {hid: (score.level, score.figures.income_12m) for hid, _, score in _clean_pass(events) if score}
+def uninterrupted_figures(events: list[dict[str, Any]], model: RiskModel | None = None) -> Figures:
+    """What one clean pass over the events gives (with `model` active): (level, 12-month income) per household."""
+    return {hid: (score.level, score.figures.income_12m) for hid, _, score in _clean_pass(events, model) if score}
 
 
 def settled(state: HouseholdState) -> HouseholdState:

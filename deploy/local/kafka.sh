@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
-# The real Apache Kafka broker (KRaft, single node) from Maven Central.
+# The real Apache Kafka broker (KRaft) from Maven Central: one node, or one node of a cluster.
 #   kafka.sh fetch                         download the broker into .cache/kafka/libs (once)
-#   kafka.sh run PORT CONTROLLER_PORT DIR  format DIR if new, then run the broker in the foreground
+#   kafka.sh run PORT CONTROLLER_PORT DIR  format DIR if new, then run a single-node broker in the foreground
+#   kafka.sh node ID PORT CONTROLLER_PORT DIR VOTERS CLUSTER_ID
+#                                          the same for node ID of a cluster whose controllers are VOTERS
+#                                          (`1@127.0.0.1:9093,2@127.0.0.1:9193,...`): each node is broker and
+#                                          controller; Kafka's own topics get one replica per voter (at most 3)
+#                                          and min.insync.replicas 2 (1 alone); KAFKA_HEAP sets its heap (1g)
 #   kafka.sh wait PORT [SECONDS]           wait until the broker accepts connections
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -18,13 +23,22 @@ fetch() {
 
 run() {
   local port="$1" controller="$2" dir="$3"
+  node 1 "$port" "$controller" "$dir" "1@127.0.0.1:$controller" ""
+}
+
+node() {
+  local id="$1" port="$2" controller="$3" dir="$4" voters="$5" cluster="$6"
   fetch
   mkdir -p "$dir/data"
   dir="$(cd "$dir" && pwd)"
+  local replicas isr
+  replicas="$(tr ',' '\n' <<< "$voters" | wc -l)"
+  [ "$replicas" -gt 3 ] && replicas=3
+  isr=$((replicas > 1 ? 2 : 1))
   cat > "$dir/server.properties" <<PROPS
 process.roles=broker,controller
-node.id=1
-controller.quorum.voters=1@127.0.0.1:$controller
+node.id=$id
+controller.quorum.voters=$voters
 listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller
 advertised.listeners=PLAINTEXT://127.0.0.1:$port
 controller.listener.names=CONTROLLER
@@ -32,18 +46,19 @@ listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
 log.dirs=$dir/data
 num.partitions=6
 auto.create.topics.enable=false
-offsets.topic.replication.factor=1
+default.replication.factor=$replicas
+min.insync.replicas=$isr
+offsets.topic.replication.factor=$replicas
 offsets.topic.num.partitions=6
-transaction.state.log.replication.factor=1
-transaction.state.log.min.isr=1
-share.coordinator.state.topic.replication.factor=1
-share.coordinator.state.topic.min.isr=1
+transaction.state.log.replication.factor=$replicas
+transaction.state.log.min.isr=$isr
+share.coordinator.state.topic.replication.factor=$replicas
+share.coordinator.state.topic.min.isr=$isr
 group.initial.rebalance.delay.ms=0
 PROPS
   local java_opts=(-Xms256m -Xmx${KAFKA_HEAP:-1g} -Dlog4j2.configurationFile="$here/log4j2.properties" -cp "$libs/*")
   if [ ! -f "$dir/data/meta.properties" ]; then
-    local cluster
-    cluster="$(java "${java_opts[@]}" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)"
+    [ -n "$cluster" ] || cluster="$(java "${java_opts[@]}" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)"
     java "${java_opts[@]}" kafka.tools.StorageTool format -t "$cluster" -c "$dir/server.properties" > /dev/null
   fi
   exec java "${java_opts[@]}" kafka.Kafka "$dir/server.properties"
@@ -62,6 +77,7 @@ wait_for() {
 case "${1:-}" in
   fetch) fetch ;;
   run) shift; run "$@" ;;
+  node) shift; node "$@" ;;
   wait) shift; wait_for "$@" ;;
-  *) echo "usage: $0 fetch | run PORT CONTROLLER_PORT DIR | wait PORT [SECONDS]" >&2; exit 2 ;;
+  *) echo "usage: $0 fetch | run PORT CONTROLLER_PORT DIR | node ID PORT CONTROLLER_PORT DIR VOTERS CLUSTER_ID | wait PORT [SECONDS]" >&2; exit 2 ;;
 esac

@@ -37,6 +37,7 @@ export INGEST_API_KEYS="${INGEST_API_KEYS:-$LOCAL_INGEST_KEY=/}"
 export KAFKA_BOOTSTRAP_SERVERS="${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9092}"
 export REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
 export API_PORT="${API_PORT:-8000}" INGEST_PORT="${INGEST_PORT:-8001}" ALERTS_METRICS_PORT="${ALERTS_METRICS_PORT:-8002}"
+export SCORING_METRICS_PORT="${SCORING_METRICS_PORT:-8003}"
 export INGEST_URL="http://127.0.0.1:$INGEST_PORT" JOBS_INGEST_KEY="${JOBS_INGEST_KEY:-${INGEST_API_KEYS%%=*}}"
 export KAFKA_PORT="${KAFKA_BOOTSTRAP_SERVERS##*:}"
 export KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
@@ -47,14 +48,14 @@ export SCORING_DATA_DIR="$STATE_DIR/scoring"
 # The demo picks a key of INGEST_API_KEYS that may write its county (or DEMO_INGEST_KEY), and says so when none may.
 export DEMO_INGEST_URL="http://127.0.0.1:$INGEST_PORT" DEMO_INGEST_KEY="${DEMO_INGEST_KEY:-}"
 
-for port in "$API_PORT" "$INGEST_PORT" "$ALERTS_METRICS_PORT" "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$REDIS_PORT"; do
+for port in "$API_PORT" "$INGEST_PORT" "$ALERTS_METRICS_PORT" "$SCORING_METRICS_PORT" "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$REDIS_PORT"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2> /dev/null; then
     echo "Port $port is already in use: stop whatever listens there (another make run?) or choose other ports." >&2
     exit 1
   fi
 done
 
-processes=(kafka redis ingest scoring alerts api jobs)
+processes=(kafka redis ingest scoring alerts api jobs ready)
 [ "$DEMO" = 1 ] && processes+=(demo)
 
 cat <<MSG
@@ -64,5 +65,7 @@ Shouwang is starting (Ctrl-C stops everything).
   Ingest        : http://127.0.0.1:$INGEST_PORT/events   (Authorization: Bearer ${INGEST_API_KEYS%%=*})
   Kafka, Redis  : $KAFKA_BOOTSTRAP_SERVERS, $REDIS_URL (password: REDIS_PASSWORD in $secrets)
   Demo county   : $([ "$DEMO" = 1 ] && echo "streaming (DEMO=0 starts empty)" || echo "off")
+  Probes        : /readyz on each address above and on scoring :$SCORING_METRICS_PORT, alerts :$ALERTS_METRICS_PORT
+A line says when all is ready: every service answers /readyz and every consumer group holds its partitions.
 MSG
 exec .venv/bin/honcho start -f deploy/local/Procfile -d "$root" "${processes[@]}"

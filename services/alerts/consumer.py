@@ -12,20 +12,23 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from pydantic import ValidationError
 
 from services.alerts.changes import TRANSIENT, ChangeLog
 from services.alerts.deadletters import DeadLetters
 from services.alerts.models import Alert
+from services.alerts.positions import Positions, RolledBack
 from services.alerts.raising import apply_score
 from services.alerts.records import DecodeErrors, ScoreRecord
 from services.alerts.store import AlertStore
 from services.common import topics
 from services.common.kafka import consume_batches
 from services.common.policy import PolicyBook
+from services.common.probes import GroupMember
 from services.common.scores import Score
 
 log = logging.getLogger(__name__)
@@ -43,15 +46,18 @@ class ScoreConsumer:
         changes: ChangeLog,
         policies: PolicyBook,
         dead_letters: DeadLetters,
+        positions: Positions,
         scores_topic: str = topics.SCORES,
     ):
         self._consumer = AIOKafkaConsumer(
-            scores_topic,
             bootstrap_servers=bootstrap_servers,
             group_id=group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
         )
+        self._positions = positions
+        self.member = GroupMember(self._resume)  # readiness: this consumer holds its group's assignment
+        self._consumer.subscribe([scores_topic], listener=self.member)
         self._store = store
         self._changes = changes
         self._policies = policies
@@ -84,10 +90,12 @@ class ScoreConsumer:
                 detail = f"score {record.score_id}: the household's alert kept changing underneath"
                 await self._dead_letters.put(message, "stale", detail)
         await self._store.record_scores(record for pairs in by_household.values() for record, _ in pairs)
+        await self._positions.save(messages)
 
     async def _change_alerts(self, pending: dict[str, list[ScoreRecord]]) -> dict[str, list[ScoreRecord]]:
         """Make and log the alert changes of these households' scores; returns the households that lost a race."""
-        contexts = await self._store.contexts({h: [r.score_id for r in records] for h, records in pending.items()})
+        wanted = {h: [r.score_id for r in records] for h, records in pending.items()}
+        contexts = await self._store.contexts(wanted, self._positions)  # never decided on a Redis gone back in time
         now = datetime.now(UTC)
         planned: list[tuple[str, Alert, str]] = []
         for household, records in pending.items():
@@ -109,6 +117,14 @@ class ScoreConsumer:
         lost = {household for (household, _, _), done in zip(planned, applied, strict=True) if not done}
         return {household: pending[household] for household in lost}
 
+    async def _resume(self, partitions: Sequence[TopicPartition]) -> None:
+        await self._positions.resume(self._consumer, partitions)
+
+    async def _go_back(self, consumer: AIOKafkaConsumer) -> None:
+        await self._positions.resume(consumer, sorted(consumer.assignment()))
+
     async def run(self) -> None:
         """Consume until cancelled."""
-        await consume_batches(self._consumer, self.handle_batch, "scores", TRANSIENT)
+        await consume_batches(
+            self._consumer, self.handle_batch, "scores", (*TRANSIENT, RolledBack), go_back=self._go_back
+        )

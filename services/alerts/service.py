@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 
-from prometheus_client import start_http_server
-
 from services.alerts.changes import ChangeLog
 from services.alerts.consumer import ScoreConsumer
 from services.alerts.deadletters import DeadLetters
 from services.alerts.notify import Notifier
+from services.alerts.positions import Positions
 from services.alerts.projector import Projector
 from services.alerts.store import AlertStore
 from services.alerts.subscriptions import SubscriptionStore
@@ -19,6 +18,7 @@ from services.common import topics
 from services.common.heap import settle_heap
 from services.common.logs import configure_logging
 from services.common.policy import PolicyBook
+from services.common.probes import redis_reachable, serve_probes
 from services.common.redis_connections import redis_client
 from services.common.settings import AlertsSettings
 from services.jobs import queues
@@ -31,9 +31,12 @@ async def main() -> None:
     settings = AlertsSettings()
     configure_logging(settings.log_level)
     settle_heap(settings.gc_young_threshold)
-    if settings.alerts_metrics_port:
-        start_http_server(settings.alerts_metrics_port, addr=settings.bind_host)
-    await asyncio.to_thread(topics.ensure_topics, settings.kafka_bootstrap_servers, settings.kafka_partitions)
+    await asyncio.to_thread(
+        topics.ensure_topics,
+        settings.kafka_bootstrap_servers,
+        settings.kafka_partitions,
+        replication=topics.Replication.of(settings),
+    )
     redis = redis_client(settings.redis_url, decode_responses=True)
     store = AlertStore(redis, settings.alerts_score_ids_kept)
     webhooks = WebhookJobs(
@@ -47,19 +50,35 @@ async def main() -> None:
     bootstrap, topic = settings.kafka_bootstrap_servers, settings.alerts_changes_topic
     changes = ChangeLog(bootstrap, topic, redis, settings.alerts_change_wait, settings.alerts_history_kept)
     await changes.start()
+    projection_group = f"{settings.alerts_group_id}-projector"
+    projector = Projector(
+        bootstrap,
+        topic,
+        projection_group,
+        store,
+        DeadLetters(changes.producer, "projector"),
+        Positions(redis, projection_group),
+    )
+    scores = ScoreConsumer(
+        bootstrap,
+        settings.alerts_group_id,
+        store,
+        changes,
+        PolicyBook.load(settings.policy_dir),
+        DeadLetters(changes.producer, "scores"),
+        Positions(redis, settings.alerts_group_id),
+        settings.scores_topic,
+    )
+
+    async def readiness() -> dict[str, bool]:
+        groups = {"scores_group": scores.member.assigned, "changes_group": projector.member.assigned}
+        return {**groups, "redis": await redis_reachable(redis)}
+
+    if settings.alerts_metrics_port:
+        await serve_probes(settings.bind_host, settings.alerts_metrics_port, readiness)
     parts = [
-        Projector(
-            bootstrap, topic, f"{settings.alerts_group_id}-projector", store, DeadLetters(changes.producer, "projector")
-        ).run(),
-        ScoreConsumer(
-            bootstrap,
-            settings.alerts_group_id,
-            store,
-            changes,
-            PolicyBook.load(settings.policy_dir),
-            DeadLetters(changes.producer, "scores"),
-            settings.scores_topic,
-        ).run(),
+        projector.run(),
+        scores.run(),
         DeadlineWatch(store, changes, settings.alerts_deadline_interval).run(),
         Notifier(
             redis,

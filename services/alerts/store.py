@@ -26,6 +26,7 @@ from services.alerts.changes import RESULTS_CHANNEL, Change, result_key
 from services.alerts.deadlines import next_check, overdue_since
 from services.alerts.index import ALERT_JSON, alert_key
 from services.alerts.models import Alert
+from services.alerts.positions import Positions
 from services.alerts.records import ScoreRecord
 from services.alerts.search import AlertFilter, AlertIndex
 from services.alerts.tally import Tally, tallies
@@ -169,11 +170,16 @@ class AlertStore:
         alert_id = await self._redis.get(household_key(household_id, "latest"))
         return await self.get(str(alert_id)) if alert_id else None
 
-    async def contexts(self, score_ids: dict[str, list[str]]) -> dict[str, HouseholdContext]:
-        """For each household: its latest alert and which of these scores were handled before (one round trip)."""
+    async def contexts(self, score_ids: dict[str, list[str]], positions: Positions) -> dict[str, HouseholdContext]:
+        """For each household: its latest alert and which of these scores were handled before (one round trip, in
+        one transaction with the check of the reader's `positions`: RolledBack if Redis lost its last writes)."""
         if not score_ids:
             return {}
-        found = await self._contexts(args=[_json(list(score_ids.items()))])
+        async with self._redis.pipeline(transaction=True) as pipe:
+            await positions.check(pipe)
+            await self._contexts(args=[_json(list(score_ids.items()))], client=pipe)
+            checked, found = await pipe.execute()
+        positions.verify(checked)
         contexts = {}
         for n, (household_id, ids) in enumerate(score_ids.items()):
             flags = str(found[2 * n + 1])

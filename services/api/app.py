@@ -41,6 +41,7 @@ from services.api.views import router
 from services.common import topics
 from services.common.logs import configure_logging
 from services.common.policy import PolicyBook
+from services.common.probes import redis_reachable
 from services.common.redis_connections import redis_client
 from services.common.settings import ApiSettings, ScoringSettings
 from services.common.web import add_operational_routes
@@ -72,7 +73,12 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.log_level)
         await bootstrap.apply_admin_password(app, settings)
-        await asyncio.to_thread(topics.ensure_topics, settings.kafka_bootstrap_servers, settings.kafka_partitions)
+        await asyncio.to_thread(
+            topics.ensure_topics,
+            settings.kafka_bootstrap_servers,
+            settings.kafka_partitions,
+            replication=topics.Replication.of(settings),
+        )
         await changes.start()
         reader = asyncio.create_task(app.state.feed.run())
         memory = asyncio.create_task(watch_redis_memory(redis, settings))
@@ -137,10 +143,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     console.install(app)
 
     async def readiness() -> dict[str, bool]:
-        try:
-            return {"redis": bool(await asyncio.wait_for(redis.ping(), 2))}
-        except Exception:  # noqa: BLE001 - any failure means not ready
-            return {"redis": False}
+        return {"redis": await redis_reachable(redis)}
 
     add_operational_routes(app, readiness, model_monitoring.GaugeRefresh(redis, settings))
     return app

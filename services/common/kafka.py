@@ -62,9 +62,11 @@ async def consume_batches(
     what: str,
     retry_on: tuple[type[Exception], ...],
     timeout_ms: int = 500,
+    go_back: Callable[[AIOKafkaConsumer], Awaitable[None]] = rewind,
 ) -> None:
     """Consume until cancelled: each batch (partition order kept) is handled whole, then its offsets committed; a
-    batch failing with one of `retry_on` is read again from the last commit (at-least-once: `handle` is idempotent)."""
+    batch failing with one of `retry_on` is read again from the last commit, or wherever `go_back` seeks
+    (at-least-once: `handle` is idempotent)."""
     await consumer.start()
     try:
         while True:
@@ -75,7 +77,7 @@ async def consume_batches(
             except retry_on as exc:
                 log.warning("%s paused, retrying from the last commit: %s", what, exc, exc_info=True)
                 await asyncio.sleep(1)
-                await rewind(consumer)
+                await go_back(consumer)
                 continue
             if messages:
                 await consumer.commit()

@@ -20,6 +20,10 @@ class _Base(BaseSettings):
 
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_partitions: int = Field(default=6, ge=1, description="partitions of household-keyed topics")
+    kafka_replication_factor: int = Field(default=1, ge=1, description="brokers holding each topic the services make")
+    kafka_min_insync_replicas: int = Field(
+        default=1, ge=1, description="replicas that must have a write before the broker acknowledges it (acks=all)"
+    )
     log_level: str = "INFO"
     bind_host: str = "127.0.0.1"
     policy_dir: Path = REPO_ROOT / "policy"
@@ -138,6 +142,9 @@ class IngestSettings(_Base, RedisSettings, _ImportFolders, ImportLimits, IngestA
     max_json_depth: int = Field(default=32, ge=4, description="JSON nested deeper than this is refused (400)")
     import_max_body_bytes: int = Field(default=256 * 1024 * 1024, ge=1, description="largest POST /imports upload")
     dedup_ttl_days: int = 400
+    ingest_publish_seconds: float = Field(
+        default=15.0, gt=0, description="longest wait for the broker's acknowledgement of a request's events (then 503)"
+    )
     dedup_claim_seconds: int = Field(
         default=60, ge=5, description="how long an event being published holds its (source, id) against a twin"
     )
@@ -181,7 +188,9 @@ class ScoringSettings(_Base):
     scoring_commit_seconds: float = Field(
         default=2.8, gt=0, description="how often the worker commits the offsets of the events it has scored"
     )
-    scoring_metrics_port: int = Field(default=0, ge=0, description="Prometheus /metrics port (0: not served)")
+    scoring_metrics_port: int = Field(
+        default=0, ge=0, description="/metrics, /healthz and /readyz (its group's partitions held) port; 0: none"
+    )
     evaluation_upload_mb: int = Field(
         default=128, ge=1, description="largest events or labels file an evaluation takes"
     )
@@ -196,7 +205,9 @@ class AlertsSettings(_Base, RedisSettings, _ChangeLog, _WebhookTimeout):
     alerts_score_ids_kept: int = Field(
         default=5000, ge=10, description="newest score ids a household keeps to recognise a redelivered score"
     )
-    alerts_metrics_port: int = Field(default=8002, ge=0, le=65535, description="Prometheus /metrics; 0: none")
+    alerts_metrics_port: int = Field(
+        default=8002, ge=0, le=65535, description="/metrics and probes (readyz: its groups' partitions held); 0: none"
+    )
     alerts_outbox_retention_hours: float = Field(
         default=24.0, gt=0, description="routed changes the outbox keeps for the live stream's Last-Event-ID resume"
     )

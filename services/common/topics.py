@@ -1,9 +1,11 @@
-"""Kafka topic names and their creation with explicit partition counts."""
+"""Kafka topic names and their creation with explicit partition counts, replication and `min.insync.replicas`."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
 from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import TopicAlreadyExistsError
@@ -22,30 +24,56 @@ ALERTS_DEADLETTER = "alerts.deadletter"  # scores and alert changes that can nev
 _DAY_MS = 24 * 3600 * 1000
 
 
-def topic_specs(partitions: int) -> list[NewTopic]:
+class _KafkaSettings(Protocol):
+    kafka_replication_factor: int
+    kafka_min_insync_replicas: int
+
+
+@dataclass(frozen=True)
+class Replication:
+    """How many brokers hold each partition, and how many must have a write before it is acknowledged (acks=all)."""
+
+    factor: int = 1
+    min_insync: int = 1
+
+    @classmethod
+    def of(cls, settings: _KafkaSettings) -> Replication:
+        """KAFKA_REPLICATION_FACTOR and KAFKA_MIN_INSYNC_REPLICAS of a service's settings."""
+        return cls(settings.kafka_replication_factor, settings.kafka_min_insync_replicas)
+
+    def topic(self, name: str, partitions: int, configs: Mapping[str, str] | None = None) -> NewTopic:
+        """A topic to create with this replication (its `min.insync.replicas` among its configs)."""
+        settings = {**(configs or {}), "min.insync.replicas": str(self.min_insync)}
+        return NewTopic(name, partitions, self.factor, topic_configs=settings)
+
+
+def topic_specs(partitions: int, replication: Replication = Replication()) -> list[NewTopic]:
     """Return the topics the system needs; household-keyed ones get `partitions` partitions."""
+    keep = replication.topic
     return [
-        NewTopic(INBOUND, partitions, 1, topic_configs={"retention.ms": str(7 * _DAY_MS)}),
-        NewTopic(CANONICAL, partitions, 1, topic_configs={"retention.ms": "-1"}),
-        NewTopic(DEADLETTER, partitions, 1, topic_configs={"retention.ms": str(30 * _DAY_MS)}),
-        NewTopic(SCORES, partitions, 1, topic_configs={"retention.ms": "-1"}),
-        NewTopic(SHADOW_SCORES, partitions, 1, topic_configs={"retention.ms": str(90 * _DAY_MS)}),
-        NewTopic(ALERT_CHANGES, partitions, 1, topic_configs={"retention.ms": "-1"}),
-        NewTopic(PERSONS_UNMATCHED, partitions, 1, topic_configs={"retention.ms": "-1"}),
-        NewTopic(MODEL_ACTIVATIONS, 1, 1, topic_configs={"retention.ms": "-1"}),
-        NewTopic(ALERTS_DEADLETTER, partitions, 1, topic_configs={"retention.ms": str(30 * _DAY_MS)}),
+        keep(INBOUND, partitions, {"retention.ms": str(7 * _DAY_MS)}),
+        keep(CANONICAL, partitions, {"retention.ms": "-1"}),
+        keep(DEADLETTER, partitions, {"retention.ms": str(30 * _DAY_MS)}),
+        keep(SCORES, partitions, {"retention.ms": "-1"}),
+        keep(SHADOW_SCORES, partitions, {"retention.ms": str(90 * _DAY_MS)}),
+        keep(ALERT_CHANGES, partitions, {"retention.ms": "-1"}),
+        keep(PERSONS_UNMATCHED, partitions, {"retention.ms": "-1"}),
+        keep(MODEL_ACTIVATIONS, 1, {"retention.ms": "-1"}),
+        keep(ALERTS_DEADLETTER, partitions, {"retention.ms": str(30 * _DAY_MS)}),
     ]
 
 
 @retry(stop=stop_after_delay(120), wait=wait_fixed(1), reraise=True)
-def ensure_topics(bootstrap_servers: str, partitions: int, extra: Sequence[NewTopic] = ()) -> None:
+def ensure_topics(
+    bootstrap_servers: str, partitions: int, extra: Sequence[NewTopic] = (), replication: Replication = Replication()
+) -> None:
     """Create any missing topic, and `extra` ones (idempotent); returns once the broker's metadata shows each
     created one with its leaders (several services start at once: a topic another one created may not show yet);
-    waits up to two minutes for the broker."""
+    waits up to two minutes for the broker. Topics that exist keep their replication."""
     admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="shouwang-topics")
     try:
         existing = set(admin.list_topics())
-        missing = [spec for spec in [*topic_specs(partitions), *extra] if spec.name not in existing]
+        missing = [spec for spec in [*topic_specs(partitions, replication), *extra] if spec.name not in existing]
         if missing:
             with contextlib.suppress(TopicAlreadyExistsError):
                 admin.create_topics(missing)

@@ -3,14 +3,17 @@
 import asyncio
 import contextlib
 import gc
+import logging
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Annotated, Any
 
 import msgspec
+from aiokafka.errors import KafkaError
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, Response
+from redis.exceptions import RedisError
 
 from services.common import topics
 from services.common.errors import body as error_body
@@ -18,6 +21,7 @@ from services.common.errors import errors
 from services.common.errors import install as errors_install
 from services.common.grants import IngestGrant
 from services.common.logs import configure_logging
+from services.common.probes import GroupMember, redis_reachable
 from services.common.redis_connections import redis_client
 from services.common.settings import IngestSettings
 from services.common.web import add_operational_routes
@@ -35,6 +39,8 @@ from services.ingest.regions import HouseholdRegions
 from services.ingest.screening import EventWindow
 from services.ingest.uploads import UploadGuard
 from services.ingest.validation import UnparseableBody
+
+log = logging.getLogger(__name__)
 
 EVENTS_DESCRIPTION = """CloudEvents 1.0 in three modes (INTERFACE.md, v1):
 
@@ -55,7 +61,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     settings = settings or IngestSettings()  # type: ignore[call-arg]
     grants = settings.grants()
     redis = redis_client(settings.redis_url, hiredis_packing=True)
-    publisher = EventPublisher(settings.kafka_bootstrap_servers)
+    publisher = EventPublisher(settings.kafka_bootstrap_servers, settings.ingest_publish_seconds)
     window = EventWindow(
         settings.event_time_earliest, settings.event_months_ahead, timedelta(minutes=settings.event_clock_skew_minutes)
     )
@@ -68,20 +74,28 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         window,
         settings.max_json_depth,
     )
+    inbound = GroupMember()  # the inbound route's consumer in its group
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.log_level)
-        await asyncio.to_thread(topics.ensure_topics, settings.kafka_bootstrap_servers, settings.kafka_partitions)
+        await asyncio.to_thread(
+            topics.ensure_topics,
+            settings.kafka_bootstrap_servers,
+            settings.kafka_partitions,
+            replication=topics.Replication.of(settings),
+        )
         await migrate_legacy_keys(redis)
         await publisher.start()
-        route = InboundRoute(settings.kafka_bootstrap_servers, intake, publisher, settings.max_json_depth)
-        inbound = asyncio.create_task(route.run())
+        route = InboundRoute(
+            settings.kafka_bootstrap_servers, intake, publisher, settings.max_json_depth, member=inbound
+        )
+        consuming = asyncio.create_task(route.run())
         gc.freeze()  # what start-up made lives as long as the process: the collector no longer walks it
         yield
-        inbound.cancel()
+        consuming.cancel()
         with contextlib.suppress(asyncio.CancelledError):
-            await inbound
+            await consuming
         await publisher.stop()
         await redis.aclose()
 
@@ -117,7 +131,8 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
                   "description": "source outside this key's prefix, or a household outside its regions"},
             422: {"model": RejectedEvent, "x-own-body": True,
                   "description": "invalid event: each offending field and why"},
-            **errors(400, 401, 413, 415, 503),
+            **errors(400, 401, 413, 415),
+            503: {"description": "Kafka (too few in-sync brokers) or Redis unavailable: nothing accepted, send again"},
         },
     )  # fmt: skip
     async def post_events(request: Request, grant: Annotated[IngestGrant, Depends(sender_grant)]) -> Response:
@@ -132,7 +147,13 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
             return _problem(400, "unparseable", str(exc))
         if is_batch and len(raws) > settings.max_batch_events:
             return _problem(413, "batch_too_large", f"a batch holds at most {settings.max_batch_events} events")
-        outcomes = await intake.offer(raws, "http", grant)
+        try:
+            outcomes = await intake.offer(raws, "http", grant)
+        except (KafkaError, RedisError, OSError) as exc:  # nothing of the request is accepted: send it again later
+            log.warning("events refused for now: %s", exc)
+            refused = _problem(503, "unavailable", "the event store cannot take events now; send them again")
+            refused.headers["retry-after"] = "1"
+            return refused
         if is_batch:
             tally = Counter(outcome.status for outcome in outcomes)
             counts = {status: tally[status] for status in ("accepted", "duplicate", "rejected")}
@@ -146,11 +167,10 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         return _json(answer, status)
 
     async def readiness() -> dict[str, bool]:
-        try:
-            redis_ok = bool(await asyncio.wait_for(redis.ping(), 2))
-        except Exception:  # noqa: BLE001 - any failure means not ready
-            redis_ok = False
-        return {"kafka": await publisher.ready(), "redis": redis_ok}
+        # The inbound group counts once joined: a later rebalance does not concern the HTTP route this readiness
+        # takes in and out of the load balancer.
+        joined = inbound.ever_assigned
+        return {"kafka": await publisher.ready(), "redis": await redis_reachable(redis), "inbound_group": joined}
 
     add_operational_routes(app, readiness)
     return app

@@ -9,6 +9,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
 from services.common import topics
 from services.common.kafka import consume_batches
+from services.common.probes import GroupMember
 from services.ingest.bindings import from_kafka
 from services.ingest.intake import Intake
 from services.ingest.publisher import EventPublisher
@@ -29,14 +30,16 @@ class InboundRoute:
         max_depth: int,
         topic: str = topics.INBOUND,
         group_id: str = GROUP_ID,
+        member: GroupMember | None = None,
     ):
         self._consumer = AIOKafkaConsumer(
-            topic,
             bootstrap_servers=bootstrap_servers,
             group_id=group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
         )
+        self.member = member or GroupMember()  # readiness: this consumer holds its group's assignment
+        self._consumer.subscribe([topic], listener=self.member)
         self._intake = intake
         self._publisher = publisher
         self._max_depth = max_depth

@@ -10,6 +10,7 @@ from typing import Any
 
 import msgspec
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 
 from services.common import topics
 from services.common.identity import scrub_resident_ids
@@ -18,11 +19,16 @@ from services.ingest.canonical import CanonicalEvent
 from services.ingest.validation import FieldError
 
 
+class NotPublished(KafkaError):  # type: ignore[misc]
+    """The broker did not acknowledge every event in time (too few brokers, or none, reachable): none is accepted."""
+
+
 class EventPublisher:
     """Idempotent Kafka producer (acks=all): an event is accepted only once the broker has it."""
 
-    def __init__(self, bootstrap_servers: str):
+    def __init__(self, bootstrap_servers: str, wait_seconds: float = 15.0):
         self._bootstrap_servers = bootstrap_servers
+        self._wait_seconds = wait_seconds
         self._producer: AIOKafkaProducer
 
     async def start(self) -> None:
@@ -51,8 +57,24 @@ class EventPublisher:
         await self._send_all(topics.PERSONS_UNMATCHED, [((e.person or "").encode(), e.body, []) for e in events])
 
     async def _send_all(self, topic: str, records: Sequence[tuple[bytes, bytes, Headers]]) -> None:
-        """Send whole batches per partition (the partition any Kafka client picks for the key), in order."""
-        await asyncio.gather(*await send_batches(self._producer, topic, [(k, v, h, None) for k, v, h in records]))
+        """Send whole batches per partition (the partition any Kafka client picks for the key), in order; raise
+        NotPublished unless every one is acknowledged within the wait (one left over may still land later: a
+        resend is a duplicate, which scoring ignores by event id)."""
+        deadline = asyncio.get_running_loop().time() + self._wait_seconds
+        try:
+            async with asyncio.timeout_at(deadline):
+                sent = await send_batches(self._producer, topic, [(k, v, h, None) for k, v, h in records])
+        except TimeoutError as exc:
+            raise NotPublished(f"no leader for {topic} within {self._wait_seconds}s") from exc
+        for future in sent:
+            future.add_done_callback(_ignore_outcome)  # the request fails or succeeds on its own; nothing waits
+        if not sent:
+            return
+        _, pending = await asyncio.wait(sent, timeout=max(0.0, deadline - asyncio.get_running_loop().time()))
+        if pending:
+            raise NotPublished(f"{len(pending)} of {len(sent)} batches unacknowledged after {self._wait_seconds}s")
+        for future in sent:
+            future.result()  # a batch the broker refused (e.g. NOT_ENOUGH_REPLICAS) raises its error
 
     async def dead_letter(self, raw: Any, errors: Sequence[FieldError], origin: str) -> None:
         """Record a refused message with its reasons; resident IDs in it are masked first."""
@@ -69,6 +91,11 @@ class EventPublisher:
         except Exception:  # noqa: BLE001 - any failure means not ready
             return False
         return True
+
+
+def _ignore_outcome(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()  # retrieved: a late failure is not logged as never retrieved
 
 
 @functools.lru_cache(maxsize=4096)

@@ -2,34 +2,27 @@
 
 import sys
 
-from kafka.admin import NewTopic
-from prometheus_client import start_http_server
-
 from services.common import topics
 from services.common.heap import settle_heap
-from services.common.topics import ensure_topics, partition_counts
+from services.common.topics import Replication, ensure_topics, partition_counts
 from services.scoring.app import active_model, app, households, settings, unmatched_people
 
 if __name__ == "__main__":
     # The tables' changelogs are created up front with the source topic's partitions: faust creating it while
     # starting can read its metadata before it exists and stop with PartitionsMismatch.
+    replication = Replication.of(settings)
     changelogs = [
-        NewTopic(
-            table.changelog_topic.get_topic_name(),
-            settings.kafka_partitions,
-            1,
-            topic_configs={"cleanup.policy": "compact"},
+        replication.topic(
+            table.changelog_topic.get_topic_name(), settings.kafka_partitions, {"cleanup.policy": "compact"}
         )
         for table in (households, unmatched_people)
     ]
-    ensure_topics(settings.kafka_bootstrap_servers, settings.kafka_partitions, changelogs)
+    ensure_topics(settings.kafka_bootstrap_servers, settings.kafka_partitions, changelogs, replication)
     # Scoring writes a household's state to the changelog partition its events come from, and faust recovers
     # changelog partition P for the worker holding events.canonical partition P: the counts must be equal.
     counts = partition_counts(settings.kafka_bootstrap_servers, [topics.CANONICAL, *(c.name for c in changelogs)])
     if len(set(counts.values())) != 1:
         raise SystemExit(f"scoring refuses to start: partition counts differ ({counts}); they must be equal")
-    if settings.scoring_metrics_port:
-        start_http_server(settings.scoring_metrics_port, addr=settings.bind_host)
     active_model.load_latest(settings.kafka_bootstrap_servers)  # the active model is in use from the first event
     settle_heap(settings.gc_young_threshold)
     sys.argv = [sys.argv[0], "worker", "--without-web", "--loglevel", "info", *sys.argv[1:]]

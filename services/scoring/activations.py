@@ -33,7 +33,12 @@ class ActiveModel:
         try:
             loaded = self.registry.load(activation)
         except (UnverifiedModel, NotRegistered, OSError, ValueError):  # a version this worker's MODEL_DIR lacks too
-            log.exception("model %s not loaded as %s; nothing changed", activation.version, activation.role)
+            log.exception(
+                "model %s not loaded as %s (by %s); nothing changed",
+                activation.version,
+                activation.role,
+                activation.activated_by,
+            )
             return
         # One OpenMP thread: when households were assessed one at a time, spinning OpenMP threads on a busy machine
         # made one assessment take 57 ms instead of 7 (not re-measured since predictions run per batch).

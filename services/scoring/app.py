@@ -17,6 +17,7 @@ from services.common import topics
 from services.common.events import HouseholdEvent
 from services.common.kafka import Outgoing, send_batches
 from services.common.policy import PolicyBook, PolicyError
+from services.common.probes import serve_probes
 from services.common.settings import ScoringSettings
 from services.scoring import faust_consumer
 from services.scoring.activations import ActiveModel
@@ -38,6 +39,7 @@ app = faust.App(
     store="memory://",
     datadir=str(settings.scoring_data_dir),
     topic_partitions=settings.kafka_partitions,
+    topic_replication_factor=settings.kafka_replication_factor,  # the topics faust makes itself (its assignor's)
     web_enabled=False,
     consumer_auto_offset_reset="earliest",
     producer_acks=-1,
@@ -123,3 +125,18 @@ async def discover_unregistered_households(stream: Any) -> None:
 async def follow_model_activations() -> None:
     """Keep the active model current (loaded at start, swapped on activation)."""
     await active_model.follow(settings.kafka_bootstrap_servers)
+
+
+async def readiness() -> dict[str, bool]:
+    """The worker holds its share of the group's partitions, its tables recovered (a rebalance has ended since the
+    last one began)."""
+    return {"group": app.rebalancing_count > 0 and not app.rebalancing}
+
+
+@app.task
+async def serve_scoring_probes() -> None:
+    """/healthz, /readyz and /metrics on SCORING_METRICS_PORT (when set)."""
+    if settings.scoring_metrics_port:
+        server = await serve_probes(settings.bind_host, settings.scoring_metrics_port, readiness)
+        async with server:
+            await server.serve_forever()

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from services.scoring.model import RiskModel
 from tests.clients import post_batch
 from tests.infra import Server, Stack
 from tests.recovery import alert_problems, county, missing_from_canonical, uninterrupted_figures, wait_for_figures
@@ -21,17 +22,17 @@ BATCH_SIZE = 40
 PACE = 0.1  # seconds between batches, so the load is still running when the fault comes
 DOWN = 2.0  # seconds the faulty part stays down
 CATCH_UP = 240.0  # seconds allowed from the restart until every household is right
-SERVICES = ("ingest", "scoring", "alerts", "api", "jobs")
 
 
 class Load:
     """Posts the events in batches from a thread, as a department system would: retrying until each is taken."""
 
-    def __init__(self, stack: Stack, events: list[dict[str, Any]]):
-        self.stack = stack
+    def __init__(self, stack: Stack, events: list[dict[str, Any]], pace: float = PACE):
+        self.stack, self.pace = stack, pace
         self.batches = [events[i : i + BATCH_SIZE] for i in range(0, len(events), BATCH_SIZE)]
         self.halfway = threading.Event()
         self.problems: list[str] = []
+        self.attempts: list[tuple[float, float, int | None]] = []  # each POST: sent, answered, status (None: none)
         self._thread = threading.Thread(target=self._run, name="drill-load", daemon=True)
 
     def start(self) -> None:
@@ -49,18 +50,21 @@ class Load:
             self._post_until_taken(batch)
             if number == len(self.batches) // 2:
                 self.halfway.set()
-            time.sleep(PACE)
+            time.sleep(self.pace)
         self.halfway.set()
 
     def _post_until_taken(self, batch: list[dict[str, Any]]) -> None:
         """Accepted or duplicate (taken before a crash) is done; refused is a problem; no answer is tried again."""
         deadline = time.monotonic() + CATCH_UP
         while time.monotonic() < deadline:
+            sent = time.monotonic()
             try:
                 response = post_batch(self.stack, batch)
             except httpx.HTTPError:
+                self.attempts.append((sent, time.monotonic(), None))
                 time.sleep(0.5)
                 continue
+            self.attempts.append((sent, time.monotonic(), response.status_code))
             if response.status_code == 207:
                 refused = [r for r in response.json()["results"] if r["status"] == "rejected"]
                 self.problems.extend(f"event {r['id']} refused: {r.get('errors')}" for r in refused)
@@ -69,29 +73,28 @@ class Load:
         self.problems.append(f"a batch was not taken within {CATCH_UP}s")
 
 
-def revive(stack: Stack) -> None:
-    """Start again any service an earlier drill left dead, so one failure does not fail the drills after it."""
-    for name in SERVICES:
-        if stack.processes[name].popen.poll() is not None:
-            stack.start(name)
-
-
 def drill(
     stack: Stack,
     record_property: Callable[[str, object], None],
     prefix: str,
     fault: Callable[[], None],
     restart: Callable[[], object],
-) -> None:
-    """Load, fault halfway, restart after DOWN seconds; then check nothing is lost or doubled and time the catch-up."""
-    revive(stack)
-    events = county(prefix, HOUSEHOLDS)
-    expected = uninterrupted_figures(events)
-    load = Load(stack, events)
+    households: int = HOUSEHOLDS,
+    pace: float = PACE,
+    down: float = DOWN,
+    model: RiskModel | None = None,
+    people: bool = False,
+) -> Load:
+    """Load, fault halfway, restart after `down` seconds; then check nothing is lost or doubled (the expected figures
+    are one clean pass with `model` active) and time the catch-up. Returns the load (its events, attempts, answers)."""
+    stack.revive()  # a service an earlier drill left dead: one failure does not fail the drills after it
+    events = county(prefix, households, people)
+    expected = uninterrupted_figures(events, model)
+    load = Load(stack, events, pace)
     load.start()
     assert load.halfway.wait(CATCH_UP), "the load did not reach halfway"
     fault()
-    time.sleep(DOWN)
+    time.sleep(down)
     restarted = time.monotonic()
     restart()
     load.finish(CATCH_UP)
@@ -105,8 +108,9 @@ def drill(
     assert wrong == {}, f"{len(wrong)} households (seen, expected) not caught up within {CATCH_UP}s"
     assert missing_from_canonical(stack, events) == set(), "accepted events lost"
     assert alert_problems(stack, expected) == []
-    exited = [name for name in SERVICES if stack.processes[name].popen.poll() is not None]
+    exited = sorted(set(stack.processes) - set(stack.running()))
     assert exited == [], "services exited during the drill"
+    return load
 
 
 def test_a_scoring_worker_killed_mid_load_loses_and_double_counts_nothing(stack, record_property):

@@ -11,21 +11,33 @@ import psutil
 import pytest
 from cloudevents.core.bindings.http import to_structured_event
 from cloudevents.core.v1.event import CloudEvent
+from kafka.admin import KafkaAdminClient
 
+from bench.clients import group_assignment
 from tests.factories import registration
 from tests.infra import LOGS, ROOT, free_port, port_open, wait_until
 
 pytestmark = pytest.mark.integration
+PROCESSES = ("kafka", "redis", "ingest", "scoring", "alerts", "api", "jobs", "ready", "demo")  # deploy/local/run.sh
+# The consumer groups make run's services form, and the topic each reads (every partition of it held once ready).
+GROUPS = {
+    "shouwang-scoring": "events.canonical",
+    "shouwang-alerts": "scores",
+    "shouwang-alerts-projector": "alerts.changes",
+    "shouwang-ingest-inbound": "events.inbound",
+}
 
 
 def start_make_run(tmp_path):
-    ports = {name: free_port() for name in ("api", "ingest", "alerts_metrics", "kafka", "controller", "redis")}
+    names = ("api", "ingest", "alerts_metrics", "scoring_metrics", "kafka", "controller", "redis")
+    ports = {name: free_port() for name in names}
     env = {
         **os.environ,
         "STATE_DIR": str(tmp_path / "state"),
         "API_PORT": str(ports["api"]),
         "INGEST_PORT": str(ports["ingest"]),
         "ALERTS_METRICS_PORT": str(ports["alerts_metrics"]),
+        "SCORING_METRICS_PORT": str(ports["scoring_metrics"]),
         "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{ports['kafka']}",
         "KAFKA_CONTROLLER_PORT": str(ports["controller"]),
         "REDIS_URL": f"redis://127.0.0.1:{ports['redis']}/0",
@@ -40,6 +52,31 @@ def start_make_run(tmp_path):
         ["make", "run"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
     return process, ports, log
+
+
+def said_ready(process: subprocess.Popen[bytes], offset: int) -> bool:
+    """make run has printed its ready line (after `offset` bytes of its log); an error if it has ended instead."""
+    with (LOGS / "make-run.log").open("rb") as log:
+        log.seek(offset)
+        if b"Shouwang is ready" in log.read():
+            return True
+    assert process.poll() is None, f"make run ended ({process.returncode}) before it was ready: see make-run.log"
+    return False
+
+
+def groups_holding_every_partition(bootstrap: str) -> dict[str, str]:
+    """Each consumer group of the services whose members do not (yet) hold every partition of its topic: why."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        problems = {}
+        for group, topic in GROUPS.items():
+            state, members = group_assignment(admin, group, topic)
+            held = sorted(p for partitions in members.values() for p in partitions)
+            if state != "Stable" or held != list(range(6)):
+                problems[group] = f"{state}, partitions {held}"
+        return problems
+    finally:
+        admin.close()
 
 
 def admin_headers(api: str) -> dict[str, str]:
@@ -61,12 +98,29 @@ def descendants(pid: int) -> list[psutil.Process]:
         return []
 
 
+def arguments(process: psutil.Process) -> list[str]:
+    try:
+        return process.cmdline()
+    except psutil.Error:  # gone, or a zombie
+        return []
+
+
+def running(process: psutil.Process) -> bool:
+    try:
+        return process.is_running() and process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
 def test_make_run_streams_the_demo_county_serves_alerts_and_stops_cleanly(tmp_path, stop_signal):
+    offset = (LOGS / "make-run.log").stat().st_size if (LOGS / "make-run.log").exists() else 0
     process, ports, log = start_make_run(tmp_path)
     api, ingest = f"http://127.0.0.1:{ports['api']}", f"http://127.0.0.1:{ports['ingest']}"
     try:
-        wait_until(lambda: api_ready(api), 180, "make run serving the API")
+        wait_until(lambda: said_ready(process, offset), 180, "make run saying it is ready")
+        assert api_ready(api)
+        assert groups_holding_every_partition(f"127.0.0.1:{ports['kafka']}") == {}  # ready meant the groups were
         headers = admin_headers(api)
         wait_until(
             lambda: httpx.get(f"{api}/alerts", headers=headers).json()["total"] > 0, 120, "demo alerts appearing"
@@ -101,6 +155,31 @@ def test_make_run_streams_the_demo_county_serves_alerts_and_stops_cleanly(tmp_pa
             process.wait(60)
         finally:
             log.close()
-    time.sleep(1)
-    assert [port for port in ports.values() if port_open(port)] == []
-    assert [p for p in children if p.is_running() and p.status() != psutil.STATUS_ZOMBIE] == []
+    wait_until(lambda: not any(map(port_open, ports.values())), 30, "every port closed")
+    wait_until(lambda: not any(map(running, children)), 30, "every child process gone")
+
+
+def test_make_run_stopped_while_it_waits_for_readiness_leaves_nothing_running(tmp_path):
+    offset = (LOGS / "make-run.log").stat().st_size if (LOGS / "make-run.log").exists() else 0
+    process, ports, log = start_make_run(tmp_path)
+    try:
+
+        def waiting() -> bool:
+            """Every process started (honcho 2.0.0 stopped before it has seen them all fails: KeyError 'pid'), and
+            the one waiting for every /readyz (its arguments: the ports it asks) running."""
+            with (LOGS / "make-run.log").open("rb") as output:
+                output.seek(offset)
+                started = output.read().count(b" started (pid=")
+            waiter = any(str(ports["scoring_metrics"]) in arguments(child) for child in descendants(process.pid))
+            return started == len(PROCESSES) and waiter
+
+        wait_until(waiting, 60, "make run waiting for readiness")
+        children = descendants(process.pid)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(60)
+        finally:
+            log.close()
+    wait_until(lambda: not any(map(port_open, ports.values())), 30, "every port closed")
+    wait_until(lambda: not any(map(running, children)), 30, "every child process gone")

@@ -22,6 +22,7 @@ from kafka.admin import NewTopic
 from services.alerts.changes import ChangeLog
 from services.alerts.consumer import ScoreConsumer
 from services.alerts.deadletters import DeadLetters
+from services.alerts.positions import Positions
 from services.alerts.projector import Projector
 from services.alerts.store import AlertStore, household_key
 from services.common.policy import PolicyBook
@@ -68,9 +69,12 @@ async def pipeline(bootstrap: str, redis_url: str, db: int) -> AsyncIterator[Ale
     await changes.start()
     store = AlertStore(redis)
     letters = DeadLetters(changes.producer, "projector", dead)
-    projecting = asyncio.create_task(Projector(bootstrap, changes_topic, f"p-{suffix}", store, letters).run())
+    projector = Projector(bootstrap, changes_topic, f"p-{suffix}", store, letters, Positions(redis, f"p-{suffix}"))
+    projecting = asyncio.create_task(projector.run())
     letters = DeadLetters(changes.producer, "scores", dead)
-    consumer = ScoreConsumer(bootstrap, f"s-{suffix}", store, changes, POLICIES, letters)
+    consumer = ScoreConsumer(
+        bootstrap, f"s-{suffix}", store, changes, POLICIES, letters, Positions(redis, f"s-{suffix}")
+    )
     try:
         yield Alerts(consumer, store, redis, dead)
     finally:

@@ -10,6 +10,7 @@ from kafka.admin import NewTopic
 
 from services.alerts.changes import ChangeLog
 from services.alerts.deadletters import DeadLetters
+from services.alerts.positions import Positions
 from services.alerts.projector import Projector
 from services.alerts.raising import apply_score
 from services.alerts.store import AlertStore
@@ -43,7 +44,8 @@ def test_two_hundred_writers_waiting_at_once_on_eight_redis_connections_all_hear
         changes = ChangeLog(kafka_bootstrap, topic, redis, wait_seconds=20)
         await changes.start()
         letters = DeadLetters(changes.producer, "projector", topic=f"{topic}.dead")
-        projector = Projector(kafka_bootstrap, topic, f"{topic}-p", AlertStore(redis), letters)
+        positions = Positions(redis, f"{topic}-p")
+        projector = Projector(kafka_bootstrap, topic, f"{topic}-p", AlertStore(redis), letters, positions)
         projecting = asyncio.create_task(projector.run())
         try:
             writes = [changes.commit(alert, "raised", "system", NOW) for alert in alerts]

@@ -12,7 +12,7 @@ from kafka import KafkaProducer
 from services.scoring.model import activation_message
 from tests.clients import login, post_event, wait_for_alert
 from tests.factories import registration
-from tests.models import train_toy_model
+from tests.models import applied_by_scoring, train_toy_model
 
 pytestmark = pytest.mark.integration
 
@@ -36,9 +36,8 @@ def household_scored_by(stack, household_id: str, seconds: float = 60) -> dict:
 @pytest.fixture
 def rules_only_afterwards(stack):
     yield
-    activate(stack, None)  # other tests expect rules-only scoring and an untampered registry
+    applied_by_scoring(stack, lambda: activate(stack, None), "analyst.test")  # the other tests expect rules only
     shutil.rmtree(Path(stack.env["MODEL_DIR"]) / "it-2", ignore_errors=True)
-    time.sleep(2)
 
 
 def test_an_activated_model_scores_new_events_without_a_restart_and_a_tampered_one_is_refused(
@@ -64,7 +63,6 @@ def test_an_activated_model_scores_new_events_without_a_restart_and_a_tampered_o
 
     tampered = train_toy_model(folder, "it-2")
     (folder / "it-2" / "model.joblib").write_bytes(b"tampered")
-    activate(stack, tampered)
-    time.sleep(3)
+    applied_by_scoring(stack, lambda: activate(stack, tampered), "analyst.test")  # refused
     post_event(stack, registration("HM-after", 20000, members=2))
     assert household_scored_by(stack, "HM-after")["model_version"] == "it-1"

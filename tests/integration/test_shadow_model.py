@@ -10,7 +10,7 @@ import pytest
 
 from tests.clients import create_user, login, post_event, read_topic
 from tests.factories import registration
-from tests.models import train_toy_model
+from tests.models import applied_by_scoring, train_toy_model
 
 pytestmark = pytest.mark.integration
 
@@ -19,9 +19,12 @@ pytestmark = pytest.mark.integration
 def analyst(stack):
     headers = create_user(stack, "ana.shadow", "analyst", "")  # the model is national
     yield headers
-    httpx.delete(f"{stack.api_url}/models/shadow", headers=headers, timeout=30).raise_for_status()
+
+    def stop_shadowing() -> None:
+        httpx.delete(f"{stack.api_url}/models/shadow", headers=headers, timeout=30).raise_for_status()
+
+    applied_by_scoring(stack, stop_shadowing, "ana.shadow")
     shutil.rmtree(Path(stack.env["MODEL_DIR"]) / "shadow-1", ignore_errors=True)
-    time.sleep(2)
 
 
 def scored(stack, headers, household_id: str, seconds: float = 60) -> dict:

@@ -119,7 +119,7 @@ def test_an_unreadable_score_and_change_are_set_aside_counted_and_the_alerts_ser
     producer.close()
     wf.publish(score("HDL1"))
     poll(f"{wf.stack.api_url}/alerts", login(wf.stack), lambda b: b["items"], household_id="HDL1")
-    metrics = httpx.get(f"http://127.0.0.1:{wf.stack.env['ALERTS_METRICS_PORT']}/metrics").text
+    metrics = httpx.get(f"{wf.stack.url_of('alerts')}/metrics").text
     for consumer in ("scores", "projector"):
         line = f'shouwang_alerts_dead_letters_total{{consumer="{consumer}",reason="unreadable"}}'
         assert any(row.startswith(line) and float(row.split()[-1]) >= 1 for row in metrics.splitlines()), consumer

@@ -71,8 +71,8 @@ def test_every_service_is_built_from_the_one_dockerfile_and_reaches_the_broker_b
     assert env["BIND_HOST"] == "0.0.0.0"
 
 
-@pytest.mark.parametrize("name", ["kafka", "redis", "ingest", "api"])
-def test_kafka_redis_ingest_and_api_have_healthchecks(services, name):
+@pytest.mark.parametrize("name", ["kafka", "redis", "ingest", "api", "scoring", "alerts"])
+def test_kafka_redis_and_the_four_services_have_healthchecks(services, name):
     test = services[name]["healthcheck"]["test"]
     assert test and test[0] in {"CMD", "CMD-SHELL"}
 
@@ -80,7 +80,16 @@ def test_kafka_redis_ingest_and_api_have_healthchecks(services, name):
 @pytest.mark.parametrize(("name", "port"), [("ingest", 8001), ("api", 8000)])
 def test_the_http_services_publish_their_port_on_localhost_only(services, name, port):
     assert f"127.0.0.1:{port}:{port}" in services[name]["ports"]
-    assert "/healthz" in " ".join(services[name]["healthcheck"]["test"])
+
+
+@pytest.mark.parametrize(
+    ("name", "setting", "port"),
+    [("ingest", "INGEST_PORT", 8001), ("api", "API_PORT", 8000), ("scoring", "SCORING_METRICS_PORT", 8003),
+     ("alerts", "ALERTS_METRICS_PORT", 8002)],
+)  # fmt: skip
+def test_the_healthchecks_ask_each_service_s_readyz_on_its_port(services, name, setting, port):
+    assert str(environment_of(services[name])[setting]) == str(port)
+    assert f"http://127.0.0.1:{port}/readyz" in " ".join(services[name]["healthcheck"]["test"])
 
 
 @pytest.mark.parametrize(("name", "variable"), REQUIRED_SECRETS.items())

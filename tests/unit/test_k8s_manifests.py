@@ -28,7 +28,7 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings
 
 from services.common.settings import AlertsSettings, ApiSettings, IngestSettings, JobsSettings, ScoringSettings
-from services.common.topics import topic_specs
+from services.common.topics import Replication, topic_specs
 
 K8S = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
 KUBERNETES_VERSIONS = ("1.31", "1.37")  # the oldest and newest minor releases the manifests are checked against
@@ -175,11 +175,19 @@ def test_kafka_runs_in_kraft_mode_with_node_pools_that_are_controllers_and_broke
     assert config["auto.create.topics.enable"] is False and config["min.insync.replicas"] >= 2
 
 
-def test_every_topic_of_the_system_is_a_kafka_topic_with_the_configured_partitions_and_retention():
-    for spec in topic_specs(int(SETTINGS_ENV["KAFKA_PARTITIONS"])):
+def test_every_topic_of_the_system_is_a_kafka_topic_with_the_configured_partitions_replicas_and_retention():
+    replication = Replication(
+        int(SETTINGS_ENV["KAFKA_REPLICATION_FACTOR"]), int(SETTINGS_ENV["KAFKA_MIN_INSYNC_REPLICAS"])
+    )
+    config = _named("Kafka", "shouwang")["spec"]["kafka"]["config"]
+    assert (replication.factor, replication.min_insync) == (
+        config["default.replication.factor"],
+        config["min.insync.replicas"],
+    )
+    assert replication.factor <= _named("KafkaNodePool", "dual-role")["spec"]["replicas"]
+    for spec in topic_specs(int(SETTINGS_ENV["KAFKA_PARTITIONS"]), replication):
         topic = TOPICS[spec.name]["spec"]
-        assert topic["partitions"] == spec.num_partitions, spec.name
-        assert topic["replicas"] <= _named("KafkaNodePool", "dual-role")["spec"]["replicas"]
+        assert (topic["partitions"], topic["replicas"]) == (spec.num_partitions, spec.replication_factor), spec.name
         assert topic.get("config", {}) == spec.topic_configs, spec.name
 
 
@@ -195,7 +203,10 @@ def test_scoring_tables_and_assignor_have_their_topics_made_by_strimzi_too():
     for table in (households, unmatched_people):
         topic = TOPICS[table.changelog_topic.get_topic_name()]["spec"]
         assert topic["partitions"] == int(SETTINGS_ENV["KAFKA_PARTITIONS"])
-        assert topic["config"] == {"cleanup.policy": "compact"}
+        assert topic["config"] == {
+            "cleanup.policy": "compact",
+            "min.insync.replicas": SETTINGS_ENV["KAFKA_MIN_INSYNC_REPLICAS"],
+        }
     assert f"{app.conf.id}-__assignor-__leader" in TOPICS
 
 
@@ -262,8 +273,16 @@ def test_the_services_reach_kafka_and_redis_by_their_service_names():
     assert (url.hostname, url.port) == ("redis", redis["spec"]["ports"][0]["port"])
 
 
-@pytest.mark.parametrize(("name", "setting"), [("ingest", "INGEST_PORT"), ("api", "API_PORT")])
-def test_http_services_listen_on_all_interfaces_and_are_probed_on_readyz_and_healthz(name, setting):
+@pytest.mark.parametrize(
+    ("name", "setting"),
+    [
+        ("ingest", "INGEST_PORT"),
+        ("api", "API_PORT"),
+        ("scoring", "SCORING_METRICS_PORT"),
+        ("alerts", "ALERTS_METRICS_PORT"),
+    ],
+)
+def test_every_service_listens_on_all_interfaces_and_is_probed_on_readyz_and_healthz(name, setting):
     container = _container(name)
     assert SETTINGS_ENV["BIND_HOST"] == "0.0.0.0"
     port = int(SETTINGS_ENV.get(setting, FIELDS[name][setting].default))

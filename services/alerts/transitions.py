@@ -48,6 +48,10 @@ def _no_resident_id(text: str) -> str:
 
 PersonsText = Annotated[str, AfterValidator(_no_resident_id)]  # free text a worker writes
 VisitTime = Annotated[AwareDatetime | date, Field(union_mode="left_to_right"), BeforeValidator(_text_only)]
+# A person's list of a case's risk types: each at most once (the document says so: uniqueItems).
+RiskTypeList = Annotated[
+    list[RiskType], Field(min_length=1, max_length=len(RISK_TYPES), json_schema_extra={"uniqueItems": True})
+]
 ExpectedVersion = Annotated[
     int | None,
     Field(default=None, ge=1, description="optional: refuse (409) unless the alert is still at this version"),
@@ -74,10 +78,8 @@ class TransitionRequest(BaseModel):
     reason: PersonsText | None = Field(default=None, min_length=1, max_length=500)
     visited_at: VisitTime | None = None
     consent: bool | None = None
-    risk_types: list[RiskType] | None = Field(
+    risk_types: RiskTypeList | None = Field(
         default=None,
-        min_length=1,
-        max_length=len(RISK_TYPES),
         description="optional, at the home visit (reviewing) or the county's confirmation: the case's risk types, "
         "main first, as the person confirms or corrects them (each once)",
     )

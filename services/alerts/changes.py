@@ -56,6 +56,7 @@ class Change(BaseModel):
             "overdue": alert.overdue,
             "due_at": alert.due_at.isoformat(),
             "version": alert.version,
+            "risk_types": alert.risk_types,  # a v1 addition: the case's risk types, main first
         }
         return json.dumps(summary, ensure_ascii=False)
 

@@ -11,6 +11,9 @@ For the empty prefix and each administrative prefix of an alert's region code (2
   alerts:ix:{prefix}:counts                    hash "{status}:{level}" -> number of alerts
   alerts:ix:{prefix}:regions                   set of the next level's prefixes holding alerts (not for villages)
   alerts:ix:{prefix}:calibration               hash of the model's calibration counters (monitoring.py)
+  alerts:ix:{prefix}:risk:{risk type}          zset of the ids carrying that risk type, scored by created_at
+  alerts:ix:{prefix}:risk_types                hash "{risk type}:{status}" -> number of alerts, and
+                                               "{risk type}:overdue" -> open alerts flagged overdue
 Redis is a single instance: the scripts touch keys they derive from the alert, beyond those they are passed.
 """
 
@@ -71,6 +74,16 @@ def calibration_key(prefix: str) -> str:
     return f"alerts:ix:{prefix}:calibration"
 
 
+def risk_key(prefix: str, risk_type: str) -> str:
+    """The ids under `prefix` carrying a risk type, scored by created_at."""
+    return f"alerts:ix:{prefix}:risk:{risk_type}"
+
+
+def risk_counts_key(prefix: str) -> str:
+    """Counts of the alerts under `prefix` by "{risk type}:{status}", and of flagged overdue ones by type."""
+    return f"alerts:ix:{prefix}:risk_types"
+
+
 def regions_key(prefix: str) -> str:
     """The prefixes one level down from `prefix` that hold alerts."""
     return f"alerts:ix:{prefix}:regions"
@@ -85,7 +98,8 @@ async def cover(redis: Redis, prefix: str) -> list[str]:
 
 
 # Defines reindex(id, old, new, created, due): moves the alert from the keys of its stored state `old` (nil for a
-# new alert) to those of `new` ({region_code, status, level, queue}), `created` and `due` being its scores
+# new alert) to those of `new` ({region_code, status, level, queue, calibration, risk: its risk types separated by
+# spaces, late: '1' when open and flagged overdue}), `created` and `due` being its scores
 # (`due` '' when it has no pending deadline). Sets are idempotent and counts move only with an applied version.
 LUA = f"""
 local LEVELS = {{{", ".join(map(str, LEVELS))}}}
@@ -108,20 +122,26 @@ local function index_keys(a, created, due)
     end
     if a.queue == 'county' then keys['alerts:ix:' .. p .. ':county'] = created end
     if due ~= '' then keys['alerts:ix:' .. p .. ':due'] = due end
+    for risk in string.gmatch(a.risk or '', '%S+') do keys['alerts:ix:' .. p .. ':risk:' .. risk] = created end
   end
   return keys
+end
+local function bump(key, field, by)
+  if redis.call('HINCRBY', key, field, by) == 0 then redis.call('HDEL', key, field) end
 end
 local function count(a, by)
   local field = a.status .. ':' .. a.level
   for _, p in ipairs(prefixes(a.region_code)) do
-    local key = 'alerts:ix:' .. p .. ':counts'
-    if redis.call('HINCRBY', key, field, by) == 0 then redis.call('HDEL', key, field) end
+    bump('alerts:ix:' .. p .. ':counts', field, by)
+    for risk in string.gmatch(a.risk or '', '%S+') do
+      bump('alerts:ix:' .. p .. ':risk_types', risk .. ':' .. a.status, by)
+      if a.late == '1' then bump('alerts:ix:' .. p .. ':risk_types', risk .. ':overdue', by) end
+    end
   end
   for token in string.gmatch(a.calibration or '', '%S+') do  -- "field=increment" (monitoring.py)
     local name, step = string.match(token, '^(.*)=(%-?%d+)$')
     for _, p in ipairs(prefixes(a.region_code)) do
-      local key = 'alerts:ix:' .. p .. ':calibration'
-      if redis.call('HINCRBY', key, name, by * tonumber(step)) == 0 then redis.call('HDEL', key, name) end
+      bump('alerts:ix:' .. p .. ':calibration', name, by * tonumber(step))
     end
   end
 end

@@ -7,20 +7,10 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field
 
-from services.common.scores import Category, Level, Reason
+from services.common.risk_types import MeasureType, RiskType
+from services.common.scores import Category, Level, Reason, RiskTypeProposal
 
 Status = Literal["open", "verifying", "reviewing", "confirmed", "dismissed", "assisting", "resolved"]
-MeasureType = Literal[
-    "industry",
-    "employment",
-    "medical_assistance",
-    "minimum_living_allowance",  # 低保
-    "extreme_poverty_support",  # 特困
-    "temporary_relief",
-    "education_aid",
-    "housing",
-    "other",
-]
 DeadlineName = Literal["home_visit", "decision"]
 
 
@@ -43,6 +33,8 @@ class HistoryEntry(BaseModel):
     level: Level | None = None
     score_id: str | None = None
     note: str | None = None
+    risk_types: list[RiskType] | None = Field(default=None, description="risk types as confirmed or corrected")
+    risk_types_before: list[RiskType] | None = Field(default=None, description="the risk types before the correction")
 
 
 class Visit(BaseModel):
@@ -63,6 +55,17 @@ class Measure(BaseModel):
     note: str = ""
     recorded_by: str
     recorded_at: datetime
+
+
+class RiskTypeReview(BaseModel):
+    """A person's confirmation or correction of the case's risk types: the worker at the home visit, the county at
+    confirmation; types proposed later than it, and not among those it saw, are added after its list."""
+
+    by: str
+    at: datetime
+    step: Literal["home_visit", "confirmation"]
+    proposed: list[RiskType] = Field(description="the risk types the evidence proposed when the person decided")
+    corrected: bool = Field(description="the person's list differs from the one the case had")
 
 
 class Deadline(BaseModel):
@@ -108,6 +111,13 @@ class Alert(BaseModel):
     history_dropped: int = Field(default=0, description="older history entries no longer kept (ALERTS_HISTORY_KEPT)")
     probability: float | None = Field(default=None, description="the model's probability in the latest score joined")
     model_version: str | None = Field(default=None, description="the model version of that score (None: rules only)")
+    risk_types: list[RiskType] = Field(
+        default_factory=list, description="the case's risk types (风险类型), main first: proposed, then as reviewed"
+    )
+    risk_type_proposals: list[RiskTypeProposal] = Field(
+        default_factory=list, description="what the evidence of the joined scores proposed, with its words"
+    )
+    risk_types_review: RiskTypeReview | None = Field(default=None, description="the latest confirmation or correction")
 
     @property
     def is_open(self) -> bool:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from services.alerts.causes import joined
 from services.alerts.models import Alert, Deadline, HistoryEntry
 from services.common.policy import PolicyBook, PolicyValues
+from services.common.risk_types import risk_types_of
 from services.common.scores import Level, Reason, Score
 
 _RANK: dict[Level, int] = {"green": 0, "yellow": 1, "red": 2}
@@ -61,6 +63,8 @@ def _raised(previous: Alert | None, score: Score, policy: PolicyValues, version:
         reopened_from=previous.id if previous is not None else None,
         probability=score.probability,
         model_version=score.model_version,
+        risk_types=risk_types_of(score.risk_type_proposals),
+        risk_type_proposals=score.risk_type_proposals,
     )
 
 
@@ -86,6 +90,7 @@ def apply_score(current: Alert | None, score: Score, policies: PolicyBook, now: 
             "score_ids": [*current.score_ids[-49:], score.score_id],
             "probability": score.probability,
             "model_version": score.model_version,
+            **joined(current, score),
             "history": [
                 *current.history,
                 HistoryEntry(at=now, by="system", change=change, level=level, score_id=score.score_id),

@@ -28,6 +28,7 @@ class FiguresRecord(msgspec.Struct):
     labourers: int | None = None
     medical_out_of_pocket_12m: float = 0.0
     per_capita_after_rigid_spending: float | None = None
+    schooling_out_of_pocket_12m: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         """The figures as `Figures.model_dump()` lists them."""
@@ -40,6 +41,7 @@ class FiguresRecord(msgspec.Struct):
             "monitoring_line": self.monitoring_line,
             "medical_out_of_pocket_12m": self.medical_out_of_pocket_12m,
             "per_capita_after_rigid_spending": self.per_capita_after_rigid_spending,
+            "schooling_out_of_pocket_12m": self.schooling_out_of_pocket_12m,
         }
 
 

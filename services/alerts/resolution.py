@@ -1,4 +1,5 @@
-"""Risk elimination (风险消除): the criteria a case must meet before the county may mark it resolved.
+"""Risk elimination (风险消除): the criteria a case must meet before the county may mark it resolved (with the policy's
+switch, a measure answering each of its confirmed risk types too: 分层分类帮扶).
 
 "Income above the line for N months" is read from the household's score timeline (what the alerts
 store keeps from every score, in arrival order): take the trailing run of scores whose per-capita
@@ -12,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from services.alerts.causes import unanswered
 from services.alerts.models import Alert
 from services.common.months import month_index
 from services.common.policy import PolicyValues
@@ -47,4 +49,6 @@ def unmet_criteria(alert: Alert, household: dict[str, Any] | None, policy: Polic
             unmet.append("the household's labourers are unknown: no score has reported them")
         elif labourers < 1:
             unmet.append("the household has no labour: it stays monitored with safety-net assistance")
+    if policy.resolution_requires_matching_measures:
+        unmet += unanswered(alert, policy)
     return unmet

@@ -2,7 +2,8 @@
 
 A filter on status and level picks one index; a prefix between two administrative levels (say 7 digits) is covered
 by the next level's indexes under it; the queue and overdue filters keep or drop the ids of the county queue and
-of the overdue alerts, which are few: a page skips the dropped ones by their ranks.
+of the overdue alerts, which are few: a page skips the dropped ones by their ranks. A risk type alone picks its own
+index; with other filters it keeps the ids of its index.
 """
 
 from __future__ import annotations
@@ -13,7 +14,16 @@ from datetime import datetime
 from redis.asyncio import Redis
 
 from services.alerts.deadlines import EPOCH, overdue_since
-from services.alerts.index import ALERT_JSON, ALERT_PREFIX, alert_key, county_key, cover, due_key, ordered_key
+from services.alerts.index import (
+    ALERT_JSON,
+    ALERT_PREFIX,
+    alert_key,
+    county_key,
+    cover,
+    due_key,
+    ordered_key,
+    risk_key,
+)
 from services.alerts.models import Alert
 
 
@@ -29,6 +39,7 @@ class AlertFilter:
     overdue: bool | None = None
     now: datetime | None = None  # overdue means flagged overdue when None
     queue: str | None = None
+    risk_type: str | None = None
 
     def matches(self, alert: Alert) -> bool:
         """True when the alert passes every filter and lies inside the jurisdiction."""
@@ -40,6 +51,7 @@ class AlertFilter:
             and (self.household_id is None or alert.household_id == self.household_id)
             and (self.overdue is None or self._is_overdue(alert) == self.overdue)
             and (self.queue is None or alert.queue == self.queue)
+            and (self.risk_type is None or self.risk_type in alert.risk_types)
         )
 
     def _is_overdue(self, alert: Alert) -> bool:
@@ -79,8 +91,12 @@ class AlertIndex:
         if prefix is None:
             return [], 0
         regions = await cover(self._redis, prefix)
-        keys = [ordered_key(region, where.status, where.level) for region in regions]
-        include, exclude = await self._restrictions(regions, where)
+        by_risk = where.risk_type is not None and where.status is None and where.level is None
+        if by_risk:
+            keys = [risk_key(region, str(where.risk_type)) for region in regions]
+        else:
+            keys = [ordered_key(region, where.status, where.level) for region in regions]
+        include, exclude = await self._restrictions(regions, where, by_risk)
         if len(keys) == 1 and include is None and not exclude:
             total, *alerts = await self._page(keys=keys, args=[offset, offset + limit - 1])
             return [str(alert) for alert in alerts], int(total)
@@ -95,10 +111,17 @@ class AlertIndex:
             found = await pipe.execute() if ids else []
         return [str(alert) for alert in found if alert], total
 
-    async def _restrictions(self, regions: list[str], where: AlertFilter) -> tuple[set[str] | None, set[str]]:
-        """The ids the queue and overdue filters keep (None: no such filter) and those they drop."""
+    async def _restrictions(
+        self, regions: list[str], where: AlertFilter, by_risk: bool
+    ) -> tuple[set[str] | None, set[str]]:
+        """The ids the queue, overdue and risk type filters keep (None: no such filter) and those they drop (the
+        risk type's own index when it is not the one read: `by_risk`)."""
         keeps: list[bool] = []
         async with self._redis.pipeline(transaction=False) as pipe:
+            if where.risk_type is not None and not by_risk:
+                keeps.append(True)
+                for region in regions:
+                    pipe.zrange(risk_key(region, where.risk_type), 0, -1)
             if where.queue is not None:
                 keeps.append(where.queue == "county")
                 for region in regions:

@@ -99,18 +99,21 @@ return out
 _APPLY_CHANGE = (
     index.LUA
     + """
-local stored = redis.call('HMGET', KEYS[1], 'version', 'region_code', 'status', 'level', 'queue', 'calibration')
+local stored = redis.call('HMGET', KEYS[1], 'version', 'region_code', 'status', 'level', 'queue', 'calibration',
+                         'risk', 'late')
 local old = nil
 if stored[1] then
-  old = {region_code = stored[2], status = stored[3], level = stored[4], queue = stored[5], calibration = stored[6]}
+  old = {region_code = stored[2], status = stored[3], level = stored[4], queue = stored[5], calibration = stored[6],
+         risk = stored[7] or '', late = stored[8] or ''}
 end
 local applied = (tonumber(stored[1]) or 0) == tonumber(ARGV[2])
 if applied then
   redis.call('HSET', KEYS[1], 'json', ARGV[1], 'version', ARGV[16], 'region_code', ARGV[11], 'status', ARGV[12],
-             'level', ARGV[13], 'queue', ARGV[14], 'calibration', ARGV[20])
+             'level', ARGV[13], 'queue', ARGV[14], 'calibration', ARGV[20], 'risk', ARGV[21], 'late', ARGV[22])
   if tonumber(ARGV[2]) == 0 then redis.call('SET', KEYS[2], ARGV[3]) end
   if ARGV[5] == '' then redis.call('ZREM', KEYS[3], ARGV[3]) else redis.call('ZADD', KEYS[3], ARGV[5], ARGV[3]) end
-  local new = {region_code = ARGV[11], status = ARGV[12], level = ARGV[13], queue = ARGV[14], calibration = ARGV[20]}
+  local new = {region_code = ARGV[11], status = ARGV[12], level = ARGV[13], queue = ARGV[14], calibration = ARGV[20],
+               risk = ARGV[21], late = ARGV[22]}
   reindex(ARGV[3], old, new, ARGV[4], ARGV[15])
   if ARGV[17] ~= '' then
     redis.call('ZADD', KEYS[6], ARGV[19], ARGV[17])
@@ -233,6 +236,8 @@ class AlertStore:
             self._score_ids_kept,
             change.at.timestamp(),
             monitoring.calibration_tokens(alert),
+            " ".join(alert.risk_types),
+            "1" if alert.overdue and alert.is_open else "",
         ]
 
     async def due_for_check(self, now: datetime) -> list[str]:

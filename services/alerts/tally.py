@@ -1,15 +1,18 @@
-"""Counting alerts per township from the counters and due sets the projection keeps (index.py), for the board."""
+"""Counting alerts per township from the counters and due sets the projection keeps (index.py), for the board: by
+status and level, overdue, and by risk type."""
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from redis.asyncio import Redis
 
-from services.alerts.index import TOWNSHIP, counts_key, cover, due_key, regions_key
+from services.alerts.index import TOWNSHIP, counts_key, cover, due_key, regions_key, risk_counts_key
 from services.alerts.models import CLOSED_STATUSES
+
+CONFIRMED_STATUSES = frozenset({"confirmed", "assisting"})  # identified as monitored households, not yet resolved
 
 
 @dataclass
@@ -19,6 +22,7 @@ class Tally:
     township: str
     counts: Counter[tuple[str, str]]
     overdue: int
+    risks: Counter[tuple[str, str]] = field(default_factory=Counter)  # (risk type, status or "overdue")
 
     @property
     def total(self) -> int:
@@ -33,6 +37,20 @@ class Tally:
                 opened[level] += n
         return opened
 
+    def by_risk_type(self) -> dict[str, Counter[str]]:
+        """Per risk type: open (neither dismissed nor resolved), confirmed (confirmed or assisting) and overdue."""
+        found: dict[str, Counter[str]] = {}
+        for (risk_type, status), n in self.risks.items():
+            counted = found.setdefault(risk_type, Counter())
+            if status == "overdue":
+                counted["overdue"] += n
+                continue
+            if status not in CLOSED_STATUSES:
+                counted["open"] += n
+            if status in CONFIRMED_STATUSES:
+                counted["confirmed"] += n
+        return found
+
 
 async def tallies(redis: Redis, prefix: str, now: datetime) -> list[Tally]:
     """One tally per township holding alerts under `prefix`, read from the counts and due sets only."""
@@ -45,15 +63,19 @@ async def tallies(redis: Redis, prefix: str, now: datetime) -> list[Tally]:
             for region in regions:
                 pipe.hgetall(counts_key(region))
                 pipe.zcount(due_key(region), "-inf", now.timestamp())
+                pipe.hgetall(risk_counts_key(region))
         found = iter(await pipe.execute())
     result = []
     for township, regions in groups.items():
         tally = Tally(township, Counter(), 0)
         for _ in regions:
-            for field, n in next(found).items():
-                status, _, level = str(field).partition(":")
+            for counted, n in next(found).items():
+                status, _, level = str(counted).partition(":")
                 tally.counts[status, level] += int(n)
             tally.overdue += int(next(found))
+            for field_name, n in next(found).items():
+                risk_type, _, status = str(field_name).partition(":")
+                tally.risks[risk_type, status] += int(n)
         if tally.total:
             result.append(tally)
     return result

@@ -5,14 +5,16 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, Field, field_validator
 
+from services.alerts.causes import reviewed
 from services.alerts.deadlines import with_overdue_flag
 from services.alerts.models import Alert, HistoryEntry, Measure, MeasureType, Status, Visit
 from services.alerts.resolution import unmet_criteria
 from services.common.identity import holds_resident_id
 from services.common.money import Yuan
 from services.common.policy import PolicyValues
+from services.common.risk_types import RISK_TYPES, RiskType
 from services.common.scores import Category
 
 WORKER, SUPERVISOR = "township_worker", "county_supervisor"
@@ -46,6 +48,10 @@ def _no_resident_id(text: str) -> str:
 
 PersonsText = Annotated[str, AfterValidator(_no_resident_id)]  # free text a worker writes
 VisitTime = Annotated[AwareDatetime | date, Field(union_mode="left_to_right"), BeforeValidator(_text_only)]
+# A person's list of a case's risk types: each at most once (the document says so: uniqueItems).
+RiskTypeList = Annotated[
+    list[RiskType], Field(min_length=1, max_length=len(RISK_TYPES), json_schema_extra={"uniqueItems": True})
+]
 ExpectedVersion = Annotated[
     int | None,
     Field(default=None, ge=1, description="optional: refuse (409) unless the alert is still at this version"),
@@ -72,6 +78,18 @@ class TransitionRequest(BaseModel):
     reason: PersonsText | None = Field(default=None, min_length=1, max_length=500)
     visited_at: VisitTime | None = None
     consent: bool | None = None
+    risk_types: RiskTypeList | None = Field(
+        default=None,
+        description="optional, at the home visit (reviewing) or the county's confirmation: the case's risk types, "
+        "main first, as the person confirms or corrects them (each once)",
+    )
+
+    @field_validator("risk_types")
+    @classmethod
+    def _each_once(cls, value: list[RiskType] | None) -> list[RiskType] | None:
+        if value is not None and len(set(value)) != len(value):
+            raise ValueError("each risk type at most once")
+        return value
 
     def visit_time(self) -> datetime | None:
         """`visited_at` as a moment: a date alone is the start of that day in China."""
@@ -141,6 +159,19 @@ def _step(
     return {"resolved_at": now}  # resolved: the criteria are checked by the caller of _step
 
 
+def _risk_types(
+    alert: Alert, request: TransitionRequest, actor: str, now: datetime
+) -> tuple[dict[str, Any], list[HistoryEntry]]:
+    """The worker confirms or corrects the risk types at the home visit (when sent), the county at confirmation."""
+    if request.to == "confirmed":
+        return reviewed(alert, request.risk_types, actor, now, "confirmation")
+    if request.risk_types is None:
+        return {}, []
+    if request.to != "reviewing":
+        raise Refusal("input", "risk_types are confirmed or corrected at the home visit (reviewing) or at confirmation")
+    return reviewed(alert, request.risk_types, actor, now, "home_visit")
+
+
 def apply_transition(
     alert: Alert,
     request: TransitionRequest,
@@ -168,14 +199,16 @@ def apply_transition(
     update = _step(alert, request, actor, policy, now, earliest)
     if request.to == "resolved" and (unmet := unmet_criteria(alert, household, policy, now)):
         raise Refusal("criteria", "risk elimination refused: criteria not met", unmet=unmet)
+    review, reviews = _risk_types(alert, request, actor, now)
     entry = HistoryEntry(at=now, by=actor, change=request.to, note=request.reason or request.note or None)
     changed = alert.model_copy(
         update={
             **update,
+            **review,
             "status": request.to,
             "updated_at": now,
             "version": alert.version + 1,
-            "history": [*alert.history, entry],
+            "history": [*alert.history, entry, *reviews],
         }
     )
     return with_overdue_flag(changed)

@@ -253,7 +253,7 @@ def import_panel_file(
 
 @app.command("labels")
 def labels_from_verdicts(
-    verdicts: Annotated[str | None, typer.Option(help="JSONL {household_id, decided_at, verdict}")] = None,
+    verdicts: Annotated[str | None, typer.Option(help="JSONL {household_id, decided_at, verdict[, risk_type]}")] = None,
     from_kafka: Annotated[bool, typer.Option("--from-kafka", help="read confirm/dismiss changes from Kafka")] = False,
     kafka_topic: str = "alerts.changes",
     out: str = "verdicts.csv",
@@ -269,7 +269,7 @@ def labels_from_verdicts(
         docs = read_json_lines(Path(verdicts))
     else:
         raise ValueError("convert what: --verdicts FILE or --from-kafka (alerts.changes)")
-    print(json.dumps({"labels": write_outcomes(Path(out), verdict_outcomes(docs)), "out": out}))
+    print(json.dumps({"labels": write_outcomes(Path(out), verdict_outcomes(docs), with_risk_type=True), "out": out}))
 
 
 class DevPanel(StrEnum):

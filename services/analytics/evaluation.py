@@ -1,11 +1,14 @@
-"""Out-of-time evaluation: discrimination, calibration, recall at alert budgets, fairness across counties, lead time,
-each next to baselines on the same rows and with bootstrap intervals (households resampled, not rows)."""
+"""Out-of-time evaluation: discrimination, calibration, recall at alert budgets, fairness across counties, recall by
+the risk type of the positives, lead time, each next to baselines on the same rows and with bootstrap intervals
+(households resampled, not rows)."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from sklearn.calibration import calibration_curve
@@ -14,6 +17,7 @@ from sklearn.metrics import brier_score_loss
 from services.analytics.ranking import average_precision, roc_auc
 from services.analytics.training_set import TrainingSet
 from services.common.months import add_months
+from services.common.risk_types import RISK_TYPES
 
 BUDGETS = (0.05, 0.10, 0.20)
 MIN_COUNTY_POSITIVES = 10  # a county's recall is shown only with this many positives (else it is noise)
@@ -28,6 +32,7 @@ class Evaluation:
     metrics: dict[str, float] = field(default_factory=dict)
     intervals: dict[str, tuple[float, float]] = field(default_factory=dict)
     county_recall: dict[str, float] = field(default_factory=dict)
+    risk_type_recall: dict[str, float] = field(default_factory=dict)  # at the 10 % budget, by the positives' cause
     reliability: tuple[list[float], list[float]] = ([], [])
     score: np.ndarray = field(default_factory=lambda: np.empty(0))
     not_applicable: dict[str, str] = field(default_factory=dict)  # metric → why it means nothing on these rows
@@ -85,6 +90,34 @@ def county_recalls(ts: TrainingSet, flagged: np.ndarray) -> dict[str, float]:
     return out
 
 
+def risk_type_positives(ts: TrainingSet) -> dict[str, int]:
+    """Positives per risk type their labels name (in the vocabulary's order; positives naming none left out)."""
+    causes = ts.causes()[ts.y]
+    return {name: n for name in RISK_TYPES if (n := int((causes == name).sum()))}
+
+
+def risk_type_recalls(ts: TrainingSet, flagged: np.ndarray) -> dict[str, float]:
+    """Recall among the positives of each risk type: which causes the scorer misses."""
+    causes = ts.causes()
+    return {name: float((flagged & ts.y & (causes == name)).sum() / n) for name, n in risk_type_positives(ts).items()}
+
+
+def attribution_agreement(
+    ts: TrainingSet, raised: np.ndarray, attributed: Sequence[Sequence[str]]
+) -> dict[str, dict[str, Any]]:
+    """Per risk type of the positives the model raised: how many, the share whose attributions point to that type
+    (`attributed`: each row's types, largest attribution first), and the type they point to first most often."""
+    causes = ts.causes()
+    out: dict[str, dict[str, Any]] = {}
+    for name in RISK_TYPES:
+        rows = np.flatnonzero(raised & ts.y & (causes == name)).tolist()
+        if rows:
+            firsts = Counter(attributed[i][0] for i in rows if attributed[i]).most_common(1)
+            out[name] = {"raised": len(rows), "attributed_to_it": sum(name in attributed[i] for i in rows) / len(rows),
+                         "first_attribution": firsts[0][0] if firsts else ""}  # fmt: skip
+    return out
+
+
 def lead_time_meaning(ts: TrainingSet, leads: list[int]) -> str | None:
     """Why a median lead time means nothing on these rows (None when it means something)."""
     if not leads:
@@ -98,9 +131,10 @@ def lead_time_meaning(ts: TrainingSet, leads: list[int]) -> str | None:
 
 
 def _at_budget_notes(result: Evaluation, ts: TrainingSet, flagged: np.ndarray) -> None:
-    """County recall and lead time at the 10 % budget, or why they mean nothing here."""
+    """County recall, recall by risk type and lead time at the 10 % budget, or why they mean nothing here."""
     m = result.metrics
     result.county_recall = county_recalls(ts, flagged)
+    result.risk_type_recall = risk_type_recalls(ts, flagged)
     values = list(result.county_recall.values())
     if len(values) >= 2 and max(values) > 0:
         m["county_recall_worst_to_best"] = min(values) / max(values)

@@ -147,5 +147,5 @@ def write_simulation(config: SimConfig, events_path: Path, labels_path: Path) ->
                     counts["events"] += len(events)
                     yield from cohort_outcomes(config, cohort, i)
 
-    counts["labels"] = write_outcomes(labels_path, outcomes())
+    counts["labels"] = write_outcomes(labels_path, outcomes(), with_risk_type=True)
     return counts

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from services.analytics.labels import Outcome, as_of_date
-from services.analytics.simulator import HAZARDS, WARMUP, Cohort, SimConfig
+from services.analytics.simulator import CAUSES, HAZARDS, RISK_TYPE_OF_CAUSE, WARMUP, Cohort, SimConfig
 from services.common.months import month_shift
 
 DAMAGE = ("none", "minor", "severe", "collapsed")
@@ -125,10 +125,13 @@ def _shock_onset(cohort: Cohort, i: int, k: int) -> bool:
 
 
 def cohort_outcomes(config: SimConfig, cohort: Cohort, i: int) -> list[Outcome]:
-    """Household `i`'s labels: below or above the line (true 12-month income after medical costs) at each month end."""
+    """Household `i`'s labels: below or above the line (true 12-month income after medical costs) at each month end,
+    a fall naming the risk type of its simulated cause."""
     hid = cohort.ids[i]
     return [
-        Outcome(hid, as_of_date(month), "below_line" if cohort.below[i, t] else "above_line")
+        Outcome(hid, as_of_date(month), "below_line", RISK_TYPE_OF_CAUSE[CAUSES[cohort.cause[i, t]]])
+        if cohort.below[i, t]
+        else Outcome(hid, as_of_date(month), "above_line")
         for t, month in enumerate(config.month_names)
     ]
 

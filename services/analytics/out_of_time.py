@@ -15,13 +15,23 @@ import joblib
 import numpy as np
 
 from services.analytics.backtest import load_version
-from services.analytics.evaluation import Evaluation, bootstrap, evaluate, evaluate_rules, income_rank, recall_precision
+from services.analytics.evaluation import (
+    Evaluation,
+    attribution_agreement,
+    bootstrap,
+    evaluate,
+    evaluate_rules,
+    income_rank,
+    recall_precision,
+    risk_type_positives,
+)
 from services.analytics.labels import Labels
 from services.analytics.report import write_period_report
 from services.analytics.training import INCOME_RANK, PLAIN, REFERENCE_FILE
 from services.analytics.training_set import TrainingSet, cutoff_instant, feature_row, snapshot_of
 from services.common.events import HouseholdEvent
 from services.common.policy import PolicyBook
+from services.scoring.causes import attributed_risk_types
 from services.scoring.facts import Fact, fact_of
 from services.scoring.features import FEATURES
 from services.scoring.rules import RANK
@@ -41,6 +51,7 @@ class PeriodEvaluation:
     differences: dict[str, tuple[float, float]]
     probabilities: np.ndarray
     as_issued: np.ndarray  # the stream raised model_risk
+    attributed: list[tuple[str, ...]] = field(default_factory=list)  # per row, the risk types of its attributions
     lines: dict[str, list[tuple[str, float]]] = field(default_factory=dict)  # cut-off → (policy version, line) used
 
 
@@ -86,6 +97,7 @@ def evaluate_period(
     _guard(model.manifest.labels_until, version, cutoffs, policies)
     days = sorted(set(cutoffs))
     pending: list[tuple[Changed, int, bool, int, list[float], int, tuple[float, float]]] = []
+    causes: list[str] = []
     lines: dict[date, set[tuple[str, float]]] = defaultdict(set)
     for hid, events in sorted(histories.items()):
         wanted = {day: found for day in days if (found := labels.row(hid, day, horizon)) is not None}
@@ -96,9 +108,10 @@ def evaluate_period(
                 row = feature_row(snap.features)
                 pending.append((Changed(hid, state, latest), days.index(day), *wanted[day], row, snap.rules_level,
                                 snap.alert_rule))  # fmt: skip
+                causes.append(labels.cause(hid, day, horizon) if wanted[day][0] else "")
     if not pending:
         raise ValueError("no household has both events and a known outcome at the chosen cut-offs")
-    probabilities, issued, levels = [], [], []
+    probabilities, issued, levels, attributed = [], [], [], []
     now = datetime.now(UTC)
     for start in range(0, len(pending), BATCH):
         batch = pending[start : start + BATCH]
@@ -108,6 +121,7 @@ def evaluate_period(
             codes = {reason.code for reason in score.reasons}
             probabilities.append(score.probability)
             issued.append("model_risk" in codes)
+            attributed.append(attributed_risk_types(score))
             levels.append(max((RANK[r.level] for r in score.reasons if r.code != "model_risk"), default=0))
     rows = TrainingSet(
         np.asarray([item[4] for item in pending], dtype=float).reshape(-1, len(FEATURES)),
@@ -119,9 +133,11 @@ def evaluate_period(
         np.asarray([item[3] for item in pending], dtype=int),
         np.asarray([item[6] for item in pending], dtype=float).reshape(-1, 2),
         days,
+        risk_type=np.asarray(causes, dtype=object),
     )
     result = _compare(model_dir, version, rows, np.asarray(probabilities), np.asarray(issued), bootstrap_rounds)
     result.lines = {day.isoformat(): sorted(found) for day, found in sorted(lines.items())}
+    result.attributed = attributed
     return result
 
 
@@ -163,6 +179,14 @@ def summary(result: PeriodEvaluation) -> dict[str, Any]:
             for e in result.evaluations
         },
         "roc_auc_model_minus": {name: [round(a, 4), round(b, 4)] for name, (a, b) in result.differences.items()},
+        "positives_by_risk_type": risk_type_positives(rows),
+        "recall_at_10pct_by_risk_type": {
+            e.name: {name: round(value, 4) for name, value in e.risk_type_recall.items()} for e in result.evaluations
+        },
+        "model_attributions_by_risk_type": {
+            name: found | {"attributed_to_it": round(found["attributed_to_it"], 4)}
+            for name, found in attribution_agreement(rows, result.as_issued, result.attributed).items()
+        },
         "monitoring_lines": {
             day: [{"policy": version, "line": line} for version, line in used] for day, used in result.lines.items()
         },  # fmt: skip

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -10,8 +11,10 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from services.analytics.evaluation import BUDGETS, Evaluation  # noqa: E402
+from services.analytics.evaluation import BUDGETS, Evaluation, attribution_agreement, risk_type_positives  # noqa: E402
 from services.analytics.training import Trained  # noqa: E402
+from services.analytics.training_set import TrainingSet  # noqa: E402
+from services.common.risk_types import label  # noqa: E402
 from services.regions.catalogue import package_names  # noqa: E402
 
 if TYPE_CHECKING:
@@ -79,7 +82,48 @@ def _cell(e: Evaluation, key: str) -> str:
     return f"{e.metrics[key]:.3f}" + (f" ({low_high[0]:.3f}–{low_high[1]:.3f})" if low_high else "")
 
 
-def _body(evaluations: list[Evaluation], differences: dict[str, tuple[float, float]], folder: Path) -> list[str]:
+def risk_type_table(evaluations: list[Evaluation], rows: TrainingSet) -> list[str]:
+    """Recall at the 10 % budget by the risk type the positives' labels name (confirmed verdicts, a simulation's
+    cause): which causes each scorer misses; nothing when no label names one."""
+    positives = risk_type_positives(rows)
+    if not positives:
+        return []
+    unnamed = int(rows.y.sum()) - sum(positives.values())
+    lines = ["", "Recall at the 10 % budget by the risk type of the positives (风险类型, as their labels name it"
+             + (f"; {unnamed:,} positives naming none left out" if unnamed else "") + "):", "",
+             "| risk type | positives | " + " | ".join(e.name for e in evaluations) + " |",
+             "|---|--:|" + "--:|" * len(evaluations)]  # fmt: skip
+    for name, n in positives.items():
+        cells = " | ".join(f"{e.risk_type_recall.get(name, 0.0):.3f}" for e in evaluations)
+        lines.append(f"| {label(name, 'zh')} {name} | {n:,} | {cells} |")
+    return lines
+
+
+def attribution_table(result: PeriodEvaluation) -> list[str]:
+    """For the positives the model raised, by the risk type their labels name: whether the model's attributions
+    (mapped to risk types by the policy's `risk_type_drivers`) point to that cause; nothing when no label names one."""
+    found = attribution_agreement(result.rows, result.as_issued, result.attributed)
+    if not found:
+        return []
+    lines = ["", "The model's attributions by the risk type of the positives it raised (as issued; each attribution "
+             "mapped to a risk type by the policy's risk_type_drivers):", "",
+             "| risk type | raised | attributions point to it | points to first, most often |",
+             "|---|--:|--:|---|"]  # fmt: skip
+    for name, row in found.items():
+        first = row["first_attribution"]
+        lines.append(f"| {label(name, 'zh')} {name} | {row['raised']:,} | {row['attributed_to_it']:.3f} | "
+                     + (f"{label(first, 'zh')} {first} |" if first else "— |"))  # fmt: skip
+    return lines
+
+
+def _body(
+    evaluations: list[Evaluation],
+    differences: dict[str, tuple[float, float]],
+    folder: Path,
+    rows: TrainingSet,
+    causes: Sequence[str] = (),
+) -> list[str]:
+    """The figures' tables (with `causes`: more lines on the risk types), then the plots."""
     lines = ["| metric | " + " | ".join(e.name for e in evaluations) + " |", "|---|" + "---|" * len(evaluations)]
     lines += [f"| {words} | " + " | ".join(_cell(e, key) for e in evaluations) + " |" for key, words in ROWS]
     lines += ["", "In brackets: 95 % bootstrap intervals (households resampled, 10 % budget flags held fixed)."]
@@ -101,6 +145,7 @@ def _body(evaluations: list[Evaluation], differences: dict[str, tuple[float, flo
             + " | ".join(f"{e.county_recall.get(county, 0.0):.3f}" for e in evaluations)
             + " |"
         )
+    lines += [*risk_type_table(evaluations, rows), *causes]
     return [*lines, "", *(f"![{name}]({name})" for name in _plots(evaluations, folder))]
 
 
@@ -127,7 +172,7 @@ def write_report(trained: Trained, folder: Path, title: str, notes: list[str] | 
         "## Honest validation (inside the training period)",
         "",
     ]
-    lines += _body(trained.evaluations, trained.differences, folder)
+    lines += _body(trained.evaluations, trained.differences, folder, val)
     path = folder / "report.md"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
@@ -146,7 +191,7 @@ def write_period_report(result: PeriodEvaluation, folder: Path, title: str, note
         "apply_event and score_changed; baselines on the same rows",
         "",
     ]
-    lines += _body(result.evaluations, result.differences, folder)
+    lines += _body(result.evaluations, result.differences, folder, rows, attribution_table(result))
     path = folder / "report.md"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path

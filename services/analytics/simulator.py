@@ -15,6 +15,9 @@ from services.common.settings import REPO_ROOT
 # Counties of Chuxiong prefecture, Yunnan (prefix 53: the 2025 line of 8,700 applies).
 COUNTIES = ("532322", "532323", "532324", "532325", "532326", "532327", "532328", "532329")
 CAUSES = ("illness", "disability", "disaster", "job_loss", "low_income")
+# The risk type (风险类型, services/common/risk_types.py) each simulated cause is, for the labels.
+RISK_TYPE_OF_CAUSE = {"illness": "illness", "disability": "disability", "disaster": "disaster",
+                      "job_loss": "unstable_employment", "low_income": "unstable_income"}  # fmt: skip
 SEASONALITY = np.array([0.75, 0.8, 0.9, 0.95, 1.0, 1.05, 1.05, 1.1, 1.2, 1.3, 1.0, 0.9])
 WARMUP = 12  # months simulated before the history starts, so the first months have a 12-month past
 

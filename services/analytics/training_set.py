@@ -91,6 +91,7 @@ class TrainingSet:
     cutoffs: list[date]
     policy_versions: set[str] = field(default_factory=set)
     stratum: np.ndarray | None = None  # validation rows: the split that predicted each (scores compare within one)
+    risk_type: np.ndarray | None = None  # per row, the risk type its positive label names ('' when none)
 
     def __len__(self) -> int:
         return len(self.y)
@@ -104,7 +105,12 @@ class TrainingSet:
         parts = (self.X, self.y, self.cutoff, self.county, self.household, self.rules_level, self.fall_in,
                  self.alert_rule)  # fmt: skip
         stratum = None if self.stratum is None else self.stratum[mask]
-        return TrainingSet(*(part[mask] for part in parts), self.cutoffs, self.policy_versions, stratum)  # type: ignore[arg-type, call-arg]
+        risk_type = None if self.risk_type is None else self.risk_type[mask]
+        return TrainingSet(*(part[mask] for part in parts), self.cutoffs, self.policy_versions, stratum, risk_type)  # type: ignore[arg-type, call-arg]
+
+    def causes(self) -> np.ndarray:
+        """Each row's risk type (all '' when the labels named none)."""
+        return np.full(len(self), "", dtype=object) if self.risk_type is None else self.risk_type
 
     def column(self, name: str) -> np.ndarray:
         """One feature's column."""
@@ -115,7 +121,9 @@ class TrainingSet:
         """All rows of several sets built over the same cut-offs."""
         names = ("X", "y", "cutoff", "county", "household", "rules_level", "fall_in", "alert_rule")
         parts = [np.concatenate([getattr(s, name) for s in sets]) for name in names]
-        return TrainingSet(*parts, sets[0].cutoffs, set().union(*(s.policy_versions for s in sets)))  # type: ignore[arg-type, call-arg]
+        causes = [s.causes() for s in sets]
+        return TrainingSet(*parts, sets[0].cutoffs, set().union(*(s.policy_versions for s in sets)),  # type: ignore[arg-type, call-arg]
+                           None, np.concatenate(causes) if causes else None)  # fmt: skip
 
 
 def feature_row(features: dict[str, float]) -> list[float]:
@@ -134,6 +142,7 @@ def build(
     days = sorted(set(cutoffs))
     rows: list[list[float]] = []
     meta: list[tuple[bool, int, str, str, int, int, tuple[float, float]]] = []
+    causes: list[str] = []
     versions: set[str] = set()
     for hid, events in histories:
         if hid not in labels:
@@ -144,6 +153,7 @@ def build(
             rows.append(feature_row(snap.features))
             meta.append((outcomes[day][0], days.index(day), snap.state.profile.region_code[:6], hid,
                          snap.rules_level, outcomes[day][1], snap.alert_rule))  # fmt: skip
+            causes.append(labels.cause(hid, day, horizon) if outcomes[day][0] else "")
             versions.add(snap.policy_version)
     columns: list[object] = list(zip(*meta, strict=True)) if meta else [()] * 7
     return TrainingSet(
@@ -157,6 +167,7 @@ def build(
         np.asarray(columns[6], dtype=float).reshape(-1, 2),
         days,
         versions,
+        risk_type=np.asarray(causes, dtype=object),
     )
 
 

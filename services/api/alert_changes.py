@@ -78,6 +78,11 @@ async def _handled(
     after = changed.after
     audit: AuditTrail = request.app.state.audit
     await audit.record(user.username, f"alert.{changed.kind}", after.id, region=after.region_code)
+    review = after.risk_types_review
+    if review is not None and review != changed.before.risk_types_review:  # a person's word on the risk types
+        action = "alert.risk_types_corrected" if review.corrected else "alert.risk_types_confirmed"
+        before, now = ",".join(changed.before.risk_types), ",".join(after.risk_types)
+        await audit.record(user.username, action, after.id, region=after.region_code, before=before, risk_types=now)
     response.headers["ETag"] = etag(after)
     changes: ChangeLog = request.app.state.changes
     return changes.as_stored(after)

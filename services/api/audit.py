@@ -48,6 +48,7 @@ class AuditTrail:
             "household_id": where.household_id,
             "overdue": None if where.overdue is None else str(where.overdue).lower(),
             "queue": where.queue,
+            "risk_type": where.risk_type,
             "offset": offset,
             "limit": limit,
         }

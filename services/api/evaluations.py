@@ -75,7 +75,7 @@ async def evaluate(
     version: str,
     user: Analyst,
     events: Annotated[UploadFile, File(description="JSONL of CloudEvents or canonical messages")],
-    labels: Annotated[UploadFile, File(description="labels: CSV household_id,as_of,outcome or JSONL")],
+    labels: Annotated[UploadFile, File(description="labels: CSV household_id,as_of,outcome[,risk_type] or JSONL")],
     at: Annotated[str, Form(description="cut-off dates YYYY-MM-DD, comma-separated")] = "",
     test_from: Annotated[str, Form(description="or: every labelled cut-off whose horizon starts then")] = "",
     max_rejects: Annotated[int, Form(ge=0)] = 0,

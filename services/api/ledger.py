@@ -27,6 +27,7 @@ from services.alerts.deadlines import counts_as_overdue
 from services.alerts.store import AlertStore
 from services.api.audit import AuditTrail
 from services.api.permissions import Caseworker
+from services.common.risk_types import label
 from services.common.spreadsheets import spreadsheet_writer
 from services.regions.directory import RegionDirectory
 
@@ -87,6 +88,10 @@ class _Measure(msgspec.Struct):
     type: str
 
 
+class _Review(msgspec.Struct):
+    step: str
+
+
 class LedgerCase(msgspec.Struct):
     """The fields of a stored alert that its ledger line shows (the rest of the stored JSON is skipped)."""
 
@@ -103,6 +108,8 @@ class LedgerCase(msgspec.Struct):
     visit: _Visit | None = None
     category: str | None = None
     measures: list[_Measure] = []
+    risk_types: list[str] = []
+    risk_types_review: _Review | None = None
 
 
 _read_case = msgspec.json.Decoder(LedgerCase).decode
@@ -116,10 +123,13 @@ def mask_household(household_id: str) -> str:
 
 _COLUMNS = {
     "zh": ["预警编号", "户编号(脱敏)", "村", "村(行政区划代码)", "预警等级", "状态", "预警原因", "预警时间", "认定期限",
-           "是否逾期", "入户核实时间", "认定类别", "帮扶措施"],
+           "是否逾期", "入户核实时间", "认定类别", "帮扶措施", "风险类型", "风险类型核定"],
     "en": ["alert_id", "household (masked)", "village", "village code", "level", "status", "reasons", "raised at",
-           "decide by", "overdue", "visited at", "category", "measures"],
+           "decide by", "overdue", "visited at", "category", "measures", "risk types", "risk types set by"],
 }  # fmt: skip
+# Who set the risk types: the evidence (proposed), the worker at the home visit, the county at confirmation.
+_SET_BY = {"zh": {"": "系统建议", "home_visit": "入户核实", "confirmation": "县级认定"},
+           "en": {"": "proposed", "home_visit": "home visit", "confirmation": "county confirmation"}}  # fmt: skip
 
 
 def ledger_line(case: LedgerCase, place: str, lang: str, now: datetime) -> list[str]:
@@ -139,6 +149,8 @@ def ledger_line(case: LedgerCase, place: str, lang: str, now: datetime) -> list[
         case.visit.visited_at.isoformat() if case.visit else "",
         case.category or "",
         " ".join(m.type for m in case.measures),
+        ("、" if lang == "zh" else "; ").join(label(risk_type, lang) for risk_type in case.risk_types),
+        _SET_BY[lang][case.risk_types_review.step if case.risk_types_review else ""] if case.risk_types else "",
     ]
 
 

@@ -16,6 +16,8 @@ from services.alerts.store import AlertStore
 from services.api.alert_changes import etag
 from services.api.audit import AuditTrail
 from services.api.permissions import Caseworker
+from services.common.policy import PolicyBook
+from services.common.risk_types import MeasureType, RiskType
 from services.regions.directory import RegionDirectory
 
 router = APIRouter()
@@ -28,6 +30,15 @@ class NamedAlert(Alert):
 
     region_name: str | None = Field(
         None, description="the region as shown: a village with its township (新华乡 · 新华村); the code when unknown"
+    )
+
+
+class AlertDetail(NamedAlert):
+    """One alert as `GET /alerts/{id}` shows it: with the measures that answer its risk types (a v1 addition)."""
+
+    matching_measures: dict[RiskType, list[MeasureType]] = Field(
+        default_factory=dict,
+        description="per risk type of the case, the measures its region's policy lists as answering it (分层分类帮扶)",
     )
 
 
@@ -83,13 +94,15 @@ async def list_alerts(
     household_id: Annotated[str | None, Query(pattern=r"^[A-Za-z0-9_-]{1,64}$")] = None,
     overdue: bool | None = None,
     queue: Literal["township", "county"] | None = None,
+    risk_type: Annotated[RiskType | None, Query(description="a v1 addition: cases carrying this risk type")] = None,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> Response:
     """Newest first, ties by id descending (stable offset pages); filters combine; only your jurisdiction counts.
 
     The read is audited: one entry naming the query and the ids of the alerts returned."""
-    where = AlertFilter(user.region_code, status, level, household_id, region_code, overdue, datetime.now(UTC), queue)
+    now = datetime.now(UTC)
+    where = AlertFilter(user.region_code, status, level, household_id, region_code, overdue, now, queue, risk_type)
     items, total = await alerts.search_json(where, offset, limit)
     await audit.record_listing(user.username, where, offset, limit, items)
     # The alerts are stored as this API's JSON: the page is assembled without parsing and re-serialising them, their
@@ -101,19 +114,29 @@ async def list_alerts(
     return Response(body, media_type="application/json")
 
 
-@router.get("/alerts/{alert_id}", response_model=NamedAlert, tags=["alerts"], summary="One alert")
+@router.get("/alerts/{alert_id}", response_model=AlertDetail, tags=["alerts"], summary="One alert")
 async def get_alert(
-    alert_id: str, user: Caseworker, alerts: Alerts, audit: Audit, regions: Regions, response: Response
-) -> NamedAlert:
-    """The alert with its reasons and history and its region's name; the ETag names its version (send it as
-    If-Match); the read is audited; 404 for an alert outside your jurisdiction, as for an unknown one."""
+    alert_id: str,
+    user: Caseworker,
+    alerts: Alerts,
+    audit: Audit,
+    regions: Regions,
+    request: Request,
+    response: Response,
+) -> AlertDetail:
+    """The alert with its reasons and history, its region's name and the measures that answer its risk types; the
+    ETag names its version (send it as If-Match); the read is audited; 404 for an alert outside your jurisdiction,
+    as for an unknown one."""
     alert = await alerts.get(alert_id)
     if alert is None or not user.covers(alert.region_code):
         raise HTTPException(404, f"no alert {alert_id}")
     await audit.record(user.username, "alert.read", alert_id, region=alert.region_code)
     response.headers["ETag"] = etag(alert)
     names = await regions.names_of([alert.region_code])
-    return NamedAlert(**dict(alert), region_name=names[alert.region_code])
+    policies: PolicyBook = request.app.state.policies
+    answers = policies.for_region(alert.region_code, datetime.now(UTC).year).values.risk_type_measures
+    matching = {risk_type: list(answers[risk_type]) for risk_type in alert.risk_types}
+    return AlertDetail(**dict(alert), region_name=names[alert.region_code], matching_measures=matching)
 
 
 @router.get("/households/{household_id}", tags=["households"], summary="A household's figures and timeline")

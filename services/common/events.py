@@ -139,6 +139,21 @@ class DisasterLossReported(EventData):
     economic_loss: Money
 
 
+class EducationExpenseIncurred(EventData):
+    """Schooling costs of a household's student and what the household paid after education aid (a v1 addition)."""
+
+    date: EventDate
+    total_cost: Money
+    out_of_pocket: Money
+    stage: Literal["preschool", "compulsory", "senior_secondary", "vocational", "tertiary", "other"] | None = None
+
+    @model_validator(mode="after")
+    def _out_of_pocket_within_total(self) -> EducationExpenseIncurred:
+        if self.out_of_pocket > self.total_cost:
+            raise ValueError("out_of_pocket must not exceed total_cost")
+        return self
+
+
 class AssistanceRequested(EventData):
     """The household's own application for help (农户自主申报)."""
 
@@ -152,6 +167,7 @@ DATA_MODELS: dict[str, type[EventData]] = {
     "medical.expense.incurred": MedicalExpenseIncurred,
     "disaster.loss.reported": DisasterLossReported,
     "assistance.requested": AssistanceRequested,
+    "education.expense.incurred": EducationExpenseIncurred,
 }
 EventType = Literal[
     "household.registered",
@@ -159,6 +175,7 @@ EventType = Literal[
     "medical.expense.incurred",
     "disaster.loss.reported",
     "assistance.requested",
+    "education.expense.incurred",
 ]
 
 

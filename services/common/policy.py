@@ -10,7 +10,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+
+from services.common.risk_types import RISK_TYPES, MeasureType, RiskType
 
 Prefix = Annotated[str, StringConstraints(pattern=r"^\d{2,12}$")]
 
@@ -52,6 +54,34 @@ class ProposedCategories(BaseModel):
     unregistered_household: MonitoredCategory  # found through a person's records (discovery)
 
 
+class RiskTypeRules(BaseModel):
+    """Which evidence proposes which risk type (风险类型) for a case, and what stands when none is specific."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Medical costs raised the case (medical burden, or income after rigid spending below the line): by the illness
+    # of the bills that cost the household most in the window (`medical_other`: other, unnamed, or unregistered).
+    medical_chronic: RiskType
+    medical_critical: RiskType
+    medical_acute: RiskType
+    medical_other: RiskType
+    schooling: RiskType  # schooling costs in the rigid spending below the line (education.expense.incurred)
+    house_damage: RiskType
+    disaster_loss: RiskType
+    # Income dropped: by the source whose income fell most.
+    income_drop_wage: RiskType
+    income_drop_agriculture: RiskType
+    income_drop_business: RiskType
+    income_drop_property: RiskType
+    income_drop_transfer: RiskType
+    income_drop_other: RiskType
+    disabled_short_of_labour: RiskType  # disabled members, labour share below disability_labour_share_below
+    # When no evidence is specific: by the highest reason (income below the line, an own application, the model).
+    income_unexplained: RiskType
+    self_declared: RiskType
+    model_risk: RiskType
+
+
 class PolicyValues(BaseModel):
     """Every figure the rules and the workflow use; the `default` table of a policy file sets them all."""
 
@@ -62,6 +92,9 @@ class PolicyValues(BaseModel):
     low_income_categories: frozenset[HouseholdCategory] = Field(description="held to the low-income medical triggers")
     levels: ReasonLevels
     proposed_categories: ProposedCategories
+    risk_type_rules: RiskTypeRules
+    risk_type_drivers: dict[str, RiskType] = Field(description="the model's attribution (feature) → risk type")
+    disability_labour_share_below: Decimal = Field(ge=0, le=1, description="labourers / members, with disabled members")
     # Money rules (scoring)
     monitoring_line: Decimal = Field(gt=0, description="yuan of net income per person per year")
     reference_rural_income: Decimal = Field(gt=0, description="previous-year rural disposable income per person")
@@ -89,6 +122,16 @@ class PolicyValues(BaseModel):
     resolution_monitored_for: timedelta = Field(ge=timedelta(0))
     resolution_min_measures: int = Field(ge=0)
     resolution_requires_labour: bool
+    risk_type_measures: dict[RiskType, list[MeasureType]] = Field(description="the measures that answer each type")
+    resolution_requires_matching_measures: bool = Field(description="a measure answering each confirmed risk type")
+
+    @field_validator("risk_type_measures")
+    @classmethod
+    def _every_type_answered(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        missing = [name for name in RISK_TYPES if not value.get(name)]
+        if missing:
+            raise ValueError(f"every risk type needs at least one measure; none for {', '.join(missing)}")
+        return value
 
 
 class PolicyFile(BaseModel):

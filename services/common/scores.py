@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.common.risk_types import RiskType
 
 Level = Literal["red", "yellow", "green"]
 Category = Literal["unstable_exited", "marginal", "sudden_hardship"]  # 脱贫不稳定户, 边缘易致贫户, 突发严重困难户
@@ -36,6 +38,7 @@ class Figures(BaseModel):
     monitoring_line: float
     medical_out_of_pocket_12m: float = 0.0
     per_capita_after_rigid_spending: float | None = None
+    schooling_out_of_pocket_12m: float = 0.0  # schooling costs paid in the window (education.expense.incurred)
 
 
 class Monitoring(BaseModel):
@@ -47,6 +50,22 @@ class Monitoring(BaseModel):
     month: str  # YYYY-MM of the score's event time (China time)
     bins: list[int]
     score_bin: int
+
+
+class RiskTypeProposal(BaseModel):
+    """A risk type (风险类型) the evidence proposes for a case: which reason's evidence, under which policy rule
+    (`risk_type_rules`, or `driver:<feature>` for a model attribution), at that reason's level, in words."""
+
+    model_config = ConfigDict(frozen=True)
+
+    risk_type: RiskType
+    reason: str
+    evidence: str
+    level: Level
+    message_zh: str
+    message_en: str
+    amount: float = Field(default=0.0, description="yuan the evidence weighs: orders the types of one level")
+    fallback: bool = Field(default=False, description="no evidence was specific: stands only alone")
 
 
 class Score(BaseModel):
@@ -69,6 +88,7 @@ class Score(BaseModel):
     event_time: datetime
     scored_at: datetime
     monitoring: Monitoring | None = None  # the first model score of the household's month carries it
+    risk_type_proposals: list[RiskTypeProposal] = Field(default_factory=list)  # main first
 
     def to_json(self) -> bytes:
         """Serialise for the scores topic."""

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from services.common.events import HouseholdEvent, MedicalExpenseIncurred
 from services.common.months import window
 from services.common.policy import PolicyBook
-from services.common.scores import Figures, Reason, Score
+from services.common.scores import Figures, Reason, RiskTypeProposal, Score
 
 DISCOVERY_PREFIX = "unregistered-"
 
@@ -54,6 +54,15 @@ def discovery_score(records: PersonRecords, person: str, policies: PolicyBook, n
         "visit to check the household",
         evidence={"medical_out_of_pocket_12m": paid, "trigger": trigger, "person": person},
     )
+    cause = RiskTypeProposal(
+        risk_type=values.risk_type_rules.medical_other,
+        reason=reason.code,
+        evidence="medical_other",
+        level=reason.level,
+        message_zh=f"医疗自付{paid:,.0f}元（近{values.income_window_months}个月）",
+        message_en=f"{paid:,.0f} yuan of medical costs in {values.income_window_months} months",
+        amount=paid,
+    )
     line = float(policy.values.monitoring_line)
     return Score(
         score_id=hashlib.sha256(f"{person}\n{sorted(records.out_of_pocket)}".encode()).hexdigest()[:32],
@@ -76,4 +85,5 @@ def discovery_score(records: PersonRecords, person: str, policies: PolicyBook, n
         caused_by=sorted(records.out_of_pocket),
         event_time=datetime.fromisoformat(f"{latest}-01T00:00:00+00:00"),
         scored_at=now,
+        risk_type_proposals=[cause],
     )

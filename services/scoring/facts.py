@@ -59,6 +59,16 @@ class DisasterLoss(msgspec.Struct, kw_only=True):
     economic_loss: float
 
 
+class SchoolingBill(msgspec.Struct, kw_only=True):
+    """education.expense.incurred: a student's schooling costs and what the household paid after education aid."""
+
+    household_id: str
+    date: str
+    total_cost: float
+    out_of_pocket: float
+    stage: str | None = None
+
+
 class Application(msgspec.Struct, kw_only=True):
     """assistance.requested: the household's own application."""
 
@@ -67,13 +77,14 @@ class Application(msgspec.Struct, kw_only=True):
     reason: str
 
 
-FactData = Registration | IncomeReport | MedicalBill | DisasterLoss | Application
+FactData = Registration | IncomeReport | MedicalBill | DisasterLoss | SchoolingBill | Application
 FACT_TYPES: dict[str, type[FactData]] = {
     "household.registered": Registration,
     "income.reported": IncomeReport,
     "medical.expense.incurred": MedicalBill,
     "disaster.loss.reported": DisasterLoss,
     "assistance.requested": Application,
+    "education.expense.incurred": SchoolingBill,
 }
 _DATA_DECODERS = {name: msgspec.json.Decoder(kind) for name, kind in FACT_TYPES.items()}
 

@@ -54,20 +54,23 @@ def income_below_line(f: Figures, v: PolicyValues) -> Reason | None:
 
 
 def income_after_rigid_spending(f: Figures, v: PolicyValues) -> Reason | None:
-    """Above the line, but below it once medical out-of-pocket costs are paid."""
+    """Above the line, but below it once the rigid spending is paid (medical out-of-pocket costs, schooling costs)."""
     after = f.per_capita_after_rigid_spending
     if after is None or f.per_capita_income < f.monitoring_line or after >= f.monitoring_line:
         return None
+    school = f.schooling_out_of_pocket_12m  # named only where there is some (the v1 wording stays as it was)
     return _reason(
         "income_after_rigid_spending_below_threshold",
         v.levels.income_after_rigid_spending_below_threshold,
-        f"{_span_zh(v)}收入{f.income_12m:,.0f}元，扣除医疗自付{f.medical_out_of_pocket_12m:,.0f}元后，"
-        f"人均{after:,.0f}元，低于监测线{f.monitoring_line:,.0f}元",
+        f"{_span_zh(v)}收入{f.income_12m:,.0f}元，扣除医疗自付{f.medical_out_of_pocket_12m:,.0f}元"
+        f"{f'、教育支出{school:,.0f}元' if school else ''}后，人均{after:,.0f}元，低于监测线{f.monitoring_line:,.0f}元",
         f"{_span_en(v)} income {f.income_12m:,.0f} yuan less {f.medical_out_of_pocket_12m:,.0f} yuan of medical costs "
+        f"{f'and {school:,.0f} yuan of schooling costs ' if school else ''}"
         f"leaves {after:,.0f} per person for {f.members} people, below the {f.monitoring_line:,.0f} line",
         {
             "income_12m": f.income_12m,
             "medical_out_of_pocket_12m": f.medical_out_of_pocket_12m,
+            **({"schooling_out_of_pocket_12m": school} if school else {}),
             "per_capita_after_rigid_spending": after,
             "monitoring_line": f.monitoring_line,
         },

@@ -30,6 +30,7 @@ class FiguresRecord(msgspec.Struct, frozen=True, kw_only=True):
     monitoring_line: float
     medical_out_of_pocket_12m: float = 0.0
     per_capita_after_rigid_spending: float | None = None
+    schooling_out_of_pocket_12m: float = 0.0
 
 
 class MonitoringRecord(msgspec.Struct, frozen=True):
@@ -38,6 +39,19 @@ class MonitoringRecord(msgspec.Struct, frozen=True):
     month: str
     bins: list[int]
     score_bin: int
+
+
+class RiskTypeRecord(msgspec.Struct, frozen=True, kw_only=True):
+    """A risk type the evidence proposes (common.scores.RiskTypeProposal on the wire)."""
+
+    risk_type: str
+    reason: str
+    evidence: str
+    level: Level
+    message_zh: str
+    message_en: str
+    amount: float = 0.0
+    fallback: bool = False
 
 
 class ScoreRecord(msgspec.Struct, frozen=True, kw_only=True):
@@ -58,6 +72,7 @@ class ScoreRecord(msgspec.Struct, frozen=True, kw_only=True):
     event_time: datetime
     scored_at: datetime
     monitoring: MonitoringRecord | None = None
+    risk_type_proposals: list[RiskTypeRecord] = []
 
 
 class ShadowRecord(msgspec.Struct, frozen=True, kw_only=True):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import repeat
 
 from services.common.months import window
 from services.common.policy import Policy, PolicyValues
 from services.common.scores import Category, Level
+from services.scoring.causes import proposed_causes
 from services.scoring.levels import RANK
 from services.scoring.reasons import (
     disaster_economic_loss,
@@ -18,7 +19,7 @@ from services.scoring.reasons import (
     medical_burden,
     self_declared,
 )
-from services.scoring.records import FiguresRecord, ReasonRecord
+from services.scoring.records import FiguresRecord, ReasonRecord, RiskTypeRecord
 from services.scoring.state import HouseholdState
 
 _INCOME_REASONS = ("income_below_threshold", "income_after_rigid_spending_below_threshold")
@@ -32,14 +33,21 @@ class Assessment:
     reasons: list[ReasonRecord]
     figures: FiguresRecord
     proposed_category: Category | None
+    risk_types: list[RiskTypeRecord] = field(default_factory=list)  # proposed by the evidence, main first
 
     def fingerprint(self) -> str:
-        """What must change for a new score to be worth emitting."""
+        """What must change for a new score to be worth emitting (schooling and risk types only once there are any,
+        so that a household without them keeps the fingerprint it had before they existed)."""
         codes = ",".join(f"{reason.code}:{reason.level}" for reason in self.reasons)
         f = self.figures
-        return (
+        found = (
             f"{self.level}|{codes}|{f.income_12m:.2f}|{f.members}|{f.monitoring_line}|{f.medical_out_of_pocket_12m:.2f}"
         )
+        if f.schooling_out_of_pocket_12m:
+            found += f"|{f.schooling_out_of_pocket_12m:.2f}"
+        if self.risk_types:
+            found += "|" + ",".join(f"{p.risk_type}:{p.evidence}" for p in self.risk_types)
+        return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +89,11 @@ def standing(state: HouseholdState, policy: Policy) -> Standing | None:
     income_12m = round(sum(map(reported.get, months, repeat(estimate))) * 12 / span, 2)
     first = months[-1]
     medical = round(sum(float(h.figures["out_of_pocket"]) for h in state.medical.values() if h.date[:7] >= first), 2)
+    schooling = (
+        round(sum(float(h.figures["out_of_pocket"]) for h in state.schooling.values() if h.date[:7] >= first), 2)
+        if state.schooling
+        else 0.0
+    )
     figures = FiguresRecord(
         members=profile.members,
         labourers=profile.labourers,
@@ -89,7 +102,8 @@ def standing(state: HouseholdState, policy: Policy) -> Standing | None:
         months_reported=sum(map(reported.__contains__, months)),
         monitoring_line=float(policy.values.monitoring_line),
         medical_out_of_pocket_12m=medical,
-        per_capita_after_rigid_spending=round((income_12m - medical) / profile.members, 2),
+        per_capita_after_rigid_spending=round((income_12m - medical - schooling) / profile.members, 2),
+        schooling_out_of_pocket_12m=schooling,
     )
     return Standing(figures, reported, months)
 
@@ -132,4 +146,5 @@ def assess(state: HouseholdState, policy: Policy, known: Standing | None = None)
     ]
     reasons = [reason for reason in candidates if reason is not None]
     level: Level = max((reason.level for reason in reasons), key=RANK.__getitem__, default="green")
-    return Assessment(level, reasons, figures, _proposed_category(state, reasons, values))
+    causes = proposed_causes(state, reasons, found, values) if reasons else []
+    return Assessment(level, reasons, figures, _proposed_category(state, reasons, values), causes)

@@ -15,6 +15,7 @@ from services.common.events import HouseholdEvent
 from services.common.policy import Policy, PolicyBook
 from services.common.scores import Level
 from services.scoring import monitoring
+from services.scoring.causes import with_model_causes
 from services.scoring.facts import Fact, fact_of
 from services.scoring.features import FEATURE_WORDS, feature_matrix, household_features
 from services.scoring.levels import decide_level
@@ -75,11 +76,13 @@ def _with_model_risk(
     MODEL_SECONDS.labels("active").inc(time.perf_counter() - started)
     for k, found in zip(alarming, drivers, strict=True):
         item = assessed[rows[k]]
-        reason = model_risk(float(probabilities[k]), found, item.policy.values, FEATURE_WORDS, cuts[k], horizon)
+        values = item.policy.values
+        reason = model_risk(float(probabilities[k]), found, values, FEATURE_WORDS, cuts[k], horizon)
         if reason is not None:
             rules = item.rules
             level: Level = max(rules.level, reason.level, key=RANK.__getitem__)
-            out[rows[k]] = Assessment(level, [*rules.reasons, reason], rules.figures, rules.proposed_category)
+            causes = with_model_causes(rules.risk_types, reason, values, FEATURE_WORDS)
+            out[rows[k]] = Assessment(level, [*rules.reasons, reason], rules.figures, rules.proposed_category, causes)
     return out, probabilities
 
 
@@ -112,6 +115,7 @@ def _score(
         event_time=latest.time,
         scored_at=now,
         monitoring=drift,
+        risk_type_proposals=assessment.risk_types,
     )
 
 

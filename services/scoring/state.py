@@ -11,7 +11,16 @@ import zstandard
 
 from services.common.events import HouseholdEvent
 from services.common.months import month_shift
-from services.scoring.facts import Application, DisasterLoss, Fact, IncomeReport, MedicalBill, Registration, fact_of
+from services.scoring.facts import (
+    Application,
+    DisasterLoss,
+    Fact,
+    IncomeReport,
+    MedicalBill,
+    Registration,
+    SchoolingBill,
+    fact_of,
+)
 
 KEPT_MONTHS = 24  # two years: the 12-month window and the year before it (income-drop comparisons)
 STORED_COMPRESSION = 1  # zstd level of a stored state (levels 1-3 store the same size; 1 is the fastest)
@@ -30,7 +39,12 @@ STORED_DICTIONARY = (
     b'"20-|wage":{"amount":.0,"reported_at":"20-28T:00:00+08:00","event_key":"/civil-affairs/#evt-"},'
     b'"20-|wage":{"amount":.0,"reported_at":"20-28T:00:00+08:00","event_key":"/civil-affairs/#evt-"},'
 )
-_BOOKS = {"medical.expense.incurred": "medical", "disaster.loss.reported": "disasters"}
+_BOOKS = {
+    "medical.expense.incurred": "medical",
+    "disaster.loss.reported": "disasters",
+    "education.expense.incurred": "schooling",
+}
+_DATED_BOOKS = ("medical", "disasters", "applications", "schooling")
 _NOT_FIGURES = frozenset({"household_id", "date", "member_id", "reason"})
 
 
@@ -80,6 +94,7 @@ class HouseholdState(msgspec.Struct, kw_only=True, omit_defaults=True):
     # Household size from each month on (month → members), kept once a registration changed it; else empty.
     members_from: dict[str, int] = msgspec.field(default_factory=dict)
     monitored: str = ""  # "{model version}|{YYYY-MM}" of its latest score carrying drift bins (one a month)
+    schooling: dict[str, Happening] = msgspec.field(default_factory=dict)  # schooling costs, by event key
 
     def reference_month(self) -> str | None:
         """The month the 12-month window ends in: the latest month any applied event of the household is about."""
@@ -137,7 +152,7 @@ def _profile(data: Registration, fact: Fact) -> Profile:
     )
 
 
-def _figures(data: MedicalBill | DisasterLoss | Application) -> dict[str, Any]:
+def _figures(data: MedicalBill | DisasterLoss | SchoolingBill | Application) -> dict[str, Any]:
     return {
         name: value
         for name, value in msgspec.structs.asdict(data).items()
@@ -198,7 +213,7 @@ def _pruned(state: HouseholdState, keep_from: str) -> HouseholdState:
     older = [since for since in state.members_from if since < keep_from]
     if len(older) > 1:  # the size in force at keep_from stays
         state.members_from = {since: n for since, n in state.members_from.items() if since >= max(older)}
-    for name in ("medical", "disasters", "applications"):
+    for name in _DATED_BOOKS:
         book: dict[str, Happening] = getattr(state, name)
         if book and min(h.date for h in book.values())[:7] < keep_from:
             setattr(state, name, {key: h for key, h in book.items() if h.date[:7] >= keep_from})
@@ -216,6 +231,6 @@ def _month_of(fact: Fact) -> str:
     data = fact.data
     if isinstance(data, IncomeReport):
         return f"{data.period}-12" if len(data.period) == 4 else data.period
-    if isinstance(data, MedicalBill | DisasterLoss | Application):
+    if isinstance(data, MedicalBill | DisasterLoss | SchoolingBill | Application):
         return data.date[:7]
     return fact.time.strftime("%Y-%m")

@@ -16,6 +16,7 @@ from services.alerts.search import AlertFilter
 from services.alerts.store import AlertStore
 from services.api.stats import board
 from services.common.redis_connections import redis_client
+from services.common.risk_types import RISK_TYPES
 from services.common.scores import Reason
 
 pytestmark = pytest.mark.integration
@@ -48,12 +49,14 @@ def new_alert(rng: random.Random, n: int, household: str) -> Alert:
         due_at=deadlines[-1].due_at,
         deadlines=deadlines,
         policy_version="2025.2",
+        risk_types=rng.sample(RISK_TYPES[:4], rng.randrange(3)),
     )
 
 
 def changed(rng: random.Random, alert: Alert) -> Alert:
-    """A successor with another status, level, queue, overdue flag or home visit (the store checks no workflow)."""
-    field = rng.choice(["status", "status", "level", "queue", "overdue", "visit"])
+    """A successor with another status, level, queue, overdue flag, home visit or risk types (the store checks no
+    workflow)."""
+    field = rng.choice(["status", "status", "level", "queue", "overdue", "visit", "risk_types"])
     update: dict = {"version": alert.version + 1}
     if field == "status":
         update["status"] = rng.choice(STATUSES)
@@ -63,6 +66,8 @@ def changed(rng: random.Random, alert: Alert) -> Alert:
         update["queue"] = "county" if alert.queue == "township" else "township"
     elif field == "overdue":
         update["overdue"] = not alert.overdue
+    elif field == "risk_types":
+        update["risk_types"] = rng.sample(RISK_TYPES[:4], rng.randrange(3))
     else:
         update["visit"] = Visit(visited_at=alert.created_at, by="w", note="", consent=True)
     return alert.model_copy(update=update)
@@ -131,6 +136,7 @@ def brute_force(alerts: dict[str, Alert], where: AlertFilter) -> list[str]:
         and where.level in (None, a.level)
         and where.queue in (None, a.queue)
         and where.overdue in (None, overdue(a, NOW))
+        and (where.risk_type is None or where.risk_type in a.risk_types)
     ]
     return [a.id for a in sorted(kept, key=lambda a: (a.created_at, a.id), reverse=True)]
 
@@ -165,6 +171,25 @@ def test_every_filter_combination_returns_what_a_filter_over_all_alerts_returns(
             where = AlertFilter(prefix, status, level, None, None, late, NOW, queue)
             expected = brute_force(alerts, where)
             assert await ids(store, where) == (expected, len(expected)), where
+
+    run(redis_url, scenario)
+
+
+def test_the_risk_type_filter_alone_and_with_every_other_returns_what_a_filter_over_all_alerts_returns(redis_url):
+    async def scenario(redis, store):
+        alerts = await project(store, history(seed=7), live=True)
+        assert {t for a in alerts.values() for t in a.risk_types} == set(RISK_TYPES[:4])
+        combos = itertools.product(
+            PREFIXES, [None, "open", "confirmed"], [None, "red"], [None, "county"], [None, True], RISK_TYPES[:5]
+        )
+        for prefix, status, level, queue, late, risk_type in combos:
+            where = AlertFilter(prefix, status, level, None, None, late, NOW, queue, risk_type)
+            expected = brute_force(alerts, where)
+            assert await ids(store, where) == (expected, len(expected)), where
+        for offset in range(0, 60, 7):
+            where = AlertFilter("53", risk_type="illness")
+            assert await ids(store, where, offset, 7) == (brute_force(alerts, where)[offset : offset + 7],
+                                                          len(brute_force(alerts, where)))  # fmt: skip
 
     run(redis_url, scenario)
 
@@ -214,6 +239,18 @@ def test_everything_under_a_prefix_comes_in_one_page_however_many_alerts_it_hold
     run(redis_url, scenario)
 
 
+def by_risk_type(alerts: list[Alert], every: bool) -> dict[str, dict[str, int]]:
+    """Per risk type (every type, or those the alerts carry): open, confirmed and flagged-overdue cases carrying it."""
+    found: dict[str, dict[str, int]] = {}
+    for name in RISK_TYPES:
+        mine = [a for a in alerts if name in a.risk_types]
+        opened = [a for a in mine if a.status not in ("dismissed", "resolved")]
+        if every or mine:
+            found[name] = {"open": len(opened), "confirmed": sum(a.status in ("confirmed", "assisting") for a in mine),
+                           "overdue": sum(a.overdue for a in opened)}  # fmt: skip
+    return found
+
+
 def brute_force_board(alerts: dict[str, Alert], prefix: str) -> dict:
     """The board counted over every alert inside the prefix."""
     inside = [a for a in alerts.values() if a.region_code.startswith(prefix)]
@@ -228,6 +265,7 @@ def brute_force_board(alerts: dict[str, Alert], prefix: str) -> dict:
             "overdue": sum(overdue(a, NOW) for a in mine),
             "red": sum(a.level == "red" for a in mine),
             "yellow": sum(a.level == "yellow" for a in mine),
+            "by_risk_type": by_risk_type([a for a in inside if a.region_code[:9] == town], every=False),
         }
     return {
         "region_code": prefix,
@@ -237,6 +275,7 @@ def brute_force_board(alerts: dict[str, Alert], prefix: str) -> dict:
         "by_level": {"red": 0, "yellow": 0, **Counter(a.level for a in opened)},
         "by_status": dict(Counter(a.status for a in inside)),
         "by_township": sorted(rows.values(), key=lambda r: (-r["open"], r["township"])),
+        "by_risk_type": by_risk_type(inside, every=True),
     }
 
 

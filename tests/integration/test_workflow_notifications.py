@@ -1,4 +1,5 @@
-"""Routing and notification: signed webhooks per township or county, retried until delivered; the live stream."""
+"""Routing and notification: signed webhooks per township or county (with the case's risk types), retried until
+delivered; the live stream."""
 
 import hashlib
 import hmac
@@ -12,12 +13,15 @@ import pytest
 import redis
 from standardwebhooks import Webhook
 
+from services.common.scores import RiskTypeProposal
 from tests.clients import create_user, login
 from tests.infra import free_port, wait_until
 from tests.workflow_stack import poll, score, start_workflow_stack
 
 pytestmark = pytest.mark.integration
 SECRET = "a-webhook-secret-0123456789"
+ILL = RiskTypeProposal(risk_type="illness", reason="medical_burden", evidence="medical_chronic", level="yellow",
+                       message_zh="慢性病等医疗自付", message_en="chronic illness", amount=32000)  # fmt: skip
 
 
 class Receiver:
@@ -78,7 +82,7 @@ def test_a_county_subscription_gets_signed_webhooks_and_another_township_gets_no
         poll(f"{wf.stack.api_url}/regions/import/{job['id']}", login(wf.stack), lambda j: j["status"] == "done")
         subscribe(wf, "532328", f"http://127.0.0.1:{county.server.server_port}/hook")
         subscribe(wf, "532328102", f"http://127.0.0.1:{elsewhere.server.server_port}/hook")
-        wf.publish(score("HNW1", "yellow", codes=("medical_burden",)))
+        wf.publish(score("HNW1", "yellow", codes=("medical_burden",)).model_copy(update={"risk_type_proposals": [ILL]}))
         wf.publish(score("HNW1", "yellow", codes=("self_declared",)))  # evidence: shown, not pushed
         wf.publish(score("HNW1", "red"))  # yellow -> red notifies again
         wait_until(lambda: sorted(c["kind"] for c in county.changes()) == ["escalated", "raised"], 90, "two webhooks")
@@ -88,6 +92,7 @@ def test_a_county_subscription_gets_signed_webhooks_and_another_township_gets_no
             assert headers["x-shouwang-signature"] == expected  # kept for receivers written before
         by_kind = {change["kind"]: change for change in county.changes()}
         assert by_kind["escalated"]["level"] == "red" and by_kind["escalated"]["household_id"] == "HNW1"
+        assert by_kind["raised"]["risk_types"] == by_kind["escalated"]["risk_types"] == ["illness"]  # an added field
         assert {change["region_name"] for change in county.changes()} == {"元马镇 · 试点村"}  # an added field
         assert elsewhere.received == []
     finally:

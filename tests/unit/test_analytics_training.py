@@ -90,7 +90,8 @@ def test_the_report_is_markdown_with_plots_baselines_and_intervals(trained, tmp_
 def test_the_report_s_county_table_names_each_county_next_to_its_code(trained, tmp_path: Path):
     lines = write_report(trained, tmp_path, "Risk model test").read_text(encoding="utf-8").splitlines()
     first = lines.index(next(line for line in lines if line.startswith("| county |"))) + 2
-    rows = [line.split(" | ")[0].removeprefix("| ") for line in lines[first:] if line.startswith("| ")]
+    table = lines[first : lines.index("", first)]  # the county table ends at the first blank line
+    rows = [line.split(" | ")[0].removeprefix("| ") for line in table]
     assert rows and "元谋县 (532328)" in rows
     assert all(re.fullmatch(r"\S+[县市] \(5323\d\d\)", row) for row in rows)
 

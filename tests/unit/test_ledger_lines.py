@@ -6,7 +6,7 @@ import msgspec
 import pytest
 
 from services.alerts.deadlines import counts_as_overdue
-from services.alerts.models import Alert, Deadline, HistoryEntry, Measure, Visit
+from services.alerts.models import Alert, Deadline, HistoryEntry, Measure, RiskTypeReview, Visit
 from services.api.ledger import LedgerCase, ledger_line, mask_household
 from services.common.scores import Reason
 
@@ -66,6 +66,8 @@ def test_a_line_shows_the_masked_household_the_village_the_reasons_in_words_and_
         "2025-03-03T08:30:00+00:00",
         "sudden_hardship",
         "employment employment",
+        "",
+        "",
     ]
     assert "HH532328001" not in line
     assert ledger_line(stored(case), "Xiaohe", "en", T0)[6] == "income below the line; heavy medical bills"
@@ -97,3 +99,14 @@ def test_an_open_case_past_its_home_visit_deadline_counts_as_overdue_and_a_visit
     assert ledger_line(stored(alert(visit=True)), "", "en", T0 + timedelta(days=8))[9] == "0"
     assert ledger_line(stored(alert(visit=True)), "", "en", T0 + timedelta(days=16))[9] == "1"
     assert ledger_line(stored(alert(status="dismissed")), "", "en", T0 + timedelta(days=16))[9] == "0"
+
+
+def test_the_risk_type_columns_name_the_types_main_first_and_who_set_them_in_the_ledger_s_language():
+    proposed = alert().model_copy(update={"risk_types": ["illness", "disability"]})
+    assert ledger_line(stored(proposed), "", "zh", T0)[13:] == ["因病、因残", "系统建议"]
+    review = RiskTypeReview(by="w", at=T0, step="home_visit", proposed=["illness"], corrected=True)
+    visited = proposed.model_copy(update={"risk_types": ["disability", "illness"], "risk_types_review": review})
+    assert ledger_line(stored(visited), "", "zh", T0)[13:] == ["因残、因病", "入户核实"]
+    assert ledger_line(stored(visited), "", "en", T0)[13:] == ["disability; illness", "home visit"]
+    confirmed = visited.model_copy(update={"risk_types_review": review.model_copy(update={"step": "confirmation"})})
+    assert ledger_line(stored(confirmed), "", "zh", T0)[13:] == ["因残、因病", "县级认定"]

@@ -110,3 +110,19 @@ def test_a_category_that_is_not_a_registered_one_is_refused(tmp_path):
     write(tmp_path, "2024.toml", shifted)
     with pytest.raises(PolicyError, match=r"default.low_income_categories"):
         PolicyBook.load(tmp_path)
+
+
+def test_a_region_s_own_measures_for_a_risk_type_replace_that_type_s_list_only(tmp_path):
+    write(tmp_path, "2024.toml", BASE + '[regions."53".risk_type_measures]\nillness = ["medical_assistance"]\n')
+    values = PolicyBook.load(tmp_path).for_region("532328101001", 2024).values
+    assert values.risk_type_measures["illness"] == ["medical_assistance"]
+    assert values.risk_type_measures["education"] == ["education_aid"]
+
+
+def test_a_policy_that_leaves_a_risk_type_without_measures_or_names_an_unknown_measure_is_refused(tmp_path):
+    write(tmp_path, "2024.toml", BASE.replace('education = ["education_aid"]\n', ""))
+    with pytest.raises(PolicyError, match="every risk type needs at least one measure; none for education"):
+        PolicyBook.load(tmp_path)
+    write(tmp_path, "2024.toml", BASE + '[regions."53".risk_type_measures]\nillness = ["prayer"]\n')
+    with pytest.raises(PolicyError, match=r"regions\.53\.risk_type_measures\.illness"):
+        PolicyBook.load(tmp_path)

@@ -1,8 +1,6 @@
 // The console: login, inbox, alert detail with actions, county board, live updates. Vanilla JS, no build step.
 "use strict";
 const OPEN = ["open", "verifying", "reviewing", "confirmed", "assisting"];
-const MEASURES = ["industry", "employment", "medical_assistance", "minimum_living_allowance",
-  "extreme_poverty_support", "temporary_relief", "education_aid", "housing", "other"];
 const SSE_KINDS = ["raised", "reopened", "evidence_added", "escalated", "measure_added", "reminder:home_visit",
   "reminder:decision", "overdue:home_visit", "overdue:decision", ...OPEN, "dismissed", "resolved"];
 const S = { token: sessionStorage.getItem("shouwang.token"), refresh: sessionStorage.getItem("shouwang.refresh"),
@@ -198,7 +196,8 @@ async function showInbox(region) {
     "data-alert": a.id, "data-household": a.household_id },
   levelBadge(a.level),
   h("span", { class: "hh" }, a.household_id, " ", placeLabel(a.region_code, a.region_name)),
-  h("span", { class: "why" }, (a.reasons[0] || {})[`message_${LANG}`] || ""),
+  h("span", { class: "why" }, (a.risk_types || [])[0] ? h("span", { class: "chip main" }, riskName(a.risk_types[0])) : null,
+    (a.reasons[0] || {})[`message_${LANG}`] || ""),
   h("span", { class: "st" }, t(a.status)),
   h("span", { class: "due" }, isOverdue(a) ? h("b", { class: "flag" }, t("overdue")) : null, when(a.due_at))));
   const filter = h("form", { class: "filter", id: "region-filter" }, h("label", {}, h("span", {}, t("region")),
@@ -217,6 +216,7 @@ async function showInbox(region) {
 function figures(household) {
   const f = household.figures;
   const keys = ["members", "labourers", "income_12m", "per_capita_income", "monitoring_line", "medical_out_of_pocket_12m", "per_capita_after_rigid_spending"];
+  if (f.schooling_out_of_pocket_12m) keys.splice(6, 0, "schooling_out_of_pocket_12m");  // 因学: only where there are some
   return h("dl", { class: "figures" }, keys.filter((k) => f[k] !== undefined && f[k] !== null).map((k) =>
     [h("dt", {}, t(k)), h("dd", { class: k === "per_capita_income" && f[k] < f.monitoring_line ? "below" : null },
       ["members", "labourers"].includes(k) ? f[k] : yuan(f[k]))]));
@@ -224,7 +224,8 @@ function figures(household) {
 
 const changeName = (change) => { const word = t(`ch_${change}`); return word === `ch_${change}` ? t(change) : word; };
 function timeline(alert, household) {
-  const entries = alert.history.map((e) => ({ at: e.at, text: `${changeName(e.change)}${e.level ? ` (${t(e.level)})` : ""}`, by: e.by, note: e.note }));
+  const risks = (e) => (e.risk_types ? `${e.risk_types_before ? `${riskList(e.risk_types_before)} → ` : ""}${riskList(e.risk_types)}` : null);
+  const entries = alert.history.map((e) => ({ at: e.at, text: `${changeName(e.change)}${e.level ? ` (${t(e.level)})` : ""}`, by: e.by, note: e.note || risks(e) }));
   for (const e of (household && household.timeline) || []) {
     entries.push({ at: e.event_time || e.at, text: `${t("score")}: ${t(e.level)} · ${yuan(e.per_capita_income)} ${t("unit_yuan")}`, by: (e.caused_by || []).join(", "), note: (e.reasons || []).join(", ") });
   }
@@ -256,7 +257,7 @@ async function showAlert(id) {
     h("a", { href: "#/inbox", class: "back" }, `← ${t("back")}`),
     h("h1", {}, levelBadge(alert.level), " ", alert.household_id),
     h("div", { class: "grid" },
-      h("section", { class: "card" }, h("h2", {}, t("reasons")), reasons, facts),
+      h("section", { class: "card" }, h("h2", {}, t("reasons")), reasons, h("h2", {}, t("risk_types")), riskTypes(alert), facts),
       h("section", { class: "card", id: "actions" }, h("h2", {}, t("actions")), actions(alert)),
       household ? h("section", { class: "card" }, h("h2", {}, t("figures")), figures(household), incomeChart(household))
         : h("section", { class: "card" }, h("p", { class: "muted" }, t("household_missing"))),
@@ -274,7 +275,7 @@ function actionForm(name, alert, inputs, build) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const data = Object.fromEntries(new FormData(form));
-    const [path, body] = build(data);
+    const [path, body] = build(data, form);
     form.querySelector("button").disabled = true;
     try {
       await api(`/alerts/${encodeURIComponent(alert.id)}/${path}`, { method: "POST", json: { expected_version: alert.version, ...body } });
@@ -284,7 +285,7 @@ function actionForm(name, alert, inputs, build) {
   });
   return form;
 }
-const move = (to, extra) => (data) => ["transitions", { to, note: data.note || "", ...(extra ? extra(data) : {}) }];
+const move = (to, extra) => (data, form) => ["transitions", { to, note: data.note || "", ...(extra ? extra(data, form) : {}) }];
 
 function actions(alert) {
   const role = S.me.role, worker = role === "township_worker", supervisor = role === "county_supervisor";
@@ -293,15 +294,17 @@ function actions(alert) {
   if (alert.status === "open" && worker) forms.push(actionForm("take", alert, [], move("verifying")));
   if (alert.status === "verifying" && worker) {
     forms.push(actionForm("visit", alert, [field("visited_at", h("input", { type: "datetime-local", name: "visited_at", value: localNow(), required: true })),
-      h("label", { class: "check" }, h("input", { type: "checkbox", name: "consent", value: "yes", required: true }), h("span", {}, t("consent"))), note()],
-    move("reviewing", (d) => ({ visited_at: new Date(d.visited_at).toISOString(), consent: d.consent === "yes" }))));
+      h("label", { class: "check" }, h("input", { type: "checkbox", name: "consent", value: "yes", required: true }), h("span", {}, t("consent"))),
+      riskPicker(alert), note()],
+    move("reviewing", (d, f) => ({ visited_at: new Date(d.visited_at).toISOString(), consent: d.consent === "yes", risk_types: pickedRisks(f) }))));
   }
   if (alert.status === "reviewing" && supervisor) {
-    forms.push(actionForm("confirm", alert, [field("category", h("select", { name: "category" }, options(["unstable_exited", "marginal", "sudden_hardship"], alert.category))), note()],
-      move("confirmed", (d) => ({ category: d.category }))));
+    forms.push(actionForm("confirm", alert, [field("category", h("select", { name: "category" }, options(["unstable_exited", "marginal", "sudden_hardship"], alert.category))),
+      riskPicker(alert), note()],
+    move("confirmed", (d, f) => ({ category: d.category, risk_types: pickedRisks(f) }))));
   }
   if (["confirmed", "assisting"].includes(alert.status) && (worker || supervisor)) {
-    forms.push(actionForm("measure", alert, [field("type", h("select", { name: "type" }, options(MEASURES))),
+    forms.push(actionForm("measure", alert, [field("type", h("select", { name: "type" }, measureOptions(alert))),
       field("amount", h("input", { name: "amount", type: "number", min: 0, step: "0.01", required: true })),
       field("date", h("input", { name: "date", type: "date", value: localNow().slice(0, 10), required: true })), note()],
     (d) => ["measures", { type: d.type, amount: Number(d.amount), date: d.date, note: d.note || "" }]));

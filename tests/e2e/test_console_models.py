@@ -13,7 +13,8 @@ from kafka import KafkaProducer
 from playwright.sync_api import expect
 
 from services.scoring.model import activation_message
-from tests.clients import create_user, login, password_of
+from tests.clients import create_user, login
+from tests.console import log_in
 from tests.model_watch import monitored_scores, publish_shadow, shadow_scores, this_month, train_version
 from tests.workflow_stack import poll, start_workflow_stack
 
@@ -77,21 +78,13 @@ def _rules_only(bootstrap: str) -> None:
     producer.close()
 
 
-def log_in(page, wf, username, wait_for="#registry"):
-    page.goto(wf.stack.api_url)
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password_of(username))
-    page.click("#login button[type=submit]")
-    page.wait_for_selector(wait_for)
-
-
 def active_version(wf, analyst):
     return httpx.get(f"{wf.stack.api_url}/models", headers=analyst, timeout=30).json()["active"]
 
 
 def test_an_analyst_sees_each_version_trained_by_whom_on_what_with_every_baseline_and_its_interval(wf, watched, page,
                                                                                                  shot):  # fmt: skip
-    log_in(page, wf, "ana.console")
+    log_in(page, wf.stack.api_url, "ana.console", wait_for="#registry")
     assert page.locator("#nav-models").is_visible() and not page.locator("#nav-inbox").is_visible()
     old = page.locator(f"#registry article[data-version={OLD}]")
     expect(old.locator(".badge.active")).to_have_text("在用")
@@ -110,7 +103,7 @@ def test_an_analyst_sees_each_version_trained_by_whom_on_what_with_every_baselin
 
 
 def test_the_drift_alarm_shows_first_and_the_live_monitoring_is_drawn_as_charts(wf, watched, page, shot):
-    log_in(page, wf, "ana.console")
+    log_in(page, wf.stack.api_url, "ana.console", wait_for="#registry")
     alarms = page.locator("#alarms")
     expect(alarms).to_be_visible()
     drifted = alarms.locator(f"li[data-county='{DRIFTED}'][data-on=income_to_line]")
@@ -142,7 +135,7 @@ def test_the_drift_alarm_shows_first_and_the_live_monitoring_is_drawn_as_charts(
 
 
 def test_a_versions_page_shows_its_details_its_report_and_the_plots_drawn_from_the_png(wf, watched, page, shot):
-    log_in(page, wf, "ana.console")
+    log_in(page, wf.stack.api_url, "ana.console", wait_for="#registry")
     page.click(f"#registry article[data-version={OLD}] a.report-link")
     page.wait_for_selector("#report .md")
     for name in ("reliability.png", "recall_at_budget.png", "county_recall.png"):
@@ -156,7 +149,7 @@ def test_a_versions_page_shows_its_details_its_report_and_the_plots_drawn_from_t
 def test_activating_a_version_never_shadowed_says_its_effect_is_unknown_and_cancelling_changes_nothing(
     wf, watched, page, shot
 ):
-    log_in(page, wf, "ana.console")
+    log_in(page, wf.stack.api_url, "ana.console", wait_for="#registry")
     page.click(f"#registry article[data-version={NEW}] button[data-action=activate]")
     effect = page.locator("dialog#confirm #effect")
     expect(effect).to_contain_text(f"影响未知：{NEW}没有在影子运行")
@@ -169,7 +162,7 @@ def test_activating_a_version_never_shadowed_says_its_effect_is_unknown_and_canc
 def test_a_candidate_in_shadow_is_activated_behind_the_effect_its_shadow_report_names_and_rolled_back(
     wf, watched, page, shot
 ):
-    log_in(page, wf, "ana.console")
+    log_in(page, wf.stack.api_url, "ana.console", wait_for="#registry")
     page.click(f"#registry article[data-version={NEW}] button[data-action=shadow]")
     expect(page.locator("dialog#confirm #effect")).to_contain_text("影子运行不改变任何等级或预警")
     page.click("#confirm-ok")
@@ -205,7 +198,7 @@ def test_a_candidate_in_shadow_is_activated_behind_the_effect_its_shadow_report_
 
 
 def test_the_pages_switch_to_english(wf, watched, page, shot):
-    log_in(page, wf, "ana.console")
+    log_in(page, wf.stack.api_url, "ana.console", wait_for="#registry")
     page.click("#lang")
     expect(page.locator("#registry h2")).to_contain_text("Versions")
     assert "income / line" in page.locator("#alarms").inner_text()
@@ -218,7 +211,7 @@ def test_the_pages_switch_to_english(wf, watched, page, shot):
 
 
 def test_a_county_analyst_sees_only_their_county_and_cannot_roll_a_model_out(wf, watched, page, shot):
-    log_in(page, wf, "ana.yuanmou")
+    log_in(page, wf.stack.api_url, "ana.yuanmou", wait_for="#registry")
     assert page.locator("#national-only").is_visible() and page.locator("button[data-action]").count() == 0
     options = page.locator("#county option")
     assert [options.nth(i).get_attribute("value") for i in range(options.count())] == [STEADY]
@@ -228,7 +221,7 @@ def test_a_county_analyst_sees_only_their_county_and_cannot_roll_a_model_out(wf,
 
 
 def test_a_township_worker_has_no_models_page(wf, watched, page):
-    log_in(page, wf, "wang.models", wait_for="#inbox")
+    log_in(page, wf.stack.api_url, "wang.models", wait_for="#inbox")
     assert not page.locator("#nav-models").is_visible()
     page.goto(f"{wf.stack.api_url}/#/models")
     expect(page.locator("#refused")).to_have_text("该记录不在您的辖区内")

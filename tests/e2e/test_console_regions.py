@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.clients import create_user, login, password_of, post_event, wait_for_alert
+from tests.console import log_in
 from tests.factories import registration
 
 pytestmark = pytest.mark.integration
@@ -34,18 +35,10 @@ def township(stack):
     return alerts
 
 
-def log_in(page, stack, username="names.worker", password=None):
-    page.goto(stack.api_url)
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password or password_of(username))
-    page.click("#login button[type=submit]")
-    page.wait_for_selector("#inbox")
-
-
 def test_the_inbox_and_the_alert_page_show_the_village_by_name_with_the_code_in_small_print(
     stack, township, page, shot
 ):
-    log_in(page, stack)
+    log_in(page, stack.api_url, "names.worker")
     place = page.locator(f"#inbox [data-household={AT_XINHUA}] .place")
     assert place.inner_text().startswith("新华乡 · 新华村")
     assert place.locator("small.code").inner_text() == XINHUA
@@ -61,7 +54,7 @@ def test_the_inbox_and_the_alert_page_show_the_village_by_name_with_the_code_in_
 
 
 def test_the_region_filter_takes_pinyin_initials_and_narrows_the_inbox_to_one_village(stack, township, page, shot):
-    log_in(page, stack)
+    log_in(page, stack.api_url, "names.worker")
     page.fill("#region-filter input[data-picker=region_code]", "dc")
     suggestion = page.locator(f"#region-filter .suggest [data-code='{DACUN}']")
     expect(suggestion).to_contain_text("新华乡 · 大村")
@@ -74,7 +67,7 @@ def test_the_region_filter_takes_pinyin_initials_and_narrows_the_inbox_to_one_vi
 
 
 def test_the_english_console_shows_the_same_zh_cn_names_on_the_board(stack, township, page, shot):
-    log_in(page, stack)
+    log_in(page, stack.api_url, "names.worker")
     page.click("#lang")
     expect(page.locator("#view h1")).to_have_text(re.compile(r"^My inbox"), timeout=30_000)
     page.click("nav a[href='#/board']")
@@ -86,7 +79,7 @@ def test_the_english_console_shows_the_same_zh_cn_names_on_the_board(stack, town
 
 
 def test_an_admin_creates_a_worker_by_choosing_the_township_by_name(stack, township, page, shot):
-    log_in(page, stack, "admin", stack.admin_password)
+    log_in(page, stack.api_url, "admin", stack.admin_password)
     page.click("nav a[href='#/users']")
     page.wait_for_selector("#new-user")
     page.fill("#new-user input[name=username]", "names.new")

@@ -8,7 +8,8 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from tests.clients import create_user, login, password_of
+from tests.clients import create_user, login
+from tests.console import log_in
 from tests.workflow_stack import poll, score, start_workflow_stack
 
 pytestmark = pytest.mark.integration
@@ -36,16 +37,8 @@ def case(wf):
     return poll(f"{wf.stack.api_url}/alerts", login(wf.stack), lambda b: b["items"], household_id=ILL)["items"][0]
 
 
-def log_in(page, wf, username):
-    page.goto(wf.stack.api_url)
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password_of(username))
-    page.click("#login button[type=submit]")
-    page.wait_for_selector("#inbox")
-
-
 def test_a_worker_sees_the_case_s_risk_types_with_their_evidence_and_corrects_them_at_the_visit(wf, case, page, shot):
-    log_in(page, wf, "crt.worker")
+    log_in(page, wf.stack.api_url, "crt.worker")
     item = page.locator(f"#inbox [data-household={ILL}]")
     expect(item.locator(".chip.main")).to_have_text("因病")
     item.click()
@@ -73,7 +66,7 @@ def test_a_worker_sees_the_case_s_risk_types_with_their_evidence_and_corrects_th
 def test_the_county_confirms_the_risk_types_and_records_a_measure_from_those_matching_them_first(wf, case, page, shot):
     poll(f"{wf.stack.api_url}/alerts/{case['id']}", login(wf.stack), lambda b: b["status"] == "reviewing")
     time.sleep(3.5)  # the 3-second public notice of the test policy
-    log_in(page, wf, "crt.county")
+    log_in(page, wf.stack.api_url, "crt.county")
     page.locator(f"#inbox [data-household={ILL}]").click()
     page.wait_for_selector("form[data-action=confirm]")
     page.select_option("form[data-action=confirm] select[name=category]", "sudden_hardship")
@@ -103,7 +96,7 @@ def test_the_county_confirms_the_risk_types_and_records_a_measure_from_those_mat
 
 
 def test_the_board_charts_cases_by_risk_type_and_names_each_township_s_main_ones(wf, case, page, shot):
-    log_in(page, wf, "crt.county")
+    log_in(page, wf.stack.api_url, "crt.county")
     page.click("nav a[href='#/board']")
     page.wait_for_selector("#risk-chart")
     expect(page.locator("#risk-chart rect.open[data-risk=illness]")).to_have_attribute("data-open", "1")

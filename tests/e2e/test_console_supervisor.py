@@ -8,6 +8,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.clients import create_user, login, password_of
+from tests.console import log_in
 from tests.workflow_stack import FAST_REGION, poll, score, start_workflow_stack
 
 pytestmark = pytest.mark.integration
@@ -42,16 +43,8 @@ def cases(wf):
     return {REVIEWED: reviewed, LATE: late["items"][0]}
 
 
-def log_in(page, wf, username):
-    page.goto(wf.stack.api_url)
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password_of(username))
-    page.click("#login button[type=submit]")
-    page.wait_for_selector("#inbox")
-
-
 def test_a_county_supervisor_confirms_a_reviewed_case_and_starts_its_assistance(wf, cases, page, shot):
-    log_in(page, wf, "csv.county")
+    log_in(page, wf.stack.api_url, "csv.county")
     item = page.locator(f"#inbox [data-household={REVIEWED}]")
     assert item.is_visible() and "overdue" not in (item.get_attribute("class") or "")
     assert "村级评议公示" in item.inner_text()
@@ -77,7 +70,7 @@ def test_a_county_supervisor_confirms_a_reviewed_case_and_starts_its_assistance(
 
 
 def test_an_overdue_case_stands_out_in_the_inbox_and_on_the_board(wf, cases, page, shot):
-    log_in(page, wf, "csv.late")
+    log_in(page, wf.stack.api_url, "csv.late")
     item = page.locator(f"#inbox [data-household={LATE}]")
     assert "overdue" in (item.get_attribute("class") or "")
     assert item.locator(".flag").inner_text() == "逾期"

@@ -7,6 +7,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.clients import create_user, login, password_of, post_event, wait_for_alert
+from tests.console import log_in
 from tests.factories import registration, resident_id
 
 pytestmark = pytest.mark.integration
@@ -24,14 +25,6 @@ def township(stack):
     alerts = {hid: wait_for_alert(stack, hid, admin) for hid in (MINE, THEIRS, ECHO, ELSEWHERE)}
     create_user(stack, "console.worker", "township_worker", "532325101")
     return alerts
-
-
-def log_in(page, stack):
-    page.goto(stack.api_url)
-    page.fill("input[name=username]", "console.worker")
-    page.fill("input[name=password]", password_of("console.worker"))
-    page.click("#login button[type=submit]")
-    page.wait_for_selector("#inbox")
 
 
 def as_worker(stack):
@@ -52,7 +45,7 @@ def move(stack, alert, to, **extra):
 
 
 def test_a_worker_logs_in_and_takes_a_red_alert_through_the_visit_to_village_review(stack, township, page, shot):
-    log_in(page, stack)
+    log_in(page, stack.api_url, "console.worker")
     item = page.locator(f"#inbox [data-household={MINE}]")
     assert item.is_visible() and "red" in (item.get_attribute("class") or "")
     shot(page, "1-inbox")
@@ -73,7 +66,7 @@ def test_a_worker_logs_in_and_takes_a_red_alert_through_the_visit_to_village_rev
 
 
 def test_another_townships_alert_is_never_shown(stack, township, page, shot):
-    log_in(page, stack)
+    log_in(page, stack.api_url, "console.worker")
     assert page.locator(f"[data-household={THEIRS}]").count() == 0
     assert THEIRS not in page.content()
     page.goto(f"{stack.api_url}/#/alert/{township[THEIRS]['id']}")
@@ -85,7 +78,7 @@ def test_another_townships_alert_is_never_shown(stack, township, page, shot):
 
 
 def test_the_console_switches_to_english_and_shows_the_board(stack, township, page, shot):
-    log_in(page, stack)
+    log_in(page, stack.api_url, "console.worker")
     page.click("#lang")
     expect(page.locator("#view h1")).to_have_text(re.compile(r"^My inbox"), timeout=30_000)
     page.click("nav a[href='#/board']")
@@ -96,7 +89,7 @@ def test_the_console_switches_to_english_and_shows_the_board(stack, township, pa
 
 
 def test_the_live_echo_of_the_worker_s_own_action_leaves_the_form_they_are_filling_alone(stack, township, page):
-    log_in(page, stack)
+    log_in(page, stack.api_url, "console.worker")
     page.goto(f"{stack.api_url}/#/alert/{township[ECHO]['id']}")
     page.click("form[data-action=take] button")
     page.wait_for_selector("form[data-action=visit]")
@@ -109,7 +102,7 @@ def test_the_live_echo_of_the_worker_s_own_action_leaves_the_form_they_are_filli
 
 def test_a_change_made_elsewhere_keeps_what_the_worker_typed_and_offers_a_reload(stack, township, page, shot):
     move(stack, township[ELSEWHERE], "verifying")
-    log_in(page, stack)
+    log_in(page, stack.api_url, "console.worker")
     page.goto(f"{stack.api_url}/#/alert/{township[ELSEWHERE]['id']}")
     page.fill("form[data-action=visit] input[name=note]", "户主外出，约定明日再访")
     move(stack, township[ELSEWHERE], "dismissed", reason="已由村里核实，收入正常")

@@ -5,6 +5,7 @@ import signal
 import subprocess
 import time
 from datetime import datetime
+from typing import IO
 
 import httpx
 import psutil
@@ -113,6 +114,20 @@ def running(process: psutil.Process) -> bool:
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def wait_for_exit(process: subprocess.Popen[bytes], log: IO[bytes]) -> None:
+    """`make run` exits within a minute of its signal; its log is closed either way."""
+    try:
+        process.wait(60)
+    finally:
+        log.close()
+
+
+def assert_nothing_left(ports: dict[str, int], children: list[psutil.Process]) -> None:
+    """Every port `make run` listened on is closed and every process it started is gone."""
+    wait_until(lambda: not any(map(port_open, ports.values())), 30, "every port closed")
+    wait_until(lambda: not any(map(running, children)), 30, "every child process gone")
+
+
 def test_make_run_streams_the_demo_county_serves_alerts_and_stops_cleanly(tmp_path, stop_signal):
     offset = (LOGS / "make-run.log").stat().st_size if (LOGS / "make-run.log").exists() else 0
     process, ports, log = start_make_run(tmp_path)
@@ -151,12 +166,8 @@ def test_make_run_streams_the_demo_county_serves_alerts_and_stops_cleanly(tmp_pa
             os.killpg(process.pid, signal.SIGINT)  # Ctrl-C reaches the whole foreground group
         else:
             process.send_signal(signal.SIGTERM)  # `kill <pid of make>`
-        try:
-            process.wait(60)
-        finally:
-            log.close()
-    wait_until(lambda: not any(map(port_open, ports.values())), 30, "every port closed")
-    wait_until(lambda: not any(map(running, children)), 30, "every child process gone")
+        wait_for_exit(process, log)
+    assert_nothing_left(ports, children)
 
 
 def test_make_run_stopped_while_it_waits_for_readiness_leaves_nothing_running(tmp_path):
@@ -177,9 +188,5 @@ def test_make_run_stopped_while_it_waits_for_readiness_leaves_nothing_running(tm
         children = descendants(process.pid)
     finally:
         process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(60)
-        finally:
-            log.close()
-    wait_until(lambda: not any(map(port_open, ports.values())), 30, "every port closed")
-    wait_until(lambda: not any(map(running, children)), 30, "every child process gone")
+        wait_for_exit(process, log)
+    assert_nothing_left(ports, children)

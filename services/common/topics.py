@@ -20,6 +20,7 @@ PERSONS_UNMATCHED = "persons.unmatched"  # person-level records matching no hous
 SHADOW_SCORES = "scores.shadow"  # a shadow candidate's assessment next to the active one's; never alerts
 MODEL_ACTIVATIONS = "models.activations"  # which risk model version scoring uses; every worker reads it all
 ALERTS_DEADLETTER = "alerts.deadletter"  # scores and alert changes that can never apply, with the reason in headers
+INGEST_GROUP = "shouwang-ingest-inbound"  # ingest's consumer group on events.inbound
 
 _DAY_MS = 24 * 3600 * 1000
 

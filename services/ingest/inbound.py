@@ -16,7 +16,7 @@ from services.ingest.publisher import EventPublisher
 from services.ingest.validation import FieldError, UnparseableBody
 
 log = logging.getLogger(__name__)
-GROUP_ID = "shouwang-ingest-inbound"
+GROUP_ID = topics.INGEST_GROUP
 
 
 class InboundRoute:

@@ -117,7 +117,7 @@ class Server:
     seconds: float
     process: Process | None = None
     env: dict[str, str] = field(default_factory=dict)
-    ready: Callable[[], None] | None = None  # run once it accepts connections (Kafka: its users and ACLs)
+    ready: Callable[[], None] | None = None  # run once, at the first start (Kafka: its topics, users and ACLs)
 
     def start(self) -> Process:
         """Start the server and wait until it accepts connections."""
@@ -125,6 +125,7 @@ class Server:
         self.wait()
         if self.ready is not None:
             self.ready()
+            self.ready = None  # a restart keeps them (and the grants tests added for their own names)
         return process
 
     def launch(self) -> Process:

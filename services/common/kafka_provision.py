@@ -11,14 +11,17 @@ from collections.abc import Iterable, Mapping
 
 from kafka.admin import (
     ACL,
+    ACLFilter,
     ACLOperation,
     ACLPermissionType,
     ACLResourcePatternType,
     KafkaAdminClient,
     ResourcePattern,
+    ResourcePatternFilter,
     ResourceType,
     UserScramCredentialUpsertion,
 )
+from kafka.errors import NoError
 from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 from tenacity import retry, stop_after_delay, wait_fixed
@@ -106,9 +109,26 @@ def grant(admin: KafkaAdminClient, principal: str, grants: Iterable[Grant]) -> N
             raise RuntimeError(f"Kafka refused ACLs of {principal}: {refused}")
 
 
+def reconcile(admin: KafkaAdminClient, principal: str, grants: Iterable[Grant]) -> list[ACL]:
+    """Make `principal`'s ACLs exactly those of `grants`: create the missing, delete any other (a grant the table no
+    longer holds); returns the deleted ones."""
+    wanted = acl_bindings(principal, grants)
+    grant(admin, principal, grants)
+    everything = ResourcePatternFilter(ResourceType.ANY, None, ACLResourcePatternType.ANY)
+    query = ACLFilter(f"User:{principal}", None, ACLOperation.ANY, ACLPermissionType.ANY, everything)
+    found, error = admin.describe_acls(query)
+    if error is not NoError:
+        raise RuntimeError(f"Kafka would not list the ACLs of {principal}: {error}")
+    extra = [acl for acl in found if acl not in wanted]
+    if extra:
+        admin.delete_acls(extra)
+    return extra
+
+
 @retry(stop=stop_after_delay(120), wait=wait_fixed(1), reraise=True)
 def provision(settings: ProvisionSettings, make_topics: bool = True) -> None:
-    """Topics (with `make_topics`), users and every principal's ACLs; waits up to two minutes for the brokers."""
+    """Topics (with `make_topics`), users and every principal's ACLs (exactly the table's: others are deleted);
+    waits up to two minutes for the brokers."""
     if make_topics:
         replication = topics.Replication.of(settings)
         topics.ensure_topics(settings.kafka_bootstrap_servers, settings.kafka_partitions, (), replication, settings)
@@ -116,9 +136,9 @@ def provision(settings: ProvisionSettings, make_topics: bool = True) -> None:
     try:
         set_passwords(admin, settings.passwords())
         for principal, grants in kafka_acls.service_grants().items():
-            grant(admin, principal, grants)
+            reconcile(admin, principal, grants)
         for principal in settings.upstreams():
-            grant(admin, principal, kafka_acls.upstream_grants())
+            reconcile(admin, principal, kafka_acls.upstream_grants())
     finally:
         with contextlib.suppress(Exception):
             admin.close()

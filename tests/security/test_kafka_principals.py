@@ -26,7 +26,7 @@ from pydantic import SecretStr
 
 from services.common import kafka_acls, topics
 from services.common.kafka_auth import KafkaCredentials, client_options
-from services.common.kafka_provision import admin_client, set_passwords
+from services.common.kafka_provision import admin_client, grant, reconcile, set_passwords
 from tests import infra
 from tests.clients import login, post_event, wait_for_alert
 from tests.factories import registration
@@ -128,6 +128,18 @@ def test_each_service_principal_is_refused_writing_every_topic_outside_its_grant
 def test_each_service_principal_is_refused_reading_every_topic_outside_its_grants(kafka_bootstrap, principal):
     refused = [topic for topic in TOPICS if not kafka_acls.may(principal, "Read", topic)]
     assert [topic for topic in refused if not refused_reading(kafka_bootstrap, principal, topic)] == []
+
+
+def test_provisioning_again_takes_back_an_acl_the_table_does_not_hold(kafka_bootstrap):
+    admin = admin_client(kafka_bootstrap)
+    try:
+        grant(admin, kafka_acls.UPSTREAM, [kafka_acls.Grant("topic", topics.SCORES, ("Read",))])
+        assert not refused_reading(kafka_bootstrap, kafka_acls.UPSTREAM, topics.SCORES)  # the stray grant works
+        taken = reconcile(admin, kafka_acls.UPSTREAM, kafka_acls.upstream_grants())
+    finally:
+        admin.close()
+    assert [(acl.resource_pattern.resource_name, acl.operation.name) for acl in taken] == [(topics.SCORES, "READ")]
+    assert refused_reading(kafka_bootstrap, kafka_acls.UPSTREAM, topics.SCORES)
 
 
 def test_a_service_principal_may_not_join_another_services_consumer_group(kafka_bootstrap):

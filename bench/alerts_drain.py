@@ -23,6 +23,7 @@ from bench import clients
 from bench.command import exit_with
 from bench.usage import tree_cpu
 from services.common import topics
+from services.common.kafka_auth import client_options
 from services.common.scores import Figures, Reason, Score
 from tests.infra import Process, make_stack, start_kafka, start_redis, wait_until
 
@@ -51,7 +52,9 @@ def push(household: int, red: bool) -> Score:
 
 def produce(bootstrap: str, topic: str, scores: int, red_share: float) -> None:
     """Every score onto the topic, keyed by household as scoring writes them."""
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks=1, linger_ms=20, batch_size=256 * 1024)
+    producer = KafkaProducer(
+        bootstrap_servers=bootstrap, **client_options(), acks=1, linger_ms=20, batch_size=256 * 1024
+    )
     every = max(1, round(1 / red_share)) if red_share else 0
     for n in range(scores):
         record = push(n, bool(every) and n % every == 0)
@@ -82,7 +85,7 @@ def main(scores: int = 50_000, red: float = 0.06) -> int:
         stack = make_stack(bootstrap, redis_url, workdir / "scoring")
         alerts = stack.start("alerts", SCORES_TOPIC=topic, ALERTS_GROUP_ID=group, LOG_LEVEL="WARNING")
         running.append(alerts)
-        admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+        admin = KafkaAdminClient(bootstrap_servers=bootstrap, **client_options())
         wait_until(lambda: committed_total(admin, group, topic) > 0, 120, "the first commit")
         first, first_at = committed_total(admin, group, topic), time.monotonic()
         cpu_alerts, cpu_redis = tree_cpu(alerts.popen.pid), tree_cpu(redis.popen.pid)

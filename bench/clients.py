@@ -13,6 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from redis.asyncio import Redis
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_fixed
 
+from services.common.kafka_auth import client_options
 from tests.infra import Stack
 
 STRUCTURED = {"content-type": "application/cloudevents+json"}
@@ -87,7 +88,7 @@ async def redis_used_bytes(redis: Redis) -> int:
 
 def admin(stack: Stack) -> KafkaAdminClient:
     """Kafka admin client of the stack's broker."""
-    return KafkaAdminClient(bootstrap_servers=stack.bootstrap, client_id="shouwang-bench")
+    return KafkaAdminClient(bootstrap_servers=stack.bootstrap, **client_options(), client_id="shouwang-bench")
 
 
 def partitions(client: KafkaAdminClient, topic: str) -> list[TopicPartition]:

@@ -12,6 +12,7 @@ from kafka import TopicPartition
 
 from bench import clients
 from bench.stack import BenchStack
+from services.common.kafka_auth import client_options
 from tests.infra import Process, Stack, spawn
 
 BARE_READY = "[^Worker]: Ready"
@@ -19,7 +20,9 @@ BARE_READY = "[^Worker]: Ready"
 
 async def raw_consume(stack: Stack, start: dict[TopicPartition, int], end: dict[TopicPartition, int]) -> float:
     """Seconds a bare aiokafka consumer (no group, JSON decoding only) takes to read start..end."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=stack.bootstrap, enable_auto_commit=False, client_id="bench-raw")
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=stack.bootstrap, **client_options(), enable_auto_commit=False, client_id="bench-raw"
+    )
     await consumer.start()
     try:
         consumer.assign(list(end))

@@ -18,6 +18,7 @@ from bench.stack import BenchStack
 from bench.stats import median, rounded
 from bench.usage import CpuWindow
 from services.common import topics
+from services.common.kafka_auth import client_options
 from tests.infra import Stack
 
 _HOUSEHOLDS_PER_RUN = 50_000  # the generator's pool; a run's events cycle through their months
@@ -107,7 +108,11 @@ async def inbound_run(stack: Stack, knobs: Knobs, messages: list[tuple[bytes, by
     async with clients.ingest_client(stack, 2) as client:
         before = await clients.ingest_outcomes(client, "kafka")
         producer = AIOKafkaProducer(
-            bootstrap_servers=stack.bootstrap, linger_ms=10, max_batch_size=512 * 1024, client_id="bench-inbound"
+            bootstrap_servers=stack.bootstrap,
+            **client_options(),
+            linger_ms=10,
+            max_batch_size=512 * 1024,
+            client_id="bench-inbound",
         )
         await producer.start()
         start = time.monotonic()

@@ -23,6 +23,7 @@ from bench.stack import BenchStack
 from bench.stats import ratio, rounded
 from bench.usage import CpuWindow
 from services.common import topics
+from services.common.kafka_auth import client_options
 from services.ingest.validation import validate_event
 from tests.infra import Stack, free_port
 
@@ -42,7 +43,11 @@ def canonical_records(stack: Stack, knobs: Knobs) -> Iterator[Record]:
 async def produce(stack: Stack, records: Iterable[Record]) -> dict[str, Any]:
     """Put records on events.canonical keyed by household, as fast as the broker takes them."""
     producer = AIOKafkaProducer(
-        bootstrap_servers=stack.bootstrap, linger_ms=20, max_batch_size=1024 * 1024, client_id="bench-preload"
+        bootstrap_servers=stack.bootstrap,
+        **client_options(),
+        linger_ms=20,
+        max_batch_size=1024 * 1024,
+        client_id="bench-preload",
     )
     await producer.start()
     start, count = time.monotonic(), 0

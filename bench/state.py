@@ -29,6 +29,7 @@ from bench.stack import BenchStack
 from bench.stats import rounded
 from bench.usage import MB, tree_rss
 from services.common import topics
+from services.common.kafka_auth import client_options
 from services.scoring.state import HouseholdState, MonthlyIncome, Profile, encode_state
 
 MONTHS = [f"2024-{m:02d}" for m in range(1, 13)] + ["2025-01", "2025-02"]
@@ -82,7 +83,11 @@ async def write_changelog(bench: BenchStack, topic: str, records: Iterator[tuple
     finally:
         admin.close()
     producer = AIOKafkaProducer(
-        bootstrap_servers=bench.services.bootstrap, linger_ms=20, max_batch_size=1024 * 1024, client_id="bench-state"
+        bootstrap_servers=bench.services.bootstrap,
+        **client_options(),
+        linger_ms=20,
+        max_batch_size=1024 * 1024,
+        client_id="bench-state",
     )
     partitioner, every = DefaultPartitioner(), list(range(partitions))
     await producer.start()

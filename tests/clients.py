@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 from kafka import KafkaConsumer, TopicPartition
 
+from services.common.kafka_auth import client_options
 from tests.infra import Stack
 
 STRUCTURED = {"content-type": "application/cloudevents+json"}
@@ -75,7 +76,7 @@ def wait_for_alert(stack: Stack, household_id: str, headers: dict[str, str], sec
 def read_topic(bootstrap: str, topic: str, idle_ms: int = 1500) -> list[Any]:
     """Every message currently in `topic` (all partitions, from the beginning to the end offsets read first; a
     partition that stops short of its end for `idle_ms` ends the read)."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, **client_options(), enable_auto_commit=False)
     try:
         partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
         consumer.assign(partitions)
@@ -94,7 +95,7 @@ def read_topic(bootstrap: str, topic: str, idle_ms: int = 1500) -> list[Any]:
 
 def all_topics(bootstrap: str) -> list[str]:
     """Names of every topic on the broker, internal ones included."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap)
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, **client_options())
     try:
         return sorted(consumer.topics())
     finally:

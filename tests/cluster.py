@@ -12,7 +12,8 @@ from pathlib import Path
 
 from kafka.admin import KafkaAdminClient
 
-from tests.infra import ROOT, Server, free_port, wait_until
+from services.common.kafka_auth import client_options
+from tests.infra import KAFKA_ADMIN_PASSWORD, ROOT, Server, free_port, provision_kafka, wait_until
 
 NODE_HEAP = "384m"  # three brokers beside the services on a 2-core, shared machine
 
@@ -29,11 +30,13 @@ class KafkaCluster:
         return ",".join(node.address for node in self.nodes)
 
     def start(self) -> None:
-        """Start every node, then wait for each (a node answers once a quorum of controllers runs)."""
+        """Start every node, then wait for each (a node answers once a quorum of controllers runs); then make the
+        topics (as many replicas as nodes, at most 3; two in sync), the principals and their ACLs."""
         for node in self.nodes:
             node.launch()
         for node in self.nodes:
             node.wait()
+        provision_kafka(self.address, min(3, len(self.nodes)), 2 if len(self.nodes) > 1 else 1)
 
     def stop(self, node_id: int, sig: int = signal.SIGTERM) -> None:
         """Stop node `node_id` (SIGTERM: a controlled shutdown, leadership handed over; SIGKILL: a crash)."""
@@ -50,7 +53,7 @@ class KafkaCluster:
 
     def admin(self) -> KafkaAdminClient:
         """An admin client of the cluster."""
-        return KafkaAdminClient(bootstrap_servers=self.address, client_id="shouwang-cluster-tests")
+        return KafkaAdminClient(bootstrap_servers=self.address, **client_options(), client_id="shouwang-cluster-tests")
 
     def leaders(self) -> Counter[int]:
         """How many partitions each node leads, over every topic."""
@@ -98,7 +101,8 @@ def kafka_cluster(data_dir: Path, size: int = 3) -> KafkaCluster:
             voters,
             cluster_id,
         ]
-        nodes.append(Server(f"kafka-{n}", args, port, f"127.0.0.1:{port}", 120, env={"KAFKA_HEAP": NODE_HEAP}))
+        env = {"KAFKA_HEAP": NODE_HEAP, "KAFKA_ADMIN_PASSWORD": KAFKA_ADMIN_PASSWORD}
+        nodes.append(Server(f"kafka-{n}", args, port, f"127.0.0.1:{port}", 120, env=env))
     return KafkaCluster(nodes)
 
 

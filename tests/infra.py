@@ -14,15 +14,27 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+from pydantic import SecretStr
+
+from services.common import kafka_acls
+from services.common.kafka_acls import Names
+from services.common.kafka_provision import ProvisionSettings, admin_client, grant, provision
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
 # Service logs; under pytest-xdist each worker runs its own broker and services, so each keeps its own folder.
 LOGS = ARTIFACTS / "logs" / os.environ.get("PYTEST_XDIST_WORKER", "")
+# The brokers authenticate every client (SCRAM) and authorise it by the ACLs of services/common/kafka_acls.py, as in
+# production: each service the tests start runs as its own principal; the tests' own clients (and the service code
+# they call in-process) run as the admin super user, through the environment of this process (KAFKA_USERNAME).
+KAFKA_ADMIN_PASSWORD = secrets.token_hex(16)
+KAFKA_PASSWORDS = {name: secrets.token_hex(16) for name in (*kafka_acls.SERVICES, kafka_acls.UPSTREAM)}
+os.environ.update(KAFKA_USERNAME=kafka_acls.ADMIN, KAFKA_PASSWORD=KAFKA_ADMIN_PASSWORD)
+os.environ.pop("KAFKA_SSL_CAFILE", None)
 
 
 def free_port() -> int:
@@ -105,11 +117,15 @@ class Server:
     seconds: float
     process: Process | None = None
     env: dict[str, str] = field(default_factory=dict)
+    ready: Callable[[], None] | None = None  # run once, at the first start (Kafka: its topics, users and ACLs)
 
     def start(self) -> Process:
         """Start the server and wait until it accepts connections."""
         process = self.launch()
         self.wait()
+        if self.ready is not None:
+            self.ready()
+            self.ready = None  # a restart keeps them (and the grants tests added for their own names)
         return process
 
     def launch(self) -> Process:
@@ -131,7 +147,39 @@ def kafka_server(data_dir: Path) -> Server:
     """The real broker (KRaft) on free ports, not started yet."""
     port, controller = free_port(), free_port()
     args = [str(ROOT / "deploy/local/kafka.sh"), "run", str(port), str(controller), str(data_dir)]
-    return Server("kafka", args, port, f"127.0.0.1:{port}", 90)
+    address = f"127.0.0.1:{port}"
+    env = {"KAFKA_ADMIN_PASSWORD": KAFKA_ADMIN_PASSWORD}
+    return Server("kafka", args, port, address, 90, env=env, ready=lambda: provision_kafka(address))
+
+
+def provision_settings(bootstrap: str, replicas: int = 1, min_insync: int = 1) -> ProvisionSettings:
+    """The admin's provisioning of the tests' brokers: every principal with its password of this session."""
+    fields: dict[str, Any] = {f"kafka_{name}_password": SecretStr(secret) for name, secret in KAFKA_PASSWORDS.items()}
+    fields |= {"kafka_replication_factor": replicas, "kafka_min_insync_replicas": min_insync}
+    fields |= {"kafka_username": kafka_acls.ADMIN, "kafka_password": SecretStr(KAFKA_ADMIN_PASSWORD)}
+    return ProvisionSettings(kafka_bootstrap_servers=bootstrap, **fields)
+
+
+def provision_kafka(bootstrap: str, replicas: int = 1, min_insync: int = 1) -> None:
+    """Topics, the principals and their ACLs (the table's), as `make run` makes them."""
+    provision(provision_settings(bootstrap, replicas, min_insync))
+
+
+def kafka_login(principal: str) -> dict[str, str]:
+    """The environment a process needs to connect to the tests' brokers as `principal`."""
+    password = KAFKA_ADMIN_PASSWORD if principal == kafka_acls.ADMIN else KAFKA_PASSWORDS[principal]
+    return {"KAFKA_USERNAME": principal, "KAFKA_PASSWORD": password}
+
+
+def grant_names(bootstrap: str, principal: str, names: Names) -> None:
+    """Add the ACLs `principal` needs under other topic or group names than the defaults (tests run private ones)."""
+    if names == Names():
+        return
+    admin = admin_client(bootstrap)
+    try:
+        grant(admin, principal, kafka_acls.grants_of(principal, names))
+    finally:
+        admin.close()
 
 
 def redis_server(data_dir: Path, maxmemory: str | None = None) -> Server:
@@ -175,6 +223,8 @@ class Stack:
         """(Re)start ingest, scoring, alerts, api or jobs as `name` (another instance: `service`), `env` added; with
         `wait`, until it is ready (/readyz; scoring and alerts: holding their groups' partitions)."""
         service = service or name
+        env = {**kafka_login(service), **env}  # each service its own Kafka principal (a test may give another)
+        grant_names(self.bootstrap, env["KAFKA_USERNAME"], Names.from_env({**self.env, **env}))
         if service in _PROBE_PORTS:  # each scoring and alerts process serves its probes on a port of its own
             variable = _PROBE_PORTS[service]
             self.probe_ports[name] = int(env.get(variable) or self.probe_ports.get(name) or free_port())
@@ -205,7 +255,8 @@ class Stack:
     def run_alerts_rebuild(self) -> subprocess.CompletedProcess[str]:
         """`python -m services.alerts rebuild` with the stack's settings (stop alerts and api first)."""
         command = [sys.executable, "-m", "services.alerts", "rebuild"]
-        return subprocess.run(command, cwd=ROOT, env={**os.environ, **self.env}, capture_output=True, text=True)
+        env = {**os.environ, **self.env, **kafka_login("alerts")}
+        return subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
 
     def rebuild_alerts(self) -> None:
         """Stop alerts and api, rebuild the alerts' Redis from Kafka (it must succeed), start both again."""

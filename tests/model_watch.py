@@ -14,6 +14,7 @@ from kafka import KafkaProducer
 from services.analytics.jobs import run_training
 from services.analytics.requests import TrainRequest
 from services.common import topics
+from services.common.kafka_auth import client_options
 from services.common.months import month_shift
 from services.common.scores import Figures, Level, Monitoring, Reason, Score, ShadowScore
 from services.common.settings import ScoringSettings
@@ -93,7 +94,7 @@ def shadow_scores(candidate: str, active: str, county: str, moves: dict[tuple[Le
 
 def publish_shadow(bootstrap: str, scores: list[ShadowScore]) -> None:
     """Produce shadow scores to `scores.shadow` keyed by household, as scoring does."""
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20)
+    producer = KafkaProducer(bootstrap_servers=bootstrap, **client_options(), acks="all", linger_ms=20)
     for score in scores:
         producer.send(topics.SHADOW_SCORES, score.model_dump_json().encode(), key=score.household_id.encode())
     producer.flush()

@@ -12,6 +12,7 @@ from kafka.admin import KafkaAdminClient
 
 from bench import clients
 from services.common import topics
+from services.common.kafka_auth import client_options
 from services.ingest.validation import validate_event
 from services.scoring.state import HouseholdState, decode_state
 from tests.clients import read_topic
@@ -31,7 +32,7 @@ def send(producer: KafkaProducer, events: list[dict[str, Any]]) -> None:
 
 def publish(bootstrap: str, events: list[dict[str, Any]]) -> None:
     """Put validated events on events.canonical keyed by household, as ingest does."""
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    producer = KafkaProducer(bootstrap_servers=bootstrap, **client_options(), acks="all")
     try:
         send(producer, events)
     finally:

@@ -21,6 +21,7 @@ import httpx
 from kafka import KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 
+from services.common.kafka_auth import client_options
 from services.common.scores import Figures, Level, Reason, Score
 from services.common.settings import REPO_ROOT
 from tests.infra import ROOT, Process, Stack, free_port, make_stack, port_open, spawn, wait_until
@@ -57,7 +58,7 @@ class WorkflowStack:
 
     def publish(self, *scores: Score) -> None:
         """Produce score records to this stack's scores topic keyed by household, as scoring does."""
-        producer = KafkaProducer(bootstrap_servers=self.stack.bootstrap, acks="all")
+        producer = KafkaProducer(bootstrap_servers=self.stack.bootstrap, **client_options(), acks="all")
         for record in scores:
             producer.send(self.scores_topic, record.to_json(), key=record.household_id.encode())
         producer.flush()
@@ -87,7 +88,7 @@ def start_workflow_stack(bootstrap: str, folder: Path, **env: str) -> WorkflowSt
     redis = _redis(port, folder / "redis", password)
     suffix = uuid.uuid4().hex[:8]
     topic, scores_topic = f"alerts.changes.{suffix}", f"scores.workflow.{suffix}"
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, **client_options())
     admin.create_topics([NewTopic(name, 6, 1) for name in (topic, scores_topic)])
     admin.close()
     stack = make_stack(bootstrap, f"redis://:{password}@127.0.0.1:{port}/0", folder / "scoring")

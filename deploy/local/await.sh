@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # `make run`'s waits (ports from run.sh's environment):
-#   await.sh         wait for the local Kafka broker and Redis, before a service starts
+#   await.sh         wait for the local Kafka broker and Redis, before a service starts; the first to get here in a
+#                    `make run` makes the topics, the Kafka principals and their ACLs (services/common/kafka_provision.py)
 #   await.sh ready   wait until every service's /readyz answers 200 (scoring and alerts: their consumer groups have
 #                    given them their partitions), print "Shouwang is ready", then stay (honcho stops all when one ends)
 set -euo pipefail
@@ -30,4 +31,11 @@ with contextlib.suppress(KeyboardInterrupt):
 PY
 fi
 "$here/kafka.sh" wait "$KAFKA_PORT" 120
+(
+  flock 9
+  if [ ! -f "$STATE_DIR/kafka-provisioned" ]; then
+    KAFKA_USERNAME=admin KAFKA_PASSWORD="$KAFKA_ADMIN_PASSWORD" "$root/.venv/bin/python" -m services.common.kafka_provision
+    touch "$STATE_DIR/kafka-provisioned"
+  fi
+) 9> "$STATE_DIR/kafka-provision.lock"
 "$here/redis.sh" wait "$REDIS_PORT" 60

@@ -8,6 +8,12 @@
 #                                          controller; Kafka's own topics get one replica per voter (at most 3)
 #                                          and min.insync.replicas 2 (1 alone); KAFKA_HEAP sets its heap (1g)
 #   kafka.sh wait PORT [SECONDS]           wait until the broker accepts connections
+# Every client authenticates (SASL/SCRAM-SHA-512 on the client listener) and is authorised by ACLs (StandardAuthorizer,
+# deny when no ACL matches). KAFKA_ADMIN_PASSWORD (required) is the password of the `admin` super user, created when
+# DIR is formatted (`--add-scram`); brokers replicate over the client listener as admin. The controller listener
+# stays on loopback with SASL/PLAIN (SCRAM cannot authenticate controllers: their users live in the metadata they
+# serve) and its own `controller` user, KAFKA_CONTROLLER_PASSWORD (default: the admin's). Service users and their
+# ACLs are made by `python -m services.common.kafka_provision` (as admin), never by the broker.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -29,20 +35,34 @@ run() {
 node() {
   local id="$1" port="$2" controller="$3" dir="$4" voters="$5" cluster="$6"
   fetch
+  local admin_password="${KAFKA_ADMIN_PASSWORD:?KAFKA_ADMIN_PASSWORD must hold the Kafka admin password}"
+  local controller_password="${KAFKA_CONTROLLER_PASSWORD:-$admin_password}"
   mkdir -p "$dir/data"
   dir="$(cd "$dir" && pwd)"
   local replicas isr
   replicas="$(tr ',' '\n' <<< "$voters" | wc -l)"
   [ "$replicas" -gt 3 ] && replicas=3
   isr=$((replicas > 1 ? 2 : 1))
+  (umask 077; : > "$dir/server.properties")  # it holds the passwords of admin and controller
   cat > "$dir/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=$id
 controller.quorum.voters=$voters
-listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller
-advertised.listeners=PLAINTEXT://127.0.0.1:$port
+listeners=CLIENT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$controller
+advertised.listeners=CLIENT://127.0.0.1:$port
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=CONTROLLER:SASL_PLAINTEXT,CLIENT:SASL_PLAINTEXT
+inter.broker.listener.name=CLIENT
+sasl.enabled.mechanisms=SCRAM-SHA-512
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
+listener.name.client.sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.client.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$admin_password";
+sasl.mechanism.controller.protocol=PLAIN
+listener.name.controller.sasl.enabled.mechanisms=PLAIN
+listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="controller" password="$controller_password" user_controller="$controller_password";
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=false
+super.users=User:admin;User:controller
 log.dirs=$dir/data
 num.partitions=6
 auto.create.topics.enable=false
@@ -59,7 +79,9 @@ PROPS
   local java_opts=(-Xms256m -Xmx${KAFKA_HEAP:-1g} -Dlog4j2.configurationFile="$here/log4j2.properties" -cp "$libs/*")
   if [ ! -f "$dir/data/meta.properties" ]; then
     [ -n "$cluster" ] || cluster="$(java "${java_opts[@]}" kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)"
-    java "${java_opts[@]}" kafka.tools.StorageTool format -t "$cluster" -c "$dir/server.properties" > /dev/null
+    java "${java_opts[@]}" kafka.tools.StorageTool format -t "$cluster" -c "$dir/server.properties" \
+      --add-scram "SCRAM-SHA-512=[name=admin,password=$admin_password]" > /dev/null
+    touch "$dir/scram-admin"  # run.sh: a folder formatted before authentication has no admin user
   fi
   exec java "${java_opts[@]}" kafka.Kafka "$dir/server.properties"
 }

@@ -18,18 +18,29 @@ print(f"LOCAL_ADMIN_PASSWORD={secrets.token_urlsafe(12)}")
 print(f"LOCAL_INGEST_KEY=local-{secrets.token_hex(12)}")
 PY
 fi
-# Redis's password and the key of webhook secrets (a state folder made before them gets them now).
-for name in REDIS_PASSWORD WEBHOOK_SECRET_KEY; do
+# Redis's password, the key of webhook secrets and the Kafka principals' passwords: the admin (the brokers' super user,
+# who makes topics, users and ACLs), the controllers', one per service and the `upstream` department's (a state folder
+# made before them gets them now).
+kafka_passwords=(KAFKA_ADMIN_PASSWORD KAFKA_CONTROLLER_PASSWORD KAFKA_INGEST_PASSWORD KAFKA_SCORING_PASSWORD
+  KAFKA_ALERTS_PASSWORD KAFKA_API_PASSWORD KAFKA_JOBS_PASSWORD KAFKA_ANALYST_PASSWORD KAFKA_UPSTREAM_PASSWORD)
+for name in REDIS_PASSWORD WEBHOOK_SECRET_KEY "${kafka_passwords[@]}"; do
   if ! grep -q "^$name=" "$secrets"; then
     (umask 077; echo "$name=$(.venv/bin/python -c 'import secrets; print(secrets.token_hex(32))')" >> "$secrets")
   fi
 done
+chmod 600 "$secrets"
 set -a
 # shellcheck disable=SC1090
 source "$secrets"
 set +a
 export PSEUDONYM_KEY="${PSEUDONYM_KEY}" JWT_SECRET="${JWT_SECRET}" REDIS_PASSWORD="${REDIS_PASSWORD}"
 export WEBHOOK_SECRET_KEY="${WEBHOOK_SECRET_KEY}"
+for name in "${kafka_passwords[@]}"; do export "${name?}"; done
+rm -f "$STATE_DIR/kafka-provisioned"  # await.sh makes the Kafka principals and ACLs once per run
+if [ -f "$STATE_DIR/kafka/data/meta.properties" ] && [ ! -f "$STATE_DIR/kafka/scram-admin" ]; then
+  echo "$STATE_DIR/kafka was made before Kafka authenticated its clients: \`make clean\` (deletes its data) first." >&2
+  exit 1
+fi
 # The admin follows ADMIN_PASSWORD (one given here replaces the stored one: audited); the api prints the login that
 # works once it is up (ADMIN_LOGIN_HINT), or how to rotate a password its owner has changed since.
 export ADMIN_PASSWORD="${ADMIN_PASSWORD:-$LOCAL_ADMIN_PASSWORD}" ADMIN_LOGIN_HINT=1
@@ -64,6 +75,8 @@ Shouwang is starting (Ctrl-C stops everything).
   Login         : admin, password on the api's "Login:" line below once it is up
   Ingest        : http://127.0.0.1:$INGEST_PORT/events   (Authorization: Bearer ${INGEST_API_KEYS%%=*})
   Kafka, Redis  : $KAFKA_BOOTSTRAP_SERVERS, $REDIS_URL (password: REDIS_PASSWORD in $secrets)
+  Kafka upstream: SASL_PLAINTEXT, SCRAM-SHA-512, user upstream, password $KAFKA_UPSTREAM_PASSWORD
+                  (may only write events.inbound; each service has its own user, passwords in $secrets)
   Demo county   : $([ "$DEMO" = 1 ] && echo "streaming (DEMO=0 starts empty)" || echo "off")
   Probes        : /readyz on each address above and on scoring :$SCORING_METRICS_PORT, alerts :$ALERTS_METRICS_PORT
 A line says when all is ready: every service answers /readyz and every consumer group holds its partitions.

@@ -17,6 +17,7 @@ from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
 from services.alerts.models import Alert
+from services.common.kafka_auth import KafkaCredentials, client_options
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +86,16 @@ class ChangeLog:
     concurrent writers cannot starve the projector of connections.
     """
 
-    def __init__(self, bootstrap_servers: str, topic: str, redis: Redis, wait_seconds: float, history_kept: int = 200):
-        self._bootstrap_servers = bootstrap_servers
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        topic: str,
+        redis: Redis,
+        wait_seconds: float,
+        history_kept: int = 200,
+        credentials: KafkaCredentials | None = None,
+    ):
+        self._bootstrap_servers, self._credentials = bootstrap_servers, credentials
         self._topic = topic
         self._redis = redis
         self._wait = wait_seconds
@@ -98,7 +107,11 @@ class ChangeLog:
     async def start(self) -> None:
         """Connect to the broker and subscribe to the outcomes (inside the event loop)."""
         self._producer = AIOKafkaProducer(
-            bootstrap_servers=self._bootstrap_servers, acks="all", enable_idempotence=True, client_id="shouwang-alerts"
+            bootstrap_servers=self._bootstrap_servers,
+            acks="all",
+            enable_idempotence=True,
+            client_id="shouwang-alerts",
+            **client_options(self._credentials),
         )
         await self._producer.start()
         pubsub = self._redis.pubsub(ignore_subscribe_messages=True)

@@ -27,6 +27,7 @@ from services.alerts.records import DecodeErrors, ScoreRecord
 from services.alerts.store import AlertStore
 from services.common import topics
 from services.common.kafka import consume_batches
+from services.common.kafka_auth import KafkaCredentials, client_options
 from services.common.policy import PolicyBook
 from services.common.probes import GroupMember
 from services.common.scores import Score
@@ -48,12 +49,14 @@ class ScoreConsumer:
         dead_letters: DeadLetters,
         positions: Positions,
         scores_topic: str = topics.SCORES,
+        credentials: KafkaCredentials | None = None,
     ):
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap_servers,
             group_id=group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
+            **client_options(credentials),
         )
         self._positions = positions
         self.member = GroupMember(self._resume)  # readiness: this consumer holds its group's assignment

@@ -12,6 +12,7 @@ from services.alerts.deadletters import DeadLetters
 from services.alerts.positions import Positions, RolledBack
 from services.alerts.store import AlertStore
 from services.common.kafka import consume_batches
+from services.common.kafka_auth import KafkaCredentials, client_options
 from services.common.probes import GroupMember
 
 
@@ -26,12 +27,14 @@ class Projector:
         store: AlertStore,
         dead_letters: DeadLetters,
         positions: Positions,
+        credentials: KafkaCredentials | None = None,
     ):
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap_servers,
             group_id=group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
+            **client_options(credentials),
         )
         self._positions = positions
         self.member = GroupMember(self._resume)  # readiness: this consumer holds its group's assignment

@@ -31,12 +31,8 @@ async def main() -> None:
     settings = AlertsSettings()
     configure_logging(settings.log_level)
     settle_heap(settings.gc_young_threshold)
-    await asyncio.to_thread(
-        topics.ensure_topics,
-        settings.kafka_bootstrap_servers,
-        settings.kafka_partitions,
-        replication=topics.Replication.of(settings),
-    )
+    used = [settings.scores_topic, settings.alerts_changes_topic, topics.ALERTS_DEADLETTER]
+    await asyncio.to_thread(topics.await_topics, settings.kafka_bootstrap_servers, used, settings)
     redis = redis_client(settings.redis_url, decode_responses=True)
     store = AlertStore(redis, settings.alerts_score_ids_kept)
     webhooks = WebhookJobs(
@@ -48,7 +44,7 @@ async def main() -> None:
         settings.webhook_keep_hours * 3600,
     )
     bootstrap, topic = settings.kafka_bootstrap_servers, settings.alerts_changes_topic
-    changes = ChangeLog(bootstrap, topic, redis, settings.alerts_change_wait, settings.alerts_history_kept)
+    changes = ChangeLog(bootstrap, topic, redis, settings.alerts_change_wait, settings.alerts_history_kept, settings)
     await changes.start()
     projection_group = f"{settings.alerts_group_id}-projector"
     projector = Projector(
@@ -58,6 +54,7 @@ async def main() -> None:
         store,
         DeadLetters(changes.producer, "projector"),
         Positions(redis, projection_group),
+        settings,
     )
     scores = ScoreConsumer(
         bootstrap,
@@ -68,6 +65,7 @@ async def main() -> None:
         DeadLetters(changes.producer, "scores"),
         Positions(redis, settings.alerts_group_id),
         settings.scores_topic,
+        settings,
     )
 
     async def readiness() -> dict[str, bool]:

@@ -255,7 +255,7 @@ def import_panel_file(
 def labels_from_verdicts(
     verdicts: Annotated[str | None, typer.Option(help="JSONL {household_id, decided_at, verdict[, risk_type]}")] = None,
     from_kafka: Annotated[bool, typer.Option("--from-kafka", help="read confirm/dismiss changes from Kafka")] = False,
-    kafka_topic: str = "alerts.changes",
+    kafka_topic: str = topics.ALERT_CHANGES,
     out: str = "verdicts.csv",
 ) -> None:
     """Township verdicts (JSONL or alerts.changes) → labels file."""

@@ -57,7 +57,10 @@ def to_kafka(config: SimConfig, bootstrap: str, progress: bool = False) -> dict[
     """Produce every event to `events.inbound` (structured mode, keyed by household)."""
     from kafka import KafkaProducer
 
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20)
+    from services.common.kafka_auth import client_options
+
+    # an upstream principal's (KAFKA_USERNAME, KAFKA_PASSWORD): only those may write events.inbound
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20, **client_options())
     sent = 0
     headers = [("content-type", b"application/cloudevents+json")]
     for event in tqdm(simulated_events(config), unit="event", disable=not progress):

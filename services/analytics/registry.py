@@ -11,6 +11,7 @@ from kafka import KafkaProducer
 
 from services.common import topics
 from services.common.kafka import TopicToEnd
+from services.common.kafka_auth import client_options
 from services.scoring.model import Activation, ModelManifest, ModelRegistry, activation_message
 
 
@@ -58,7 +59,7 @@ def publish(
     """Publish an activation of `manifest` in `role` (None: switch the role off) with acks=all, and return it."""
     now = datetime.now(UTC)
     message = activation_message(manifest, by, now, role)
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", **client_options())  # the process's principal
     try:
         producer.send(topics.MODEL_ACTIVATIONS, message).get(30)
     finally:

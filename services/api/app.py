@@ -67,18 +67,15 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         redis,
         settings.alerts_change_wait,
         settings.alerts_history_kept,
+        settings,
     )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.log_level)
         await bootstrap.apply_admin_password(app, settings)
-        await asyncio.to_thread(
-            topics.ensure_topics,
-            settings.kafka_bootstrap_servers,
-            settings.kafka_partitions,
-            replication=topics.Replication.of(settings),
-        )
+        used = [settings.alerts_changes_topic, topics.MODEL_ACTIVATIONS]
+        await asyncio.to_thread(topics.await_topics, settings.kafka_bootstrap_servers, used, settings)
         await changes.start()
         reader = asyncio.create_task(app.state.feed.run())
         memory = asyncio.create_task(watch_redis_memory(redis, settings))

@@ -16,6 +16,8 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.partitioner.default import murmur2
 from prometheus_client import Gauge
 
+from services.common.kafka_auth import KafkaCredentials, client_options
+
 log = logging.getLogger(__name__)
 Headers = list[tuple[str, bytes]]
 # One record to send: key, value, headers, and its partition (None: the one Kafka's default partitioner picks).
@@ -86,12 +88,18 @@ async def consume_batches(
         await consumer.stop()
 
 
-async def read_log(bootstrap_servers: str, topic: str) -> AsyncIterator[bytes]:
+async def read_log(
+    bootstrap_servers: str, topic: str, credentials: KafkaCredentials | None = None
+) -> AsyncIterator[bytes]:
     """Every message value in `topic` up to its end at the time of the call, partition by partition (no group)."""
     # Without a group the consumer is given every partition and starts resetting their positions at once; with
     # the default "latest" such an in-flight reset can land after seek_to_beginning and skip the whole log.
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap_servers, enable_auto_commit=False, auto_offset_reset="earliest"
+        topic,
+        bootstrap_servers=bootstrap_servers,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        **client_options(credentials),
     )
     await consumer.start()
     try:
@@ -113,16 +121,27 @@ async def read_log(bootstrap_servers: str, topic: str) -> AsyncIterator[bytes]:
 class TopicToEnd:
     """Every message value in a topic, from the beginning (or, with `newest`, about that many of the latest, shared
     among the partitions) to the end offsets read when iteration starts (no group, blocking: for command lines and
-    start-up); `ends` holds those end offsets by partition."""
+    start-up); `ends` holds those end offsets by partition. `credentials` None: the environment's."""
 
-    def __init__(self, bootstrap: str, topic: str, timeout_s: float = 10, newest: int | None = None):
+    def __init__(
+        self,
+        bootstrap: str,
+        topic: str,
+        timeout_s: float = 10,
+        newest: int | None = None,
+        credentials: KafkaCredentials | None = None,
+    ):
         self._bootstrap, self._topic, self._timeout_ms = bootstrap, topic, int(timeout_s * 1000)
-        self._newest = newest
+        self._newest, self._credentials = newest, credentials
         self.ends: dict[int, int] = {}
 
     def __iter__(self) -> Iterator[bytes]:
         consumer = KafkaConsumer(
-            bootstrap_servers=self._bootstrap, enable_auto_commit=False, group_id=None, auto_offset_reset="earliest"
+            bootstrap_servers=self._bootstrap,
+            enable_auto_commit=False,
+            group_id=None,
+            auto_offset_reset="earliest",
+            **client_options(self._credentials),
         )
         try:
             partitions = [

@@ -10,12 +10,13 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.common.grants import IngestGrant
+from services.common.kafka_auth import KafkaCredentials
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 JWT_SECRET_MIN = 32  # characters: HS256 keys shorter than the hash are guessable offline from one token
 
 
-class _Base(BaseSettings):
+class _Base(KafkaCredentials):
     model_config = SettingsConfigDict(env_file=None, extra="ignore")
 
     kafka_bootstrap_servers: str = "127.0.0.1:9092"

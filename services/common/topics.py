@@ -11,6 +11,8 @@ from kafka.admin import KafkaAdminClient, NewTopic
 from kafka.errors import TopicAlreadyExistsError
 from tenacity import retry, stop_after_delay, wait_fixed
 
+from services.common.kafka_auth import KafkaCredentials, client_options
+
 INBOUND = "events.inbound"  # upstream systems with broker access produce here (raw, unvalidated)
 CANONICAL = "events.canonical"  # validated, pseudonymised events keyed by household_id
 DEADLETTER = "events.deadletter"  # invalid inbound messages with the reason
@@ -20,6 +22,7 @@ PERSONS_UNMATCHED = "persons.unmatched"  # person-level records matching no hous
 SHADOW_SCORES = "scores.shadow"  # a shadow candidate's assessment next to the active one's; never alerts
 MODEL_ACTIVATIONS = "models.activations"  # which risk model version scoring uses; every worker reads it all
 ALERTS_DEADLETTER = "alerts.deadletter"  # scores and alert changes that can never apply, with the reason in headers
+INGEST_GROUP = "shouwang-ingest-inbound"  # ingest's consumer group on events.inbound
 
 _DAY_MS = 24 * 3600 * 1000
 
@@ -63,17 +66,32 @@ def topic_specs(partitions: int, replication: Replication = Replication()) -> li
     ]
 
 
+def _admin(bootstrap_servers: str, credentials: KafkaCredentials | None) -> KafkaAdminClient:
+    return KafkaAdminClient(
+        bootstrap_servers=bootstrap_servers, client_id="shouwang-topics", **client_options(credentials)
+    )
+
+
 @retry(stop=stop_after_delay(120), wait=wait_fixed(1), reraise=True)
 def ensure_topics(
-    bootstrap_servers: str, partitions: int, extra: Sequence[NewTopic] = (), replication: Replication = Replication()
+    bootstrap_servers: str,
+    partitions: int,
+    extra: Sequence[NewTopic] = (),
+    replication: Replication = Replication(),
+    credentials: KafkaCredentials | None = None,
 ) -> None:
-    """Create any missing topic, and `extra` ones (idempotent); returns once the broker's metadata shows each
-    created one with its leaders (several services start at once: a topic another one created may not show yet);
-    waits up to two minutes for the broker. Topics that exist keep their replication."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="shouwang-topics")
+    """Create any missing topic, and `extra` ones (idempotent; the admin's job: a service may create only its own
+    internal topics); returns once the broker's metadata shows each created one with its leaders; waits up to two
+    minutes for the broker. Topics that exist keep their replication. `credentials` None: the environment's."""
+    create_missing(bootstrap_servers, [*topic_specs(partitions, replication), *extra], credentials)
+
+
+def create_missing(bootstrap_servers: str, specs: Sequence[NewTopic], credentials: KafkaCredentials | None) -> None:
+    """Create those of `specs` that do not exist (among the topics these credentials may see)."""
+    admin = _admin(bootstrap_servers, credentials)
     try:
         existing = set(admin.list_topics())
-        missing = [spec for spec in [*topic_specs(partitions, replication), *extra] if spec.name not in existing]
+        missing = [spec for spec in specs if spec.name not in existing]
         if missing:
             with contextlib.suppress(TopicAlreadyExistsError):
                 admin.create_topics(missing)
@@ -82,9 +100,27 @@ def ensure_topics(
         admin.close()
 
 
-def partition_counts(bootstrap_servers: str, names: Sequence[str]) -> dict[str, int]:
+class TopicsMissing(RuntimeError):
+    """Topics a service uses do not exist (yet): the admin makes them (`python -m services.common.kafka_provision`)."""
+
+
+@retry(stop=stop_after_delay(120), wait=wait_fixed(1), reraise=True)
+def await_topics(bootstrap_servers: str, names: Sequence[str], credentials: KafkaCredentials | None = None) -> None:
+    """Wait up to two minutes until every named topic exists and this principal may see it (then TopicsMissing)."""
+    admin = _admin(bootstrap_servers, credentials)
+    try:
+        missing = sorted(set(names) - set(admin.list_topics()))
+    finally:
+        admin.close()
+    if missing:
+        raise TopicsMissing(f"topics {', '.join(missing)} do not exist or this Kafka principal may not see them")
+
+
+def partition_counts(
+    bootstrap_servers: str, names: Sequence[str], credentials: KafkaCredentials | None = None
+) -> dict[str, int]:
     """How many partitions each of the named topics has."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="shouwang-topics")
+    admin = _admin(bootstrap_servers, credentials)
     try:
         return {described["name"]: len(described["partitions"]) for described in admin.describe_topics(list(names))}
     finally:

@@ -61,7 +61,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     settings = settings or IngestSettings()  # type: ignore[call-arg]
     grants = settings.grants()
     redis = redis_client(settings.redis_url, hiredis_packing=True)
-    publisher = EventPublisher(settings.kafka_bootstrap_servers, settings.ingest_publish_seconds)
+    publisher = EventPublisher(settings.kafka_bootstrap_servers, settings.ingest_publish_seconds, settings)
     window = EventWindow(
         settings.event_time_earliest, settings.event_months_ahead, timedelta(minutes=settings.event_clock_skew_minutes)
     )
@@ -79,16 +79,17 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.log_level)
-        await asyncio.to_thread(
-            topics.ensure_topics,
-            settings.kafka_bootstrap_servers,
-            settings.kafka_partitions,
-            replication=topics.Replication.of(settings),
-        )
+        used = [topics.INBOUND, topics.CANONICAL, topics.DEADLETTER, topics.PERSONS_UNMATCHED]
+        await asyncio.to_thread(topics.await_topics, settings.kafka_bootstrap_servers, used, settings)
         await migrate_legacy_keys(redis)
         await publisher.start()
         route = InboundRoute(
-            settings.kafka_bootstrap_servers, intake, publisher, settings.max_json_depth, member=inbound
+            settings.kafka_bootstrap_servers,
+            intake,
+            publisher,
+            settings.max_json_depth,
+            member=inbound,
+            credentials=settings,
         )
         consuming = asyncio.create_task(route.run())
         gc.freeze()  # what start-up made lives as long as the process: the collector no longer walks it

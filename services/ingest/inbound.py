@@ -9,6 +9,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord
 
 from services.common import topics
 from services.common.kafka import consume_batches
+from services.common.kafka_auth import KafkaCredentials, client_options
 from services.common.probes import GroupMember
 from services.ingest.bindings import from_kafka
 from services.ingest.intake import Intake
@@ -16,7 +17,7 @@ from services.ingest.publisher import EventPublisher
 from services.ingest.validation import FieldError, UnparseableBody
 
 log = logging.getLogger(__name__)
-GROUP_ID = "shouwang-ingest-inbound"
+GROUP_ID = topics.INGEST_GROUP
 
 
 class InboundRoute:
@@ -31,12 +32,14 @@ class InboundRoute:
         topic: str = topics.INBOUND,
         group_id: str = GROUP_ID,
         member: GroupMember | None = None,
+        credentials: KafkaCredentials | None = None,
     ):
         self._consumer = AIOKafkaConsumer(
             bootstrap_servers=bootstrap_servers,
             group_id=group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
+            **client_options(credentials),
         )
         self.member = member or GroupMember()  # readiness: this consumer holds its group's assignment
         self._consumer.subscribe([topic], listener=self.member)

@@ -15,6 +15,7 @@ from aiokafka.errors import KafkaError
 from services.common import topics
 from services.common.identity import scrub_resident_ids
 from services.common.kafka import Headers, send_batches
+from services.common.kafka_auth import KafkaCredentials, client_options
 from services.ingest.canonical import CanonicalEvent
 from services.ingest.validation import FieldError
 
@@ -26,8 +27,8 @@ class NotPublished(KafkaError):  # type: ignore[misc]
 class EventPublisher:
     """Idempotent Kafka producer (acks=all): an event is accepted only once the broker has it."""
 
-    def __init__(self, bootstrap_servers: str, wait_seconds: float = 15.0):
-        self._bootstrap_servers = bootstrap_servers
+    def __init__(self, bootstrap_servers: str, wait_seconds: float = 15.0, credentials: KafkaCredentials | None = None):
+        self._bootstrap_servers, self._credentials = bootstrap_servers, credentials
         self._wait_seconds = wait_seconds
         self._producer: AIOKafkaProducer
 
@@ -40,6 +41,7 @@ class EventPublisher:
             linger_ms=5,
             max_batch_size=256 * 1024,
             client_id="shouwang-ingest",
+            **client_options(self._credentials),
         )
         await self._producer.start()
 

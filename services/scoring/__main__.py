@@ -4,7 +4,7 @@ import sys
 
 from services.common import topics
 from services.common.heap import settle_heap
-from services.common.topics import Replication, ensure_topics, partition_counts
+from services.common.topics import Replication, await_topics, create_missing, partition_counts
 from services.scoring.app import active_model, app, households, settings, unmatched_people
 
 if __name__ == "__main__":
@@ -17,13 +17,16 @@ if __name__ == "__main__":
         )
         for table in (households, unmatched_people)
     ]
-    ensure_topics(settings.kafka_bootstrap_servers, settings.kafka_partitions, changelogs, replication)
+    bootstrap = settings.kafka_bootstrap_servers
+    used = [topics.CANONICAL, topics.PERSONS_UNMATCHED, topics.MODEL_ACTIVATIONS, topics.SCORES, topics.SHADOW_SCORES]
+    await_topics(bootstrap, [*used, topics.DEADLETTER], settings)  # made by the admin (kafka_provision)
+    create_missing(bootstrap, changelogs, settings)  # its own: the ACLs let scoring create topics of its app id
     # Scoring writes a household's state to the changelog partition its events come from, and faust recovers
     # changelog partition P for the worker holding events.canonical partition P: the counts must be equal.
-    counts = partition_counts(settings.kafka_bootstrap_servers, [topics.CANONICAL, *(c.name for c in changelogs)])
+    counts = partition_counts(bootstrap, [topics.CANONICAL, *(c.name for c in changelogs)], settings)
     if len(set(counts.values())) != 1:
         raise SystemExit(f"scoring refuses to start: partition counts differ ({counts}); they must be equal")
-    active_model.load_latest(settings.kafka_bootstrap_servers)  # the active model is in use from the first event
+    active_model.load_latest(bootstrap, settings)  # the active model is in use from the first event
     settle_heap(settings.gc_young_threshold)
     sys.argv = [sys.argv[0], "worker", "--without-web", "--loglevel", "info", *sys.argv[1:]]
     app.main()

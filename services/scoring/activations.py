@@ -10,6 +10,7 @@ from threadpoolctl import threadpool_limits
 
 from services.common import topics
 from services.common.kafka import TopicToEnd
+from services.common.kafka_auth import KafkaCredentials, client_options
 from services.scoring.model import Activation, ModelRegistry, NotRegistered, RiskModel, UnverifiedModel
 
 log = logging.getLogger(__name__)
@@ -50,9 +51,9 @@ class ActiveModel:
         self.current = loaded
         log.info("model %s active (activated by %s)", activation.version or "none, rules only", activation.activated_by)
 
-    def load_latest(self, bootstrap_servers: str) -> None:
+    def load_latest(self, bootstrap_servers: str, credentials: KafkaCredentials | None = None) -> None:
         """At start, before any event is scored: read the whole activation log and load the last activation."""
-        activation_log = TopicToEnd(bootstrap_servers, topics.MODEL_ACTIVATIONS)
+        activation_log = TopicToEnd(bootstrap_servers, topics.MODEL_ACTIVATIONS, credentials=credentials)
         latest: dict[str, Activation] = {}  # by role
         for raw in activation_log:
             activation = Activation.model_validate_json(raw)
@@ -61,9 +62,11 @@ class ActiveModel:
             self._apply(activation)
         self._next_offset = activation_log.ends.get(0, 0)
 
-    async def follow(self, bootstrap_servers: str) -> None:
+    async def follow(self, bootstrap_servers: str, credentials: KafkaCredentials | None = None) -> None:
         """Apply activations published after start, forever (no consumer group: every worker reads them all)."""
-        consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap_servers, enable_auto_commit=False)
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=bootstrap_servers, enable_auto_commit=False, **client_options(credentials)
+        )
         partition = TopicPartition(topics.MODEL_ACTIVATIONS, 0)
         await consumer.start()
         try:

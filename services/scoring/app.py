@@ -16,6 +16,7 @@ from aiokafka.errors import KafkaError
 from services.common import topics
 from services.common.events import HouseholdEvent
 from services.common.kafka import Outgoing, send_batches
+from services.common.kafka_auth import faust_credentials
 from services.common.policy import PolicyBook, PolicyError
 from services.common.probes import serve_probes
 from services.common.settings import ScoringSettings
@@ -36,6 +37,7 @@ faust_consumer.install()  # before the app makes its consumer: faust's loses eve
 app = faust.App(
     settings.scoring_app_id,
     broker=f"kafka://{settings.kafka_bootstrap_servers}",
+    broker_credentials=faust_credentials(settings),  # its own principal: SCRAM-SHA-512 (TLS with KAFKA_SSL_CAFILE)
     store="memory://",
     datadir=str(settings.scoring_data_dir),
     topic_partitions=settings.kafka_partitions,
@@ -124,7 +126,7 @@ async def discover_unregistered_households(stream: Any) -> None:
 @app.task
 async def follow_model_activations() -> None:
     """Keep the active model current (loaded at start, swapped on activation)."""
-    await active_model.follow(settings.kafka_bootstrap_servers)
+    await active_model.follow(settings.kafka_bootstrap_servers, settings)
 
 
 async def readiness() -> dict[str, bool]:

@@ -103,9 +103,7 @@ def main() -> None:
         )
         signal.pause()
     settings = ScoringSettings()
-    topics.ensure_topics(
-        settings.kafka_bootstrap_servers, settings.kafka_partitions, replication=topics.Replication.of(settings)
-    )
+    topics.await_topics(settings.kafka_bootstrap_servers, [topics.MODEL_ACTIVATIONS], settings)
     print(f"demo county {COUNTY}: {asyncio.run(name_places(AlertsSettings().redis_url))} imported", flush=True)
     try:
         version = first_model(settings, demo)

@@ -20,6 +20,7 @@ from kafka import KafkaProducer
 from bench import clients
 from services.common import topics
 from services.common.identity import pseudonymise
+from services.common.kafka_auth import client_options
 from services.ingest.regions import REGIONS_KEY
 from services.scoring.model import Activation, ModelRegistry, RiskModel, activation_message
 from tests import infra
@@ -87,7 +88,7 @@ def activate_model(stack: Stack) -> RiskModel:
     folder = Path(stack.env["MODEL_DIR"])
     manifest = train_toy_model(folder, "drills-1")
     logged = {name: stack.log_size(name) for name in ("scoring", "scoring-2")}
-    producer = KafkaProducer(bootstrap_servers=stack.bootstrap, acks="all")
+    producer = KafkaProducer(bootstrap_servers=stack.bootstrap, **client_options(), acks="all")
     producer.send(topics.MODEL_ACTIVATIONS, activation_message(manifest, "drills", datetime.now(UTC))).get(30)
     producer.close()
     for name, offset in logged.items():

@@ -12,6 +12,7 @@ import pytest
 from kafka import KafkaProducer
 from playwright.sync_api import expect
 
+from services.common.kafka_auth import client_options
 from services.scoring.model import activation_message
 from tests.clients import create_user, login
 from tests.console import log_in
@@ -73,7 +74,7 @@ def _move(api, headers, alert, to, **fields):
 
 def _rules_only(bootstrap: str) -> None:
     """Other tests on this broker expect rules-only scoring: activate nothing, as tests/integration do."""
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    producer = KafkaProducer(bootstrap_servers=bootstrap, **client_options(), acks="all")
     producer.send("models.activations", activation_message(None, "tests", datetime.now(UTC))).get(30)
     producer.close()
 

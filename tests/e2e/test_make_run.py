@@ -5,7 +5,8 @@ import signal
 import subprocess
 import time
 from datetime import datetime
-from typing import IO
+from pathlib import Path
+from typing import IO, Any
 
 import httpx
 import psutil
@@ -13,8 +14,10 @@ import pytest
 from cloudevents.core.bindings.http import to_structured_event
 from cloudevents.core.v1.event import CloudEvent
 from kafka.admin import KafkaAdminClient
+from pydantic import SecretStr
 
 from bench.clients import group_assignment
+from services.common.kafka_auth import KafkaCredentials, client_options
 from tests.factories import registration
 from tests.infra import LOGS, ROOT, free_port, port_open, wait_until
 
@@ -29,7 +32,7 @@ GROUPS = {
 }
 
 
-def start_make_run(tmp_path):
+def start_make_run(tmp_path, **extra: str):
     names = ("api", "ingest", "alerts_metrics", "scoring_metrics", "kafka", "controller", "redis")
     ports = {name: free_port() for name in names}
     env = {
@@ -46,6 +49,7 @@ def start_make_run(tmp_path):
         "INGEST_API_KEYS": "e2e-key=/",
         "DEMO_HOUSEHOLDS": "20",
         "DEMO_TRAIN_HOUSEHOLDS": "300",
+        **extra,
     }
     LOGS.mkdir(parents=True, exist_ok=True)
     log = (LOGS / "make-run.log").open("ab")
@@ -65,9 +69,21 @@ def said_ready(process: subprocess.Popen[bytes], offset: int) -> bool:
     return False
 
 
-def groups_holding_every_partition(bootstrap: str) -> dict[str, str]:
+def state_secret(state: Path, name: str) -> str:
+    """A secret `make run` generated into state/secrets.env."""
+    lines = (state / "secrets.env").read_text().splitlines()
+    return next(line.partition("=")[2] for line in lines if line.startswith(f"{name}="))
+
+
+def as_make_run_admin(state: Path) -> dict[str, Any]:
+    """Client options of the Kafka admin `make run` made (its password from state/secrets.env)."""
+    password = SecretStr(state_secret(state, "KAFKA_ADMIN_PASSWORD"))
+    return client_options(KafkaCredentials(kafka_username="admin", kafka_password=password))
+
+
+def groups_holding_every_partition(bootstrap: str, state_dir: Path) -> dict[str, str]:
     """Each consumer group of the services whose members do not (yet) hold every partition of its topic: why."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, **as_make_run_admin(state_dir))
     try:
         problems = {}
         for group, topic in GROUPS.items():
@@ -135,7 +151,9 @@ def test_make_run_streams_the_demo_county_serves_alerts_and_stops_cleanly(tmp_pa
     try:
         wait_until(lambda: said_ready(process, offset), 180, "make run saying it is ready")
         assert api_ready(api)
-        assert groups_holding_every_partition(f"127.0.0.1:{ports['kafka']}") == {}  # ready meant the groups were
+        assert (
+            groups_holding_every_partition(f"127.0.0.1:{ports['kafka']}", tmp_path / "state") == {}
+        )  # ready meant the groups were
         headers = admin_headers(api)
         wait_until(
             lambda: httpx.get(f"{api}/alerts", headers=headers).json()["total"] > 0, 120, "demo alerts appearing"

@@ -25,6 +25,7 @@ from services.alerts.deadletters import DeadLetters
 from services.alerts.positions import Positions
 from services.alerts.projector import Projector
 from services.alerts.store import AlertStore, household_key
+from services.common.kafka_auth import client_options
 from services.common.policy import PolicyBook
 from services.common.redis_connections import redis_client
 from services.common.scores import Score
@@ -37,7 +38,7 @@ POLICIES = PolicyBook.load(REPO_ROOT / "policy")
 
 
 def new_topics(bootstrap: str, *names: str) -> None:
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, **client_options())
     admin.create_topics([NewTopic(name, 6, 1) for name in names])
     admin.close()
 

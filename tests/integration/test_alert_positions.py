@@ -12,6 +12,7 @@ from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
 
 from services.alerts.positions import Positions, RolledBack
+from services.common.kafka_auth import client_options
 from services.common.redis_connections import redis_client
 
 pytestmark = pytest.mark.integration
@@ -26,10 +27,10 @@ def test_positions_refuse_a_redis_gone_back_in_time_and_the_consumer_resumes_whe
     kafka_bootstrap, redis_url
 ):
     topic, group = f"positions.{uuid.uuid4().hex[:8]}", f"g-{uuid.uuid4().hex[:8]}"
-    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap, **client_options())
     admin.create_topics([NewTopic(topic, 2, 1)])
     admin.close()
-    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, **client_options(), acks="all")
     for n in range(40):
         producer.send(topic, b"{}", partition=n % 2)
     producer.flush()
@@ -38,7 +39,9 @@ def test_positions_refuse_a_redis_gone_back_in_time_and_the_consumer_resumes_whe
 
     async def scenario() -> tuple[list[str], dict[TopicPartition, int]]:
         redis = redis_client(redis_url, decode_responses=True)
-        consumer = AIOKafkaConsumer(bootstrap_servers=kafka_bootstrap, group_id=group, enable_auto_commit=False)
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=kafka_bootstrap, **client_options(), group_id=group, enable_auto_commit=False
+        )
         await consumer.start()
         outcomes = []
         try:

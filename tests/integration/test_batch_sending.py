@@ -11,13 +11,14 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import KafkaAdminClient, NewTopic
 
 from services.common.kafka import send_batches
+from services.common.kafka_auth import client_options
 
 PARTITIONS = 6
 
 
 def test_records_land_on_their_given_partition_else_their_key_s_in_the_order_sent(kafka_bootstrap):
     topic = f"batch-sending-{uuid.uuid4().hex[:8]}"
-    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap, **client_options())
     admin.create_topics([NewTopic(topic, PARTITIONS, 1)])
     admin.close()
     keyed = [(f"H{n:05d}".encode(), f"keyed {n}".encode(), [], None) for n in range(300)]
@@ -25,7 +26,9 @@ def test_records_land_on_their_given_partition_else_their_key_s_in_the_order_sen
     keyless = [(None, b"no key", [], None)]
 
     async def send() -> None:
-        producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all", max_batch_size=16 * 1024)
+        producer = AIOKafkaProducer(
+            bootstrap_servers=kafka_bootstrap, **client_options(), acks="all", max_batch_size=16 * 1024
+        )
         await producer.start()
         try:  # small batches: a partition's records span several of them
             await asyncio.gather(*await send_batches(producer, topic, [*keyed, *placed, *keyless]))
@@ -33,7 +36,9 @@ def test_records_land_on_their_given_partition_else_their_key_s_in_the_order_sen
             await producer.stop()
 
     asyncio.run(send())
-    consumer = KafkaConsumer(bootstrap_servers=kafka_bootstrap, auto_offset_reset="earliest", consumer_timeout_ms=5000)
+    consumer = KafkaConsumer(
+        bootstrap_servers=kafka_bootstrap, **client_options(), auto_offset_reset="earliest", consumer_timeout_ms=5000
+    )
     consumer.assign([TopicPartition(topic, p) for p in range(PARTITIONS)])
     found = [(m.partition, m.key, m.value, m.headers) for m in consumer]
     consumer.close()

@@ -15,6 +15,7 @@ from services.alerts.projector import Projector
 from services.alerts.raising import apply_score
 from services.alerts.store import AlertStore
 from services.common.kafka import read_log
+from services.common.kafka_auth import client_options
 from services.common.policy import PolicyBook
 from services.common.redis_connections import redis_client
 from services.common.settings import REPO_ROOT
@@ -26,7 +27,7 @@ NOW = datetime(2025, 6, 1, tzinfo=UTC)
 
 def new_topic(bootstrap: str, partitions: int = 6) -> str:
     topic = f"changes.test.{uuid.uuid4().hex[:8]}"
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap, **client_options())
     admin.create_topics([NewTopic(topic, partitions, 1)])
     admin.close()
     return topic
@@ -68,7 +69,7 @@ def test_every_read_of_the_log_returns_all_its_messages_whatever_the_timing_of_t
     kafka_bootstrap,
 ):
     topic = new_topic(kafka_bootstrap)
-    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all")
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, **client_options(), acks="all")
     sent = {f"change-{n}".encode() for n in range(60)}
     for value in sent:
         producer.send(topic, value, key=value)

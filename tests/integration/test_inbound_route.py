@@ -6,6 +6,7 @@ import time
 import pytest
 from kafka import KafkaProducer
 
+from services.common.kafka_auth import client_options
 from tests.clients import read_topic
 from tests.factories import income, registration, resident_id
 
@@ -24,7 +25,7 @@ def wait_for_message(bootstrap, topic, predicate, seconds=60):
 
 def test_valid_inbound_events_in_binary_and_structured_mode_reach_the_canonical_topic(stack):
     binary, structured = income("HK1", "2025-03", 100), registration("HK1", 20000)
-    producer = KafkaProducer(bootstrap_servers=stack.bootstrap)
+    producer = KafkaProducer(bootstrap_servers=stack.bootstrap, **client_options())
     headers = [(f"ce_{k}", str(v).encode()) for k, v in binary.items() if k not in ("data", "datacontenttype")]
     producer.send("events.inbound", json.dumps(binary["data"]).encode(), headers=headers)
     producer.send("events.inbound", json.dumps(structured).encode(), key=b"HK1")
@@ -40,7 +41,7 @@ def test_valid_inbound_events_in_binary_and_structured_mode_reach_the_canonical_
 def test_an_invalid_inbound_event_goes_to_the_dead_letter_topic_with_its_reason_and_no_resident_id(stack):
     person = resident_id("53232819900101777")
     bad = registration("HK2", 1000, members=0, head_id=person)
-    producer = KafkaProducer(bootstrap_servers=stack.bootstrap)
+    producer = KafkaProducer(bootstrap_servers=stack.bootstrap, **client_options())
     producer.send("events.inbound", json.dumps(bad).encode())
     producer.send("events.inbound", b"{not json")
     producer.flush()

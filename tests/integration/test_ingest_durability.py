@@ -17,6 +17,7 @@ from kafka import KafkaConsumer, KafkaProducer
 from kafka.admin import KafkaAdminClient, NewTopic
 
 from services.common import topics
+from services.common.kafka_auth import client_options
 from services.common.redis_connections import redis_client
 from services.ingest.canonical import CanonicalEvent
 from services.ingest.dedup import SeenEvents, seen_key
@@ -47,7 +48,7 @@ def canonical_ids(bootstrap: str) -> list[str]:
 def topics_made(kafka_bootstrap: str) -> str:
     """The broker with the system's topics (tests here run ingest's parts in-process, without the stack)."""
     topics.ensure_topics(kafka_bootstrap, 6)
-    consumer = KafkaConsumer(bootstrap_servers=kafka_bootstrap)
+    consumer = KafkaConsumer(bootstrap_servers=kafka_bootstrap, **client_options())
     try:
         infra.wait_until(lambda: bool(consumer.partitions_for_topic(topics.CANONICAL)), 30, "the canonical topic")
     finally:
@@ -75,10 +76,10 @@ class Failures(logging.Handler):
 def test_an_inbound_batch_that_fails_before_its_partition_has_a_commit_is_read_again(topics_made, tmp_path):
     kafka_bootstrap = topics_made
     topic, event = f"inbound.rewind.{uuid.uuid4().hex[:8]}", income("HDUR1", "2025-03", 100)
-    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap, **client_options())
     admin.create_topics([NewTopic(topic, 1, 1)])
     admin.close()
-    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap)
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, **client_options())
     producer.send(topic, json.dumps(event).encode())
     producer.flush()
     late_redis = infra.redis_server(tmp_path / "redis")  # not started yet: the first batch fails on it

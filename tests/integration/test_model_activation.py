@@ -9,6 +9,7 @@ import httpx
 import pytest
 from kafka import KafkaProducer
 
+from services.common.kafka_auth import client_options
 from services.scoring.model import activation_message
 from tests.clients import login, post_event, wait_for_alert
 from tests.factories import registration
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.integration
 
 
 def activate(stack, manifest) -> None:
-    producer = KafkaProducer(bootstrap_servers=stack.bootstrap, acks="all")
+    producer = KafkaProducer(bootstrap_servers=stack.bootstrap, **client_options(), acks="all")
     producer.send("models.activations", activation_message(manifest, "analyst.test", datetime.now(UTC))).get(30)
     producer.close()
 

@@ -9,6 +9,7 @@ import httpx
 import pytest
 from kafka import KafkaProducer
 
+from services.common.kafka_auth import client_options
 from services.scoring.model import activation_message
 from tests.clients import create_user
 from tests.model_watch import publish_shadow, shadow_scores, train_version
@@ -34,7 +35,9 @@ def versions(wf):
     analyst = create_user(wf.stack, "ana.reports", "analyst", "")
     yield analyst
     httpx.delete(f"{wf.stack.api_url}/models/shadow", headers=analyst, timeout=30)
-    producer = KafkaProducer(bootstrap_servers=wf.stack.bootstrap, acks="all")  # others expect rules only
+    producer = KafkaProducer(
+        bootstrap_servers=wf.stack.bootstrap, **client_options(), acks="all"
+    )  # others expect rules only
     producer.send("models.activations", activation_message(None, "tests", datetime.now(UTC))).get(30)
     producer.close()
 

@@ -12,6 +12,7 @@ import pytest
 from kafka import KafkaProducer
 
 from services.analytics import registry
+from services.common.kafka_auth import client_options
 from services.scoring.model import activation_message
 from tests.clients import create_user, login
 from tests.infra import ROOT
@@ -28,7 +29,7 @@ def restore_activation(stack):
     manifest = registry.verified(Path(stack.env["MODEL_DIR"]), str(before.version)) if before else None
 
     def restore() -> None:
-        producer = KafkaProducer(bootstrap_servers=stack.bootstrap, acks="all")
+        producer = KafkaProducer(bootstrap_servers=stack.bootstrap, **client_options(), acks="all")
         producer.send("models.activations", activation_message(manifest, "tests", datetime.now(UTC))).get(30)
         producer.close()
 

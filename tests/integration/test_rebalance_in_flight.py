@@ -16,6 +16,7 @@ from kafka import KafkaProducer, TopicPartition
 
 from bench import clients
 from services.common import topics
+from services.common.kafka_auth import client_options
 from services.scoring.state import HouseholdState
 from tests.infra import make_stack, wait_until
 from tests.recovery import county, uninterrupted_states
@@ -40,7 +41,7 @@ class Churn:
 
 def trickle(bootstrap: str, events: list[dict[str, Any]], stop: threading.Event) -> int:
     """Publish the events a slice at a time until `stop` is set or none are left; how many were published."""
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    producer = KafkaProducer(bootstrap_servers=bootstrap, **client_options(), acks="all")
     published = 0
     try:
         while published < len(events) and not stop.wait(PAUSE):

@@ -11,6 +11,7 @@ from kafka.admin import NewTopic
 from services.analytics.cli import main
 from services.analytics.history import read_jsonl, read_kafka, write_simulation
 from services.analytics.simulator import SimConfig
+from services.common.kafka_auth import client_options
 
 pytestmark = pytest.mark.integration
 
@@ -22,10 +23,10 @@ def history_on_kafka(kafka_bootstrap, tmp_path_factory) -> tuple[str, Path, Path
     events, labels = folder / "events.jsonl", folder / "labels.csv"
     write_simulation(SimConfig(households=400, seed=3, months=36), events, labels)
     topic = f"canonical.history.{uuid.uuid4().hex[:8]}"
-    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap, **client_options())
     admin.create_topics([NewTopic(topic, 6, 1)])
     admin.close()
-    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, acks="all", linger_ms=20)
+    producer = KafkaProducer(bootstrap_servers=kafka_bootstrap, **client_options(), acks="all", linger_ms=20)
     for event in read_jsonl(events):
         producer.send(topic, event.to_json(), key=event.household_id.encode())
     producer.flush()

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from kafka import KafkaProducer
 
+from services.common.kafka_auth import client_options
 from tests.clients import password_of, read_topic
 from tests.factories import resident_id
 from tests.infra import Stack
@@ -151,7 +152,7 @@ def test_bad_input_is_refused_with_the_documented_status_and_the_field_named(sta
 def test_an_event_produced_to_events_inbound_in_binary_mode_is_validated_and_reaches_the_pipeline(stack):
     good, bad = registered("HV1K", 60000), registered("HV1K", 60000)
     bad["data"]["members"] = 0
-    producer = KafkaProducer(bootstrap_servers=stack.bootstrap, acks="all")
+    producer = KafkaProducer(bootstrap_servers=stack.bootstrap, **client_options(), acks="all")
     for message in (good, bad):
         headers = [
             (f"ce_{name}", str(message[name]).encode()) for name in ("specversion", "id", "source", "type", "time")

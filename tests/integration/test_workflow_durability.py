@@ -7,6 +7,7 @@ import pytest
 import redis
 from kafka import KafkaProducer
 
+from services.common.kafka_auth import client_options
 from tests.clients import create_user, login, password_of, read_topic
 from tests.infra import wait_until
 from tests.workflow_stack import poll, score, start_workflow_stack
@@ -112,7 +113,7 @@ def test_after_a_flushall_the_rebuild_restores_every_alert_and_its_history(wf):
 
 
 def test_an_unreadable_score_and_change_are_set_aside_counted_and_the_alerts_service_goes_on(wf):
-    producer = KafkaProducer(bootstrap_servers=wf.stack.bootstrap, acks="all")
+    producer = KafkaProducer(bootstrap_servers=wf.stack.bootstrap, **client_options(), acks="all")
     producer.send(wf.scores_topic, b'{"score_id": "broken"', key=b"HDL1")
     producer.send(wf.stack.env["ALERTS_CHANGES_TOPIC"], b"not a change", key=b"HDL1")
     producer.flush()

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from services.common import kafka_acls
 from services.common.settings import AlertsSettings, ApiSettings, IngestSettings, JobsSettings, ScoringSettings
 
 yaml = pytest.importorskip("yaml", reason="PyYAML is not installed in this environment (add pyyaml to the dev extras)")
@@ -34,17 +35,63 @@ def environment_of(service: dict[str, Any]) -> dict[str, Any]:
     return env
 
 
-def test_the_compose_file_defines_kafka_redis_the_four_services_the_jobs_process_prometheus_and_grafana(services):
-    assert set(services) == {"kafka", "redis", *APP_SERVICES, *OPERATOR_SERVICES}
+def test_the_compose_file_defines_kafka_its_setup_redis_the_four_services_the_jobs_process_prometheus_and_grafana(
+    services,
+):
+    assert set(services) == {"kafka", "kafka-setup", "redis", *APP_SERVICES, *OPERATOR_SERVICES}
 
 
-def test_kafka_is_the_official_apache_kafka_4_image_in_kraft_mode(services):
+def broker_properties(kafka: dict[str, Any]) -> dict[str, str]:
+    """The server.properties the compose broker's script writes (deploy/compose/kafka.sh, mounted from the repo)."""
+    [script] = [inside_repo(volume) for volume in kafka["volumes"] if volume.startswith("./")]
+    assert kafka["entrypoint"][-1] == volume_target(kafka, script)
+    text = script.read_text(encoding="utf-8").split("<<PROPS\n", 1)[1].split("\nPROPS\n", 1)[0]
+    return dict(line.split("=", 1) for line in text.splitlines())
+
+
+def inside_repo(volume: str) -> Path:
+    return REPO_ROOT / volume.split(":")[0][2:]
+
+
+def volume_target(service: dict[str, Any], source: Path) -> str:
+    return next(v.split(":")[1] for v in service["volumes"] if v.startswith("./") and inside_repo(v) == source)
+
+
+def test_kafka_is_the_official_apache_kafka_4_image_in_kraft_mode_authenticating_and_authorising_every_client(services):
     kafka = services["kafka"]
     assert re.fullmatch(r"apache/kafka:4\.\d+\.\d+", kafka["image"])
-    env = environment_of(kafka)
-    assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
-    assert "PLAINTEXT://kafka:9092" in env["KAFKA_ADVERTISED_LISTENERS"]
-    assert str(env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"]).lower() == "false"
+    properties = broker_properties(kafka)
+    assert properties["process.roles"] == "broker,controller"
+    assert "CLIENT://kafka:9092" in properties["advertised.listeners"]
+    assert properties["auto.create.topics.enable"] == "false"
+    protocols = dict(item.split(":") for item in properties["listener.security.protocol.map"].split(","))
+    assert set(protocols.values()) == {"SASL_PLAINTEXT"}  # no listener takes a client without credentials
+    assert properties["sasl.enabled.mechanisms"] == "SCRAM-SHA-512"
+    assert properties["authorizer.class.name"] == "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+    assert properties["allow.everyone.if.no.acl.found"] == "false"
+    assert properties["super.users"] == "User:admin;User:controller"
+    for variable in ("KAFKA_ADMIN_PASSWORD", "KAFKA_CONTROLLER_PASSWORD"):
+        assert re.fullmatch(rf"\$\{{{variable}:\?[^}}]+\}}", environment_of(kafka)[variable])
+
+
+@pytest.mark.parametrize("name", APP_SERVICES)
+def test_every_service_connects_to_kafka_as_its_own_principal_once_its_acls_are_made(services, name):
+    env = environment_of(services[name])
+    assert env["KAFKA_USERNAME"] == name
+    assert re.fullmatch(rf"\$\{{KAFKA_{name.upper()}_PASSWORD:\?[^}}]+\}}", env["KAFKA_PASSWORD"])
+    assert services[name]["depends_on"]["kafka-setup"]["condition"] == "service_completed_successfully"
+
+
+def test_kafka_setup_applies_the_acl_table_as_admin_with_a_password_for_every_principal(services):
+    setup = services["kafka-setup"]
+    assert setup["command"] == ["python", "-m", "services.common.kafka_provision"]
+    env = environment_of(setup)
+    assert env["KAFKA_USERNAME"] == kafka_acls.ADMIN
+    assert env["KAFKA_PASSWORD"].startswith("${KAFKA_ADMIN_PASSWORD:?")
+    for principal in (*kafka_acls.SERVICES, kafka_acls.UPSTREAM):
+        variable = f"KAFKA_{principal.upper()}_PASSWORD"
+        assert re.fullmatch(rf"\$\{{{variable}:\?[^}}]+\}}", env[variable]), variable
+    assert setup["depends_on"]["kafka"]["condition"] == "service_healthy"
 
 
 def test_redis_runs_with_the_append_only_file(services):
@@ -108,7 +155,10 @@ def _docker_compose_available() -> bool:
 @pytest.mark.skipif(not _docker_compose_available(), reason="`docker compose` (the compose plugin) is not installed")
 def test_docker_compose_accepts_the_file():
     env = {**os.environ, "PSEUDONYM_KEY": "test-pseudonym-key", "JWT_SECRET": "test-jwt-secret",
-           "GRAFANA_ADMIN_PASSWORD": "test-grafana-password"}  # fmt: skip
+           "GRAFANA_ADMIN_PASSWORD": "test-grafana-password", "REDIS_PASSWORD": "test-redis-password",
+           "WEBHOOK_SECRET_KEY": "test-webhook-secret-key-0123456789abcdef",
+           **{f"KAFKA_{name.upper()}_PASSWORD": f"test-{name}-password" for name in
+              ("admin", "controller", *kafka_acls.SERVICES, kafka_acls.UPSTREAM)}}  # fmt: skip
     result = subprocess.run(
         ["docker", "compose", "-f", str(COMPOSE_FILE), "config", "-q"],
         cwd=REPO_ROOT,

@@ -27,6 +27,7 @@ from pydantic import SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings
 
+from services.common import kafka_acls
 from services.common.settings import AlertsSettings, ApiSettings, IngestSettings, JobsSettings, ScoringSettings
 from services.common.topics import Replication, topic_specs
 
@@ -82,6 +83,9 @@ WORKLOADS = [doc for doc in RESOURCES if doc["kind"] in ("Deployment", "Stateful
 APPS = {doc["metadata"]["name"]: doc for doc in WORKLOADS if doc["metadata"]["name"] in SETTINGS}
 TOPICS = {doc["spec"]["topicName"]: doc for doc in RESOURCES if doc["kind"] == "KafkaTopic"}
 SETTINGS_ENV = GENERATED["shouwang-settings"]["data"]
+USERS = {doc["metadata"]["name"]: doc for doc in RESOURCES if doc["kind"] == "KafkaUser"}
+CLUSTER_CA = "shouwang-cluster-ca-cert"  # Secrets Strimzi makes: the cluster CA, and one per KafkaUser
+STRIMZI_SECRETS = {CLUSTER_CA, *USERS}
 
 
 def _named(kind: str, name: str) -> dict[str, Any]:
@@ -135,7 +139,7 @@ def test_kustomize_renders_the_folder_into_one_namespace_with_the_generated_name
     assert len(rendered) == len(RESOURCES) + len(GENERATED)
     assert {doc["metadata"].get("namespace") for doc in rendered if doc["kind"] != "Namespace"} == {"shouwang"}
     made = {doc["metadata"]["name"] for doc in rendered if doc["kind"] in ("ConfigMap", "Secret")}
-    references = set(_references(rendered))
+    references = set(_references(rendered)) - STRIMZI_SECRETS
     assert references and references <= made, "a reference to a generated ConfigMap or Secret kept its bare name"
 
 
@@ -216,10 +220,49 @@ def test_scoring_workers_are_no_more_than_the_partitions_they_share():
 
 
 @pytest.mark.parametrize("name", SETTINGS)
-def test_every_service_waits_for_every_kafka_topic_before_it_starts(name):
+def test_every_service_waits_as_its_kafka_user_for_every_kafka_topic_it_may_use_before_it_starts(name):
     [init] = APPS[name]["spec"]["template"]["spec"]["initContainers"]
     assert "wait-for-topics.py" in " ".join(init["command"])
-    assert set(GENERATED["wait-for-topics"]["data"]["TOPICS"].split(",")) == set(TOPICS)
+    env = {variable["name"]: variable for variable in init["env"]}
+    assert set(env["TOPICS"]["value"].split(",")) == _visible(USERS[name]) and _visible(USERS[name])
+    assert env["KAFKA_USERNAME"]["value"] == name
+    assert env["KAFKA_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": name, "key": "password"}
+
+
+def _grants(user: dict[str, Any]) -> set[tuple[str, str, bool, str]]:
+    """(resource type, name, prefixed, operation) of each ACL of a KafkaUser."""
+    return {
+        (acl["resource"]["type"], acl["resource"]["name"], acl["resource"]["patternType"] == "prefix", operation)
+        for acl in user["spec"]["authorization"]["acls"]
+        for operation in acl["operations"]
+    }
+
+
+def _visible(user: dict[str, Any]) -> set[str]:
+    """The KafkaTopics a KafkaUser's ACLs let it see."""
+    granted = {(name, prefixed) for kind, name, prefixed, _ in _grants(user) if kind == "topic"}
+    return {t for t in TOPICS if any(t.startswith(n) if prefixed else t == n for n, prefixed in granted)}
+
+
+def test_the_kafka_users_are_the_principals_of_the_acl_table_with_exactly_its_acls():
+    table = {**kafka_acls.service_grants(), kafka_acls.UPSTREAM: kafka_acls.upstream_grants()}
+    assert set(USERS) == set(table)
+    for name, grants in table.items():
+        expected = {(g.resource, g.name, g.prefixed, op) for g in grants for op in g.operations}
+        assert _grants(USERS[name]) == expected, name
+        assert USERS[name]["spec"]["authentication"]["type"] == "scram-sha-512"
+        assert {acl.get("host", "*") for acl in USERS[name]["spec"]["authorization"]["acls"]} == {"*"}
+
+
+@pytest.mark.parametrize("name", SETTINGS)
+def test_every_service_connects_as_its_own_kafka_user_over_tls_with_the_cluster_ca_mounted(name):
+    pod = APPS[name]["spec"]["template"]["spec"]
+    env = {variable["name"]: variable for variable in _container(name)["env"]}
+    assert env["KAFKA_USERNAME"]["value"] == name
+    assert env["KAFKA_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": name, "key": "password"}
+    [volume] = [v for v in pod["volumes"] if v.get("secret", {}).get("secretName") == CLUSTER_CA]
+    [mount] = [m for m in _container(name)["volumeMounts"] if m["name"] == volume["name"]]
+    assert env["KAFKA_SSL_CAFILE"]["value"] == f"{mount['mountPath']}/ca.crt" and mount["readOnly"]
 
 
 @pytest.mark.parametrize(
@@ -258,7 +301,7 @@ def test_required_secrets_are_generated_from_a_git_ignored_file_whose_keys_the_e
         env["valueFrom"]["secretKeyRef"]["key"]
         for c in map(_container, SETTINGS)
         for env in c.get("env", [])
-        if "secretKeyRef" in env.get("valueFrom", {})
+        if env.get("valueFrom", {}).get("secretKeyRef", {}).get("name") == "shouwang-secrets"
     }
     assert used == set(_env_file("secrets.env.example"))
     secrets = {variable for fields in FIELDS.values() for variable, field in fields.items() if _secret(field)}
@@ -267,8 +310,10 @@ def test_required_secrets_are_generated_from_a_git_ignored_file_whose_keys_the_e
 
 def test_the_services_reach_kafka_and_redis_by_their_service_names():
     kafka, redis = _named("Kafka", "shouwang"), _named("Service", "redis")
-    [plain] = [listener for listener in kafka["spec"]["kafka"]["listeners"] if not listener["tls"]]
-    assert SETTINGS_ENV["KAFKA_BOOTSTRAP_SERVERS"] == f"{kafka['metadata']['name']}-kafka-bootstrap:{plain['port']}"
+    [listener] = kafka["spec"]["kafka"]["listeners"]  # TLS with SCRAM only: no plain listener any pod could reach
+    assert listener["tls"] and listener["authentication"] == {"type": "scram-sha-512"}
+    assert kafka["spec"]["kafka"]["authorization"]["type"] == "simple"
+    assert SETTINGS_ENV["KAFKA_BOOTSTRAP_SERVERS"] == f"{kafka['metadata']['name']}-kafka-bootstrap:{listener['port']}"
     url = urlparse(SETTINGS_ENV["REDIS_URL"])
     assert (url.hostname, url.port) == ("redis", redis["spec"]["ports"][0]["port"])
 

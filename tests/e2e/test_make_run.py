@@ -129,7 +129,6 @@ def running(process: psutil.Process) -> bool:
         return False
 
 
-@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
 def wait_for_exit(process: subprocess.Popen[bytes], log: IO[bytes]) -> None:
     """`make run` exits within a minute of its signal; its log is closed either way."""
     try:
@@ -144,6 +143,7 @@ def assert_nothing_left(ports: dict[str, int], children: list[psutil.Process]) -
     wait_until(lambda: not any(map(running, children)), 30, "every child process gone")
 
 
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
 def test_make_run_streams_the_demo_county_serves_alerts_and_stops_cleanly(tmp_path, stop_signal):
     offset = (LOGS / "make-run.log").stat().st_size if (LOGS / "make-run.log").exists() else 0
     process, ports, log = start_make_run(tmp_path)

@@ -191,6 +191,12 @@ class ScoringSettings(_Base):
     scoring_metrics_port: int = Field(
         default=0, ge=0, description="/metrics, /healthz and /readyz (its group's partitions held) port; 0: none"
     )
+    scoring_standby_replicas: int = Field(
+        default=1,
+        ge=0,
+        description="warm copies of each table partition kept by other workers, taken over when a worker dies "
+        "(faust's table_standby_replicas; only with 2 or more workers)",
+    )
     evaluation_upload_mb: int = Field(
         default=128, ge=1, description="largest events or labels file an evaluation takes"
     )

@@ -18,7 +18,7 @@ from services.common import topics
 from services.common.events import HouseholdEvent
 from services.common.kafka import Outgoing, send_batches
 from services.common.policy import PolicyBook, PolicyError
-from services.common.probes import serve_probes
+from services.common.probes import Page, serve_probes
 from services.common.settings import ScoringSettings
 from services.scoring import faust_consumer, store
 from services.scoring.activations import ActiveModel
@@ -52,7 +52,7 @@ app = faust.App(
     producer_max_batch_size=512 * 1024,
     broker_max_poll_records=settings.scoring_batch_events,  # a fetch is a scoring batch (faust_consumer)
     broker_commit_interval=settings.scoring_commit_seconds,
-    broker_session_timeout=10.0,  # a crashed worker's partitions move on within seconds, not a minute
+    broker_session_timeout=settings.scoring_session_seconds,  # a killed worker's partitions move on within seconds
     broker_heartbeat_interval=2.0,
 )
 canonical_events = app.topic(topics.CANONICAL, key_serializer="raw", value_serializer="raw", internal=False)
@@ -148,20 +148,23 @@ async def readiness() -> dict[str, bool]:
     return {"group": app.rebalancing_count > 0 and not app.rebalancing}
 
 
-async def held_partitions() -> dict[str, Any]:
+async def held_partitions(digests: bool = True) -> dict[str, Any]:
     """The households table's partitions on this worker: active or standby, households, offset held, digest."""
     changelog = households.changelog_topic.get_topic_name()
     assignor = app.assignor
     actives = {tp.partition for tp in assignor.assigned_actives() if tp.topic == changelog}
     standbys = {tp.partition for tp in assignor.assigned_standbys() if tp.topic == changelog}
-    return {"households": store.partitions(households.data, actives, standbys)}  # type: ignore[arg-type]
+    return {"households": store.partitions(households.data, actives, standbys, digests)}  # type: ignore[arg-type]
 
 
 @app.task
 async def serve_scoring_probes() -> None:
     """/healthz, /readyz, /metrics and /partitions (held_partitions) on SCORING_METRICS_PORT (when set)."""
     if settings.scoring_metrics_port:
-        pages = {"/partitions": held_partitions}
+        pages: dict[str, Page] = {
+            "/partitions": held_partitions,
+            "/partitions/offsets": functools.partial(held_partitions, False),
+        }
         server = await serve_probes(settings.bind_host, settings.scoring_metrics_port, readiness, pages)
         async with server:
             await server.serve_forever()

@@ -85,9 +85,11 @@ def digest(pairs: Iterable[tuple[str, bytes]]) -> str:
     return f"{total % 2**64:016x}"
 
 
-def partitions(held: WarmMemoryStore, actives: Set[int], standbys: Set[int]) -> dict[str, dict[str, Any]]:
-    """What the store holds of each partition: its role, households, offset held up to and digest (costs a pass over
-    the table: for tests and operators, not for scraping)."""
+def partitions(
+    held: WarmMemoryStore, actives: Set[int], standbys: Set[int], digests: bool = True
+) -> dict[str, dict[str, Any]]:
+    """What the store holds of each partition: its role, households, offset held up to and (`digests`) digest (a pass
+    over the table: for tests and operators, not for scraping)."""
     by_partition: dict[int, list[tuple[str, bytes]]] = {p: [] for p in (*actives, *standbys)}
     for key, partition in held._key_partition.items():
         by_partition.setdefault(partition, []).append((key, held.data[key]))
@@ -97,7 +99,7 @@ def partitions(held: WarmMemoryStore, actives: Set[int], standbys: Set[int]) -> 
             "role": "active" if partition in actives else "standby" if partition in standbys else "none",
             "households": len(pairs),
             "offset": offsets.get(partition),
-            "digest": digest(pairs),
+            "digest": digest(pairs) if digests else None,
             "applied": held.applied[partition],
         }
         for partition, pairs in sorted(by_partition.items())

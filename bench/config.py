@@ -20,6 +20,7 @@ _PRESETS: dict[str, tuple[int, int, int]] = {
     "households": (10_000, 100_000, 200),
     "push_households": (200_000, 200_000, 1_000),  # the county of the push phase (registrations, then a month)
     "state_households": (1_000_000, 1_000_000, 2_000),  # household states a scoring worker recovers (the 1 GB bar)
+    "failover_households": (1_000_000, 1_000_000, 2_000),  # households two workers with standbys hold (failover)
     "seconds": (30, 30, 3),  # e2e latency run at `e2e_rate` offered
     "e2e_rate": (1000, 1000, 100),  # events/s offered in the latency run
     "e2e_sample": (50, 50, 5),  # poll the API for every n-th household of a latency run
@@ -53,6 +54,7 @@ class Knobs:
     households: int
     push_households: int
     state_households: int
+    failover_households: int
     seconds: int
     e2e_rate: int
     e2e_sample: int

@@ -63,6 +63,23 @@ FIGURES: list[tuple[str, str, str]] = [
     ("state_worker_rss_mb", "MB", "a scoring worker's RSS once it has recovered BENCH_STATE_HOUSEHOLDS states"),
     ("state_rss_per_household_bytes", "B", "(that RSS - an empty worker's) / households"),
     ("state_1m_households_rss_mb", "MB", "a worker holding 1,000,000 households and the bench model (BENCH_FULL=1)"),
+    (
+        "state_recovery_seconds_per_1m",
+        "s",
+        "a worker's cold recovery of its table from the changelog, per 1,000,000 "
+        "households (issue 31 measured 85 s before)",
+    ),
+    (
+        "failover_kill_seconds",
+        "s",
+        "two workers with standbys, BENCH_FAILOVER_HOUSEHOLDS households: kill -9 of one "
+        "mid-push until every partition scores again (longest a partition went unwritten)",
+    ),
+    (
+        "failover_rolling_restart_worst_seconds",
+        "s",
+        "the same, worst step of a rolling restart (killed worker back, the other stopped and back)",
+    ),
     ("e2e_events_per_s", "events/s", "sustained: alerts raised per second, closed loop, after warm-up"),
     ("e2e_latency_p50_ms", "ms", "at BENCH_E2E_RATE offered: ingest 207 → alert seen by GET /alerts?household_id="),
     ("e2e_latency_p99_ms", "ms", "same, 99th percentile"),

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from bench import api, clients, cluster, e2e, importing, ingest, push, report, scaleout, scoring, state
+from bench import api, clients, cluster, e2e, failover, importing, ingest, push, report, scaleout, scoring, state
 from bench.command import exit_with
 from bench.config import Knobs, load
 from bench.results_model import Results
@@ -27,6 +27,7 @@ PHASES: dict[str, tuple[str, ...]] = {
     "scoring": ("scoring_events", "scoring_vs_", "scoring_peak_", "scoring_model_", "raw_", "bare_"),
     "scaleout": tuple(scaleout.figure(workers, "") for workers in scaleout.WORKERS),
     "state": ("state_",),
+    "failover": ("failover_",),
     "api": ("api_",),
     "e2e": ("e2e_",),
     "push": ("push_",),
@@ -75,6 +76,7 @@ async def phases(bench: BenchStack, knobs: Knobs, results: Results, chosen: list
         "scoring": lambda: scoring.measure(bench, knobs, results, say),
         "scaleout": lambda: scaleout.measure(bench, knobs, results, say),
         "state": lambda: state.measure(bench, knobs, results, say),
+        "failover": lambda: failover.measure(bench, knobs, results, say),
         "api": lambda: api.measure(bench, knobs, results, say),
         "e2e": lambda: e2e.measure(bench, knobs, results, say),
         "push": lambda: push.measure(bench, knobs, results, say),

@@ -142,6 +142,9 @@ async def measure(bench: BenchStack, knobs: Knobs, results: Results, say: Callab
     results.put("state_worker_rss_mb", rounded(rss))
     results.put("state_rss_per_household_bytes", rounded(per_household))
     results.put("state_1m_households_rss_mb", rounded(empty_rss + per_household * ONE_MILLION / MB))
+    recovery = max(0.0, seconds - empty_seconds)  # the empty worker's start-up is not recovery
+    results.put("state_recovery_seconds_per_1m", rounded(recovery * ONE_MILLION / households))
+    say(f"state: cold recovery {recovery * ONE_MILLION / households:.1f}s per 1,000,000 households (issue 31: 85 s)")
     results.details["state"] = {
         "households": households,
         "changelog_written": written,

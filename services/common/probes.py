@@ -6,13 +6,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
 
 from aiokafka import ConsumerRebalanceListener, TopicPartition
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.asyncio import Redis
 
 ReadinessCheck = Callable[[], Awaitable[dict[str, bool]]]
+Page = Callable[[], Awaitable[dict[str, Any]]]
 _REQUEST_SECONDS = 5  # a client that has not sent its request line and headers by then is dropped
 
 
@@ -44,10 +46,15 @@ async def redis_reachable(redis: Redis) -> bool:
         return False
 
 
-async def serve_probes(host: str, port: int, readiness: ReadinessCheck) -> asyncio.Server:
-    """Serve GET /healthz, /readyz (200 when every check passes, else 503; the checks as JSON) and /metrics."""
+async def serve_probes(
+    host: str, port: int, readiness: ReadinessCheck, pages: Mapping[str, Page] | None = None
+) -> asyncio.Server:
+    """Serve GET /healthz, /readyz (200 when every check passes, else 503; the checks as JSON), /metrics, and each of
+    `pages` (path: what it answers, as JSON)."""
 
     async def answer(path: str) -> tuple[int, str, bytes]:
+        if pages and path in pages:
+            return 200, "application/json", json.dumps(await pages[path]()).encode()
         if path == "/healthz":
             return 200, "application/json", b'{"status": "ok"}'
         if path == "/readyz":

@@ -192,6 +192,18 @@ class ScoringSettings(_Base):
     scoring_metrics_port: int = Field(
         default=0, ge=0, description="/metrics, /healthz and /readyz (its group's partitions held) port; 0: none"
     )
+    scoring_session_seconds: float = Field(
+        default=6.0,
+        ge=6.0,
+        description="a worker not heard from this long is dead and its partitions move (Kafka's least: 6 s; "
+        "heartbeats every 2 s)",
+    )
+    scoring_standby_replicas: int = Field(
+        default=1,
+        ge=0,
+        description="warm copies of each table partition kept by other workers, taken over when a worker dies "
+        "(faust's table_standby_replicas; only with 2 or more workers)",
+    )
     evaluation_upload_mb: int = Field(
         default=128, ge=1, description="largest events or labels file an evaluation takes"
     )

@@ -12,15 +12,16 @@ from typing import Any
 
 import faust
 from aiokafka.errors import KafkaError
+from faust.types import TP
 
 from services.common import topics
 from services.common.events import HouseholdEvent
 from services.common.kafka import Outgoing, send_batches
 from services.common.kafka_auth import faust_credentials
 from services.common.policy import PolicyBook, PolicyError
-from services.common.probes import serve_probes
+from services.common.probes import Page, serve_probes
 from services.common.settings import ScoringSettings
-from services.scoring import faust_consumer
+from services.scoring import faust_consumer, store
 from services.scoring.activations import ActiveModel
 from services.scoring.batch import BatchScorer, Message
 from services.scoring.discovery import PersonRecords, apply_person_event, discovery_score
@@ -34,11 +35,13 @@ except PolicyError as exc:
     raise SystemExit(f"scoring refuses to start: bad policy: {exc}") from exc
 
 faust_consumer.install()  # before the app makes its consumer: faust's loses events in a rebalance
+store.install()  # before the app makes its tables: faust's memory store throws its standby copies away
 app = faust.App(
     settings.scoring_app_id,
     broker=f"kafka://{settings.kafka_bootstrap_servers}",
     broker_credentials=faust_credentials(settings),  # its own principal: SCRAM-SHA-512 (TLS with KAFKA_SSL_CAFILE)
-    store="memory://",
+    store=f"{store.SCHEME}://",
+    table_standby_replicas=settings.scoring_standby_replicas,  # with one worker alone there is none
     datadir=str(settings.scoring_data_dir),
     topic_partitions=settings.kafka_partitions,
     topic_replication_factor=settings.kafka_replication_factor,  # the topics faust makes itself (its assignor's)
@@ -51,15 +54,25 @@ app = faust.App(
     producer_max_batch_size=512 * 1024,
     broker_max_poll_records=settings.scoring_batch_events,  # a fetch is a scoring batch (faust_consumer)
     broker_commit_interval=settings.scoring_commit_seconds,
-    broker_session_timeout=10.0,  # a crashed worker's partitions move on within seconds, not a minute
+    broker_session_timeout=settings.scoring_session_seconds,  # a killed worker's partitions move on within seconds
     broker_heartbeat_interval=2.0,
 )
 canonical_events = app.topic(topics.CANONICAL, key_serializer="raw", value_serializer="raw", internal=False)
 scores = app.topic(topics.SCORES, key_serializer="raw", value_serializer="raw", internal=False)
 active_model = ActiveModel(ModelRegistry(settings.model_dir))
-households = app.Table("households", partitions=settings.kafka_partitions, key_type=str, value_type=bytes)
+# A standby applies each changelog record as it comes (faust's default holds 1,000 back): its copy is the active's.
+STANDBY_BUFFER = 1
+households = app.Table(
+    "households",
+    partitions=settings.kafka_partitions,
+    key_type=str,
+    value_type=bytes,
+    standby_buffer_size=STANDBY_BUFFER,
+)
 unmatched_events = app.topic(topics.PERSONS_UNMATCHED, key_serializer="raw", value_serializer="raw", internal=False)
-unmatched_people = app.Table("unmatched_people", partitions=settings.kafka_partitions, key_type=str)
+unmatched_people = app.Table(
+    "unmatched_people", partitions=settings.kafka_partitions, key_type=str, standby_buffer_size=STANDBY_BUFFER
+)
 RETRY_SECONDS = (0.5, 1, 2, 5, 10)  # waits between attempts of a batch whose effects could not be sent
 
 
@@ -72,14 +85,16 @@ async def _publish(topic: str, records: Sequence[Outgoing]) -> list[asyncio.Futu
 @functools.cache
 def batch_scorer() -> BatchScorer:
     """The scorer over the households table's in-memory store (its changelog is written by the scorer itself)."""
-    store: Any = households.data  # faust's memory store: `.data` is its dict, `_key_partition` feeds rebalances
+    held: Any = households.data  # the memory store: `.data` is its dict, `_key_partition` feeds rebalances
+    changelog = households.changelog_topic.get_topic_name()
     return BatchScorer(
         _publish,
-        store.data,
-        households.changelog_topic.get_topic_name(),
+        held.data,
+        changelog,
         policies,
         active_model,
-        store._key_partition.__setitem__,
+        held._key_partition.__setitem__,
+        lambda partition, offset: held.set_persisted_offset(TP(changelog, partition), offset),
     )
 
 
@@ -135,10 +150,23 @@ async def readiness() -> dict[str, bool]:
     return {"group": app.rebalancing_count > 0 and not app.rebalancing}
 
 
+async def held_partitions(digests: bool = True) -> dict[str, Any]:
+    """The households table's partitions on this worker: active or standby, households, offset held, digest."""
+    changelog = households.changelog_topic.get_topic_name()
+    assignor = app.assignor
+    actives = {tp.partition for tp in assignor.assigned_actives() if tp.topic == changelog}
+    standbys = {tp.partition for tp in assignor.assigned_standbys() if tp.topic == changelog}
+    return {"households": store.partitions(households.data, actives, standbys, digests)}  # type: ignore[arg-type]
+
+
 @app.task
 async def serve_scoring_probes() -> None:
-    """/healthz, /readyz and /metrics on SCORING_METRICS_PORT (when set)."""
+    """/healthz, /readyz, /metrics and /partitions (held_partitions) on SCORING_METRICS_PORT (when set)."""
     if settings.scoring_metrics_port:
-        server = await serve_probes(settings.bind_host, settings.scoring_metrics_port, readiness)
+        pages: dict[str, Page] = {
+            "/partitions": held_partitions,
+            "/partitions/offsets": functools.partial(held_partitions, False),
+        }
+        server = await serve_probes(settings.bind_host, settings.scoring_metrics_port, readiness, pages)
         async with server:
             await server.serve_forever()

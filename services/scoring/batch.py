@@ -92,6 +92,7 @@ class BatchScorer:
         policies: PolicyBook,
         models: ActiveModel,
         remember_partition: Callable[[str, int], None] = lambda key, partition: None,
+        remember_written: Callable[[int, int], None] = lambda partition, offset: None,
     ):
         self._publish = publish
         self._table = table
@@ -99,6 +100,7 @@ class BatchScorer:
         self._policies = policies
         self._models = models
         self._remember_partition = remember_partition
+        self._remember_written = remember_written  # (partition, offset): the table holds its records up to there
 
     def stored(self, household: str) -> bytes | None:
         """The household's state as the table holds it (None: a new household)."""
@@ -124,10 +126,14 @@ class BatchScorer:
         states = [(o.household_id, encode_state(o.state), applied.partitions[o.household_id]) for o in outcomes]
         await asyncio.gather(*first)  # the states were encoded while the scores travelled
         failpoints.reached("scoring.scores_sent")  # scores durable, states not yet written
-        await asyncio.gather(*await self._publish(self._changelog, [(_table_key(h), v, [], p) for h, v, p in states]))
+        written = await asyncio.gather(
+            *await self._publish(self._changelog, [(_table_key(h), v, [], p) for h, v, p in states])
+        )
         for household, value, partition in states:
             self._table[household] = value
             self._remember_partition(household, partition)
+        for batch in written:  # a batch's first offset: its later records are read again by a recovery, harmlessly
+            self._remember_written(batch.partition, batch.offset)
         failpoints.reached("scoring.states_written")  # both durable, the events not yet acknowledged
         EVENTS.labels("unreadable").inc(len(applied.unreadable))
         EVENTS.labels("scored").inc(len(messages) - len(applied.unreadable))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from typing import ClassVar, cast
+from typing import Any, ClassVar, cast
 
 from faust.transport.consumer import CONSUMER_FETCHING
 from faust.transport.drivers import aiokafka
@@ -29,6 +29,7 @@ BatchHandler = Callable[[Sequence[Message]], Awaitable[None]]
 #    `seek_to_committed` leaves a partition whose committed offset is 0 where it is, and a batch fetched before the
 #    seek can still be delivered after it, putting the read offset past what the seek refetches: those are then dropped
 #    ("DROPPED MESSAGE ROFF").
+# (3. is below, at `perform_seek`: standby records dropped the same way.)
 #
 # Later commits then move past the skipped offsets (`_add_gap` counts a jump in offsets as acked, and a committed offset
 # of 0 is kept as None, which turns off the check for a hole before the acks): those events are never applied
@@ -160,9 +161,18 @@ class Consumer(aiokafka.Consumer):
         record_lag("scoring", lags)
 
     async def perform_seek(self) -> None:
-        """Seek to the committed offsets with the flow stopped: nothing fetched before is delivered after the seek."""
+        """Seek to the committed offsets with the flow stopped: nothing fetched before is delivered after the seek;
+        and each standby changelog partition back to the last record the recovery took from it (see below)."""
         self.stop_flow()
         await super().perform_seek()
+        # 3. The recovery resumes the standby changelog partitions before `on_recovery_completed`, whose
+        #    `flow_control.resume()` then empties the changelog queue (`clear_on_resume`): standby records delivered
+        #    meanwhile are dropped, and the later ones applied past the hole (faust-streaming/faust#212). Reading the
+        #    standby partitions again from the last record taken keeps the standby copy whole.
+        recovery: Any = cast(Any, self.app.tables).recovery  # faust's TableManager (its type omits it)
+        taken = {tp: max(recovery.standby_offsets.get(tp) or 0, 0) for tp in recovery.standby_tps}
+        if taken:
+            await self.seek_wait(taken)
 
     async def seek_to_committed(self) -> Mapping[TP, int]:
         """Seek every partition to its committed offset, 0 included (aiokafka leaves those where they are)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -25,20 +26,34 @@ POLICIES = PolicyBook.load(REPO_ROOT / "policy")
 CHANGELOG = "scoring-households-changelog"
 
 
+@dataclass
+class Written:
+    """What the broker acknowledges for a batch: its partition and its first record's offset (aiokafka's metadata)."""
+
+    partition: int
+    offset: int
+
+
 class Producer:
     """Records what is sent; can be told to fail every send to one topic (a broker that is away)."""
 
     def __init__(self, failing: str | None = None):
         self.sent: list[tuple[str, bytes | None, bytes, int | None]] = []
         self.failing = failing
+        self.offsets: dict[tuple[str, int], int] = {}  # the next offset of each (topic, partition)
 
     async def publish(self, topic: str, records: Sequence[Outgoing]) -> list[Awaitable[Any]]:
         if topic == self.failing:
             raise ConnectionError(f"{topic} unreachable")
         self.sent.extend((topic, key, value, partition) for key, value, _, partition in records)
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        done.set_result(None)
-        return [done]
+        acks: list[Awaitable[Any]] = []
+        for partition in dict.fromkeys(partition or 0 for _, _, _, partition in records):  # a batch per partition
+            done: asyncio.Future[Written] = asyncio.get_running_loop().create_future()
+            first = self.offsets.get((topic, partition), 0)
+            done.set_result(Written(partition, first))
+            acks.append(done)
+            self.offsets[(topic, partition)] = first + sum((p or 0) == partition for *_, p in records)
+        return acks
 
     def scores(self) -> list[Score]:
         return [Score.from_json(value) for topic, _, value, _ in self.sent if topic == topics.SCORES]
@@ -69,6 +84,18 @@ def test_each_household_s_state_goes_to_the_changelog_partition_of_its_events_un
     asyncio.run(scorer(producer, table, tmp_path).score(messages(registration("HT3", 9600), partition=5)))
     ((key, value, partition),) = [(k, v, p) for topic, k, v, p in producer.sent if topic == CHANGELOG]
     assert json.loads(key) == "HT3" and partition == 5 and value == table["HT3"]
+
+
+def test_the_scorer_tells_from_which_offset_of_each_changelog_partition_its_own_writes_are_held(tmp_path):
+    producer, table, written = Producer(), {}, []
+    first = BatchScorer(
+        producer.publish, table, CHANGELOG, POLICIES, ActiveModel(ModelRegistry(tmp_path)),
+        remember_written=lambda partition, offset: written.append((partition, offset)),
+    )  # fmt: skip
+    batch = [*messages(registration("HT5", 9600), partition=2), *messages(registration("HT6", 9600), partition=4)]
+    asyncio.run(first.score(batch))
+    asyncio.run(first.score(messages(registration("HT7", 9600), partition=2)))
+    assert written == [(2, 0), (4, 0), (2, 1)]
 
 
 def test_scores_are_sent_before_the_states_that_include_their_events(tmp_path):

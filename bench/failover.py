@@ -26,6 +26,7 @@ from bench.config import Knobs
 from bench.results_model import Results
 from bench.stack import BenchStack
 from services.common import topics
+from services.common.kafka_auth import client_options
 from services.common.months import month_shift
 from services.scoring.state import decode_state
 from tests.factories import income
@@ -65,7 +66,7 @@ class Push:
         return income(household, month, 100.0 + k % 997)
 
     def _run(self) -> None:
-        producer = KafkaProducer(bootstrap_servers=self.bootstrap, acks="all", linger_ms=5)
+        producer = KafkaProducer(bootstrap_servers=self.bootstrap, **client_options(), acks="all", linger_ms=5)
         k = 0
         try:
             while not self._stop.is_set():
@@ -158,7 +159,7 @@ async def _step(bench: BenchStack, progress: Progress, fault: Callable[[], Any],
 def lost(bootstrap: str, changelog: str, since: dict[int, int], sent: dict[tuple[str, str], float]) -> list[str]:
     """Pushed (household, month)s whose household's latest state on the changelog (read from `since`) lacks the
     income pushed for that month."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, **client_options(), enable_auto_commit=False)
     latest: dict[str, bytes] = {}
     try:
         tps = [TopicPartition(changelog, p) for p in since]

@@ -15,6 +15,7 @@ from kafka import KafkaProducer
 
 from bench import clients
 from services.common import topics
+from services.common.kafka_auth import client_options
 from services.scoring.state import HouseholdState
 from tests import infra
 from tests.clients import read_topic
@@ -59,7 +60,7 @@ def score_ids(bootstrap: str, prefix: str) -> Counter[str]:
 
 def push_killing(stack: Stack, events: list[dict[str, Any]], victim: str, before: dict[str, Held]) -> None:
     """Publish the events a slice at a time; halfway, note what each worker holds and kill -9 `victim`."""
-    producer = KafkaProducer(bootstrap_servers=stack.bootstrap, acks="all")
+    producer = KafkaProducer(bootstrap_servers=stack.bootstrap, **client_options(), acks="all")
     try:
         for start in range(0, len(events), SLICE):
             if start >= len(events) // 2 and not before:

@@ -47,7 +47,7 @@ HOUSEHOLD_PREFIX = "alerts:household:"
 # is a no-op). ARGV[1]: JSON [[household_id, score_id, scored_at, figures JSON, timeline entry JSON], ...]; returns
 # how many were new. One call for a whole batch: the households' keys are derived here, not passed.
 _RECORD_SCORES = f"""
-local recorded = 0
+local recorded, drift = 0, {{}}
 for _, s in ipairs(cjson.decode(ARGV[1])) do
   local base = '{HOUSEHOLD_PREFIX}' .. s[1]
   if not redis.call('ZSCORE', base .. ':score_ids', s[2]) then
@@ -57,11 +57,19 @@ for _, s in ipairs(cjson.decode(ARGV[1])) do
     redis.call('RPUSH', base .. ':timeline', s[5])
     redis.call('LTRIM', base .. ':timeline', -tonumber(ARGV[2]), -1)
     recorded = recorded + 1
-    if s[6] ~= '' then  -- drift counters (monitoring.py)
-      for _, f in ipairs(s[7]) do redis.call('HINCRBY', s[6], f, 1) end
-      redis.call('SADD', s[8], s[9])
+    if s[6] ~= '' then  -- drift counters (monitoring.py), summed over the batch: one HINCRBY per distinct field
+      local counts = drift[s[6]]
+      if not counts then
+        counts = {{}}
+        drift[s[6]] = counts
+        redis.call('SADD', s[8], s[9])
+      end
+      for _, f in ipairs(s[7]) do counts[f] = (counts[f] or 0) + 1 end
     end
   end
+end
+for key, counts in pairs(drift) do
+  for f, n in pairs(counts) do redis.call('HINCRBY', key, f, n) end
 end
 return recorded
 """

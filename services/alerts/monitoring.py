@@ -46,17 +46,19 @@ def raised_by(codes: Iterable[tuple[str, str]]) -> str | None:
     return "both" if model and rules else "model_only" if model else "rules_only" if rules else None
 
 
-def drift_counters(score: ScoreRecord) -> tuple[str, list[str], str, str]:
-    """The counters a score's drift bins add to ('' and [] when it carries none): key, fields, counties key, county."""
+DriftCounters = tuple[str, str, str, int, list[int], str, str]
+
+
+def drift_counters(score: ScoreRecord) -> DriftCounters:
+    """What a score's drift bins add to the counters, for the recording script to count and name ("f:{i}:{bin}"...):
+    key, counties key, county, score bin, feature bins, level, who raised it ('' and empties when it carries none)."""
     found = score.monitoring
     if found is None or score.model_version is None:
-        return "", [], "", ""
-    county = score.region_code[:6]
-    fields = ["n", f"s:{found.score_bin}", *(f"f:{i}:{b}" for i, b in enumerate(found.bins)), f"level:{score.level}"]
-    who = raised_by((r.code, r.level) for r in score.reasons)
-    if who:
-        fields.append(f"raised:{who}")
-    return month_key(score.model_version, county, found.month), fields, counties_key(score.model_version), county
+        return "", "", "", 0, [], "", ""
+    county, version = score.region_code[:6], score.model_version
+    who = raised_by((r.code, r.level) for r in score.reasons) or ""
+    return month_key(version, county, found.month), counties_key(version), county, found.score_bin, found.bins, \
+        score.level, who  # fmt: skip
 
 
 def outcome_of(alert: Alert) -> str:

@@ -44,8 +44,9 @@ LEGACY_HOUSEHOLD_PARTS = ("", "timeline", "score_ids", "latest_alert")
 
 HOUSEHOLD_PREFIX = "alerts:household:"
 # Adds scores to their households' figures and timelines, in order, each once (a score id already on the timeline
-# is a no-op). ARGV[1]: JSON [[household_id, score_id, scored_at, figures JSON, timeline entry JSON], ...]; returns
-# how many were new. One call for a whole batch: the households' keys are derived here, not passed.
+# is a no-op). ARGV[1]: JSON [[household_id, score_id, scored_at, figures JSON, timeline entry JSON, *drift], ...]
+# (drift: monitoring.drift_counters, its bins counted here and named once per batch); returns how many were new.
+# One call for a whole batch: the households' keys are derived here, not passed.
 _RECORD_SCORES = f"""
 local recorded, drift = 0, {{}}
 for _, s in ipairs(cjson.decode(ARGV[1])) do
@@ -58,18 +59,32 @@ for _, s in ipairs(cjson.decode(ARGV[1])) do
     redis.call('LTRIM', base .. ':timeline', -tonumber(ARGV[2]), -1)
     recorded = recorded + 1
     if s[6] ~= '' then  -- drift counters (monitoring.py), summed over the batch: one HINCRBY per distinct field
-      local counts = drift[s[6]]
-      if not counts then
-        counts = {{}}
-        drift[s[6]] = counts
-        redis.call('SADD', s[8], s[9])
+      local c = drift[s[6]]
+      if not c then
+        c = {{n = 0, s = {{}}, f = {{}}, level = {{}}, raised = {{}}}}
+        drift[s[6]] = c
+        redis.call('SADD', s[7], s[8])
       end
-      for _, f in ipairs(s[7]) do counts[f] = (counts[f] or 0) + 1 end
+      c.n = c.n + 1
+      c.s[s[9]] = (c.s[s[9]] or 0) + 1
+      for i, b in ipairs(s[10]) do
+        local fi = c.f[i]
+        if not fi then fi = {{}}; c.f[i] = fi end
+        fi[b] = (fi[b] or 0) + 1
+      end
+      c.level[s[11]] = (c.level[s[11]] or 0) + 1
+      if s[12] ~= '' then c.raised[s[12]] = (c.raised[s[12]] or 0) + 1 end
     end
   end
 end
-for key, counts in pairs(drift) do
-  for f, n in pairs(counts) do redis.call('HINCRBY', key, f, n) end
+for key, c in pairs(drift) do
+  redis.call('HINCRBY', key, 'n', c.n)
+  for b, n in pairs(c.s) do redis.call('HINCRBY', key, 's:' .. b, n) end
+  for i, fi in pairs(c.f) do
+    for b, n in pairs(fi) do redis.call('HINCRBY', key, 'f:' .. (i - 1) .. ':' .. b, n) end
+  end
+  for level, n in pairs(c.level) do redis.call('HINCRBY', key, 'level:' .. level, n) end
+  for who, n in pairs(c.raised) do redis.call('HINCRBY', key, 'raised:' .. who, n) end
 end
 return recorded
 """

@@ -32,7 +32,8 @@ def monthly(
 ) -> tuple[MonitoringRecord | None, str]:
     """The record to carry (None unless this is the household's first score by `version` in its month) and the
     state's new `monitored` tag."""
-    tag = f"{version}|{event_time.astimezone(CHINA):%Y-%m}"
+    local = event_time.astimezone(CHINA)
+    tag = f"{version}|{local.year}-{local.month:02d}"
     if row is None or state.monitored == tag:
         return None, state.monitored
     values = row.tolist()

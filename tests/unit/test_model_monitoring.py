@@ -65,13 +65,13 @@ def test_a_model_registered_without_a_reference_scores_without_bins(tmp_path):
     assert score.probability is not None and score.monitoring is None
 
 
-def test_the_alerts_projection_counts_a_bin_carrying_score_once_per_field_under_its_county_and_month(model):
+def test_the_alerts_projection_counts_a_bin_carrying_score_under_its_county_and_month(model):
     (score,) = _events(model, registration("H3", 16000, members=2, time="2025-03-02T08:00:00+08:00"))
-    key, fields, counties, county = drift_counters(ScoreRecord.decode(encoded(score)))
+    key, counties, county, score_bin, bins, level, who = drift_counters(ScoreRecord.decode(encoded(score)))
     assert key == "alerts:monitoring:watched:532328:2025-03" and county == "532328"
     assert counties == "alerts:monitoring:watched:counties"
-    assert fields[:2] == ["n", f"s:{score.monitoring.score_bin}"] and f"level:{score.level}" in fields
-    assert "raised:both" in fields  # red by the rules (8,000 a person, below 8,700) and by the model
+    assert (score_bin, bins, level) == (score.monitoring.score_bin, score.monitoring.bins, score.level)
+    assert who == "both"  # red by the rules (8,000 a person, below 8,700) and by the model
 
 
 def test_drift_is_near_zero_on_the_training_distribution_and_an_alarm_on_a_shifted_one():

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from typing import Any
 
 import httpx
@@ -84,6 +86,29 @@ async def alert_count(redis: Redis) -> int:
 async def redis_used_bytes(redis: Redis) -> int:
     """Bytes Redis holds now (`used_memory`)."""
     return int((await redis.info("memory"))["used_memory"])
+
+
+# What a county's push leaves in Redis: the alerts projection and ingest's duplicate claims and household regions
+PUSH_KEYS = ("alerts:*", "ingest:seen:*", "ingest:household:*", "ingest:household-regions")
+
+
+async def forget_pushes(redis: Redis, seconds: float = 600) -> int:
+    """Delete what earlier pushes left in Redis and rewrite its append-only file (waiting until written), so that the
+    next push meets the Redis the first one met; returns the keys deleted."""
+    deleted = 0
+    for pattern in PUSH_KEYS:
+        batch = [key async for key in redis.scan_iter(match=pattern, count=5000)]
+        for start in range(0, len(batch), 5000):
+            deleted += await redis.delete(*batch[start : start + 5000])
+    await redis.bgrewriteaof()
+    deadline = time.monotonic() + seconds
+    while True:
+        found = await redis.info("persistence")
+        if not found["aof_rewrite_in_progress"] and not found["aof_rewrite_scheduled"]:
+            return deleted
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"Redis did not rewrite its append-only file within {seconds:.0f}s")
+        await asyncio.sleep(0.5)
 
 
 def admin(stack: Stack) -> KafkaAdminClient:

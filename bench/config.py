@@ -34,7 +34,7 @@ _PRESETS: dict[str, tuple[int, int, int]] = {
     "crowd_exports": (20, 20, 2),  # clients exporting ledgers in a loop meanwhile
     "drain_seconds": (120, 600, 30),  # longest wait for the pipeline to catch up after a run
     # Redis's maxmemory in MB: the push phase keeps three counties of 200,000 households (~2 KB each) side by side
-    "redis_maxmemory_mb": (6144, 6144, 1024),  # the push phase: six pushes of a county side by side
+    "redis_maxmemory_mb": (4096, 4096, 1024),
 }
 
 

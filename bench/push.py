@@ -139,6 +139,13 @@ async def _push(bench: BenchStack, run: str, workers: int, households: int, town
                 phases: tuple[str, ...] = PHASES) -> dict[str, Any]:  # fmt: skip
     """One push (registrations, then a month) through fresh groups: each phase's measures."""
     tag = f"{run.replace('_', '')}{int(time.time() * 1000) % 10_000_000}"
+    for name in ("scoring", "scoring-2", "alerts"):
+        bench.stop(name)
+    redis = clients.redis_client(bench.services)
+    try:  # each push meets the Redis the first one met (an AOF rewrite in one run but not another swung them by 30 %)
+        await clients.forget_pushes(redis)
+    finally:
+        await redis.aclose()
     scoring_app, alerts_group = await start(bench, tag, workers)
     drained_by, measured = groups(scoring_app, alerts_group), {}
     events = {

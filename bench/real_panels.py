@@ -1,6 +1,7 @@
 """`python -m bench.real_panels`: every real development panel through the analyst's CLI only (dev-data, import-panel,
 train --test-from), out of time next to the baselines, plus a plain logistic regression fitted here, outside the
-project, on the panel's own columns (the covariates its mapping brings in). Prints the README's Markdown table."""
+project, on the panel's own columns (the covariates its mapping brings in). Prints the Markdown table of
+docs/analysts.md."""
 
 from __future__ import annotations
 

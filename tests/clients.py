@@ -8,8 +8,9 @@ import time
 from typing import Any
 
 import httpx
-from kafka import KafkaConsumer, TopicPartition
+from kafka import KafkaConsumer
 
+from services.common.kafka import TopicToEnd
 from services.common.kafka_auth import client_options
 from tests.infra import Stack
 
@@ -74,23 +75,9 @@ def wait_for_alert(stack: Stack, household_id: str, headers: dict[str, str], sec
 
 
 def read_topic(bootstrap: str, topic: str, idle_ms: int = 1500) -> list[Any]:
-    """Every message currently in `topic` (all partitions, from the beginning to the end offsets read first; a
-    partition that stops short of its end for `idle_ms` ends the read)."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, **client_options(), enable_auto_commit=False)
-    try:
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
-        consumer.assign(partitions)
-        consumer.seek_to_beginning(*partitions)
-        ends = consumer.end_offsets(partitions)
-        found: list[Any] = []
-        while any(consumer.position(tp) < ends[tp] for tp in partitions):
-            batch = consumer.poll(timeout_ms=idle_ms)
-            if not batch:
-                break
-            found.extend(message for messages in batch.values() for message in messages)
-        return found
-    finally:
-        consumer.close()
+    """Every record currently in `topic` (all partitions, from the beginning to the end offsets read first; none
+    when the topic does not exist yet); `TopicUnreadable` when a partition stops short of its end for `idle_ms`."""
+    return list(TopicToEnd(bootstrap, topic, timeout_s=idle_ms / 1000, missing_ok=True).records())
 
 
 def all_topics(bootstrap: str) -> list[str]:

@@ -13,7 +13,7 @@ from services.alerts.changes import Change
 from services.alerts.records import DecodeErrors, ScoreRecord
 from services.alerts.store import AlertStore
 from services.common import topics
-from services.common.kafka import read_log
+from services.common.kafka import TopicToEnd
 from services.common.settings import AlertsSettings
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,7 @@ async def rebuild(
     wiped = await store.wipe()
     log.info("wiped %d keys", wiped)
     scores, chunk = 0, []
-    async for raw in read_log(bootstrap_servers, scores_topic):
+    for raw in TopicToEnd(bootstrap_servers, scores_topic):  # blocking reads: a command line, nothing else runs
         with _unless_unreadable("score"):
             chunk.append(ScoreRecord.decode(raw))
         if len(chunk) == CHUNK:
@@ -41,7 +41,7 @@ async def rebuild(
     await store.record_scores(chunk)
     scores += len(chunk)
     applied, changes = 0, []
-    async for raw in read_log(bootstrap_servers, changes_topic):
+    for raw in TopicToEnd(bootstrap_servers, changes_topic):
         with _unless_unreadable("alert change"):
             changes.append(Change.model_validate_json(raw))
         if len(changes) == CHUNK:

@@ -13,7 +13,7 @@ from services.analytics.labels import as_of_date
 from services.analytics.pipeline import simulated_training_set
 from services.analytics.simulator import SimConfig
 from services.analytics.training_set import month_end, replay
-from services.common.months import months_from
+from services.common.months import month_index, months_from
 from services.common.policy import PolicyBook
 from services.scoring.features import FEATURES
 from services.scoring.levels import RANK, decide_level, model_level
@@ -58,7 +58,7 @@ def backtest(folder: Path, version: str, policy_dir: Path, config: SimConfig, st
                     first_alert.setdefault(hid, months.index(m))
                     model_only += int(rules == "green")
                     break
-            offset = (int(start[:4]) - int(config.start[:4])) * 12 + int(start[5:]) - int(config.start[5:])
+            offset = month_index(start) - month_index(config.start)
             below = cohort.below[i, offset : offset + len(months)]
             fell = np.nonzero(below[1:] & ~below[:-1])[0]
             if len(fell):

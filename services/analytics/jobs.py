@@ -33,7 +33,7 @@ def request_labels(request: TrainRequest) -> Labels:
     if request.verdicts:
         outcomes += verdict_outcomes(read_json_lines(Path(request.verdicts)))
     if not outcomes:
-        raise ValueError("a history needs labels: --labels FILE (README: labels)")
+        raise ValueError("a history needs labels: --labels FILE (docs/analysts.md: labels)")
     return Labels(outcomes)
 
 

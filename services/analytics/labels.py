@@ -10,7 +10,6 @@ to them; training and evaluation read them (CSV with a header, or JSONL).
 
 from __future__ import annotations
 
-import calendar
 import csv
 import json
 from bisect import bisect_left, bisect_right
@@ -20,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
-from services.common.months import add_months, months_between
+from services.common.months import add_months, last_day, month_shift, months_between
 from services.common.risk_types import RISK_TYPES
 
 LINE_OUTCOMES = ("below_line", "above_line")
@@ -52,8 +51,7 @@ def as_of_date(text: str) -> date:
     if len(text) == 4 and text.isdigit():
         return date(int(text), 12, 31)
     if len(text) == 7:
-        year, month = int(text[:4]), int(text[5:7])
-        return date(year, month, calendar.monthrange(year, month)[1])
+        return last_day(text)
     return date.fromisoformat(text[:10])
 
 
@@ -123,10 +121,8 @@ def truth_outcomes(path: Path) -> Iterator[Outcome]:
     """The simulator's former truth JSONL ({household_id, start, below: [0/1 per month]}) as month-end outcomes."""
     with path.open(encoding="utf-8") as handle:
         for doc in map(json.loads, filter(str.strip, handle)):
-            year, month = int(doc["start"][:4]), int(doc["start"][5:7])
             for t, below in enumerate(doc["below"]):
-                index = year * 12 + month - 1 + t
-                day = as_of_date(f"{index // 12:04d}-{index % 12 + 1:02d}")
+                day = last_day(month_shift(doc["start"][:7], t))
                 yield Outcome(doc["household_id"], day, "below_line" if below else "above_line")
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
-from tqdm import tqdm
+from rich.console import Console
+from rich.progress import Progress
 
 from services.analytics.history import blocks, fast_event, simulate_block
 from services.analytics.household_events import cohort_outcomes
@@ -38,18 +39,18 @@ def _block(args: tuple[SimConfig, tuple[int, int, int]]) -> tuple[TrainingSet, d
 def simulated_training_set(config: SimConfig, workers: int = 1, progress: bool = False) -> Simulated:
     """Simulate `config` and build its point-in-time training set (`workers` processes)."""
     jobs = [(config, block) for block in blocks(config)]
-    bar = tqdm(total=config.households, unit="household", disable=not progress, desc="simulate+replay")
     results = []
-    if workers <= 1:
-        for job in jobs:
-            results.append(_block(job))
-            bar.update(job[1][2] - job[1][1])
-    else:
-        with ProcessPoolExecutor(workers) as pool:
-            for job, result in zip(jobs, pool.map(_block, jobs), strict=True):
-                results.append(result)
-                bar.update(job[1][2] - job[1][1])
-    bar.close()
+    with Progress(console=Console(stderr=True), disable=not progress) as bar:
+        task = bar.add_task("simulate+replay (households)", total=config.households)
+        if workers <= 1:
+            for job in jobs:
+                results.append(_block(job))
+                bar.advance(task, job[1][2] - job[1][1])
+        else:
+            with ProcessPoolExecutor(workers) as pool:
+                for job, result in zip(jobs, pool.map(_block, jobs), strict=True):
+                    results.append(result)
+                    bar.advance(task, job[1][2] - job[1][1])
     return Simulated(
         TrainingSet.concat([r[0] for r in results]), cause_mix([r[1] for r in results]), sum(r[2] for r in results)
     )

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import httpx
+from rich.console import Console
+from rich.progress import track
 from tenacity import retry, stop_after_delay, wait_fixed
-from tqdm import tqdm
 
 from services.analytics.history import blocks, simulate_block
 from services.analytics.household_events import Event
@@ -29,6 +30,11 @@ def simulated_events(config: SimConfig, households: int | None = None) -> Iterat
             yield from events
 
 
+def _shown(events: Iterator[Event], progress: bool) -> Iterable[Event]:
+    """The events, counted on standard error as they go when `progress` (standard output stays the result's)."""
+    return track(events, "events sent", disable=not progress, console=Console(stderr=True))
+
+
 @retry(stop=stop_after_delay(120), wait=wait_fixed(1), reraise=True)
 def _post(client: httpx.Client, batch: list[Event]) -> dict[str, Any]:
     response = client.post("/events", json=batch, headers={"content-type": "application/cloudevents-batch+json"})
@@ -42,7 +48,7 @@ def to_ingest(config: SimConfig, url: str, key: str, progress: bool = False) -> 
     totals = {"accepted": 0, "duplicate": 0, "rejected": 0}
     with httpx.Client(base_url=url, headers={"authorization": f"Bearer {key}"}, timeout=60) as client:
         batch: list[Event] = []
-        for event in tqdm(simulated_events(config), unit="event", disable=not progress):
+        for event in _shown(simulated_events(config), progress):
             batch.append(event)
             if len(batch) == BATCH_SIZE:
                 result, batch = _post(client, batch), []
@@ -63,7 +69,7 @@ def to_kafka(config: SimConfig, bootstrap: str, progress: bool = False) -> dict[
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=20, **client_options())
     sent = 0
     headers = [("content-type", b"application/cloudevents+json")]
-    for event in tqdm(simulated_events(config), unit="event", disable=not progress):
+    for event in _shown(simulated_events(config), progress):
         key = event["data"]["household_id"].encode()
         producer.send(topics.INBOUND, json.dumps(event, ensure_ascii=False).encode(), key=key, headers=headers)
         sent += 1

@@ -31,7 +31,7 @@ class TrainRequest(BaseModel):
     compare_active: bool = False
     max_iter: int = Field(default=200, ge=10, le=1000)
     workers: int = Field(default=1, ge=1, le=8)
-    labels: list[str] = Field(default_factory=list)  # label files (README: labels); with events or Kafka
+    labels: list[str] = Field(default_factory=list)  # label files (docs/analysts.md: labels); with events or Kafka
     train_until: date | None = None  # only outcomes up to this date train (and the rows whose horizon ends by it)
     test_from: date | None = None  # then score the period from this date out of time, as the stream would
     horizon_months: int = Field(default=12, ge=1, le=60)  # the label: falling below within this many months

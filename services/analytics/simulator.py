@@ -24,7 +24,7 @@ WARMUP = 12  # months simulated before the history starts, so the first months h
 
 @dataclass(frozen=True)
 class Shocks:
-    """Shock rates and sizes (yearly rates; published sizes where there are some, see the README)."""
+    """Shock rates and sizes (yearly rates; published sizes where there are some, see docs/analysts.md)."""
 
     illness_rate: tuple[float, float] = (0.10, 0.18)  # without / with chronically ill members
     illness_income_loss: tuple[float, float] = (0.06, 0.13)

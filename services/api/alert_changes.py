@@ -100,7 +100,7 @@ async def transition(
     response: Response,
     if_match: IfMatch = None,
 ) -> Alert:
-    """open → verifying → reviewing → confirmed | dismissed; confirmed → assisting → resolved (see the README)."""
+    """open → verifying → reviewing → confirmed | dismissed; confirmed → assisting → resolved (see docs/staff.md)."""
     expected, stale_code = expected_version(body.expected_version, if_match)
     state = request.app.state
     command = MoveAlert(alert_id, body, expected)

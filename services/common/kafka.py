@@ -1,5 +1,5 @@
 """Kafka helpers every service shares: consuming in batches committed after their effect (rewinding to the last
-commit when one fails), reading a topic to its end (in a service's event loop or in a command line), the
+commit when one fails), reading a topic to its end (`TopicToEnd`, the one way: command lines, start-up, tests), the
 producers' partitioner, and sending whole batches per partition."""
 
 from __future__ import annotations
@@ -7,12 +7,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import ConsumerRecord as AsyncRecord
 from kafka import KafkaConsumer, TopicPartition
+from kafka.consumer.fetcher import ConsumerRecord
 from kafka.partitioner.default import murmur2
 from prometheus_client import Gauge
 
@@ -60,7 +62,7 @@ async def _lag(consumer: AIOKafkaConsumer) -> dict[str, int]:
 
 async def consume_batches(
     consumer: AIOKafkaConsumer,
-    handle: Callable[[list[ConsumerRecord]], Awaitable[None]],
+    handle: Callable[[list[AsyncRecord]], Awaitable[None]],
     what: str,
     retry_on: tuple[type[Exception], ...],
     timeout_ms: int = 500,
@@ -88,40 +90,17 @@ async def consume_batches(
         await consumer.stop()
 
 
-async def read_log(
-    bootstrap_servers: str, topic: str, credentials: KafkaCredentials | None = None
-) -> AsyncIterator[bytes]:
-    """Every message value in `topic` up to its end at the time of the call, partition by partition (no group)."""
-    # Without a group the consumer is given every partition and starts resetting their positions at once; with
-    # the default "latest" such an in-flight reset can land after seek_to_beginning and skip the whole log.
-    consumer = AIOKafkaConsumer(
-        topic,
-        bootstrap_servers=bootstrap_servers,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-        **client_options(credentials),
-    )
-    await consumer.start()
-    try:
-        partitions = sorted(consumer.assignment())
-        if not partitions:
-            raise RuntimeError(f"topic {topic} has no partitions: is it created?")
-        ends = await consumer.end_offsets(partitions)
-        await consumer.seek_to_beginning(*partitions)
-        for partition in partitions:
-            while await consumer.position(partition) < ends[partition]:
-                batch = await consumer.getmany(partition, timeout_ms=1000, max_records=1000)
-                for message in batch.get(partition, []):
-                    if message.value is not None:
-                        yield message.value
-    finally:
-        await consumer.stop()
+class TopicUnreadable(RuntimeError):
+    """A topic could not be read to its end: it does not exist, or no message came for the timeout before the end."""
 
 
 class TopicToEnd:
     """Every message value in a topic, from the beginning (or, with `newest`, about that many of the latest, shared
-    among the partitions) to the end offsets read when iteration starts (no group, blocking: for command lines and
-    start-up); `ends` holds those end offsets by partition. `credentials` None: the environment's."""
+    among the partitions) to the end offsets read when iteration starts (no group, blocking: for command lines,
+    start-up and tests); `records()` gives the whole records (key, headers, partition; tombstones too). `ends` holds
+    those end offsets by partition. The one way the project reads a topic to its end: a topic that does not exist
+    (unless `missing_ok`: then nothing), or no message for `timeout_s` while a partition is short of its end, raises
+    `TopicUnreadable`. `credentials` None: the environment's."""
 
     def __init__(
         self,
@@ -130,12 +109,19 @@ class TopicToEnd:
         timeout_s: float = 10,
         newest: int | None = None,
         credentials: KafkaCredentials | None = None,
+        missing_ok: bool = False,
     ):
         self._bootstrap, self._topic, self._timeout_ms = bootstrap, topic, int(timeout_s * 1000)
-        self._newest, self._credentials = newest, credentials
+        self._newest, self._credentials, self._missing_ok = newest, credentials, missing_ok
         self.ends: dict[int, int] = {}
 
     def __iter__(self) -> Iterator[bytes]:
+        return (record.value for record in self.records() if record.value is not None)
+
+    def records(self) -> Iterator[ConsumerRecord]:
+        """Every record up to the end offsets, partition by partition in offset order."""
+        # Without a group the consumer's positions start from a reset; with the default "latest" a reset landing
+        # after seek_to_beginning would skip the whole log.
         consumer = KafkaConsumer(
             bootstrap_servers=self._bootstrap,
             enable_auto_commit=False,
@@ -148,7 +134,9 @@ class TopicToEnd:
                 TopicPartition(self._topic, p) for p in sorted(consumer.partitions_for_topic(self._topic) or [])
             ]
             if not partitions:
-                raise ValueError(f"topic {self._topic} does not exist on {self._bootstrap}")
+                if self._missing_ok:
+                    return
+                raise TopicUnreadable(f"topic {self._topic} does not exist on {self._bootstrap}")
             consumer.assign(partitions)
             consumer.seek_to_beginning(*partitions)
             ends = consumer.end_offsets(partitions)
@@ -157,13 +145,15 @@ class TopicToEnd:
                 share = max(1, self._newest // len(partitions))
                 for tp, first in consumer.beginning_offsets(partitions).items():
                     consumer.seek(tp, max(first, ends[tp] - share))
-            left = {tp: end for tp, end in ends.items() if end > 0}
+            left = {tp: end for tp, end in ends.items() if consumer.position(tp) < end}
             while left:
                 batch = consumer.poll(timeout_ms=self._timeout_ms)
                 if not batch:
-                    raise TimeoutError(f"{self._topic}: no message for {self._timeout_ms} ms before the end offsets")
+                    raise TopicUnreadable(
+                        f"{self._topic}: no message for {self._timeout_ms} ms before the end offsets {self.ends}"
+                    )
                 for messages in batch.values():
-                    yield from (message.value for message in messages if message.value is not None)
+                    yield from messages
                 left = {tp: end for tp, end in left.items() if consumer.position(tp) < end}
         finally:
             consumer.close()

@@ -13,7 +13,7 @@ from typing import Literal
 from services.common import topics
 
 ADMIN = "admin"  # the bootstrap super user: creates topics, SCRAM users and ACLs; no service runs as it
-UPSTREAM = "upstream"  # the department principal `make run` makes; each department gets its own (README)
+UPSTREAM = "upstream"  # the department principal `make run` makes; each department gets its own (docs/security.md)
 SERVICES = ("ingest", "scoring", "alerts", "api", "jobs", "analyst")
 Operation = Literal["Read", "Write", "Create", "Describe"]
 Resource = Literal["topic", "group"]

@@ -29,6 +29,7 @@ from tenacity import retry, stop_after_delay, wait_fixed
 from services.common import kafka_acls, topics
 from services.common.kafka_acls import Grant
 from services.common.kafka_auth import MECHANISM, KafkaCredentials, client_options
+from services.common.usage import answer_help
 
 log = logging.getLogger(__name__)
 _RESOURCES = {"topic": ResourceType.TOPIC, "group": ResourceType.GROUP}
@@ -145,6 +146,7 @@ def provision(settings: ProvisionSettings, make_topics: bool = True) -> None:
 
 
 if __name__ == "__main__":
+    answer_help(__doc__)
     logging.basicConfig(level=logging.WARNING)
     chosen = ProvisionSettings()
     provision(chosen)

@@ -1,4 +1,4 @@
-"""Month arithmetic, once: `YYYY-MM` months moved and counted, dates moved by whole months."""
+"""Month arithmetic, once: `YYYY-MM` months moved and counted, a month's last day, dates moved by whole months."""
 
 from __future__ import annotations
 
@@ -17,6 +17,17 @@ def month_shift(month: str, delta: int) -> str:
 def month_index(text: str) -> int:
     """Months since year 0 of a `YYYY-MM` month, or of the month an ISO date or time names (in its own offset)."""
     return int(text[:4]) * 12 + int(text[5:7]) - 1
+
+
+def month_of(day: date) -> str:
+    """The `YYYY-MM` month of a date (or of a datetime, in its own offset)."""
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def last_day(month: str) -> date:
+    """The last day of a `YYYY-MM` month."""
+    year, number = int(month[:4]), int(month[5:7])
+    return date(year, number, calendar.monthrange(year, number)[1])
 
 
 def months_from(start: str, end: str) -> list[str]:

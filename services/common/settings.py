@@ -1,4 +1,4 @@
-"""Typed settings per service, read from the environment (see the README's configuration table)."""
+"""Typed settings per service, read from the environment (see docs/operators.md#configuration)."""
 
 from __future__ import annotations
 

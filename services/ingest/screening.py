@@ -13,6 +13,7 @@ from functools import cached_property
 from typing import Any
 
 from services.common.identity import holds_resident_id
+from services.common.months import last_day, month_of, month_shift
 
 # Attributes and data fields that identify something: compared, keyed and matched, so written one way only.
 ENVELOPE_IDENTIFIERS = ("id", "source", "subject")
@@ -115,11 +116,8 @@ class EventWindow:
 
     def bounds(self, now: datetime) -> Bounds:
         """The window's limits at `now`."""
-        months = now.year * 12 + now.month - 1 + self.months_ahead
-        year, month = months // 12, months % 12 + 1
-        last_day = date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
-        first_month = f"{self.earliest.year:04d}-{self.earliest.month:02d}"
-        return Bounds(now + self.skew, self.earliest, last_day, first_month, f"{year:04d}-{month:02d}")
+        latest = month_shift(month_of(now), self.months_ahead)
+        return Bounds(now + self.skew, self.earliest, last_day(latest), month_of(self.earliest), latest)
 
     def time_problem(self, value: datetime, now: datetime) -> str | None:
         """Why an event's `time` is implausible, or None."""

@@ -5,9 +5,11 @@ import sys
 from services.common import topics
 from services.common.heap import settle_heap
 from services.common.topics import Replication, await_topics, create_missing, partition_counts
+from services.common.usage import answer_help
 from services.scoring.app import active_model, app, households, settings, unmatched_people
 
 if __name__ == "__main__":
+    answer_help(__doc__)
     # The tables' changelogs are created up front with the source topic's partitions: faust creating it while
     # starting can read its metadata before it exists and stop with PartitionsMismatch.
     replication = Replication.of(settings)

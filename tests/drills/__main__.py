@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rich.console import Console
+from rich.table import Table
 
 from tests.infra import ROOT
 
@@ -39,14 +41,19 @@ class Outcomes:
         }
 
 
-def table(drills: dict[str, dict[str, Any]]) -> str:
-    """The drills and their recovery times as a plain-text table."""
-    width = max((len(name) for name in drills), default=5)
-    lines = [f"{'drill':<{width}}  {'outcome':<12}  {'recovery (s)':>12}"]
+def table(drills: dict[str, dict[str, Any]]) -> Table:
+    """The drills and their recovery times as a table (rich)."""
+    shown = Table(title="drills")
+    shown.add_column("drill")
+    shown.add_column("outcome")
+    shown.add_column("recovery (s)", justify="right")
     for name, entry in drills.items():
         recovery = entry.get("recovery_s")
-        lines.append(f"{name:<{width}}  {entry['outcome']:<12}  {'-' if recovery is None else recovery:>12}")
-    return "\n".join(lines)
+        outcome = entry["outcome"]
+        shown.add_row(
+            name, outcome, "-" if recovery is None else str(recovery), style=None if outcome == "passed" else "red"
+        )
+    return shown
 
 
 def main(args: list[str]) -> int:
@@ -59,9 +66,12 @@ def main(args: list[str]) -> int:
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     report = {"finished_at": datetime.now(UTC).isoformat(), "passed": passed, "failed": failed, "drills": drills}
     RESULTS.write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
-    print(f"\n{table(drills)}\n(recovery: seconds from the restart until every household is right)")
-    print(f"results: {RESULTS.relative_to(ROOT)}")
-    print(f"drills: {passed} passed, {failed} failed")
+    console = Console()
+    console.print()
+    console.print(table(drills))
+    console.print("(recovery: seconds from the restart until every household is right)", highlight=False)
+    console.print(f"results: {RESULTS.relative_to(ROOT)}", highlight=False)
+    print(f"drills: {passed} passed, {failed} failed", flush=True)  # the last line, plain: CI and issues read it
     return 0 if code == 0 and failed == 0 and passed > 0 else 1
 
 

@@ -14,7 +14,7 @@ from services.alerts.positions import Positions
 from services.alerts.projector import Projector
 from services.alerts.raising import apply_score
 from services.alerts.store import AlertStore
-from services.common.kafka import read_log
+from services.common.kafka import TopicToEnd
 from services.common.kafka_auth import client_options
 from services.common.policy import PolicyBook
 from services.common.redis_connections import redis_client
@@ -76,9 +76,6 @@ def test_every_read_of_the_log_returns_all_its_messages_whatever_the_timing_of_t
     producer.flush()
     producer.close()
 
-    async def read_all() -> list[bytes]:
-        return [raw async for raw in read_log(kafka_bootstrap, topic)]
-
-    reads = [asyncio.run(read_all()) for _ in range(15)]
+    reads = [list(TopicToEnd(kafka_bootstrap, topic)) for _ in range(15)]
     assert [len(read) for read in reads] == [len(sent)] * len(reads)
     assert all(set(read) == sent for read in reads)

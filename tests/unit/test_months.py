@@ -2,7 +2,7 @@
 
 from datetime import date
 
-from services.common.months import add_months, month_index, month_shift, months_between, months_from
+from services.common.months import add_months, last_day, month_index, month_of, month_shift, months_between, months_from
 
 
 def test_a_month_moves_across_years_both_ways():
@@ -25,3 +25,9 @@ def test_a_month_s_last_day_stays_its_last_day_and_any_part_of_a_month_counts():
     assert add_months(date(2024, 2, 29), 12) == date(2025, 2, 28)
     assert months_between(date(2025, 1, 15), date(2025, 3, 15)) == 2
     assert months_between(date(2025, 1, 15), date(2025, 3, 16)) == 3
+
+
+def test_a_month_s_last_day_and_the_month_of_a_date():
+    assert last_day("2024-02") == date(2024, 2, 29)
+    assert last_day("2025-12") == date(2025, 12, 31)
+    assert month_of(date(2025, 3, 9)) == "2025-03"

@@ -100,14 +100,21 @@ async def forget_pushes(redis: Redis, seconds: float = 600) -> int:
         batch = [key async for key in redis.scan_iter(match=pattern, count=5000)]
         for start in range(0, len(batch), 5000):
             deleted += await redis.delete(*batch[start : start + 5000])
-    await redis.bgrewriteaof()
     deadline = time.monotonic() + seconds
+    await _aof_idle(redis, deadline)  # one Redis started itself (the AOF doubled) would refuse another
+    await redis.bgrewriteaof()
+    await _aof_idle(redis, deadline)
+    return deleted
+
+
+async def _aof_idle(redis: Redis, deadline: float) -> None:
+    """Wait until Redis is rewriting its append-only file no more (nor about to)."""
     while True:
         found = await redis.info("persistence")
         if not found["aof_rewrite_in_progress"] and not found["aof_rewrite_scheduled"]:
-            return deleted
+            return
         if time.monotonic() > deadline:
-            raise TimeoutError(f"Redis did not rewrite its append-only file within {seconds:.0f}s")
+            raise TimeoutError("Redis did not finish rewriting its append-only file in time")
         await asyncio.sleep(0.5)
 
 

@@ -204,6 +204,11 @@ class ScoringSettings(_Base):
         description="warm copies of each table partition kept by other workers, taken over when a worker dies "
         "(faust's table_standby_replicas; only with 2 or more workers)",
     )
+    scoring_bulk_recovery: bool = Field(
+        default=True,
+        description="a table partition the worker holds nothing of is read whole in large fetches before faust's "
+        "recovery (which then reads only what was written since); false: faust's record-by-record recovery alone",
+    )
     evaluation_upload_mb: int = Field(
         default=128, ge=1, description="largest events or labels file an evaluation takes"
     )

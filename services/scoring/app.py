@@ -17,7 +17,7 @@ from faust.types import TP
 from services.common import topics
 from services.common.events import HouseholdEvent
 from services.common.kafka import Outgoing, send_batches
-from services.common.kafka_auth import faust_credentials
+from services.common.kafka_auth import client_options, faust_credentials
 from services.common.policy import PolicyBook, PolicyError
 from services.common.probes import Page, serve_probes
 from services.common.settings import ScoringSettings
@@ -26,6 +26,7 @@ from services.scoring.activations import ActiveModel
 from services.scoring.batch import BatchScorer, Message
 from services.scoring.discovery import PersonRecords, apply_person_event, discovery_score
 from services.scoring.model import ModelRegistry
+from services.scoring.preload import ChangelogReader
 
 log = logging.getLogger(__name__)
 settings = ScoringSettings()
@@ -35,7 +36,12 @@ except PolicyError as exc:
     raise SystemExit(f"scoring refuses to start: bad policy: {exc}") from exc
 
 faust_consumer.install()  # before the app makes its consumer: faust's loses events in a rebalance
-store.install()  # before the app makes its tables: faust's memory store throws its standby copies away
+# before the app makes its tables: faust's memory store throws its standby copies away and recovers record by record
+store.install(
+    ChangelogReader(settings.kafka_bootstrap_servers, client_options(settings))
+    if settings.scoring_bulk_recovery
+    else None
+)
 app = faust.App(
     settings.scoring_app_id,
     broker=f"kafka://{settings.kafka_bootstrap_servers}",

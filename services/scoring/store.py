@@ -13,24 +13,35 @@ This store keeps the standby partitions' keys and knows, per changelog partition
 the records (applied from the changelog, or written by this worker and acknowledged): faust's recovery starts
 there, for an active partition as for a standby one. The offset and the keys of a partition are forgotten together,
 when the worker holds the partition neither as active nor as standby any more.
+
+A partition assigned to a worker that holds nothing of it is read whole in bulk first (`preload.ChangelogReader`,
+when `install` was given one): faust's recovery then only reads what was written since.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Set
+from collections.abc import Callable, Iterable, Sequence, Set
 from typing import Any
 
+from aiokafka import ConsumerRecord
+from aiokafka.errors import KafkaError
 from faust import stores
 from faust.stores import memory
 from faust.types import TP, EventT
 
+from services.scoring.preload import ChangelogReader
+
+log = logging.getLogger(__name__)
 SCHEME = "shouwang-memory"  # the store URL's scheme (`shouwang-memory://`)
 
 
 class WarmMemoryStore(memory.Store):
     """The in-memory store of a table whose standby partitions stay warm and whose recovery resumes where it held."""
+
+    reader: ChangelogReader | None = None  # set by `install`: cold partitions are read in bulk before recovery
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -47,6 +58,39 @@ class WarmMemoryStore(memory.Store):
             message = event.message
             self.set_persisted_offset(message.tp, message.offset)
             self.applied[message.partition] += 1
+
+    async def on_rebalance(
+        self, assigned: set[TP], revoked: set[TP], newly_assigned: set[TP], generation_id: int = 0
+    ) -> None:
+        """Before faust's recovery reads them record by record: load the assigned changelog partitions held cold."""
+        await super().on_rebalance(assigned, revoked, newly_assigned, generation_id)
+        changelog: Any = self.table.changelog_topic  # a faust Topic: its key and value types and serializers
+        name = changelog.get_topic_name()
+        cold = {(tp.topic, tp.partition) for tp in assigned if tp.topic == name and tp not in self._offsets}
+        if self.reader is None or not cold:
+            return
+        serializers = self.app.serializers
+
+        def apply(records: Sequence[ConsumerRecord]) -> None:
+            for record in records:
+                key = serializers.loads_key(changelog.key_type, record.key, serializer=changelog.key_serializer)
+                if record.value is None:  # a deleted key
+                    self.data.pop(key, None)
+                    self._key_partition.pop(key, None)
+                    continue
+                self.data[key] = serializers.loads_value(
+                    changelog.value_type, record.value, serializer=changelog.value_serializer
+                )
+                self._key_partition[key] = record.partition
+            self.applied[records[0].partition] += len(records)
+
+        try:
+            loaded = await self.reader.read(cold, apply)
+        except KafkaError:  # what was applied is applied again, in order, by faust's recovery from the start
+            log.warning("bulk recovery of %s failed: faust's recovery reads it record by record", name, exc_info=True)
+            return
+        for (topic, partition), offset in loaded.items():
+            self.set_persisted_offset(TP(topic, partition), offset)
 
     def persisted_offset(self, tp: TP) -> int | None:
         """The offset up to which this store holds the changelog partition (None: nothing of it)."""
@@ -72,9 +116,11 @@ class WarmMemoryStore(memory.Store):
             del self._offsets[tp]
 
 
-def install() -> None:
-    """Make `shouwang-memory://` name this store (call before the app makes its tables)."""
+def install(reader: ChangelogReader | None = None) -> None:
+    """Make `shouwang-memory://` name this store (call before the app makes its tables); with `reader`, partitions
+    held cold are read in bulk before faust's recovery."""
     stores.STORES.aliases[SCHEME] = f"{__name__}:WarmMemoryStore"
+    WarmMemoryStore.reader = reader
 
 
 def digest(pairs: Iterable[tuple[str, bytes]]) -> str:

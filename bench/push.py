@@ -23,7 +23,7 @@ PHASES = ("registrations", "month")  # a county's push: everyone registered, the
 # (figure name, scoring workers) in the order they run: model and rules as A B B A, so that what drifts through a run
 # (the JVM's compiled code, Redis and the topics filling up) weighs on both alike; each figure is the median of its runs
 RUNS = (("model", 1), ("rules", 1), ("rules", 1), ("model", 1), ("model_2_workers", 2))
-WARM_UP_SHARE = 4  # the warm-up push: a quarter of the county's registrations, not measured
+WARM_UP_SHARE = 2  # the warm-up push, not measured: half the county, registrations and month (Kafka's JIT settles)
 PROCESSES = ("ingest", "scoring", "scoring-2", "alerts", "api", "kafka", "redis")
 
 
@@ -135,8 +135,8 @@ async def run_phase(
     }
 
 
-async def _push(bench: BenchStack, run: str, workers: int, households: int, townships: int, drain: float,
-                phases: tuple[str, ...] = PHASES) -> dict[str, Any]:  # fmt: skip
+async def _push(bench: BenchStack, run: str, workers: int, households: int, townships: int, drain: float) -> dict[
+        str, Any]:  # fmt: skip
     """One push (registrations, then a month) through fresh groups: each phase's measures."""
     tag = f"{run.replace('_', '')}{int(time.time() * 1000) % 10_000_000}"
     for name in ("scoring", "scoring-2", "alerts"):
@@ -147,14 +147,13 @@ async def _push(bench: BenchStack, run: str, workers: int, households: int, town
     finally:
         await redis.aclose()
     scoring_app, alerts_group = await start(bench, tag, workers)
-    drained_by, measured = groups(scoring_app, alerts_group), {}
-    events = {
-        PHASES[0]: lambda: push_events.registrations(f"P{tag}", households, townships),
-        PHASES[1]: lambda: push_events.month(f"P{tag}", households, townships),
+    drained_by = groups(scoring_app, alerts_group)
+    return {
+        PHASES[0]: await run_phase(
+            bench, push_events.registrations(f"P{tag}", households, townships), drained_by, drain
+        ),
+        PHASES[1]: await run_phase(bench, push_events.month(f"P{tag}", households, townships), drained_by, drain),
     }
-    for phase in phases:
-        measured[phase] = await run_phase(bench, events[phase](), drained_by, drain)
-    return measured
 
 
 async def measure(bench: BenchStack, knobs: Knobs, results: Results, say: Callable[[str], None]) -> None:
@@ -163,7 +162,7 @@ async def measure(bench: BenchStack, knobs: Knobs, results: Results, say: Callab
     drain = knobs.drain_seconds + households / 50
     trained = models.ensure_trained(bench)
     models.activate(bench)
-    warm = await _push(bench, "warmup", 1, max(households // WARM_UP_SHARE, 1), townships, drain, PHASES[:1])
+    warm = await _push(bench, "warmup", 1, max(households // WARM_UP_SHARE, 1), townships, drain)
     say(f"push warm-up (not measured): {warm}")
     runs: dict[str, list[dict[str, Any]]] = {}
     for run, workers in RUNS:

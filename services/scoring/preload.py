@@ -38,10 +38,11 @@ class ChangelogReader:
         consumer = await self._started()  # kept between rebalances: a start costs half a second
         started, count, last = time.monotonic(), 0, dict[tuple[str, int], int]()
         try:
-            consumer.assign(wanted)
-            await consumer.seek_to_beginning(*wanted)
-            ends = await consumer.end_offsets(wanted)
-            remaining = {tp for tp in wanted if await consumer.position(tp) < ends[tp]}
+            starts, ends = await consumer.beginning_offsets(wanted), await consumer.end_offsets(wanted)
+            remaining = {tp for tp in wanted if ends[tp] > starts[tp]}  # an empty partition costs no fetch
+            if remaining:
+                consumer.assign(list(remaining))
+                await consumer.seek_to_beginning(*remaining)
             while remaining:
                 fetched = await consumer.getmany(*remaining, timeout_ms=1000, max_records=self.max_records)
                 for tp, records in fetched.items():
@@ -53,7 +54,8 @@ class ChangelogReader:
             self._consumer = None
             await consumer.stop()
             raise
-        consumer.assign([])
+        if consumer.assignment():
+            consumer.assign([])
         seconds = time.monotonic() - started
         log.info("preloaded %d changelog records of %d partitions in %.1fs", count, len(wanted), seconds)
         return last

@@ -21,6 +21,7 @@ from pydantic import SecretStr
 
 from bench.command import exit_with
 from services.api.app import create_app
+from services.api.dependencies import services_of
 from services.api.users import NewUser
 from services.common.settings import ApiSettings
 
@@ -30,7 +31,7 @@ async def flood(size: int) -> dict[str, object]:
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     app = create_app(ApiSettings(jwt_secret=SecretStr(secrets.token_hex(32)), redis_url=redis_url))
     username, password = f"flood.{secrets.token_hex(4)}", "a-real-users-passphrase"
-    await app.state.users.create(
+    await services_of(app).users.create(
         NewUser(username=username, password=password, role="township_worker", region_code="532328101")
     )
     attacker = httpx.AsyncClient(transport=httpx.ASGITransport(app, client=("10.0.0.1", 1)), base_url="http://api")

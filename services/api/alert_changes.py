@@ -14,14 +14,14 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from aiokafka.errors import KafkaError
-from fastapi import APIRouter, Header, HTTPException, Request, Response
+from fastapi import APIRouter, Header, HTTPException, Response
 
 from services.alerts import handlers
-from services.alerts.changes import ChangeLog, ChangeNotApplied
+from services.alerts.changes import ChangeNotApplied
 from services.alerts.handlers import Changed, MoveAlert, RecordMeasure, Stale, Unknown, move_alert
 from services.alerts.models import Alert
 from services.alerts.transitions import MeasureRequest, Refusal, TransitionRequest
-from services.api.audit import AuditTrail
+from services.api.dependencies import ApiServices, Services
 from services.api.permissions import Caseworker
 from services.api.users import User
 from services.common.errors import errors
@@ -62,7 +62,7 @@ def _stale(alert: Alert, message: str) -> dict[str, Any]:
 
 
 async def _handled(
-    request: Request, response: Response, user: User, stale_code: int, handling: Awaitable[Changed]
+    services: ApiServices, response: Response, user: User, stale_code: int, handling: Awaitable[Changed]
 ) -> Alert:
     """Run a handler; its outcomes as status codes, the applied change audited and its ETag set."""
     try:
@@ -76,7 +76,7 @@ async def _handled(
     except (ChangeNotApplied, KafkaError) as exc:
         raise HTTPException(503, f"the change could not be confirmed, try again: {exc}") from exc
     after = changed.after
-    audit: AuditTrail = request.app.state.audit
+    audit = services.audit
     await audit.record(user.username, f"alert.{changed.kind}", after.id, region=after.region_code)
     review = after.risk_types_review
     if review is not None and review != changed.before.risk_types_review:  # a person's word on the risk types
@@ -84,8 +84,7 @@ async def _handled(
         before, now = ",".join(changed.before.risk_types), ",".join(after.risk_types)
         await audit.record(user.username, action, after.id, region=after.region_code, before=before, risk_types=now)
     response.headers["ETag"] = etag(after)
-    changes: ChangeLog = request.app.state.changes
-    return changes.as_stored(after)
+    return services.changes.as_stored(after)
 
 
 @router.post(
@@ -96,16 +95,15 @@ async def transition(
     alert_id: str,
     body: TransitionRequest,
     user: Caseworker,
-    request: Request,
+    services: Services,
     response: Response,
     if_match: IfMatch = None,
 ) -> Alert:
     """open → verifying → reviewing → confirmed | dismissed; confirmed → assisting → resolved (see docs/staff.md)."""
     expected, stale_code = expected_version(body.expected_version, if_match)
-    state = request.app.state
     command = MoveAlert(alert_id, body, expected)
-    handling = move_alert(command, user, state.alerts, state.changes, state.policies, datetime.now(UTC))
-    return await _handled(request, response, user, stale_code, handling)
+    handling = move_alert(command, user, services.alerts, services.changes, services.policies, datetime.now(UTC))
+    return await _handled(services, response, user, stale_code, handling)
 
 
 @router.post(
@@ -116,15 +114,14 @@ async def record_measure(
     alert_id: str,
     body: MeasureRequest,
     user: Caseworker,
-    request: Request,
+    services: Services,
     response: Response,
     if_match: IfMatch = None,
 ) -> Alert:
     """Add one measure (type, amount in yuan, date) to a confirmed or assisted case."""
     expected, stale_code = expected_version(body.expected_version, if_match)
-    state = request.app.state
     command = RecordMeasure(alert_id, body, expected)
     handling = handlers.record_measure(
-        command, user, state.alerts, state.changes, state.policies.first_day, datetime.now(UTC)
+        command, user, services.alerts, services.changes, services.policies.first_day, datetime.now(UTC)
     )
-    return await _handled(request, response, user, stale_code, handling)
+    return await _handled(services, response, user, stale_code, handling)

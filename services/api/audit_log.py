@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel
-from redis.asyncio import Redis
 
 from services.api.audit import AUDIT_STREAM
-from services.api.permissions import Admin, Caller
+from services.api.dependencies import RedisClient, Settings
+from services.api.permissions import Admin
 
 router = APIRouter(tags=["audit"])
 _CHUNK = 500
@@ -25,16 +25,11 @@ class AuditPage(BaseModel):
     next: str | None
 
 
-def _visible(admin: Caller, entry: dict[str, str]) -> bool:
-    """Entries about a region inside the admin's jurisdiction; those naming no region, to national admins only."""
-    region = entry.get("region")
-    return admin.national or (region is not None and admin.covers(region))
-
-
 @router.get("/audit", response_model=AuditPage, summary="The audit trail of your jurisdiction (admin)")
 async def audit_log(
-    request: Request,
     admin: Admin,
+    redis: RedisClient,
+    settings: Settings,
     user: Annotated[str | None, Query(max_length=64)] = None,
     target: Annotated[str | None, Query(max_length=200)] = None,
     action: Annotated[str | None, Query(max_length=64, examples=["alert.read", "alert.confirmed"])] = None,
@@ -44,13 +39,12 @@ async def audit_log(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> AuditPage:
     """Who did what to which alert, household or account inside your jurisdiction, and when; filters combine."""
-    redis: Redis = request.app.state.redis
     wanted = {"user": user, "target": target, "action": action}
     items: list[dict[str, str]] = []
     if before is not None and not any(map(int, before.split("-"))):
         return AuditPage(items=[], next=None)  # nothing is older than the stream's first possible entry
     upper = f"({before}" if before else "+"
-    budget: int = request.app.state.audit_scan_entries
+    budget = settings.audit_scan_entries
     while True:
         if budget <= 0:  # this request has read its share of the trail: the client goes on from here
             return AuditPage(items=items, next=upper[1:])
@@ -58,7 +52,7 @@ async def audit_log(
         budget -= len(chunk)
         for entry_id, fields in chunk:
             matches = all(value is None or fields.get(key) == value for key, value in wanted.items())
-            if matches and _visible(admin, fields):
+            if matches and admin.reads_entry_about(fields.get("region")):
                 items.append({"id": entry_id, **fields})
                 if len(items) == limit:
                     return AuditPage(items=items, next=entry_id)

@@ -1,4 +1,4 @@
-"""Access tokens (JWT), refresh tokens, and the FastAPI dependencies that identify the caller."""
+"""Access tokens (JWT) and refresh tokens; the dependencies that identify the caller are in dependencies.py."""
 
 from __future__ import annotations
 
@@ -6,17 +6,13 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
 
 import jwt
-from fastapi import Depends, HTTPException, Query, Request
-from fastapi.security import OAuth2PasswordBearer
+from fastapi import HTTPException
 from redis.asyncio import Redis
 
-from services.api.users import User, UserStore
+from services.api.users import User
 
-oauth2 = OAuth2PasswordBearer(tokenUrl="/auth/token")
-_optional_bearer = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
 _BEARER = {"WWW-Authenticate": "Bearer"}
 
 
@@ -127,29 +123,3 @@ class RefreshTokens:
         """End every refresh token of the user."""
         keys = [str(k) for k in await self._redis.smembers(f"refresh:user:{username}")]  # type: ignore[misc]
         await self._redis.delete(f"refresh:user:{username}", *keys)
-
-
-async def current_user(request: Request, token: Annotated[str, Depends(oauth2)]) -> User:
-    """The caller, from the bearer token; disabled or deleted users and superseded tokens are refused."""
-    username, epoch = request.app.state.tokens.claims(token)
-    store: UserStore = request.app.state.users
-    user, current = await store.session(username)
-    if user is None or user.disabled:
-        raise HTTPException(401, "user unknown or disabled", headers=_BEARER)
-    if epoch != current:
-        raise HTTPException(401, "token superseded (password reset or account change): log in again", headers=_BEARER)
-    return user
-
-
-async def live_user(
-    request: Request,
-    token: Annotated[str | None, Depends(_optional_bearer)],
-    access_token: Annotated[str | None, Query(description="for EventSource, which cannot send headers")] = None,
-) -> User:
-    """The caller, from the bearer header or the `access_token` query parameter (for a live stream)."""
-    if not (token or access_token):
-        raise HTTPException(401, "not authenticated", headers=_BEARER)
-    return await current_user(request, token or access_token or "")
-
-
-CurrentUser = Annotated[User, Depends(current_user)]

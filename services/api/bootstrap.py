@@ -2,27 +2,23 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-
-from services.api.audit import AuditTrail
-from services.api.users import ADMIN_USERNAME, UserStore
-from services.common.settings import ApiSettings
+from services.api.dependencies import ApiServices
+from services.api.users import ADMIN_USERNAME
 
 ROTATE_HINT = ".venv/bin/python -m services.api.cli rotate-password admin"
 
 
-async def apply_admin_password(app: FastAPI, settings: ApiSettings) -> None:
+async def apply_admin_password(services: ApiServices) -> None:
     """Make the admin account follow ADMIN_PASSWORD; with ADMIN_LOGIN_HINT (`make run`) say which login works."""
-    users: UserStore = app.state.users
+    settings, users = services.settings, services.users
     password = settings.admin_password.get_secret_value() if settings.admin_password else None
     done, generated = await users.ensure_admin(password)
     if generated:
         print(f"First admin created: username admin, password {generated} (shown once)", flush=True)
     if done == "rotated":
-        audit: AuditTrail = app.state.audit
-        await audit.record("ADMIN_PASSWORD", "user.password_rotated", f"user:{ADMIN_USERNAME}", region="")
-        await app.state.refresh.revoke_all(ADMIN_USERNAME)
-        await app.state.throttle.clear(ADMIN_USERNAME)
+        await services.audit.record("ADMIN_PASSWORD", "user.password_rotated", f"user:{ADMIN_USERNAME}", region="")
+        await services.refresh.revoke_all(ADMIN_USERNAME)
+        await services.throttle.clear(ADMIN_USERNAME)
     if settings.admin_login_hint and password is not None:
         if await users.authenticate(ADMIN_USERNAME, password) is not None:
             print(f"Login: admin / {password}", flush=True)

@@ -13,14 +13,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, File, Form, HTTPException, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse
 
+from services.api.dependencies import Audit, Evaluations, Settings
 from services.api.model_registry import audit_model
 from services.api.permissions import Analyst
 from services.common.errors import errors
-from services.common.settings import ScoringSettings
-from services.jobs.evaluations import EvaluationJobs
+from services.common.settings import ApiSettings
 
 router = APIRouter(prefix="/models", tags=["models"])
 _VERSION = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}")
@@ -28,19 +28,7 @@ _NAME = re.compile(r"(at|from)-\d{4}-\d{2}-\d{2}-[0-9]{8}T[0-9]{6}")
 _POLL_SECONDS = 0.25
 
 
-def _settings(request: Request) -> ScoringSettings:
-    settings: ScoringSettings | None = getattr(request.app.state, "model_settings", None)
-    if settings is None:
-        settings = request.app.state.model_settings = ScoringSettings()
-    return settings
-
-
-def _jobs(request: Request) -> EvaluationJobs:
-    jobs: EvaluationJobs = request.app.state.evaluations
-    return jobs
-
-
-def _folder(settings: ScoringSettings, version: str) -> Path:
+def _folder(settings: ApiSettings, version: str) -> Path:
     if not _VERSION.fullmatch(version) or not (settings.model_dir / version / "manifest.json").exists():
         raise HTTPException(404, f"no model version {version}")
     return settings.model_dir / version / "evaluations"
@@ -71,9 +59,11 @@ def _answer(record: dict[str, Any]) -> dict[str, Any] | JSONResponse:
     "/{version}/evaluations", responses={202: {"description": "still running: poll the job"}, **errors(429, 503)}
 )
 async def evaluate(
-    request: Request,
     version: str,
     user: Analyst,
+    settings: Settings,
+    jobs: Evaluations,
+    audit: Audit,
     events: Annotated[UploadFile, File(description="JSONL of CloudEvents or canonical messages")],
     labels: Annotated[UploadFile, File(description="labels: CSV household_id,as_of,outcome[,risk_type] or JSONL")],
     at: Annotated[str, Form(description="cut-off dates YYYY-MM-DD, comma-separated")] = "",
@@ -86,7 +76,6 @@ async def evaluate(
     """Score the uploaded later period with `version` exactly as the stream would, next to the baselines (a job of
     the jobs process); answers the summary, or 202 with the job to poll when it takes longer than
     EVALUATION_WAIT_SECONDS. At most EVALUATIONS_PER_ANALYST of yours queued or running at once (else 429)."""
-    settings = _settings(request)
     _folder(settings, version)
     if not at and not test_from:
         raise HTTPException(422, "at: give cut-off dates, or test_from")
@@ -94,8 +83,7 @@ async def evaluate(
     name = f"{'at' if at else 'from'}-{first}-{datetime.now(UTC):%Y%m%dT%H%M%S}"
     if not _NAME.fullmatch(name):
         raise HTTPException(422, "at / test_from: dates are YYYY-MM-DD")
-    jobs = _jobs(request)
-    if await jobs.open_count(user.username) >= request.app.state.evaluations_per_analyst:
+    if await jobs.open_count(user.username) >= settings.evaluations_per_analyst:
         raise HTTPException(429, "you have evaluations queued or running: wait for them", {"Retry-After": "30"})
     job_id = jobs.new_id()
     files = jobs.folder(job_id)
@@ -110,8 +98,8 @@ async def evaluate(
     wanted = {"version": version, "evaluation": name, "at": at, "test_from": test_from, "max_rejects": max_rejects,
               "labels_file": labels_file}  # fmt: skip
     record = await jobs.start(job_id, user.username, wanted)
-    await audit_model(request, user, "model.evaluation_queued", version, job=job_id, evaluation=name)
-    longest: float = request.app.state.evaluation_wait_seconds
+    await audit_model(audit, user, "model.evaluation_queued", version, job=job_id, evaluation=name)
+    longest = settings.evaluation_wait_seconds
     deadline = time.monotonic() + min(wait, longest)
     while record["status"] in ("queued", "running") and time.monotonic() < deadline:
         await asyncio.sleep(_POLL_SECONDS)
@@ -120,27 +108,27 @@ async def evaluate(
 
 
 @router.get("/{version}/evaluations/jobs/{job}")
-async def evaluation_job(request: Request, version: str, job: str, user: Analyst) -> dict[str, Any]:
+async def evaluation_job(version: str, job: str, user: Analyst, jobs: Evaluations) -> dict[str, Any]:
     """An evaluation job: queued, running, done (with `summary`) or failed (with `error`)."""
-    record = await _jobs(request).record(job) if re.fullmatch(r"[0-9a-f]{16}", job) else None
+    record = await jobs.record(job) if re.fullmatch(r"[0-9a-f]{16}", job) else None
     if record is None or record.get("version") != version:
         raise HTTPException(404, f"no evaluation job {job} of {version}")
     return record
 
 
 @router.get("/{version}/evaluations")
-async def evaluations(request: Request, version: str, user: Analyst) -> dict[str, Any]:
+async def evaluations(version: str, user: Analyst, settings: Settings) -> dict[str, Any]:
     """Every stored evaluation of a version (from training with --test-from, the CLI or this API), newest last."""
-    root = _folder(_settings(request), version)
+    root = _folder(settings, version)
     found = [json.loads(path.read_text(encoding="utf-8")) | {"evaluation": path.parent.name}
              for path in sorted(root.glob("*/summary.json"))] if root.exists() else []  # fmt: skip
     return {"items": found, "total": len(found)}
 
 
 @router.get("/{version}/evaluations/{evaluation}/report", response_class=PlainTextResponse)
-async def report(request: Request, version: str, evaluation: str, user: Analyst) -> str:
+async def report(version: str, evaluation: str, user: Analyst, settings: Settings) -> str:
     """The evaluation's Markdown report (its plots sit next to it in the registry folder)."""
-    path = _folder(_settings(request), version) / evaluation / "report.md"
+    path = _folder(settings, version) / evaluation / "report.md"
     if not re.fullmatch(r"[A-Za-z0-9._-]{1,80}", evaluation) or not path.exists():
         raise HTTPException(404, f"no evaluation {evaluation} of {version}")
     return path.read_text(encoding="utf-8")

@@ -11,63 +11,26 @@ an export costs the process a fraction of what listing the same alerts does.
 
 from __future__ import annotations
 
-import asyncio
 import io
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Literal
 
 import msgspec
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException
 from fastapi.responses import Response, StreamingResponse
 from redis.exceptions import RedisError
 
 from services.alerts.deadlines import counts_as_overdue
-from services.alerts.store import AlertStore
-from services.api.audit import AuditTrail
+from services.api.dependencies import Alerts, Audit, LedgerBudget, Regions
 from services.api.permissions import Caseworker
+from services.api.scoped import ScopedTownship
 from services.common.risk_types import label
 from services.common.spreadsheets import spreadsheet_writer
-from services.regions.directory import RegionDirectory
 
 router = APIRouter(tags=["stats"])
 LEDGER_CHUNK = 500
 RETRY_AFTER = "10"  # seconds, for a refused export
-
-
-class ExportBudget:
-    """How many ledger exports this process may still start, and the pace all of them together write lines at."""
-
-    def __init__(
-        self,
-        slots: int,
-        rows_per_second: float,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ):
-        self._free, self._rate = slots, rows_per_second
-        self._clock, self._sleep = clock, sleep
-        self._next = 0.0  # when the lines booked so far will have been written, at the budget's pace
-
-    def take(self) -> bool:
-        """Claim a slot; False when all are in use."""
-        if self._free <= 0:
-            return False
-        self._free -= 1
-        return True
-
-    def give_back(self) -> None:
-        """Release a slot once an export has ended."""
-        self._free += 1
-
-    async def pace(self, rows: int) -> None:
-        """Wait for this chunk's turn: chunks of all exports follow each other at `rows_per_second` lines."""
-        now = self._clock()
-        start = max(now, self._next)
-        self._next = start + rows / self._rate
-        if start > now:
-            await self._sleep(start - now)
 
 
 class _Reason(msgspec.Struct):
@@ -164,22 +127,20 @@ def ledger_line(case: LedgerCase, place: str, lang: str, now: datetime) -> list[
     },
 )
 async def ledger(
-    request: Request,
     user: Caseworker,
-    township: Annotated[str, Query(pattern=r"^\d{9}$", description="9-digit township code", examples=["532328101"])],
+    township: ScopedTownship,
+    budget: LedgerBudget,
+    store: Alerts,
+    places: Regions,
+    audit: Audit,
     lang: Literal["zh", "en"] = "zh",
 ) -> Response:
     """Every alert of the township, newest first, its village named; no personal names, no ID numbers, no notes; the
     export is audited."""
-    user.require(township, f"township {township}")
-    budget: ExportBudget = request.app.state.ledger_budget
     if not budget.take():
         raise HTTPException(429, "too many ledger exports at once: try again shortly", {"Retry-After": RETRY_AFTER})
-    store: AlertStore = request.app.state.alerts
-    places: RegionDirectory = request.app.state.regions
     try:
         ids = await store.ids_under(township)
-        audit: AuditTrail = request.app.state.audit
         await audit.record(user.username, "ledger.export", township, region=township)
     except (RedisError, OSError) as exc:
         budget.give_back()

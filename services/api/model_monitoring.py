@@ -12,16 +12,18 @@ import time
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException, Query
 from prometheus_client import Gauge
 from redis.asyncio import Redis
 
 from services.alerts import monitoring as counters
 from services.analytics import monitoring, registry
-from services.api.permissions import Analyst, Caller
+from services.api.dependencies import RedisClient, Settings
+from services.api.permissions import Analyst
+from services.api.scoped import ScopedModelRegion
 from services.common.errors import errors
 from services.common.months import month_shift
-from services.common.settings import ApiSettings, ScoringSettings
+from services.common.settings import ApiSettings
 from services.regions.catalogue import package_names
 from services.scoring.model import ModelManifest, ModelRegistry, NotRegistered
 
@@ -36,15 +38,7 @@ CONFIRM_RATE = Gauge("shouwang_model_verdict_confirm_rate", "Confirmed share of 
 PREDICTED_RATE = Gauge("shouwang_model_predicted_rate", "Mean model probability of the alerts, by band", ["band"])
 DRIFT_ALARM = Gauge("shouwang_model_drift_alarm", "1 when the active model's drift or calibration alarm is on",
                     ["county"])  # fmt: skip
-Region = Annotated[str | None, Query(pattern=r"^\d{2,12}$", description="a region prefix (default: yours)")]
 Months = Annotated[int, Query(ge=1, le=60, description="the latest months, this one included")]
-
-
-def _settings(request: Request) -> tuple[ScoringSettings, ApiSettings]:
-    state = request.app.state
-    if getattr(state, "model_settings", None) is None:
-        state.model_settings = ScoringSettings()
-    return state.model_settings, state.settings
 
 
 def last_months(count: int, now: datetime) -> list[str]:
@@ -117,33 +111,31 @@ def _manifest(model_dir: Any, version: str) -> ModelManifest:
         raise HTTPException(404, str(exc)) from exc
 
 
-async def _answer(request: Request, user: Caller, version: str, region: str | None, months: int) -> dict[str, Any]:
-    scoring, settings = _settings(request)
-    prefix = user.narrow(region)
-    manifest = await asyncio.to_thread(_manifest, scoring.model_dir, version)
-    found = await report(request.app.state.redis, manifest, prefix, last_months(months, datetime.now(UTC)), settings)
-    return found
+async def _answer(redis: Redis, settings: ApiSettings, version: str, prefix: str, months: int) -> dict[str, Any]:
+    manifest = await asyncio.to_thread(_manifest, settings.model_dir, version)
+    return await report(redis, manifest, prefix, last_months(months, datetime.now(UTC)), settings)
 
 
 @router.get("/active/monitoring", responses=errors(404))
-async def active_monitoring(request: Request, user: Analyst, region: Region = None, months: Months = 12) -> dict[
-        str, Any]:  # fmt: skip
+async def active_monitoring(
+    user: Analyst, prefix: ScopedModelRegion, settings: Settings, redis: RedisClient, months: Months = 12
+) -> dict[str, Any]:
     """The active model's drift (PSI per feature and of the score, per county and month, level mix, who raised) and
     calibration against verdicts (per probability band, with intervals), inside the caller's jurisdiction."""
-    scoring, _ = _settings(request)
-    current = registry.active(await asyncio.to_thread(registry.activations, scoring.kafka_bootstrap_servers))
+    current = registry.active(await asyncio.to_thread(registry.activations, settings.kafka_bootstrap_servers))
     if current is None or current.version is None:
         raise HTTPException(404, "no model is active: scoring runs on the rules only")
-    return await _answer(request, user, current.version, region, months)
+    return await _answer(redis, settings, current.version, prefix, months)
 
 
 @router.get("/{version}/monitoring")
-async def version_monitoring(request: Request, user: Analyst, version: str, region: Region = None,
-                             months: Months = 12) -> dict[str, Any]:  # fmt: skip
+async def version_monitoring(
+    user: Analyst, version: str, prefix: ScopedModelRegion, settings: Settings, redis: RedisClient, months: Months = 12
+) -> dict[str, Any]:
     """The same for any registered version (a shadow candidate, or one active before)."""
     if not VERSION.match(version):
         raise HTTPException(404, f"model {version} is not registered")
-    return await _answer(request, user, version, region, months)
+    return await _answer(redis, settings, version, prefix, months)
 
 
 class GaugeRefresh:
@@ -151,19 +143,18 @@ class GaugeRefresh:
 
     def __init__(self, redis: Redis, settings: ApiSettings):
         self._redis, self._settings, self._at = redis, settings, 0.0
-        self._scoring: ScoringSettings | None = None
 
     async def __call__(self) -> None:
         """Recompute the gauges when they are too old (a failure leaves them as they were, and is logged)."""
         if time.monotonic() - self._at < self._settings.monitoring_gauges_seconds:
             return
         self._at = time.monotonic()
-        scoring = self._scoring = self._scoring or ScoringSettings()
+        settings = self._settings
         try:
-            current = registry.active(await asyncio.to_thread(registry.activations, scoring.kafka_bootstrap_servers))
+            current = registry.active(await asyncio.to_thread(registry.activations, settings.kafka_bootstrap_servers))
             if current is None or current.version is None:
                 return
-            manifest = await asyncio.to_thread(_manifest, scoring.model_dir, current.version)
+            manifest = await asyncio.to_thread(_manifest, settings.model_dir, current.version)
             found = await report(self._redis, manifest, "", last_months(1, datetime.now(UTC)), self._settings)
         except Exception:  # noqa: BLE001 - the metrics page must answer whatever the model registry does
             log.warning("model monitoring gauges not refreshed", exc_info=True)

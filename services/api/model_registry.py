@@ -6,45 +6,29 @@ import asyncio
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, HTTPException
 
 from services.analytics import registry
 from services.analytics.requests import TrainRequest
 from services.analytics.shadow import live_report
-from services.analytics.training_jobs import TrainingJobs
 from services.api.audit import AuditTrail
+from services.api.dependencies import Audit, Settings, Trainings
 from services.api.permissions import Analyst, NationalAnalyst
+from services.api.scoped import ScopedModelRegion
 from services.api.users import User
 from services.common.errors import errors
-from services.common.settings import ScoringSettings
+from services.common.settings import ApiSettings
 from services.regions.catalogue import package_names
 from services.scoring.model import Activation
 
 router = APIRouter(prefix="/models", tags=["models"])
-Region = Annotated[str | None, Query(pattern=r"^\d{2,12}$", description="a region prefix (default: yours)")]
-
-
-def _trainings(request: Request) -> TrainingJobs:
-    jobs: TrainingJobs = request.app.state.trainings
-    return jobs
-
-
-Trainings = Annotated[TrainingJobs, Depends(_trainings)]
-
-
-def _settings(request: Request) -> ScoringSettings:
-    settings: ScoringSettings | None = getattr(request.app.state, "model_settings", None)
-    if settings is None:
-        settings = request.app.state.model_settings = ScoringSettings()
-    return settings
 
 
 @router.get("")
-async def list_models(request: Request, user: Analyst) -> dict[str, Any]:
+async def list_models(user: Analyst, settings: Settings) -> dict[str, Any]:
     """Every registered version with metrics, data window, features, policy version, trainer and `active`."""
-    settings = _settings(request)
     history = await asyncio.to_thread(registry.activations, settings.kafka_bootstrap_servers)
     items = registry.listing(settings.model_dir, history)
     current, shadow = registry.active(history), registry.active(history, "shadow")
@@ -58,17 +42,15 @@ async def list_models(request: Request, user: Analyst) -> dict[str, Any]:
 
 
 @router.get("/shadow/report", responses=errors(409))
-async def shadow_report(request: Request, user: Analyst, region: Region = None) -> dict[str, Any]:
+async def shadow_report(user: Analyst, within: ScopedModelRegion, settings: Settings) -> dict[str, Any]:
     """How the shadow candidate's assessments differ from the active model's, over the newest SHADOW_REPORT_SCORES
     shadow scores (409 when none is shadowing); `by_county`: where households would change level, inside the
     caller's jurisdiction (and `region`)."""
-    settings = _settings(request)
-    within = user.narrow(region)
     history = await asyncio.to_thread(registry.activations, settings.kafka_bootstrap_servers)
     shadow = registry.active(history, "shadow")
     if shadow is None or shadow.version is None:
         raise HTTPException(409, "no model is in shadow: start one with POST /models/{version}/shadow")
-    newest = request.app.state.shadow_report_scores
+    newest = settings.shadow_report_scores
     found = await asyncio.to_thread(
         live_report, settings.kafka_bootstrap_servers, shadow.version, newest=newest, within=within
     )
@@ -78,37 +60,36 @@ async def shadow_report(request: Request, user: Analyst, region: Region = None) 
     return found
 
 
-async def audit_model(request: Request, user: User, action: str, version: str | None, **details: str) -> None:
+async def audit_model(audit: AuditTrail, user: User, action: str, version: str | None, **details: str) -> None:
     """Record a change to (or an evaluation of) the model of the whole country: national, so region ""."""
-    audit: AuditTrail = request.app.state.audit
     await audit.record(user.username, action, f"model:{version or ''}", region="", **details)
 
 
 @router.delete("/shadow")
-async def stop_shadow(request: Request, user: NationalAnalyst) -> dict[str, Any]:
+async def stop_shadow(user: NationalAnalyst, settings: Settings, audit: Audit) -> dict[str, Any]:
     """Stop shadow scoring."""
-    settings = _settings(request)
     done = await asyncio.to_thread(registry.stop_shadow, settings.kafka_bootstrap_servers, user.username)
-    await audit_model(request, user, "model.shadow_stopped", None)
+    await audit_model(audit, user, "model.shadow_stopped", None)
     return done.model_dump(mode="json")
 
 
 @router.post("/rollback", responses=errors(409))
-async def rollback(request: Request, user: NationalAnalyst) -> dict[str, Any]:
+async def rollback(user: NationalAnalyst, settings: Settings, audit: Audit) -> dict[str, Any]:
     """Re-activate the version that was active before the current one (409 when there is none)."""
-    settings = _settings(request)
     try:
         done = await asyncio.to_thread(
             registry.rollback, settings.kafka_bootstrap_servers, settings.model_dir, user.username
         )
     except registry.RegistryError as exc:
         raise HTTPException(409, str(exc)) from exc
-    await audit_model(request, user, "model.rolled_back", done.version)
+    await audit_model(audit, user, "model.rolled_back", done.version)
     return done.model_dump(mode="json")
 
 
 @router.post("/train", status_code=202, responses=errors(409))
-async def train(request: Request, body: TrainRequest, user: NationalAnalyst, trainings: Trainings) -> dict[str, Any]:
+async def train(
+    body: TrainRequest, user: NationalAnalyst, trainings: Trainings, settings: Settings, audit: Audit
+) -> dict[str, Any]:
     """Queue a training (simulated county by default) for the jobs process; poll `GET /models/train/{job}`.
 
     `TRAINING_CONCURRENCY` trainings run at once per jobs process, the others wait in the queue (`queued`).
@@ -118,12 +99,12 @@ async def train(request: Request, body: TrainRequest, user: NationalAnalyst, tra
         named = ", ".join(paths or ["from_kafka"])
         raise HTTPException(422, f"{named}: files on the server and exported histories are trained from the CLI; "
                                  "the API trains on a simulated county with the service's POLICY_DIR")  # fmt: skip
-    if body.version and (_settings(request).model_dir / body.version).exists():
+    if body.version and (settings.model_dir / body.version).exists():
         raise HTTPException(409, f"version: {body.version} is registered already")
     started = await trainings.start(body, user.username)
     if started is None:
         raise HTTPException(409, f"version: another training job registers {body.version}")
-    await audit_model(request, user, "model.training_queued", started["version"], job=started["job"])
+    await audit_model(audit, user, "model.training_queued", started["version"], job=started["job"])
     return started
 
 
@@ -136,21 +117,25 @@ async def training_job(job: str, user: Analyst, trainings: Trainings) -> dict[st
 
 
 @router.post("/{version}/activate", responses=errors(409))
-async def activate(request: Request, version: str, user: NationalAnalyst) -> dict[str, Any]:
+async def activate(version: str, user: NationalAnalyst, settings: Settings, audit: Audit) -> dict[str, Any]:
     """Publish an activation of a registered, checksum-verified version on `models.activations`."""
-    return await _publish(request, version, user, registry.activate, "model.activated")
+    return await _publish(settings, audit, version, user, registry.activate, "model.activated")
 
 
 @router.post("/{version}/shadow", responses=errors(409))
-async def start_shadow(request: Request, version: str, user: NationalAnalyst) -> dict[str, Any]:
+async def start_shadow(version: str, user: NationalAnalyst, settings: Settings, audit: Audit) -> dict[str, Any]:
     """Run a registered, verified version in shadow: it scores next to the active model on `scores.shadow` only."""
-    return await _publish(request, version, user, registry.start_shadow, "model.shadow_started")
+    return await _publish(settings, audit, version, user, registry.start_shadow, "model.shadow_started")
 
 
 async def _publish(
-    request: Request, version: str, user: User, action: Callable[[str, Path, str, str], Activation], audited: str
+    settings: ApiSettings,
+    audit: AuditTrail,
+    version: str,
+    user: User,
+    action: Callable[[str, Path, str, str], Activation],
+    audited: str,
 ) -> dict[str, Any]:
-    settings = _settings(request)
     if not re.fullmatch(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}", version):
         raise HTTPException(404, f"no model version {version}")
     try:
@@ -161,5 +146,5 @@ async def _publish(
         raise HTTPException(404, f"no model version {version}") from exc
     except registry.RegistryError as exc:
         raise HTTPException(409, str(exc)) from exc
-    await audit_model(request, user, audited, version)
+    await audit_model(audit, user, audited, version)
     return done.model_dump(mode="json")

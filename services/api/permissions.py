@@ -2,8 +2,9 @@
 every region-scoped route declares through an alias below (`Staff`, `Caseworker`, `Manager`, `Admin`, `Analyst`,
 `NationalAnalyst`, `LiveCaseworker`). The route gets the caller as a `Caller`: the user with their jurisdiction's rules.
 
-A jurisdiction is a region-code prefix: `53` a province, `532328` a county, `532328101` a township; the empty
-prefix is the whole country (national). tests/unit/test_route_permissions.py fails when a route lacks one.
+What a jurisdiction covers is decided in jurisdiction.py; the resources a route reads or changes are loaded already
+scoped by scoped.py. tests/unit/test_route_permissions.py fails when a route lacks a permission, and
+tests/integration/test_route_jurisdiction.py when any route answers another township or a role that may not.
 """
 
 from __future__ import annotations
@@ -13,48 +14,9 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException
 
-from services.api.auth import CurrentUser, live_user
+from services.api.dependencies import CurrentUser, live_user
+from services.api.jurisdiction import Caller
 from services.api.users import Role, User
-
-NATIONAL = ""
-
-
-class Caller(User):
-    """The signed-in user with the rules of their jurisdiction."""
-
-    @property
-    def national(self) -> bool:
-        """True when the jurisdiction is the whole country."""
-        return self.region_code == NATIONAL
-
-    def covers(self, region_code: str) -> bool:
-        """True when the region (a code or a prefix) lies inside the jurisdiction."""
-        return region_code.startswith(self.region_code)
-
-    def require(self, region_code: str, what: str) -> None:
-        """403 naming `what` unless the region lies inside the jurisdiction."""
-        if not self.covers(region_code):
-            raise HTTPException(403, f"{what} is outside your jurisdiction {self.region_code or '(all)'}")
-
-    def narrow(self, region_code: str | None) -> str:
-        """The narrower of a requested prefix and the jurisdiction; 403 when they do not overlap."""
-        if region_code is None or self.region_code.startswith(region_code):
-            return self.region_code
-        self.require(region_code, f"region_code {region_code}")
-        return region_code
-
-    def management_refusal(self, role: Role, region_code: str) -> str | None:
-        """Why this admin may not manage an account of `role` in `region_code` (None: they may).
-
-        Admins manage admins of strictly narrower jurisdictions, and other accounts inside their own."""
-        if not self.covers(region_code):
-            return f"region_code {region_code or '(all)'} is outside your jurisdiction {self.region_code or '(all)'}"
-        if role == "admin" and len(region_code) <= len(self.region_code):
-            return (
-                f"an admin manages admins of strictly narrower jurisdictions only: {region_code or '(all)'} "
-                f"is not narrower than yours, {self.region_code or '(all)'}"
-            )
-        return None
 
 
 class Permission(ABC):

@@ -2,30 +2,27 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import io
 import uuid
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, FastAPI, HTTPException, Query, Request, UploadFile
-from fastapi import Path as PathParam
+from fastapi import APIRouter, FastAPI, HTTPException, Query, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, StringConstraints
 
-from services.api.audit import AuditTrail
+from services.api.dependencies import Audit, RegionImportJobs, Regions
 from services.api.permissions import Admin, Staff
+from services.api.scoped import ScopedImportJob, ScopedWithin
 from services.common.settings import ApiSettings
 from services.common.spreadsheets import spreadsheet_writer
 from services.common.uploads import json_instead_of_file
-from services.regions.directory import Place, RegionDirectory
-from services.regions.importer import RegionImports
+from services.regions.directory import Place
 
 router = APIRouter(tags=["regions"])
 imports_router = APIRouter(tags=["regions"])  # its own body limit: REGIONS_UPLOAD_MB
 Code = Annotated[str, StringConstraints(pattern=r"^\d{2,12}$")]
-JobId = Annotated[str, PathParam(pattern=r"^[0-9a-f]{64}$")]
 
 
 class ImportJob(BaseModel):
@@ -47,76 +44,38 @@ class ImportJob(BaseModel):
 
 
 def install(app: FastAPI, settings: ApiSettings) -> None:
-    """Add the region routes, the directory (app.state.regions) and the import jobs."""
-    app.state.regions = RegionDirectory(app.state.redis, settings.regions_cache_codes)
-    app.state.region_imports = RegionImports(
-        app.state.redis, settings.regions_rejects_kept, settings.regions_import_max_rows
-    )
-    app.state.region_import_dir = settings.regions_import_dir
-    app.state.region_upload_bytes = settings.regions_upload_mb << 20
-    app.state.region_tasks = set()
+    """Add the region routes (the names import with its own body limit, REGIONS_UPLOAD_MB)."""
     app.include_router(router)
-    app.include_router(imports_router, max_body_size=app.state.region_upload_bytes)
-
-
-async def resume_imports(app: FastAPI) -> None:
-    """Restart the uploaded imports a stopped API left queued or running (each goes on after its last batch)."""
-    imports: RegionImports = app.state.region_imports
-    for record in await imports.unfinished():
-        path = _upload_path(app, record["id"])
-        if path.is_file():
-            _start(app, record["id"], path)
-
-
-def _upload_path(app: FastAPI, job_id: str) -> Path:
-    folder: Path = app.state.region_import_dir
-    return folder / f"{job_id}.csv"
-
-
-def _start(app: FastAPI, job_id: str, path: Path) -> None:
-    async def run() -> None:
-        imports: RegionImports = app.state.region_imports
-        record = await imports.run(job_id, path)
-        if record.get("status") in ("done", "failed"):  # a failed file would fail again: importing it anew uploads it
-            path.unlink(missing_ok=True)
-
-    task = asyncio.create_task(run())
-    app.state.region_tasks.add(task)
-    task.add_done_callback(app.state.region_tasks.discard)
-
-
-def _directory(request: Request) -> RegionDirectory:
-    directory: RegionDirectory = request.app.state.regions
-    return directory
+    app.include_router(imports_router, max_body_size=settings.regions_upload_mb << 20)
 
 
 @router.get("/regions", response_model=list[Place], summary="Names of region codes")
 async def region_names(
-    request: Request, user: Staff, code: Annotated[list[Code], Query(min_length=1, max_length=500)]
+    user: Staff, regions: Regions, code: Annotated[list[Code], Query(min_length=1, max_length=500)]
 ) -> list[Place]:
     """How each code is shown (a village: "新华乡 · 新华村") and its full name; an unknown code is shown as itself.
     Place names are public reference data: any signed-in member of staff may look any code up."""
-    return await _directory(request).describe(code)
+    return await regions.describe(code)
 
 
 @router.get("/regions/suggest", response_model=list[Place], summary="Regions whose name starts with what was typed")
 async def suggest_regions(
-    request: Request,
     user: Staff,
+    regions: Regions,
     q: Annotated[str, Query(min_length=1, max_length=40, description="a name's start, its pinyin initials, or digits")],
-    within: Annotated[Code | None, Query(description="only under this prefix (inside your jurisdiction)")] = None,
+    within: ScopedWithin,
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> list[Place]:
     """Regions inside your jurisdiction (and `within`) matching by name prefix, pinyin initials or code prefix;
     higher levels first."""
-    return await _directory(request).suggest(q, user.narrow(within), limit)
+    return await regions.suggest(q, within, limit)
 
 
 @imports_router.post("/regions/import", response_model=ImportJob, status_code=202, summary="Import region names")
-async def import_names(request: Request, file: UploadFile, admin: Admin) -> dict[str, Any]:
+async def import_names(file: UploadFile, admin: Admin, runs: RegionImportJobs, audit: Audit) -> dict[str, Any]:
     """A CSV of `code,name` (UTF-8, optional header): townships (9 digits), villages (12) and county overrides (6),
     inside your jurisdiction. The same file again resumes an unfinished import (or runs a finished one again)."""
-    folder: Path = request.app.state.region_import_dir
+    folder = runs.folder
     folder.mkdir(parents=True, exist_ok=True)
     partial = folder / f"{uuid.uuid4().hex}.part"
     digest = hashlib.sha256(f"{admin.region_code}\n".encode())
@@ -129,31 +88,21 @@ async def import_names(request: Request, file: UploadFile, admin: Admin) -> dict
         if refusal is not None:
             raise HTTPException(422, [{"loc": ["body", "file"], "msg": refusal, "type": "not_code_name_csv"}])
         job_id = digest.hexdigest()
-        path = _upload_path(request.app, job_id)
+        path = runs.upload_path(job_id)
         partial.replace(path)
     finally:
         partial.unlink(missing_ok=True)
-    imports: RegionImports = request.app.state.region_imports
     name = Path(file.filename or "regions.csv").name[:200]
-    record = await imports.open(job_id, file=name, jurisdiction=admin.region_code, by=admin.username)
-    _start(request.app, job_id, path)
-    audit: AuditTrail = request.app.state.audit
+    record = await runs.jobs.open(job_id, file=name, jurisdiction=admin.region_code, by=admin.username)
+    runs.start(job_id, path)
     await audit.record(admin.username, "regions.import", f"regions-job:{job_id}", region=admin.region_code, file=name)
     return record
 
 
-async def _job(request: Request, admin: Admin, job_id: str) -> dict[str, Any]:
-    imports: RegionImports = request.app.state.region_imports
-    record = await imports.job(job_id)
-    if record is None or not admin.covers(record.get("jurisdiction", "")):
-        raise HTTPException(404, f"no region import {job_id}")
-    return record
-
-
 @router.get("/regions/import/{job_id}", response_model=ImportJob, summary="A names import's progress and counts")
-async def import_status(request: Request, job_id: JobId, admin: Admin) -> dict[str, Any]:
+async def import_status(record: ScopedImportJob, admin: Admin) -> dict[str, Any]:
     """queued, running, done, or failed with the reason (an import of your jurisdiction or a narrower one)."""
-    return await _job(request, admin, job_id)
+    return record
 
 
 @router.get(
@@ -162,14 +111,12 @@ async def import_status(request: Request, job_id: JobId, admin: Admin) -> dict[s
     response_class=Response,
     responses={200: {"content": {"text/csv": {"example": "line,code,reason\r\n3,53232510100,code: 11 digits…\r\n"}}}},
 )
-async def import_rejects(request: Request, job_id: JobId, admin: Admin) -> Response:
+async def import_rejects(record: ScopedImportJob, admin: Admin, runs: RegionImportJobs) -> Response:
     """Every refused row in file order, with its line and why."""
-    record = await _job(request, admin, job_id)
-    imports: RegionImports = request.app.state.region_imports
     out = io.StringIO()
     writer = spreadsheet_writer(out)
     writer.writerow(["line", "code", "reason"])
-    listed = await imports.rejects(job_id)
+    listed = await runs.jobs.rejects(record["id"])
     writer.writerows([r["line"], r["code"], r["reason"]] for r in listed)
     if record["rejected"] > len(listed):
         note = f"{record['rejected'] - len(listed)} more rows were refused: the report lists the first {len(listed)}"

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, datetime
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from services.alerts.store import AlertStore
 from services.alerts.tally import Tally
+from services.api.dependencies import Alerts
 from services.api.permissions import Staff
+from services.api.scoped import ScopedRegion
 from services.common.risk_types import RISK_TYPES
 
 router = APIRouter(tags=["stats"])
@@ -97,13 +97,7 @@ def board(prefix: str, now: datetime, tallies: list[Tally]) -> Stats:
 
 
 @router.get("/stats", response_model=Stats, summary="The 动态清零 board: open and overdue counts")
-async def stats(
-    request: Request,
-    user: Staff,
-    region_code: Annotated[str | None, Query(pattern=r"^\d{2,12}$", examples=["532328"])] = None,
-) -> Stats:
+async def stats(user: Staff, prefix: ScopedRegion, store: Alerts) -> Stats:
     """Open and overdue alerts by level, status and township, inside your jurisdiction only (read from counters)."""
-    prefix = user.narrow(region_code)
     now = datetime.now(UTC)
-    store: AlertStore = request.app.state.alerts
     return board(prefix, now, await store.tallies(prefix, now))

@@ -7,18 +7,16 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from services.alerts.models import Alert, Status
 from services.alerts.search import AlertFilter
-from services.alerts.store import AlertStore
 from services.api.alert_changes import etag
-from services.api.audit import AuditTrail
+from services.api.dependencies import Alerts, Audit, Policies, Regions
 from services.api.permissions import Caseworker
-from services.common.policy import PolicyBook
+from services.api.scoped import ScopedAlert, ScopedHousehold
 from services.common.risk_types import MeasureType, RiskType
-from services.regions.directory import RegionDirectory
 
 router = APIRouter()
 # Alerts are stored as their JSON with `id`, `household_id` and `region_code` first (the model's field order).
@@ -49,26 +47,6 @@ class AlertPage(BaseModel):
     total: int
     offset: int
     limit: int
-
-
-async def _alerts(request: Request) -> AlertStore:  # async: FastAPI runs plain functions in a thread pool
-    store: AlertStore = request.app.state.alerts
-    return store
-
-
-async def _audit(request: Request) -> AuditTrail:
-    trail: AuditTrail = request.app.state.audit
-    return trail
-
-
-async def _regions(request: Request) -> RegionDirectory:
-    directory: RegionDirectory = request.app.state.regions
-    return directory
-
-
-Alerts = Annotated[AlertStore, Depends(_alerts)]
-Audit = Annotated[AuditTrail, Depends(_audit)]
-Regions = Annotated[RegionDirectory, Depends(_regions)]
 
 
 def region_of(stored: str) -> str:
@@ -116,35 +94,24 @@ async def list_alerts(
 
 @router.get("/alerts/{alert_id}", response_model=AlertDetail, tags=["alerts"], summary="One alert")
 async def get_alert(
-    alert_id: str,
-    user: Caseworker,
-    alerts: Alerts,
-    audit: Audit,
-    regions: Regions,
-    request: Request,
-    response: Response,
+    alert: ScopedAlert, user: Caseworker, audit: Audit, regions: Regions, policies: Policies, response: Response
 ) -> AlertDetail:
     """The alert with its reasons and history, its region's name and the measures that answer its risk types; the
     ETag names its version (send it as If-Match); the read is audited; 404 for an alert outside your jurisdiction,
     as for an unknown one."""
-    alert = await alerts.get(alert_id)
-    if alert is None or not user.covers(alert.region_code):
-        raise HTTPException(404, f"no alert {alert_id}")
-    await audit.record(user.username, "alert.read", alert_id, region=alert.region_code)
+    await audit.record(user.username, "alert.read", alert.id, region=alert.region_code)
     response.headers["ETag"] = etag(alert)
     names = await regions.names_of([alert.region_code])
-    policies: PolicyBook = request.app.state.policies
     answers = policies.for_region(alert.region_code, datetime.now(UTC).year).values.risk_type_measures
     matching = {risk_type: list(answers[risk_type]) for risk_type in alert.risk_types}
     return AlertDetail(**dict(alert), region_name=names[alert.region_code], matching_measures=matching)
 
 
 @router.get("/households/{household_id}", tags=["households"], summary="A household's figures and timeline")
-async def get_household(household_id: str, user: Caseworker, alerts: Alerts, audit: Audit) -> dict[str, Any]:
+async def get_household(
+    household_id: str, household: ScopedHousehold, user: Caseworker, alerts: Alerts, audit: Audit
+) -> dict[str, Any]:
     """Current figures, timeline of scores, and the latest alert; the read is audited; 404 outside your jurisdiction."""
-    household = await alerts.household(household_id)
-    if household is None or not user.covers(household["region_code"]):
-        raise HTTPException(404, f"no household {household_id} has been scored")
     latest = await alerts.latest_for_household(household_id)
     household["alerts"] = [latest.model_dump(mode="json")] if latest else []
     await audit.record(user.username, "household.read", household_id, region=household["region_code"])

@@ -179,12 +179,22 @@ class IngestSettings(_Base, RedisSettings, _ImportFolders, ImportLimits, IngestA
         return {key: grant.source_prefix for key, grant in self.grants().items()}
 
 
-class ScoringSettings(_Base):
+class ModelRegistrySettings(BaseSettings):
+    """Where the registered model versions are, for scoring, the API's model routes and the jobs alike."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    model_dir: Path = REPO_ROOT / "state" / "models"
+    evaluation_upload_mb: int = Field(
+        default=128, ge=1, description="largest events or labels file an evaluation takes"
+    )
+
+
+class ScoringSettings(_Base, ModelRegistrySettings):
     """Scoring: the faust worker keeping household state and applying policy rules."""
 
     scoring_app_id: str = "shouwang-scoring"
     scoring_data_dir: Path = REPO_ROOT / "state" / "scoring"
-    model_dir: Path = REPO_ROOT / "state" / "models"
     scoring_batch_events: int = Field(default=2000, ge=1, description="most events scored together in one batch")
     scoring_commit_seconds: float = Field(
         default=2.8, gt=0, description="how often the worker commits the offsets of the events it has scored"
@@ -208,9 +218,6 @@ class ScoringSettings(_Base):
         default=True,
         description="a table partition the worker holds nothing of is read whole in large fetches before faust's "
         "recovery (which then reads only what was written since); false: faust's record-by-record recovery alone",
-    )
-    evaluation_upload_mb: int = Field(
-        default=128, ge=1, description="largest events or labels file an evaluation takes"
     )
 
 
@@ -249,7 +256,16 @@ class PasswordSettings(BaseSettings):
     )
 
 
-class ApiSettings(_Base, RedisSettings, _ChangeLog, _WebhookHosts, PasswordSettings, _EvaluationFolder, ProxySettings):
+class ApiSettings(
+    _Base,
+    RedisSettings,
+    _ChangeLog,
+    _WebhookHosts,
+    PasswordSettings,
+    _EvaluationFolder,
+    ProxySettings,
+    ModelRegistrySettings,
+):
     """API and web console for staff."""
 
     api_port: int = 8000

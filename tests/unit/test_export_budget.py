@@ -2,7 +2,7 @@
 
 import asyncio
 
-from services.api.ledger import ExportBudget
+from services.api.export_budget import ExportBudget
 
 
 class Clock:

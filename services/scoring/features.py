@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from itertools import repeat
 
 import numpy as np
@@ -54,8 +55,8 @@ def _hospital_stays(state: HouseholdState, first: str) -> float:
     return float(sum(1 for bill in state.medical.values() if bill.date[:7] >= first and bill.figures.get("inpatient")))
 
 
-def household_features(state: HouseholdState, policy: Policy, known: Standing | None = None) -> dict[str, float] | None:
-    """The feature vector of a registered household at its latest event; None before registration."""
+def feature_values(state: HouseholdState, policy: Policy, known: Standing | None = None) -> tuple[float, ...] | None:
+    """The features of a registered household at its latest event, in `FEATURES` order; None before registration."""
     found, profile, end_month = known or standing(state, policy), state.profile, state.latest_month
     if found is None or profile is None or end_month is None:
         return None
@@ -69,30 +70,50 @@ def household_features(state: HouseholdState, policy: Policy, known: Standing | 
             if disaster.date[:7] >= first:
                 shocks, losses = shocks + 1, losses + float(disaster.figures.get("economic_loss", 0))
     before = _year_before(found, end_month, profile.annual_net_income / 12)
-    return {
-        "income_to_line": figures.per_capita_income / line,
-        "after_rigid_to_line": (figures.per_capita_after_rigid_spending or 0.0) / line,
-        "income_trend_3m": _trend(found.reported, end_month),
-        "months_reported": float(figures.months_reported),
-        "medical_to_line": figures.medical_out_of_pocket_12m / (line * members),
-        "labour_share": profile.labourers / members,
-        "disabled_share": profile.disabled_members / members,
-        "chronic_share": profile.chronic_ill_members / members,
-        "students": float(profile.students),
-        "members": float(members),
-        "disaster_loss_to_income": losses / figures.income_12m if figures.income_12m > 0 else 0.0,
-        "house_or_water_unsafe": float(not (profile.housing_safe and profile.water_safe)),
-        "applications_12m": float(sum(1 for h in state.applications.values() if h.date[:7] >= first)),
-        "exited_household": float(profile.category == "poverty_exited"),
-        "year_before_to_line": before / members / line,
-        "income_change_12m": (figures.income_12m - before) / before if before > 0 else 0.0,
-        "dependants_per_labourer": (members - profile.labourers) / max(profile.labourers, 1),
-        "inpatient_12m": _hospital_stays(state, first),
-        "shocks_12m": shocks,
-        "shocks_24m": shocks_24m,
-    }
+    income_12m = figures.income_12m
+    return (
+        figures.per_capita_income / line,
+        (figures.per_capita_after_rigid_spending or 0.0) / line,
+        _trend(found.reported, end_month),
+        float(figures.months_reported),
+        figures.medical_out_of_pocket_12m / (line * members),
+        profile.labourers / members,
+        profile.disabled_members / members,
+        profile.chronic_ill_members / members,
+        float(profile.students),
+        float(members),
+        losses / income_12m if income_12m > 0 else 0.0,
+        float(not (profile.housing_safe and profile.water_safe)),
+        float(sum(1 for h in state.applications.values() if h.date[:7] >= first)),
+        float(profile.category == "poverty_exited"),
+        before / members / line,
+        (income_12m - before) / before if before > 0 else 0.0,
+        (members - profile.labourers) / max(profile.labourers, 1),
+        _hospital_stays(state, first),
+        shocks,
+        shocks_24m,
+    )
+
+
+def household_features(state: HouseholdState, policy: Policy, known: Standing | None = None) -> dict[str, float] | None:
+    """The feature vector of a registered household at its latest event, by name; None before registration."""
+    values = feature_values(state, policy, known)
+    return None if values is None else dict(zip(FEATURES, values, strict=True))
 
 
 def feature_matrix(rows: list[dict[str, float]], names: Sequence[str] = FEATURES) -> np.ndarray:
     """Feature vectors as a matrix with columns `names` (a model's own order; default every feature)."""
     return np.array([[row[name] for name in names] for row in rows], dtype=np.float64).reshape(-1, len(names))
+
+
+def values_matrix(rows: list[tuple[float, ...]], names: Sequence[str] = FEATURES) -> np.ndarray:
+    """`feature_values` rows as a matrix with columns `names` (a model's own order; default every feature)."""
+    matrix = np.array(rows, dtype=np.float64).reshape(-1, len(FEATURES))
+    columns = _columns(tuple(names))
+    return matrix if columns is None else matrix[:, columns]
+
+
+@lru_cache(maxsize=64)
+def _columns(names: tuple[str, ...]) -> list[int] | None:
+    """Where each of `names` sits in `FEATURES`; None when they are `FEATURES` itself."""
+    return None if names == FEATURES else [FEATURES.index(name) for name in names]

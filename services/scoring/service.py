@@ -17,7 +17,7 @@ from services.common.scores import Level
 from services.scoring import monitoring
 from services.scoring.causes import with_model_causes
 from services.scoring.facts import Fact, fact_of
-from services.scoring.features import FEATURE_WORDS, feature_matrix, household_features
+from services.scoring.features import FEATURE_WORDS, feature_values, values_matrix
 from services.scoring.levels import decide_level
 from services.scoring.metrics import ASSESSED, MODEL_SECONDS
 from services.scoring.model import RiskModel
@@ -59,7 +59,7 @@ class _Assessed:
     change: Changed
     policy: Policy
     rules: Assessment
-    features: dict[str, float] | None
+    features: tuple[float, ...] | None  # in `FEATURES` order
 
 
 def _with_model_risk(
@@ -88,7 +88,7 @@ def _with_model_risk(
 
 def _matrix(assessed: list[_Assessed], names: list[str]) -> tuple[list[int], np.ndarray]:
     rows = [i for i, a in enumerate(assessed) if a.features is not None]
-    return rows, feature_matrix([features for a in assessed if (features := a.features) is not None], names)
+    return rows, values_matrix([features for a in assessed if (features := a.features) is not None], names)
 
 
 def _score(
@@ -122,7 +122,7 @@ def _score(
 def _shadows(emitted: list[tuple[_Assessed, ScoreRecord]], candidate: RiskModel) -> list[ShadowRecord]:
     """The candidate's level and probability for each household the active model just scored."""
     usable = [(a, s) for a, s in emitted if a.features is not None]
-    matrix = feature_matrix([f for a, _ in usable if (f := a.features) is not None], candidate.manifest.features)
+    matrix = values_matrix([f for a, _ in usable if (f := a.features) is not None], candidate.manifest.features)
     started = time.perf_counter()
     probabilities = candidate.probabilities(matrix)
     MODEL_SECONDS.labels("shadow").inc(time.perf_counter() - started)
@@ -166,7 +166,7 @@ def score_changed(
         rules = assess(change.state, policy, found)
         if rules is None:
             continue
-        features = household_features(change.state, policy, found) if model or shadow else None
+        features = feature_values(change.state, policy, found) if model or shadow else None
         assessed.append(_Assessed(change, policy, rules, features))
         positions.append(position)
     ASSESSED.inc(len(assessed))

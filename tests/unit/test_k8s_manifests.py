@@ -30,6 +30,7 @@ from pydantic_settings import BaseSettings
 from services.common import kafka_acls
 from services.common.settings import AlertsSettings, ApiSettings, IngestSettings, JobsSettings, ScoringSettings
 from services.common.topics import Replication, topic_specs
+from services.scoring.app import create_app
 
 K8S = Path(__file__).resolve().parents[2] / "deploy" / "k8s"
 KUBERNETES_VERSIONS = ("1.31", "1.37")  # the oldest and newest minor releases the manifests are checked against
@@ -202,16 +203,15 @@ def test_household_keyed_topics_have_at_least_six_partitions():
 
 
 def test_scoring_tables_and_assignor_have_their_topics_made_by_strimzi_too():
-    from services.scoring.app import app, households, unmatched_people
-
-    for table in (households, unmatched_people):
+    scoring = create_app(ScoringSettings())
+    for table in (scoring.households, scoring.unmatched_people):
         topic = TOPICS[table.changelog_topic.get_topic_name()]["spec"]
         assert topic["partitions"] == int(SETTINGS_ENV["KAFKA_PARTITIONS"])
         assert topic["config"] == {
             "cleanup.policy": "compact",
             "min.insync.replicas": SETTINGS_ENV["KAFKA_MIN_INSYNC_REPLICAS"],
         }
-    assert f"{app.conf.id}-__assignor-__leader" in TOPICS
+    assert f"{scoring.app.conf.id}-__assignor-__leader" in TOPICS
 
 
 def test_scoring_workers_are_no_more_than_the_partitions_they_share():

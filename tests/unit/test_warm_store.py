@@ -6,10 +6,9 @@ import asyncio
 from types import SimpleNamespace
 from typing import Any
 
-import faust
 from faust.types import TP
 
-from services.scoring.store import SCHEME, WarmMemoryStore, install
+from services.scoring.faust_adapter import WarmMemoryStore, corrected_app, warm_store, warm_table
 
 CHANGELOG = "app-households-changelog"
 
@@ -21,12 +20,8 @@ def record(partition: int, offset: int, key: str, value: bytes | None) -> Any:
 
 
 def store() -> WarmMemoryStore:
-    install()
-    app = faust.App("warm-store-test", store=f"{SCHEME}://")
-    table = app.Table("households", key_type=str, value_type=bytes)
-    made = table.data
-    assert isinstance(made, WarmMemoryStore)
-    return made
+    app = corrected_app("warm-store-test")
+    return warm_store(warm_table(app, "households", None, key_type=str, value_type=bytes))
 
 
 def identity(value: Any) -> Any:

@@ -205,8 +205,20 @@ class ScoringSettings(_Base, ModelRegistrySettings):
     scoring_session_seconds: float = Field(
         default=6.0,
         ge=6.0,
-        description="a worker not heard from this long is dead and its partitions move (Kafka's least: 6 s; "
-        "heartbeats every 2 s)",
+        description="a worker not heard from this long is dead and its partitions move (Kafka's least: 6 s)",
+    )
+    scoring_heartbeat_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=2.0,
+        description="how often a worker tells the group it lives; a survivor learns of a rebalance at its next one",
+    )
+    scoring_fetch_wait_ms: int = Field(
+        default=200,
+        ge=10,
+        le=1500,
+        description="how long a fetch waits at the broker for new events; the offset lookups of a rebalance's "
+        "table recovery queue behind it (faust's fixed 1,500 ms made each step of a failover wait that long)",
     )
     scoring_standby_replicas: int = Field(
         default=1,

@@ -129,6 +129,7 @@ def create_app(settings: ScoringSettings) -> ScoringApp:
 def _faust_app(settings: ScoringSettings) -> faust.App:
     return faust_adapter.corrected_app(
         settings.scoring_app_id,
+        fetch_wait_ms=settings.scoring_fetch_wait_ms,
         broker=f"kafka://{settings.kafka_bootstrap_servers}",
         broker_credentials=faust_credentials(settings),  # its own principal: SCRAM-SHA-512 (TLS with KAFKA_SSL_CAFILE)
         table_standby_replicas=settings.scoring_standby_replicas,  # with one worker alone there is none
@@ -145,7 +146,7 @@ def _faust_app(settings: ScoringSettings) -> faust.App:
         broker_max_poll_records=settings.scoring_batch_events,  # a fetch is a scoring batch (deliver_in_batches)
         broker_commit_interval=settings.scoring_commit_seconds,
         broker_session_timeout=settings.scoring_session_seconds,  # a killed worker's partitions move on within seconds
-        broker_heartbeat_interval=2.0,
+        broker_heartbeat_interval=settings.scoring_heartbeat_seconds,
     )
 
 

@@ -48,6 +48,8 @@ SIGNATURES = {
     aiokafka.Consumer.seek_wait: ["self", "partitions"],
     aiokafka.Consumer.highwater: ["self", "tp"],
     aiokafka.Producer._ensure_producer: ["self"],
+    aiokafka.Consumer._new_consumer_thread: ["self"],
+    aiokafka.AIOKafkaConsumerThread._create_worker_consumer: ["self", "transport"],
     memory.Store.__post_init__: ["self"],
     memory.Store.apply_changelog_batch: ["self", "batch", "to_key", "to_value"],
     memory.Store.on_rebalance: ["self", "assigned", "revoked", "newly_assigned", "generation_id"],
@@ -96,6 +98,7 @@ def test_a_corrected_app_s_consumer_tables_and_producer_have_the_private_attribu
     store = faust_adapter.warm_store(table)
     assert isinstance(store._key_partition, dict) and isinstance(store.data, dict)
     assert callable(app.producer._ensure_producer)
+    assert isinstance(made._thread, faust_adapter.ConsumerThread)
 
 
 def test_a_corrected_app_leaves_faust_s_own_transport_and_stores_as_they_are():

@@ -14,15 +14,14 @@ from services.alerts.store import AlertStore
 from services.alerts.subscriptions import SubscriptionStore
 from services.alerts.watch import DeadlineWatch
 from services.alerts.webhooks import WebhookJobs
-from services.common import topics
+from services.common import job_queues, topics
 from services.common.heap import settle_heap
+from services.common.job_queues import job_queue
 from services.common.logs import configure_logging
 from services.common.policy import PolicyBook
 from services.common.probes import redis_reachable, serve_probes
 from services.common.redis_connections import redis_client
 from services.common.settings import AlertsSettings
-from services.jobs import queues
-from services.jobs.queues import job_queue
 from services.regions.directory import RegionDirectory
 
 
@@ -36,7 +35,7 @@ async def main() -> None:
     redis = redis_client(settings.redis_url, decode_responses=True)
     store = AlertStore(redis, settings.alerts_score_ids_kept)
     webhooks = WebhookJobs(
-        job_queue(settings.redis_url, queues.WEBHOOKS),
+        job_queue(settings.redis_url, job_queues.WEBHOOKS),
         settings.webhook_max_attempts,
         settings.webhook_backoff,
         settings.webhook_backoff_max,

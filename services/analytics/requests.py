@@ -63,3 +63,9 @@ class TrainRequest(BaseModel):
         return Options(tuple(self.kinds), tuple(self.C), self.max_iter, self.learning_rate,
                        tuple(self.max_leaf_nodes), self.min_samples_leaf, self.l2_regularization,
                        features=tuple(self.features))  # fmt: skip
+
+
+def training_version(job_id: str, request: TrainRequest) -> str:
+    """The version a training job registers: the one asked for, else one named after the job (so a rerun of the
+    job after its worker died registers the same version, once)."""
+    return request.version or f"trained-{job_id}"

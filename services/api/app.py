@@ -13,7 +13,6 @@ from services.alerts.changes import ChangeLog
 from services.alerts.store import AlertStore
 from services.alerts.subscriptions import SecretBox, SubscriptionStore
 from services.alerts.targets import allowed_hosts
-from services.analytics.training_jobs import TrainingJobs
 from services.api import (
     account_rights,
     accounts,
@@ -39,21 +38,18 @@ from services.api.dependencies import ApiServices, provide
 from services.api.export_budget import ExportBudget
 from services.api.passwords import PasswordPolicy
 from services.api.redis_memory import watch_redis_memory
-from services.api.region_import_runs import RegionImportRuns
 from services.api.request_metrics import RequestSeconds
 from services.api.throttle import LoginThrottle
 from services.api.users import ADMIN_USERNAME, PASSWORD_MAX, PasswordWork, UserStore
 from services.api.views import router
 from services.common import topics
+from services.common.job_records import Jobs
 from services.common.logs import configure_logging
 from services.common.policy import PolicyBook
 from services.common.probes import redis_reachable
 from services.common.redis_connections import redis_client
 from services.common.settings import ApiSettings
 from services.common.web import add_operational_routes
-from services.jobs import queues
-from services.jobs.evaluations import EvaluationJobs
-from services.jobs.queues import job_queue
 from services.regions.directory import RegionDirectory
 from services.regions.importer import RegionImports
 
@@ -70,7 +66,7 @@ def build_services(settings: ApiSettings, redis: Redis) -> ApiServices:
         settings,
     )
     webhook_key = settings.webhook_secret_key.get_secret_value() if settings.webhook_secret_key else None
-    region_jobs = RegionImports(redis, settings.regions_rejects_kept, settings.regions_import_max_rows)
+    jobs = Jobs(redis, settings.redis_url, settings.jobs_heartbeat_seconds)
     return ApiServices(
         settings=settings,
         redis=redis,
@@ -91,17 +87,11 @@ def build_services(settings: ApiSettings, redis: Redis) -> ApiServices:
         policies=PolicyBook.load(settings.policy_dir),
         subscriptions=SubscriptionStore(redis, SecretBox(webhook_key)),
         webhook_hosts=allowed_hosts(settings.webhook_allowed_hosts),
-        trainings=TrainingJobs(redis, job_queue(settings.redis_url, queues.TRAINING), settings.jobs_heartbeat_seconds),
-        evaluations=EvaluationJobs(
-            redis,
-            job_queue(settings.redis_url, queues.EVALUATIONS),
-            settings.jobs_heartbeat_seconds,
-            settings.evaluation_dir,
-        ),  # fmt: skip
+        jobs=jobs,
         ledger_budget=ExportBudget(settings.ledger_concurrency, settings.ledger_rows_per_second),
         feed=ChangeFeed(redis, settings.redis_url, users, settings.stream_queue),
         regions=RegionDirectory(redis, settings.regions_cache_codes),
-        region_imports=RegionImportRuns(region_jobs, settings.regions_import_dir, settings.regions_upload_mb << 20),
+        names_imports=RegionImports(jobs.store),
     )
 
 
@@ -127,10 +117,8 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
         await services.changes.start()
         reader = asyncio.create_task(services.feed.run())
         memory = asyncio.create_task(watch_redis_memory(redis, settings))
-        await services.region_imports.resume()
         yield
         memory.cancel()
-        await services.region_imports.stop()  # an import stopped here resumes at the next start
         reader.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await reader

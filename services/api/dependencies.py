@@ -14,19 +14,18 @@ from redis.asyncio import Redis
 from services.alerts.changes import ChangeLog
 from services.alerts.store import AlertStore
 from services.alerts.subscriptions import SubscriptionStore
-from services.analytics.training_jobs import TrainingJobs
 from services.api.audit import AuditTrail
 from services.api.auth import RefreshTokens, TokenIssuer
 from services.api.change_feed import ChangeFeed
 from services.api.export_budget import ExportBudget
 from services.api.passwords import PasswordPolicy
-from services.api.region_import_runs import RegionImportRuns
 from services.api.throttle import LoginThrottle
 from services.api.users import User, UserStore
+from services.common.job_records import Jobs
 from services.common.policy import PolicyBook
 from services.common.settings import ApiSettings
-from services.jobs.evaluations import EvaluationJobs
 from services.regions.directory import RegionDirectory
+from services.regions.importer import RegionImports
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/auth/token")
 _optional_bearer = OAuth2PasswordBearer(tokenUrl="/auth/token", auto_error=False)
@@ -50,12 +49,11 @@ class ApiServices:
     policies: PolicyBook
     subscriptions: SubscriptionStore
     webhook_hosts: frozenset[str]
-    trainings: TrainingJobs
-    evaluations: EvaluationJobs
+    jobs: Jobs
     ledger_budget: ExportBudget
     feed: ChangeFeed
     regions: RegionDirectory
-    region_imports: RegionImportRuns
+    names_imports: RegionImports
 
 
 def provide(app: FastAPI, services: ApiServices) -> None:
@@ -106,8 +104,8 @@ async def _subscriptions(request: Request) -> SubscriptionStore:
     return services_of(request.app).subscriptions
 
 
-async def _region_imports(request: Request) -> RegionImportRuns:
-    return services_of(request.app).region_imports
+async def _names_imports(request: Request) -> RegionImports:
+    return services_of(request.app).names_imports
 
 
 async def _refresh(request: Request) -> RefreshTokens:
@@ -130,12 +128,8 @@ async def _policies(request: Request) -> PolicyBook:
     return services_of(request.app).policies
 
 
-async def _trainings(request: Request) -> TrainingJobs:
-    return services_of(request.app).trainings
-
-
-async def _evaluations(request: Request) -> EvaluationJobs:
-    return services_of(request.app).evaluations
+async def _jobs(request: Request) -> Jobs:
+    return services_of(request.app).jobs
 
 
 async def _ledger_budget(request: Request) -> ExportBudget:
@@ -155,14 +149,13 @@ Alerts = Annotated[AlertStore, Depends(_alerts)]
 Audit = Annotated[AuditTrail, Depends(_audit)]
 Regions = Annotated[RegionDirectory, Depends(_regions)]
 Subscriptions = Annotated[SubscriptionStore, Depends(_subscriptions)]
-RegionImportJobs = Annotated[RegionImportRuns, Depends(_region_imports)]
+NamesImports = Annotated[RegionImports, Depends(_names_imports)]
 Refresh = Annotated[RefreshTokens, Depends(_refresh)]
 Throttle = Annotated[LoginThrottle, Depends(_throttle)]
 PasswordRules = Annotated[PasswordPolicy, Depends(_password_policy)]
 Changes = Annotated[ChangeLog, Depends(_changes)]
 Policies = Annotated[PolicyBook, Depends(_policies)]
-Trainings = Annotated[TrainingJobs, Depends(_trainings)]
-Evaluations = Annotated[EvaluationJobs, Depends(_evaluations)]
+BackgroundJobs = Annotated[Jobs, Depends(_jobs)]
 LedgerBudget = Annotated[ExportBudget, Depends(_ledger_budget)]
 Feed = Annotated[ChangeFeed, Depends(_feed)]
 

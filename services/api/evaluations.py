@@ -1,12 +1,13 @@
 """Analysts evaluate a registered version on a later period: uploaded events and labels, scored as the stream would,
-in the jobs process (services/jobs/evaluations.py): the API only streams the files to EVALUATION_DIR, queues the job
-and waits up to EVALUATION_WAIT_SECONDS for it (then answers 202 with the job to poll)."""
+in the jobs process (services/jobs/evaluations.py): the API only streams the files to EVALUATION_DIR/{job}, records
+and queues the job and waits up to EVALUATION_WAIT_SECONDS for it (then answers 202 with the job to poll)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import re
+import secrets
 import shutil
 import time
 from datetime import UTC, datetime
@@ -16,10 +17,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, File, Form, HTTPException, UploadFile
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from services.api.dependencies import Audit, Evaluations, Settings
+from services.api.dependencies import Audit, BackgroundJobs, Settings
 from services.api.model_registry import audit_model
 from services.api.permissions import Analyst
 from services.common.errors import errors
+from services.common.job_queues import MODEL_EVALUATION
+from services.common.job_views import evaluation_view
 from services.common.settings import ApiSettings
 
 router = APIRouter(prefix="/models", tags=["models"])
@@ -62,7 +65,7 @@ async def evaluate(
     version: str,
     user: Analyst,
     settings: Settings,
-    jobs: Evaluations,
+    jobs: BackgroundJobs,
     audit: Audit,
     events: Annotated[UploadFile, File(description="JSONL of CloudEvents or canonical messages")],
     labels: Annotated[UploadFile, File(description="labels: CSV household_id,as_of,outcome[,risk_type] or JSONL")],
@@ -83,10 +86,10 @@ async def evaluate(
     name = f"{'at' if at else 'from'}-{first}-{datetime.now(UTC):%Y%m%dT%H%M%S}"
     if not _NAME.fullmatch(name):
         raise HTTPException(422, "at / test_from: dates are YYYY-MM-DD")
-    if await jobs.open_count(user.username) >= settings.evaluations_per_analyst:
+    if await jobs.store.open_count(MODEL_EVALUATION, user.username) >= settings.evaluations_per_analyst:
         raise HTTPException(429, "you have evaluations queued or running: wait for them", {"Retry-After": "30"})
-    job_id = jobs.new_id()
-    files = jobs.folder(job_id)
+    job_id = secrets.token_hex(8)
+    files = settings.evaluation_dir / job_id
     files.mkdir(parents=True)
     labels_file = f"labels{Path(labels.filename or '.csv').suffix.lower()[:8]}"
     try:
@@ -97,23 +100,24 @@ async def evaluate(
         raise
     wanted = {"version": version, "evaluation": name, "at": at, "test_from": test_from, "max_rejects": max_rejects,
               "labels_file": labels_file}  # fmt: skip
-    record = await jobs.start(job_id, user.username, wanted)
+    record = evaluation_view(await jobs.submit(MODEL_EVALUATION, job_id, by=user.username, request=wanted))
     await audit_model(audit, user, "model.evaluation_queued", version, job=job_id, evaluation=name)
     longest = settings.evaluation_wait_seconds
     deadline = time.monotonic() + min(wait, longest)
     while record["status"] in ("queued", "running") and time.monotonic() < deadline:
         await asyncio.sleep(_POLL_SECONDS)
-        record = await jobs.record(job_id) or record
+        found = await jobs.store.get(MODEL_EVALUATION, job_id)
+        record = evaluation_view(found) if found is not None else record
     return _answer(record)
 
 
 @router.get("/{version}/evaluations/jobs/{job}")
-async def evaluation_job(version: str, job: str, user: Analyst, jobs: Evaluations) -> dict[str, Any]:
+async def evaluation_job(version: str, job: str, user: Analyst, jobs: BackgroundJobs) -> dict[str, Any]:
     """An evaluation job: queued, running, done (with `summary`) or failed (with `error`)."""
-    record = await jobs.record(job) if re.fullmatch(r"[0-9a-f]{16}", job) else None
-    if record is None or record.get("version") != version:
+    record = await jobs.store.get(MODEL_EVALUATION, job) if re.fullmatch(r"[0-9a-f]{16}", job) else None
+    if record is None or record.request.get("version") != version:
         raise HTTPException(404, f"no evaluation job {job} of {version}")
-    return record
+    return evaluation_view(record)
 
 
 @router.get("/{version}/evaluations")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,19 +12,22 @@ from typing import Any
 from fastapi import APIRouter, HTTPException
 
 from services.analytics import registry
-from services.analytics.requests import TrainRequest
+from services.analytics.requests import TrainRequest, training_version
 from services.analytics.shadow import live_report
 from services.api.audit import AuditTrail
-from services.api.dependencies import Audit, Settings, Trainings
+from services.api.dependencies import Audit, BackgroundJobs, Settings
 from services.api.permissions import Analyst, NationalAnalyst
 from services.api.scoped import ScopedModelRegion
 from services.api.users import User
 from services.common.errors import errors
+from services.common.job_queues import MODEL_TRAINING
+from services.common.job_views import training_view
 from services.common.settings import ApiSettings
 from services.regions.catalogue import package_names
 from services.scoring.model import Activation
 
 router = APIRouter(prefix="/models", tags=["models"])
+_VERSIONS = "jobs:training:versions"  # version -> the training job that registers it
 
 
 @router.get("")
@@ -88,7 +92,7 @@ async def rollback(user: NationalAnalyst, settings: Settings, audit: Audit) -> d
 
 @router.post("/train", status_code=202, responses=errors(409))
 async def train(
-    body: TrainRequest, user: NationalAnalyst, trainings: Trainings, settings: Settings, audit: Audit
+    body: TrainRequest, user: NationalAnalyst, jobs: BackgroundJobs, settings: Settings, audit: Audit
 ) -> dict[str, Any]:
     """Queue a training (simulated county by default) for the jobs process; poll `GET /models/train/{job}`.
 
@@ -101,19 +105,22 @@ async def train(
                                  "the API trains on a simulated county with the service's POLICY_DIR")  # fmt: skip
     if body.version and (settings.model_dir / body.version).exists():
         raise HTTPException(409, f"version: {body.version} is registered already")
-    started = await trainings.start(body, user.username)
-    if started is None:
+    job_id = secrets.token_hex(8)
+    version = training_version(job_id, body)
+    if not await jobs.store.redis.hsetnx(_VERSIONS, version, job_id):  # type: ignore[misc]
         raise HTTPException(409, f"version: another training job registers {body.version}")
-    await audit_model(audit, user, "model.training_queued", started["version"], job=started["job"])
+    wanted = body.model_dump(mode="json") | {"version": version}
+    started = training_view(await jobs.submit(MODEL_TRAINING, job_id, by=user.username, request=wanted))
+    await audit_model(audit, user, "model.training_queued", version, job=job_id)
     return started
 
 
 @router.get("/train/{job}")
-async def training_job(job: str, user: Analyst, trainings: Trainings) -> dict[str, Any]:
+async def training_job(job: str, user: Analyst, jobs: BackgroundJobs) -> dict[str, Any]:
     """A training job's status (queued, running, done or failed), and the version it registered."""
-    if not re.fullmatch(r"[0-9a-f]{16}", job) or (record := await trainings.record(job)) is None:
+    if not re.fullmatch(r"[0-9a-f]{16}", job) or (record := await jobs.store.get(MODEL_TRAINING, job)) is None:
         raise HTTPException(404, f"no training job {job}")
-    return record
+    return training_view(record)
 
 
 @router.post("/{version}/activate", responses=errors(409))

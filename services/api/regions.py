@@ -12,13 +12,16 @@ from fastapi import APIRouter, FastAPI, HTTPException, Query, UploadFile
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, StringConstraints
 
-from services.api.dependencies import Audit, RegionImportJobs, Regions
+from services.api.dependencies import Audit, BackgroundJobs, NamesImports, Regions, Settings
 from services.api.permissions import Admin, Staff
 from services.api.scoped import ScopedImportJob, ScopedWithin
+from services.common.job_queues import NAMES_IMPORT
+from services.common.job_views import names_import_view
 from services.common.settings import ApiSettings
 from services.common.spreadsheets import spreadsheet_writer
 from services.common.uploads import json_instead_of_file
 from services.regions.directory import Place
+from services.regions.importer import upload_path
 
 router = APIRouter(tags=["regions"])
 imports_router = APIRouter(tags=["regions"])  # its own body limit: REGIONS_UPLOAD_MB
@@ -41,6 +44,7 @@ class ImportJob(BaseModel):
     started_at: str | None = None
     finished_at: str | None = None
     error: str | None = None
+    attempt: int = Field(default=0, description="runs of the job started (a killed run is taken up again)")
 
 
 def install(app: FastAPI, settings: ApiSettings) -> None:
@@ -72,10 +76,13 @@ async def suggest_regions(
 
 
 @imports_router.post("/regions/import", response_model=ImportJob, status_code=202, summary="Import region names")
-async def import_names(file: UploadFile, admin: Admin, runs: RegionImportJobs, audit: Audit) -> dict[str, Any]:
+async def import_names(
+    file: UploadFile, admin: Admin, settings: Settings, names: NamesImports, jobs: BackgroundJobs, audit: Audit
+) -> dict[str, Any]:
     """A CSV of `code,name` (UTF-8, optional header): townships (9 digits), villages (12) and county overrides (6),
-    inside your jurisdiction. The same file again resumes an unfinished import (or runs a finished one again)."""
-    folder = runs.folder
+    inside your jurisdiction, imported by the jobs process. The same file again resumes an unfinished import (or runs
+    a finished one again)."""
+    folder = settings.regions_import_dir
     folder.mkdir(parents=True, exist_ok=True)
     partial = folder / f"{uuid.uuid4().hex}.part"
     digest = hashlib.sha256(f"{admin.region_code}\n".encode())
@@ -88,21 +95,20 @@ async def import_names(file: UploadFile, admin: Admin, runs: RegionImportJobs, a
         if refusal is not None:
             raise HTTPException(422, [{"loc": ["body", "file"], "msg": refusal, "type": "not_code_name_csv"}])
         job_id = digest.hexdigest()
-        path = runs.upload_path(job_id)
-        partial.replace(path)
+        partial.replace(upload_path(folder, job_id))
     finally:
         partial.unlink(missing_ok=True)
     name = Path(file.filename or "regions.csv").name[:200]
-    record = await runs.jobs.open(job_id, file=name, jurisdiction=admin.region_code, by=admin.username)
-    runs.start(job_id, path)
+    record = await names.open(job_id, file=name, jurisdiction=admin.region_code, by=admin.username)
+    await jobs.enqueue(NAMES_IMPORT, job_id)
     await audit.record(admin.username, "regions.import", f"regions-job:{job_id}", region=admin.region_code, file=name)
-    return record
+    return names_import_view(record)
 
 
 @router.get("/regions/import/{job_id}", response_model=ImportJob, summary="A names import's progress and counts")
 async def import_status(record: ScopedImportJob, admin: Admin) -> dict[str, Any]:
     """queued, running, done, or failed with the reason (an import of your jurisdiction or a narrower one)."""
-    return record
+    return names_import_view(record)
 
 
 @router.get(
@@ -111,14 +117,15 @@ async def import_status(record: ScopedImportJob, admin: Admin) -> dict[str, Any]
     response_class=Response,
     responses={200: {"content": {"text/csv": {"example": "line,code,reason\r\n3,53232510100,code: 11 digits…\r\n"}}}},
 )
-async def import_rejects(record: ScopedImportJob, admin: Admin, runs: RegionImportJobs) -> Response:
+async def import_rejects(record: ScopedImportJob, admin: Admin, names: NamesImports) -> Response:
     """Every refused row in file order, with its line and why."""
     out = io.StringIO()
     writer = spreadsheet_writer(out)
     writer.writerow(["line", "code", "reason"])
-    listed = await runs.jobs.rejects(record["id"])
+    listed = await names.rejects(record.id)
     writer.writerows([r["line"], r["code"], r["reason"]] for r in listed)
-    if record["rejected"] > len(listed):
-        note = f"{record['rejected'] - len(listed)} more rows were refused: the report lists the first {len(listed)}"
+    rejected = record.progress.get("rejected", 0)
+    if rejected > len(listed):
+        note = f"{rejected - len(listed)} more rows were refused: the report lists the first {len(listed)}"
         writer.writerow(["", "", f"{note} (REGIONS_REJECTS_KEPT)"])
     return Response(out.getvalue(), media_type="text/csv; charset=utf-8")

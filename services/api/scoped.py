@@ -15,10 +15,12 @@ from fastapi import Depends, HTTPException, Path, Query
 
 from services.alerts.models import Alert
 from services.alerts.subscriptions import NewSubscription, Subscription, SubscriptionStore
-from services.api.dependencies import Alerts, RegionImportJobs, Subscriptions, Users
+from services.api.dependencies import Alerts, BackgroundJobs, Subscriptions, Users
 from services.api.jurisdiction import Caller
 from services.api.permissions import Admin, Analyst, Caseworker, Manager, Staff
 from services.api.users import USERNAME_PATTERN, NewUser, User
+from services.common.job_queues import NAMES_IMPORT
+from services.common.job_records import JobRecord
 
 UsernamePath = Annotated[str, Path(pattern=USERNAME_PATTERN, examples=["li.township"])]
 JobId = Annotated[str, Path(pattern=r"^[0-9a-f]{64}$")]
@@ -147,12 +149,12 @@ AccountsInJurisdiction = Annotated[list[User], Depends(_accounts)]
 """Every account inside the admin's jurisdiction, by username."""
 
 
-async def _import_job(job_id: JobId, admin: Admin, runs: RegionImportJobs) -> dict[str, Any]:
-    record = await runs.jobs.job(job_id)
-    if record is None or not admin.covers(record.get("jurisdiction", "")):
+async def _import_job(job_id: JobId, admin: Admin, jobs: BackgroundJobs) -> JobRecord:
+    record = await jobs.store.get(NAMES_IMPORT, job_id)
+    if record is None or not admin.covers(record.region):
         raise HTTPException(404, f"no region import {job_id}")
     return record
 
 
-ScopedImportJob = Annotated[dict[str, Any], Depends(_import_job)]
+ScopedImportJob = Annotated[JobRecord, Depends(_import_job)]
 """A names import of the admin's jurisdiction or a narrower one: 404 otherwise, as an unknown one."""

@@ -74,6 +74,15 @@ class _EvaluationFolder(BaseSettings):
     )
 
 
+class _RegionUploads(BaseSettings):
+    model_config = SettingsConfigDict(env_file=None, extra="ignore")
+
+    regions_import_dir: Path = Field(
+        default=REPO_ROOT / "state" / "regions",
+        description="uploaded region names files, kept until imported (api writes, jobs read)",
+    )
+
+
 class _ChangeLog(BaseSettings):
     """The alerts' change log, written by the alerts service and the API alike."""
 
@@ -275,6 +284,7 @@ class ApiSettings(
     _WebhookHosts,
     PasswordSettings,
     _EvaluationFolder,
+    _RegionUploads,
     ProxySettings,
     ModelRegistrySettings,
 ):
@@ -307,16 +317,9 @@ class ApiSettings(
     api_auth_max_body_bytes: int = Field(
         default=16384, ge=1, description="largest body on the unauthenticated /auth/* routes (else 413)"
     )
-    regions_import_dir: Path = Field(
-        default=REPO_ROOT / "state" / "regions", description="uploaded region names files, kept until imported"
-    )
     regions_upload_mb: int = Field(default=64, ge=1, description="largest names file POST /regions/import takes")
     regions_cache_codes: int = Field(
         default=100_000, ge=1, description="imported region names an API process keeps in memory"
-    )
-    regions_rejects_kept: int = Field(default=1000, ge=1, description="refused rows a names import lists")
-    regions_import_max_rows: int = Field(
-        default=1_000_000, ge=1, description="rows a names file may hold (the whole country has ~700,000 codes)"
     )
     redis_memory_check_seconds: float = Field(default=15.0, gt=0, description="how often Redis memory is measured")
     redis_memory_warn_ratio: float = Field(
@@ -353,8 +356,10 @@ class ApiSettings(
         return secret
 
 
-class JobsSettings(_Base, RedisSettings, _ImportFolders, _WebhookHosts, _WebhookTimeout, _EvaluationFolder):
-    """Jobs: webhook deliveries, training and import jobs, the audit archive (`python -m services.jobs`)."""
+class JobsSettings(
+    _Base, RedisSettings, _ImportFolders, _WebhookHosts, _WebhookTimeout, _EvaluationFolder, _RegionUploads
+):
+    """Jobs: webhook deliveries, imports, trainings, evaluations, the audit archive (`python -m services.jobs`)."""
 
     webhook_concurrency: int = Field(default=20, ge=1, description="deliveries in flight per jobs process")
     training_concurrency: int = Field(default=1, ge=1, description="trainings at once per jobs process")
@@ -365,6 +370,10 @@ class JobsSettings(_Base, RedisSettings, _ImportFolders, _WebhookHosts, _Webhook
     ingest_url: str = Field(default="http://127.0.0.1:8001", description="where import jobs send their rows")
     jobs_ingest_key: SecretStr | None = Field(default=None, description="the ingest key import jobs send rows with")
     import_rejects_kept: int = Field(default=100_000, ge=1, description="lines an import's rejects report keeps")
+    regions_rejects_kept: int = Field(default=1000, ge=1, description="refused rows a names import lists")
+    regions_import_max_rows: int = Field(
+        default=1_000_000, ge=1, description="rows a names file may hold (the whole country has ~700,000 codes)"
+    )
     audit_retention_days: float = Field(default=730.0, gt=0, description="audit entries older are archived, trimmed")
     audit_archive_dir: Path = Field(default=REPO_ROOT / "state" / "audit", description="where they are archived")
 

@@ -20,6 +20,7 @@ from services.common.errors import body as error_body
 from services.common.errors import errors
 from services.common.errors import install as errors_install
 from services.common.grants import IngestGrant
+from services.common.job_records import JobStore
 from services.common.logs import configure_logging
 from services.common.probes import GroupMember, redis_reachable
 from services.common.redis_connections import redis_client
@@ -75,6 +76,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         settings.max_json_depth,
     )
     inbound = GroupMember()  # the inbound route's consumer in its group
+    job_records = JobStore(redis)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -112,7 +114,7 @@ def create_app(settings: IngestSettings | None = None) -> FastAPI:
         job_id = request.headers.get(IMPORT_JOB_HEADER)
         if job_id is None:
             return grant
-        uploader = await import_grant(redis, job_id)
+        uploader = await import_grant(job_records, job_id)
         narrowed = uploader.narrowed(grant) if uploader is not None else None
         if narrowed is None:
             raise HTTPException(403, f"{IMPORT_JOB_HEADER}: no import job {job_id[:64]} this key may send rows of")

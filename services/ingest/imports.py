@@ -1,18 +1,14 @@
-"""`POST /imports`: upload a department file; the import runs as a job of the jobs process (`python -m services.jobs`).
+"""`POST /imports`: upload a department file; the import runs as a job of the jobs process (`python -m services.jobs`,
+services/jobs/imports.py).
 
-The upload is saved under IMPORT_DIR (shared with the jobs process) and its job queued on the imports queue; the job
-sends the rows to ingest in batches with JOBS_INGEST_KEY, each batch naming its job (`IMPORT_JOB_HEADER`): ingest
-checks the rows against the grant of the key that uploaded the file (kept with the job) as well as the sending key's,
-so a file never writes what its uploader could not. A killed jobs process leaves the job active without a
-heartbeat; the queue's sweep gives it to a worker again, and the importer continues after its last acknowledged
-batch (`<file>.progress`), so every row counts once. Status and rejects are read as before.
+The upload is saved under IMPORT_DIR (shared with the jobs process) and its job recorded and queued on the imports
+queue (kind `import`); the job sends the rows to ingest in batches with JOBS_INGEST_KEY, each batch naming its job
+(`IMPORT_JOB_HEADER`): ingest checks the rows against the grant of the key that uploaded the file (kept in the job's
+request) as well as the sending key's, so a file never writes what its uploader could not.
 """
 
-import asyncio
-import json
 import re
 import shutil
-import threading
 import uuid
 from pathlib import Path
 from typing import Annotated, Any
@@ -23,52 +19,37 @@ from redis.asyncio import Redis
 
 from services.common.errors import errors
 from services.common.grants import IngestGrant
-from services.common.settings import IngestSettings, JobsSettings
+from services.common.job_queues import FILE_IMPORT
+from services.common.job_records import JobRecord, Jobs, JobStore
+from services.common.job_views import file_import_view
+from services.common.settings import IngestSettings
 from services.common.uploads import json_instead_of_file
-from services.ingest.importer import FileRefused, Importer, ImportReport
 from services.ingest.mapping import Mapping
 from services.ingest.validation import source_allowed
-from services.jobs import queues
-from services.jobs.queues import in_daemon_thread, job_queue, long_job, with_heartbeat
 
-IMPORT = "import_file"  # the job function's name on the imports queue
 IMPORT_JOB_HEADER = "x-shouwang-import-job"  # names the import job a batch of rows belongs to
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-class ImportStopped(Exception):
-    """The jobs process is stopping: the import ends at a row boundary and resumes from its checkpoint."""
-
-
-async def import_grant(redis: Redis, job_id: str) -> IngestGrant | None:
-    """The grant of the key that uploaded the job's file (None: no such job); jobs queued before grants were kept
-    are held to their mapping's source."""
-    raw = await redis.get(f"import:{job_id}") if re.fullmatch(r"[0-9a-f]{32}", job_id) else None
-    if raw is None:
-        return None
-    record = json.loads(raw)
-    return IngestGrant.from_record(record["grant"]) if "grant" in record else IngestGrant(record["source"])
-
-
-async def _save(redis: Redis, job_id: str, **fields: Any) -> None:
-    raw = await redis.get(f"import:{job_id}")
-    await redis.set(f"import:{job_id}", json.dumps({**json.loads(raw or "{}"), **fields}, ensure_ascii=False))
+async def import_grant(store: JobStore, job_id: str) -> IngestGrant | None:
+    """The grant of the key that uploaded the job's file (None: no such job)."""
+    record = await store.get(FILE_IMPORT, job_id) if re.fullmatch(r"[0-9a-f]{32}", job_id) else None
+    return None if record is None else IngestGrant.from_record(record.request["grant"])
 
 
 def imports_router(settings: IngestSettings, redis: Redis, grant_of_key: Any) -> APIRouter:
     """Routes for file imports: upload (queues a job), status, rejects report."""
     router = APIRouter(tags=["imports"])
     Grant = Annotated[IngestGrant, Depends(grant_of_key)]
-    queue = job_queue(settings.redis_url, queues.IMPORTS)
+    jobs = Jobs(redis, settings.redis_url, settings.jobs_heartbeat_seconds)
 
-    async def job(job_id: str, grant: IngestGrant) -> dict[str, Any]:
-        raw = await redis.get(f"import:{job_id}")
-        if raw is None:
+    async def job(job_id: str, grant: IngestGrant) -> JobRecord:
+        record = await jobs.store.get(FILE_IMPORT, job_id) if re.fullmatch(r"[0-9a-f]{32}", job_id) else None
+        if record is None:
             raise HTTPException(404, f"no import job {job_id}")
-        record: dict[str, Any] = json.loads(raw)
-        uploader = await import_grant(redis, job_id)
-        if not source_allowed(record["source"], grant.source_prefix) or (
-            grant.regions is not None and (uploader is None or uploader.narrowed(grant) != uploader)
+        uploader = IngestGrant.from_record(record.request["grant"])
+        if not source_allowed(record.request["source"], grant.source_prefix) or (
+            grant.regions is not None and uploader.narrowed(grant) != uploader
         ):
             raise HTTPException(403, "this import belongs to a source or regions outside your key's")
         return record
@@ -102,69 +83,21 @@ def imports_router(settings: IngestSettings, redis: Redis, grant_of_key: Any) ->
         if refusal is not None:
             shutil.rmtree(folder, ignore_errors=True)
             raise HTTPException(422, [{"loc": ["body", "file"], "msg": refusal, "type": "not_a_file"}])
-        await _save(redis, job_id, id=job_id, status="queued", source=rules.source, mapping=mapping, file=path.name,
-                    grant=grant.as_record())  # fmt: skip
-        await queue.enqueue(IMPORT, key=job_id, job_id=job_id, **long_job(settings.jobs_heartbeat_seconds))
-        return await job(job_id, grant)
+        wanted = {"source": rules.source, "mapping": mapping, "file": path.name, "grant": grant.as_record()}
+        return file_import_view(await jobs.submit(FILE_IMPORT, job_id, request=wanted))
 
     @router.get("/imports/{job_id}", summary="An import job's status and counts")
     async def status(job_id: str, grant: Grant) -> dict[str, Any]:
-        """queued, running, done (with counts) or failed (with the reason)."""
-        return await job(job_id, grant)
+        """queued, running, retrying, done (with counts) or failed (with the reason)."""
+        return file_import_view(await job(job_id, grant))
 
     @router.get("/imports/{job_id}/rejects", summary="The rejects report (CSV: row, field, reason)")
     async def rejects(job_id: str, grant: Grant) -> FileResponse:
         """The refused rows of the job's file."""
         record = await job(job_id, grant)
-        report = settings.import_dir / job_id / f"{record['file']}.rejects.csv"
+        report = settings.import_dir / job_id / f"{record.request['file']}.rejects.csv"
         if not report.is_file():
             raise HTTPException(404, "no rejects report yet")
         return FileResponse(report, media_type="text/csv")
 
     return router
-
-
-class Imports:
-    """The jobs process's side: runs one import job, resuming from the file's checkpoint."""
-
-    def __init__(self, redis: Redis, settings: JobsSettings):
-        self._redis, self._settings = redis, settings
-
-    async def run(self, ctx: dict[str, Any], *, job_id: str) -> dict[str, int]:
-        """The job: import the uploaded file through ingest; the record says running, done or failed."""
-        job = ctx["job"]
-        record = json.loads(await self._redis.get(f"import:{job_id}") or "{}")
-        await _save(self._redis, job_id, status="running", attempt=job.attempts)
-        stop = threading.Event()
-        try:
-            key = self._settings.jobs_ingest_key
-            if key is None:
-                raise RuntimeError("JOBS_INGEST_KEY is not set: the jobs process has no key to send rows with")
-            rules = Mapping.load(self._settings.import_mappings_dir / f"{record['mapping']}.toml")
-            importer = Importer(
-                rules,
-                self._settings.ingest_url,
-                key.get_secret_value(),
-                rejects_kept=self._settings.import_rejects_kept,
-                headers={IMPORT_JOB_HEADER: job_id},
-            )
-            path = self._settings.import_dir / job_id / record["file"]
-
-            def row_done(_: int) -> None:
-                if stop.is_set():
-                    raise ImportStopped
-
-            work = in_daemon_thread(importer.run, path, row_done)
-            report: ImportReport = await with_heartbeat(job, work, max(1, self._settings.jobs_heartbeat_seconds / 3))
-        except asyncio.CancelledError:
-            stop.set()
-            raise
-        except FileRefused as exc:  # the same file would be refused again: the job ends here, failed
-            await _save(self._redis, job_id, status="failed", error=str(exc)[:500])
-            return {"refused": 1}
-        except Exception as exc:
-            final = job.attempts >= job.retries
-            await _save(self._redis, job_id, status="failed" if final else "retrying", error=str(exc)[:500])
-            raise
-        await _save(self._redis, job_id, status="done", counts=report.as_dict())
-        return report.as_dict()

@@ -1,8 +1,6 @@
-"""The jobs process: saq workers for webhook deliveries, trainings, imports, evaluations and upkeep, in one event loop.
-
-Each queue has its own worker, so each kind has its own cap: WEBHOOK_CONCURRENCY deliveries, TRAINING_CONCURRENCY
-trainings (each in a child process), IMPORT_CONCURRENCY imports, EVALUATION_CONCURRENCY evaluations (each in a child
-process) at a time per jobs process; more wait queued.
+"""The jobs process: one saq worker per queue of services/jobs/handlers.py (webhook deliveries, imports of department
+and names files, trainings, evaluations, upkeep), in one event loop; each queue has its own cap of jobs at a time per
+jobs process, more wait queued.
 Every JOBS_SWEEP_SECONDS each worker's sweep hands the jobs of a dead worker (past their timeout, or silent past
 their heartbeat) to a worker again. SIGTERM or SIGINT stops every worker: running jobs are put back in their queue.
 """
@@ -13,24 +11,16 @@ import asyncio
 import contextlib
 import logging
 import signal
-from typing import Any
 
 import httpx
 from prometheus_client import start_http_server
-from saq import CronJob, Worker
+from saq import Worker
 
-from services.alerts.subscriptions import SecretBox, SubscriptionStore
-from services.alerts.targets import allowed_hosts
-from services.alerts.webhooks import DELIVER, Deliverer
-from services.analytics.training_jobs import TRAIN, Trainer
-from services.api.audit_archive import archive_audit
+from services.common.job_queues import job_queue
 from services.common.logs import configure_logging
-from services.common.redis_connections import redis_client
-from services.common.settings import JobsSettings, ScoringSettings
-from services.ingest.imports import IMPORT, Imports
-from services.jobs import queues
-from services.jobs.evaluations import EVALUATE, Evaluator
-from services.jobs.queues import job_queue
+from services.common.settings import JobsSettings
+from services.jobs.handlers import queue_handlers
+from services.jobs.upgrade import upgrade_job_records
 
 log = logging.getLogger(__name__)
 # A worker waits this long for a job, then asks again: less than the Redis client's socket timeout (5 s), or the
@@ -46,35 +36,17 @@ class QueueWorker(Worker):  # type: ignore[type-arg]
 
 def workers(settings: JobsSettings, client: httpx.AsyncClient) -> list[QueueWorker]:
     """One worker per queue, with the job functions of that queue."""
-    redis = redis_client(settings.redis_url, decode_responses=True)
-    key = settings.webhook_secret_key.get_secret_value() if settings.webhook_secret_key else None
-    subscriptions = SubscriptionStore(redis, SecretBox(key))
-    deliverer = Deliverer(redis, subscriptions, client, allowed_hosts(settings.webhook_allowed_hosts))
-    trainer = Trainer(redis, ScoringSettings(), settings.jobs_heartbeat_seconds)
-    evaluator = Evaluator(redis, settings.evaluation_dir, settings.jobs_heartbeat_seconds)
-    imports = Imports(redis, settings)
-
-    async def archive(ctx: dict[str, Any]) -> int:
-        return await archive_audit(redis, settings.audit_archive_dir, settings.audit_retention_days)
-
     timers = {"sweep": settings.jobs_sweep_seconds}
-    kinds: list[tuple[str, list[Any], int, list[CronJob[Any]]]] = [
-        (queues.WEBHOOKS, [(DELIVER, deliverer.deliver)], settings.webhook_concurrency, []),
-        (queues.TRAINING, [(TRAIN, trainer.train)], settings.training_concurrency, []),
-        (queues.IMPORTS, [(IMPORT, imports.run)], settings.import_concurrency, []),
-        (queues.EVALUATIONS, [(EVALUATE, evaluator.evaluate)], settings.evaluation_concurrency, []),
-        (queues.UPKEEP, [], 1, [CronJob(archive, cron="*/10 * * * *", timeout=3600)]),
-    ]
     return [
         QueueWorker(
-            job_queue(settings.redis_url, name),
-            functions,  # type: ignore[arg-type]
-            concurrency=n,
-            cron_jobs=cron,
+            job_queue(settings.redis_url, handlers.queue),
+            handlers.functions,  # type: ignore[arg-type]
+            concurrency=handlers.concurrency,
+            cron_jobs=handlers.cron,
             timers=timers,  # type: ignore[arg-type]
             dequeue_timeout=DEQUEUE_SECONDS,
         )
-        for name, functions, n, cron in kinds
+        for handlers in queue_handlers(settings, client)
     ]
 
 
@@ -84,6 +56,7 @@ async def main() -> None:
     configure_logging(settings.log_level)
     if settings.jobs_metrics_port:
         start_http_server(settings.jobs_metrics_port, settings.bind_host)
+    await upgrade_job_records(settings)
     async with httpx.AsyncClient(timeout=settings.webhook_timeout, follow_redirects=False) as client:
         running = workers(settings, client)
         stop = asyncio.Event()

@@ -1,10 +1,11 @@
-"""Importing a names file into the directory as a job: batches of rows, each applied in one Lua step together with
-the job's progress (its last line) and rejects, so a killed import resumes after its last batch, never applies a
-row twice and never loses a reject. A job is named by the file's content and the importer's jurisdiction: importing
-the same file again resumes an unfinished job or, once it is done, runs it again from the start.
+"""Importing a names file into the directory as a job (kind `region_import`, on the imports queue): batches of rows,
+each applied in one Lua step together with the job's progress in its record (its last line and counts) and its
+rejects, so a killed import resumes after its last batch, never applies a row twice and never loses a reject. A job
+is named by the file's content and the importer's jurisdiction: importing the same file again resumes an unfinished
+job or, once it is done, runs it again from the start.
 
-Keys: `regions:job:{id}` hash (status, line, changed, unchanged, rejected, file, jurisdiction, by, times, error) and
-`regions:job:{id}:rejects` list of JSON `{line, code, reason}`.
+Keys: the job's record (services/common/job_records.py: request `file`, region the jurisdiction, progress `line`,
+`changed`, `unchanged`, `rejected`) and `regions:rejects:{id}`, a list of JSON `{line, code, reason}`.
 """
 
 from __future__ import annotations
@@ -14,26 +15,28 @@ import csv
 import hashlib
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from redis.asyncio import Redis
 
 from services.common import failpoints
+from services.common.job_queues import NAMES_IMPORT
+from services.common.job_records import DONE, JobFailed, JobOvertaken, JobRecord, JobStore, record_key, run_recorded
+from services.common.job_views import names_import_view
 from services.regions.catalogue import initials
 from services.regions.directory import COUNTIES, INITIALS, NAMES, VERSION
 from services.regions.rows import Named, Refused, read
 
 BATCH_ROWS = 1000
 COUNTS = ("changed", "unchanged", "rejected")
-REJECTS_KEPT = 1000  # refused rows a job lists (REGIONS_REJECTS_KEPT for the API); the counts count them all
-MAX_ROWS = 1_000_000  # lines a names file may hold (REGIONS_IMPORT_MAX_ROWS for the API)
-# KEYS: names, initials, version, counties, job, rejects. ARGV: the line the job must be at, the line after this
-# batch, the number of rows n, the rejects kept at most, n × (code, name, initials), then each reject as JSON.
-# -1: another run is elsewhere.
+REJECTS_KEPT = 1000  # refused rows a job lists (REGIONS_REJECTS_KEPT for the jobs process); the counts count all
+MAX_ROWS = 1_000_000  # lines a names file may hold (REGIONS_IMPORT_MAX_ROWS for the jobs process)
+# KEYS: names, initials, version, counties, the job's record, rejects. ARGV: the line the job must be at, the line
+# after this batch, the number of rows n, the rejects kept at most, n × (code, name, initials), then each reject as
+# JSON. -1: another run is elsewhere.
 _APPLY_BATCH = """
-if tonumber(redis.call('HGET', KEYS[5], 'line') or '-1') ~= tonumber(ARGV[1]) then return -1 end
+if tonumber(redis.call('HGET', KEYS[5], 'progress:line') or '-1') ~= tonumber(ARGV[1]) then return -1 end
 local n = tonumber(ARGV[3])
 local changed = 0
 for i = 0, n - 1 do
@@ -55,27 +58,23 @@ for i = 0, n - 1 do
 end
 local room = tonumber(ARGV[4]) - redis.call('LLEN', KEYS[6])
 for i = 5 + 3 * n, math.min(#ARGV, 4 + 3 * n + room) do redis.call('RPUSH', KEYS[6], ARGV[i]) end
-redis.call('HINCRBY', KEYS[5], 'changed', changed)
-redis.call('HINCRBY', KEYS[5], 'unchanged', n - changed)
-redis.call('HINCRBY', KEYS[5], 'rejected', #ARGV - 4 - 3 * n)
-redis.call('HSET', KEYS[5], 'line', ARGV[2])
+redis.call('HINCRBY', KEYS[5], 'progress:changed', changed)
+redis.call('HINCRBY', KEYS[5], 'progress:unchanged', n - changed)
+redis.call('HINCRBY', KEYS[5], 'progress:rejected', #ARGV - 4 - 3 * n)
+redis.call('HSET', KEYS[5], 'progress:line', ARGV[2])
 if changed > 0 then redis.call('INCR', KEYS[3]) end
 return changed
 """
 
 
-class Overtaken(RuntimeError):
-    """Another run of the same job moved its progress: this one stops."""
-
-
-def job_key(job_id: str) -> str:
-    """The job's record."""
-    return f"regions:job:{job_id}"
-
-
 def rejects_key(job_id: str) -> str:
     """The job's refused rows."""
-    return f"regions:job:{job_id}:rejects"
+    return f"regions:rejects:{job_id}"
+
+
+def upload_path(folder: Path, job_id: str) -> Path:
+    """Where a names file uploaded over HTTP waits until its job has imported it (REGIONS_IMPORT_DIR)."""
+    return folder / f"{job_id}.csv"
 
 
 def job_id_of(path: Path, jurisdiction: str) -> str:
@@ -85,10 +84,6 @@ def job_id_of(path: Path, jurisdiction: str) -> str:
         while chunk := handle.read(1 << 20):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def _now() -> str:
-    return datetime.now(UTC).isoformat()
 
 
 def _batches(path: Path, jurisdiction: str, after: int) -> Iterator[tuple[int, list[Named], list[Refused]]]:
@@ -106,76 +101,46 @@ def _batches(path: Path, jurisdiction: str, after: int) -> Iterator[tuple[int, l
     yield last, named, refused
 
 
-class TooManyRows(ValueError):
-    """The file holds more lines than an import takes."""
-
-
 def _count_lines(path: Path, most: int) -> None:
-    """Raise TooManyRows when the file has more than `most` lines (a header and every row)."""
+    """Refuse the file when it has more than `most` lines (a header and every row)."""
     lines = 0
     with path.open("rb") as handle:
         while chunk := handle.read(1 << 20):
             lines += chunk.count(b"\n")
             if lines > most:
-                raise TooManyRows(f"file: more than {most} lines (REGIONS_IMPORT_MAX_ROWS): split it")
+                raise JobFailed(f"file: more than {most} lines (REGIONS_IMPORT_MAX_ROWS): split it", refused=True)
 
 
 class RegionImports:
-    """Import jobs over one Redis; a job lists its first `rejects_kept` refused rows and takes files of at most
+    """Names imports over one Redis; a job lists its first `rejects_kept` refused rows and takes files of at most
     `max_rows` lines."""
 
-    def __init__(self, redis: Redis, rejects_kept: int = REJECTS_KEPT, max_rows: int = MAX_ROWS):
-        self._redis = redis
-        self._apply = redis.register_script(_APPLY_BATCH)
+    def __init__(self, store: JobStore, rejects_kept: int = REJECTS_KEPT, max_rows: int = MAX_ROWS):
+        self.store = store
+        self._redis = store.redis
+        self._apply = store.redis.register_script(_APPLY_BATCH)
         self.rejects_kept = rejects_kept
         self._max_rows = max_rows
 
-    async def job(self, job_id: str) -> dict[str, Any] | None:
-        """The job's record (counts as numbers), or None."""
-        raw = await self._redis.hgetall(job_key(job_id))
-        if not raw:
-            return None
-        record: dict[str, Any] = {_str(k): _str(v) for k, v in raw.items()}
-        for field in ("line", *COUNTS):
-            record[field] = int(record.get(field) or 0)
-        return record
+    async def open(self, job_id: str, *, file: str, jurisdiction: str, by: str) -> JobRecord:
+        """Record the job as queued: an unfinished one keeps its progress; a new or done one starts from line 0."""
+        existing = await self.store.get(NAMES_IMPORT, job_id)
+        fresh = existing is None or existing.status == DONE
+        if fresh:
+            await self._redis.delete(rejects_key(job_id))
+        return await self.store.submit(NAMES_IMPORT, job_id, by=by, region=jurisdiction, request={"file": file},
+                                       progress={"line": 0, **dict.fromkeys(COUNTS, 0)} if fresh else None)  # fmt: skip
 
-    async def open(self, job_id: str, *, file: str, jurisdiction: str, by: str) -> dict[str, Any]:
-        """Queue the job: an unfinished one keeps its progress; a new or finished one starts from the first line."""
-        existing = await self.job(job_id)
-        if existing is None or existing["status"] == "done":
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.delete(job_key(job_id), rejects_key(job_id))
-                pipe.hset(job_key(job_id), mapping={"id": job_id, "line": 0, **dict.fromkeys(COUNTS, 0)})
-                await pipe.execute()
-        fields = {"status": "queued", "file": file, "jurisdiction": jurisdiction, "by": by, "queued_at": _now()}
-        await self._redis.hset(job_key(job_id), mapping=fields)  # type: ignore[arg-type]
-        await self._redis.hdel(job_key(job_id), "error")
-        return await self.job(job_id) or {}
-
-    async def run(self, job_id: str, path: Path) -> dict[str, Any]:
-        """Import the file from the job's last line on; the record says done, or failed with the reason."""
-        record = await self.job(job_id)
-        if record is None:
-            raise KeyError(job_id)
-        await self._redis.hset(job_key(job_id), mapping={"status": "running", "started_at": _now()})
+    async def apply(self, record: JobRecord, path: Path) -> dict[str, Any]:
+        """The job's work: import the file from its record's last line on, within its jurisdiction."""
         try:
             await asyncio.to_thread(_count_lines, path, self._max_rows + 1)
-            await self._import(job_id, path, record["jurisdiction"], record["line"])
-        except TooManyRows as exc:
-            await self._fail(job_id, str(exc))
-        except Overtaken:
-            return await self.job(job_id) or {}
-        except UnicodeDecodeError:
-            await self._fail(job_id, "file: not UTF-8 text (save the file as UTF-8 and import it again)")
+            await self._import(record.id, path, record.region, record.progress.get("line", 0))
+        except UnicodeDecodeError as exc:
+            raise JobFailed("file: not UTF-8 text (save the file as UTF-8 and import it again)", refused=True) from exc
         except (OSError, csv.Error) as exc:
-            await self._fail(job_id, f"file: {exc}")
-        else:
-            await self._redis.hset(job_key(job_id), mapping={"status": "done", "finished_at": _now()})
-        return await self.job(job_id) or {}
-
-    async def _fail(self, job_id: str, why: str) -> None:
-        await self._redis.hset(job_key(job_id), mapping={"status": "failed", "error": why, "finished_at": _now()})
+            raise JobFailed(f"file: {exc}", refused=True) from exc
+        return {}
 
     async def _import(self, job_id: str, path: Path, jurisdiction: str, after: int) -> None:
         batches = _batches(path, jurisdiction, after)
@@ -186,9 +151,9 @@ class RegionImports:
                 args += [code, name, short]
             args += [json.dumps({"line": r.line, "code": r.code, "reason": r.reason}, ensure_ascii=False)
                      for r in refused]  # fmt: skip
-            keys = [NAMES, INITIALS, VERSION, COUNTIES, job_key(job_id), rejects_key(job_id)]
+            keys = [NAMES, INITIALS, VERSION, COUNTIES, record_key(NAMES_IMPORT, job_id), rejects_key(job_id)]
             if await self._apply(keys=keys, args=args) == -1:
-                raise Overtaken(job_id)
+                raise JobOvertaken(job_id)
             failpoints.reached("regions.batch_applied")
             after = last
 
@@ -196,27 +161,17 @@ class RegionImports:
         """The job's refused rows in file order: line, code, reason."""
         return [json.loads(item) for item in await self._redis.lrange(rejects_key(job_id), 0, -1)]
 
-    async def unfinished(self) -> list[dict[str, Any]]:
-        """Jobs queued or running (a stopped process left them), to resume."""
-        found = []
-        async for key in self._redis.scan_iter(match="regions:job:*", count=1000):
-            name = _str(key)
-            if name.endswith(":rejects"):
-                continue
-            record = await self.job(name.removeprefix("regions:job:"))
-            if record and record.get("status") in ("queued", "running"):
-                found.append(record)
-        return found
-
 
 async def import_file(
     redis: Redis, path: Path, jurisdiction: str, by: str
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Import a local file (a rerun resumes it); returns the job's record and its refused rows."""
-    imports = RegionImports(redis)
+    """Import a local file here and now (a rerun resumes it); returns the job as staff see it and its refused rows."""
+    imports = RegionImports(JobStore(redis))
     job_id = await asyncio.to_thread(job_id_of, path, jurisdiction)
     await imports.open(job_id, file=path.name, jurisdiction=jurisdiction, by=by)
-    return await imports.run(job_id, path), await imports.rejects(job_id)
+    record = await run_recorded(imports.store, NAMES_IMPORT, job_id, lambda found: imports.apply(found, path))
+    assert record is not None  # opened just above
+    return names_import_view(record), await imports.rejects(job_id)
 
 
 def _prepared(
@@ -228,7 +183,3 @@ def _prepared(
         return None
     last, named, refused = batch
     return last, [((row.code, row.name), initials(row.name)) for row in named], refused
-
-
-def _str(value: bytes | str) -> str:
-    return value.decode() if isinstance(value, bytes) else value

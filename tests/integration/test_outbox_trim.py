@@ -10,8 +10,8 @@ from services.alerts.notify import GROUP, Notifier
 from services.alerts.store import OUTBOX
 from services.alerts.subscriptions import SubscriptionStore
 from services.alerts.webhooks import WebhookJobs
+from services.common.job_queues import job_queue
 from services.common.redis_connections import redis_client
-from services.jobs.queues import job_queue
 from services.regions.directory import RegionDirectory
 
 pytestmark = pytest.mark.integration

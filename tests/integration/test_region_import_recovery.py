@@ -1,16 +1,17 @@
-"""A names import whose API process dies mid-file (as kill -9 would) resumes when the API starts again: every row
-applied once, every reject listed once."""
+"""A names import runs in the jobs process: one killed mid-file (as kill -9 would) leaves the job to the queue's sweep,
+and the next jobs process goes on after its last batch, every row applied once, every reject listed once; the API
+that accepted it plays no part (it may stop and start meanwhile)."""
 
 import csv
 import io
-import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.clients import create_user
-from tests.infra import free_port, spawn, wait_until
+from tests.infra import wait_until
 
 pytestmark = pytest.mark.integration
 COUNTY = "532327"  # Yongren county: no other test imports names there
@@ -30,43 +31,32 @@ def names_file() -> tuple[str, list[int]]:
     return "".join(lines), bad
 
 
-def start_api(stack, port: int, folder, **env: str):
-    process = spawn(f"api-regions-{port}", [sys.executable, "-m", "services.api"], {
-        **stack.env, "API_PORT": str(port), "REGIONS_IMPORT_DIR": str(folder), **env,
-    })  # fmt: skip
-    wait_until(lambda: ready(port), 90, "second API ready")
-    return process
-
-
-def ready(port: int) -> bool:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
-
-
-def test_an_import_killed_after_its_second_batch_resumes_at_restart_and_applies_each_row_once(stack, tmp_path):
+def test_an_import_whose_jobs_process_is_killed_after_its_second_batch_goes_on_after_it_and_applies_each_row_once(
+    stack,
+):
     admin = create_user(stack, "reg.crash", "admin", COUNTY)
     text, bad = names_file()
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    doomed = start_api(stack, port, tmp_path, SHOUWANG_FAILPOINT="regions.batch_applied@2")
-    response = httpx.post(f"{url}/regions/import", files={"file": ("yongren.csv", text.encode())}, headers=admin)
-    job_id = response.json()["id"]
-    wait_until(lambda: doomed.popen.poll() is not None, 60, "the API dying at the failpoint")
-    doomed.stop()
-    killed = httpx.get(f"{stack.api_url}/regions/import/{job_id}", headers=admin).json()
-    assert (killed["status"], killed["line"]) == ("running", 2000)
-
-    restarted = start_api(stack, port, tmp_path)
+    stack.processes["jobs"].stop()
+    doomed = stack.start("jobs", SHOUWANG_FAILPOINT="regions.batch_applied@2")
     try:
-        deadline = time.monotonic() + 60
-        while (job := httpx.get(f"{url}/regions/import/{job_id}", headers=admin).json())["status"] != "done":
-            assert time.monotonic() < deadline, job
-            time.sleep(0.1)
-        rejects = httpx.get(f"{url}/regions/import/{job_id}/rejects", headers=admin).text
+        response = httpx.post(
+            f"{stack.api_url}/regions/import", files={"file": ("yongren.csv", text.encode())}, headers=admin, timeout=30
+        )
+        assert response.status_code == 202, response.text
+        job_id = response.json()["id"]
+        wait_until(lambda: doomed.popen.poll() is not None, 120, "the jobs process dying at the failpoint")
+        stack.processes["api"].stop()  # the API plays no part in finishing the job
+        stack.start("api")
+        killed = httpx.get(f"{stack.api_url}/regions/import/{job_id}", headers=admin).json()
+        assert (killed["status"], killed["line"], killed["attempt"]) == ("running", 2000, 1)
     finally:
-        restarted.stop()
+        stack.start("jobs")
+    deadline = time.monotonic() + 120
+    while (job := httpx.get(f"{stack.api_url}/regions/import/{job_id}", headers=admin).json())["status"] != "done":
+        assert job["status"] in ("queued", "running") and time.monotonic() < deadline, job
+        time.sleep(0.2)
+    rejects = httpx.get(f"{stack.api_url}/regions/import/{job_id}/rejects", headers=admin).text
     assert (job["line"], job["changed"], job["unchanged"], job["rejected"]) == (ROWS, ROWS - len(bad), 0, len(bad))
+    assert job["attempt"] >= 2  # taken up again after the kill
     assert [int(row[0]) for row in list(csv.reader(io.StringIO(rejects)))[1:]] == bad
-    assert not (tmp_path / f"{job_id}.csv").exists()  # the upload is deleted once imported
+    assert not (Path(stack.env["REGIONS_IMPORT_DIR"]) / f"{job_id}.csv").exists()  # the upload is deleted once imported

@@ -42,7 +42,7 @@ def test_a_tiny_upload_of_many_bad_rows_keeps_a_bounded_rejects_list_of_short_re
     job = finished(stack, township_admin, response.json()["id"])
     assert (job["status"], job["rejected"]) == ("done", 20_000)
     client = redis.Redis.from_url(stack.redis_url)
-    kept = f"regions:job:{job['id']}:rejects"
+    kept = f"regions:rejects:{job['id']}"
     assert client.llen(kept) == 1000  # REGIONS_REJECTS_KEPT
     assert (client.memory_usage(kept) or 0) < 256 * 1024  # 20,000 rejects with the whole header: 25 MB
     report = list(csv.reader(io.StringIO(httpx.get(f"{stack.api_url}/regions/import/{job['id']}/rejects",

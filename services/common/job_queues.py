@@ -1,19 +1,24 @@
-"""The Redis job queues (saq) shared by the services that enqueue jobs and the jobs process that runs them.
+"""The Redis job queues (saq): the services submit jobs to them, the jobs process (`python -m services.jobs`) alone
+runs them.
 
-  webhooks  one delivery per (alert change, subscription)        enqueued by alerts (notify.py)
-  training  a model training (POST /models/train)                 enqueued by the API
-  imports   a department file's import (POST /imports)            enqueued by ingest
-  evaluations  a model's out-of-time evaluation (POST /models/{version}/evaluations)   enqueued by the API
-  upkeep    the audit archive, every ten minutes                  scheduled by the jobs process itself
-A job's key makes it unique while it is queued or running; its record outlives it for its `ttl`.
+  webhooks     one delivery per (alert change, subscription)                submitted by alerts (notify.py)
+  imports      a department file's import (POST /imports)                   submitted by ingest
+               a names import (POST /regions/import)                        submitted by the API
+  training     a model training (POST /models/train)                        submitted by the API
+  evaluations  a model's out-of-time evaluation (POST /models/{version}/evaluations)   submitted by the API
+  upkeep       the audit archive, every ten minutes                         scheduled by the jobs process itself
+A job's key makes it unique while it is queued or running. Every kind but webhook deliveries keeps a record of its
+own (services/common/job_records.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from redis.asyncio import Redis
@@ -24,6 +29,22 @@ from saq.queue.redis import RedisQueue
 log = logging.getLogger(__name__)
 WEBHOOKS, TRAINING, IMPORTS, EVALUATIONS, UPKEEP = "webhooks", "training", "imports", "evaluations", "upkeep"
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A kind of recorded job: the name its records carry, the queue it waits in and its function's name there."""
+
+    name: str
+    queue: str
+    function: str
+
+
+FILE_IMPORT = Kind("import", IMPORTS, "import_file")
+NAMES_IMPORT = Kind("region_import", IMPORTS, "import_region_names")
+MODEL_TRAINING = Kind("training", TRAINING, "train_model")
+MODEL_EVALUATION = Kind("evaluation", EVALUATIONS, "evaluate_model")
+KINDS = (FILE_IMPORT, NAMES_IMPORT, MODEL_TRAINING, MODEL_EVALUATION)
 
 
 # Lists the active jobs, at most once per `lock` seconds across every worker of the queue (as saq's own sweep).
@@ -89,10 +110,17 @@ def job_queue(redis_url: str, name: str) -> JobQueue:
 
 
 async def with_heartbeat(job: Job, work: Awaitable[T], every: float) -> T:
-    """Await `work`, touching the job every `every` seconds so that the queue knows its worker is alive."""
+    """Await `work`, touching the job every `every` seconds so that the queue knows its worker is alive; cancelled,
+    cancel `work` too."""
     task: asyncio.Future[T] = asyncio.ensure_future(work)
     while True:
-        done, _ = await asyncio.wait({task}, timeout=every)
+        try:
+            done, _ = await asyncio.wait({task}, timeout=every)
+        except asyncio.CancelledError:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            raise
         if done:
             return task.result()
         try:

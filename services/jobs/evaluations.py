@@ -6,11 +6,7 @@ large upload never sits in the API."""
 from __future__ import annotations
 
 import asyncio
-import ctypes
-import multiprocessing
 import shutil
-import signal
-import sys
 import threading
 from datetime import date
 from multiprocessing.connection import Connection
@@ -20,6 +16,7 @@ from typing import Any
 from services.common.job_queues import in_daemon_thread
 from services.common.job_records import JobFailed, JobRecord
 from services.common.settings import ScoringSettings
+from services.jobs.child import die_with_parent, run_in_child
 
 
 class Evaluator:
@@ -48,26 +45,11 @@ class Evaluator:
 
 def _in_child_process(request: dict[str, Any], files: Path, stop: threading.Event) -> Any:
     """Evaluate in a child process; killed when the job is stopped."""
-    context = multiprocessing.get_context("spawn")
-    receiving, sending = context.Pipe(duplex=False)
-    child = context.Process(target=_evaluate_child, args=(sending, request, str(files)), daemon=True)
-    child.start()
-    try:
-        while not receiving.poll(1.0):
-            if stop.is_set():
-                raise RuntimeError("the evaluation was stopped")
-            if not child.is_alive():
-                raise RuntimeError(f"the evaluation process ended without a result (exit code {child.exitcode})")
-        return receiving.recv()
-    finally:
-        if child.is_alive():
-            child.kill()
-        child.join()
+    return run_in_child(_evaluate_child, (request, str(files)), "evaluation", stop)
 
 
 def _evaluate_child(sending: Connection, request: dict[str, Any], files: str) -> None:
-    if sys.platform.startswith("linux"):  # dies with the jobs process, even one killed with -9
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    die_with_parent()
     try:
         summary = run_evaluation(ScoringSettings(), request, Path(files))
         sending.send({"summary": summary})

@@ -4,12 +4,7 @@ process runs it here in a child process, which alone loads the training stack (s
 from __future__ import annotations
 
 import asyncio
-import ctypes
-import multiprocessing
-import os
 import shutil
-import signal
-import sys
 import threading
 from multiprocessing.connection import Connection
 from typing import Any
@@ -19,6 +14,7 @@ from services.analytics.requests import TrainRequest, training_version
 from services.common.job_queues import in_daemon_thread
 from services.common.job_records import JobRecord
 from services.common.settings import ScoringSettings
+from services.jobs.child import die_with_parent, run_in_child
 from services.scoring.model import ModelManifest, ModelRegistry
 
 
@@ -65,28 +61,14 @@ class Trainer:
 
 def _in_child_process(request: TrainRequest, by: str, stop: threading.Event) -> ModelManifest:
     """Train in a child process that dies with this one (a killed worker leaves no training behind)."""
-    context = multiprocessing.get_context("spawn")
-    receiving, sending = context.Pipe(duplex=False)
-    child = context.Process(target=_train_child, args=(sending, request.model_dump(), by), daemon=True)
-    child.start()
-    try:
-        while not receiving.poll(1.0):
-            if stop.is_set():
-                raise RuntimeError("the training was stopped")
-            if not child.is_alive():
-                raise RuntimeError(f"the training process ended without a result (exit code {child.exitcode})")
-        outcome: dict[str, Any] = receiving.recv()
-    finally:
-        if child.is_alive():
-            child.kill()
-        child.join()
+    outcome: dict[str, Any] = run_in_child(_train_child, (request.model_dump(), by), "training", stop)
     if "error" in outcome:
         raise RuntimeError(outcome["error"])
     return ModelManifest.model_validate(outcome["manifest"])
 
 
 def _train_child(sending: Connection, request: dict[str, Any], by: str) -> None:
-    _die_with_parent()
+    die_with_parent()
     try:
         from services.analytics.jobs import run_training  # the training stack, in the child only
 
@@ -94,11 +76,3 @@ def _train_child(sending: Connection, request: dict[str, Any], by: str) -> None:
         sending.send({"manifest": manifest.model_dump(mode="json")})
     except Exception as exc:  # noqa: BLE001 - reported to the job, which records why it failed
         sending.send({"error": f"{type(exc).__name__}: {exc}"})
-
-
-def _die_with_parent() -> None:
-    """Linux: get SIGKILL when the parent dies (and give up at once if it already has)."""
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    if os.getppid() == 1:
-        os._exit(1)

@@ -7,11 +7,11 @@ from datetime import datetime
 
 from services.alerts.causes import joined
 from services.alerts.models import Alert, Deadline, HistoryEntry
+from services.common.levels import LEVEL_RANK, highest_level
 from services.common.policy import PolicyBook, PolicyValues
 from services.common.risk_types import risk_types_of
-from services.common.scores import Level, Reason, Score
+from services.common.scores import Reason, Score
 
-_RANK: dict[Level, int] = {"green": 0, "yellow": 1, "red": 2}
 _ALERT_NAMESPACE = uuid.UUID("3f1c1a56-3d0e-4c51-9a51-5e0f2a9b7c11")
 
 
@@ -28,7 +28,7 @@ def suppressed(previous: Alert, score: Score, policy: PolicyValues, now: datetim
     if now >= previous.dismissed_at + policy.dismissal_quiet_period:
         return False
     new_codes = {reason.code for reason in score.reasons} - {reason.code for reason in previous.reasons}
-    return _RANK[score.level] <= _RANK[previous.level] and not new_codes
+    return LEVEL_RANK[score.level] <= LEVEL_RANK[previous.level] and not new_codes
 
 
 def _deadlines(now: datetime, policy: PolicyValues) -> list[Deadline]:
@@ -79,7 +79,7 @@ def apply_score(current: Alert | None, score: Score, policies: PolicyBook, now: 
         if current is not None and suppressed(current, score, policy.values, now):
             return None
         return _raised(current, score, policy.values, score.policy_version, now)
-    level = score.level if _RANK[score.level] > _RANK[current.level] else current.level
+    level = highest_level((current.level, score.level))
     change = "escalated" if level != current.level else "evidence_added"
     return current.model_copy(
         update={

@@ -13,10 +13,10 @@ from services.analytics.labels import as_of_date
 from services.analytics.pipeline import simulated_training_set
 from services.analytics.simulator import SimConfig
 from services.analytics.training_set import month_end, replay
+from services.common.levels import LEVEL_RANK, decide_level, model_level
 from services.common.months import month_index, months_from
 from services.common.policy import PolicyBook
 from services.scoring.features import FEATURES
-from services.scoring.levels import RANK, decide_level, model_level
 from services.scoring.model import Activation, ModelRegistry, RiskModel
 
 
@@ -32,7 +32,7 @@ def load_version(folder: Path, version: str) -> RiskModel:
     return model
 
 
-LEVELS = {rank: level for level, rank in RANK.items()}
+LEVELS = {rank: level for level, rank in LEVEL_RANK.items()}
 
 
 def backtest(folder: Path, version: str, policy_dir: Path, config: SimConfig, start: str, end: str) -> dict[str, Any]:

@@ -30,11 +30,11 @@ from services.analytics.report import write_period_report
 from services.analytics.training import INCOME_RANK, PLAIN, REFERENCE_FILE
 from services.analytics.training_set import TrainingSet, cutoff_instant, feature_row, snapshot_of
 from services.common.events import HouseholdEvent
+from services.common.levels import LEVEL_RANK
 from services.common.policy import PolicyBook
 from services.scoring.causes import attributed_risk_types
 from services.scoring.facts import Fact, fact_of
 from services.scoring.features import FEATURES
-from services.scoring.rules import RANK
 from services.scoring.service import Changed, score_changed
 from services.scoring.state import HouseholdState, apply_event
 
@@ -122,7 +122,7 @@ def evaluate_period(
             probabilities.append(score.probability)
             issued.append("model_risk" in codes)
             attributed.append(attributed_risk_types(score))
-            levels.append(max((RANK[r.level] for r in score.reasons if r.code != "model_risk"), default=0))
+            levels.append(max((LEVEL_RANK[r.level] for r in score.reasons if r.code != "model_risk"), default=0))
     rows = TrainingSet(
         np.asarray([item[4] for item in pending], dtype=float).reshape(-1, len(FEATURES)),
         np.asarray([item[2] for item in pending], dtype=bool),

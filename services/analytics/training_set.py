@@ -10,11 +10,12 @@ import numpy as np
 
 from services.analytics.labels import Labels
 from services.common.events import HouseholdEvent
+from services.common.levels import LEVEL_RANK
 from services.common.months import add_months, month_shift
 from services.common.policy import PolicyBook
 from services.scoring.facts import Fact, fact_of
 from services.scoring.features import FEATURES, household_features
-from services.scoring.rules import RANK, assess
+from services.scoring.rules import assess
 from services.scoring.state import HouseholdState, apply_event
 
 HORIZON = 12  # months after the cut-off in which falling below the line is the positive label
@@ -72,7 +73,7 @@ def snapshot_of(state: HouseholdState, policies: PolicyBook) -> Snapshot | None:
     values = policy.values
     budget = float(values.model_yellow_budget) if values.model_yellow_budget is not None else float("nan")
     return Snapshot(
-        features, RANK[assessment.level], policy.version, state, (budget, float(values.model_yellow_probability))
+        features, LEVEL_RANK[assessment.level], policy.version, state, (budget, float(values.model_yellow_probability))
     )
 
 

@@ -12,7 +12,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
 
+from services.common.events import HouseholdCategory
 from services.common.risk_types import RISK_TYPES, MeasureType, RiskType
+from services.common.scores import Category
 
 Prefix = Annotated[str, StringConstraints(pattern=r"^\d{2,12}$")]
 
@@ -22,8 +24,7 @@ class PolicyError(ValueError):
 
 
 AlertLevel = Literal["red", "yellow"]
-HouseholdCategory = Literal["poverty_exited", "ordinary", "monitored"]
-MonitoredCategory = Literal["unstable_exited", "marginal", "sudden_hardship"]
+EXITED_HOUSEHOLD: HouseholdCategory = "poverty_exited"  # the category an "exited household" (policy, model) is
 
 
 class ReasonLevels(BaseModel):
@@ -48,10 +49,10 @@ class ProposedCategories(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    exited_household: MonitoredCategory
-    income_below_line: MonitoredCategory
-    otherwise: MonitoredCategory
-    unregistered_household: MonitoredCategory  # found through a person's records (discovery)
+    exited_household: Category
+    income_below_line: Category
+    otherwise: Category
+    unregistered_household: Category  # found through a person's records (discovery)
 
 
 class RiskTypeRules(BaseModel):

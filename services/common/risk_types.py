@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Literal, Protocol, TypeVar, cast, get_args
 
+from services.common.levels import LEVEL_RANK, Level
+
 # The causes of seed 002 (因病、因学、因灾、因残、因突发事件、因产业失败、因就业不稳、因收入来源不稳定), and `other`.
 RiskType = Literal[
     "illness",
@@ -53,7 +55,6 @@ MeasureType = Literal[
     "public_welfare_job",  # 公益岗位
     "microcredit_extension",  # 小额信贷展期
 ]
-_RANK = {"green": 0, "yellow": 1, "red": 2}
 
 
 def label(risk_type: str, lang: str) -> str:
@@ -68,7 +69,7 @@ class Proposed(Protocol):
     @property
     def risk_type(self) -> str: ...
     @property
-    def level(self) -> str: ...
+    def level(self) -> Level: ...
     @property
     def amount(self) -> float: ...
     @property
@@ -83,7 +84,7 @@ def ranked(proposals: Iterable[P]) -> list[P]:
     the reason behind each, the yuan it weighs, and the vocabulary's order."""
     found = list(proposals)
     specific = [p for p in found if not p.fallback]
-    return sorted(specific or found, key=lambda p: (-_RANK[p.level], -p.amount, RISK_TYPES.index(p.risk_type)))
+    return sorted(specific or found, key=lambda p: (-LEVEL_RANK[p.level], -p.amount, RISK_TYPES.index(p.risk_type)))
 
 
 def risk_types_of(proposals: Iterable[Proposed]) -> list[RiskType]:

@@ -7,9 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from services.common.levels import Level
 from services.common.risk_types import RiskType
 
-Level = Literal["red", "yellow", "green"]
 Category = Literal["unstable_exited", "marginal", "sudden_hardship"]  # 脱贫不稳定户, 边缘易致贫户, 突发严重困难户
 
 

@@ -8,10 +8,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
+from services.common.levels import LEVEL_RANK
 from services.common.months import month_shift, window
 from services.common.policy import PolicyValues
 from services.common.risk_types import RISK_TYPES, ranked
-from services.scoring.levels import RANK
 from services.scoring.records import ReasonRecord, RiskTypeRecord, ScoreRecord
 from services.scoring.state import HouseholdState
 
@@ -125,7 +125,7 @@ def _disability(state: HouseholdState, reasons: Sequence[ReasonRecord], v: Polic
         return []
     if profile.labourers >= float(v.disability_labour_share_below) * profile.members:
         return []
-    top = max(raising, key=lambda r: RANK[r.level])
+    top = max(raising, key=lambda r: LEVEL_RANK[r.level])
     return [_proposal(v.risk_type_rules.disabled_short_of_labour, top, "disabled_short_of_labour",
                       f"家有残疾人{profile.disabled_members}人，{profile.members}口人中劳动力{profile.labourers}人",
                       f"{profile.disabled_members} disabled member(s), {profile.labourers} labourer(s) among "
@@ -150,7 +150,7 @@ def proposed_causes(
             proposals += _income_drop(state, reason, state.latest_month, v)
     proposals += _disability(state, reasons, v)
     if not proposals and reasons:
-        top = max(reasons, key=lambda r: RANK[r.level])
+        top = max(reasons, key=lambda r: LEVEL_RANK[r.level])
         rule = "self_declared" if top.code == "self_declared" else "income_unexplained"
         zh, en = ("农户自主申报困难", "the household applied for help") if rule == "self_declared" else (
             "收入偏低或下降，未发现具体致因", "low or falling income, no specific cause found")  # fmt: skip

@@ -9,7 +9,7 @@ from itertools import repeat
 import numpy as np
 
 from services.common.months import month_shift, window
-from services.common.policy import Policy
+from services.common.policy import EXITED_HOUSEHOLD, Policy
 from services.scoring.rules import Standing, standing
 from services.scoring.state import HouseholdState
 
@@ -85,7 +85,7 @@ def feature_values(state: HouseholdState, policy: Policy, known: Standing | None
         losses / income_12m if income_12m > 0 else 0.0,
         float(not (profile.housing_safe and profile.water_safe)),
         float(sum(1 for h in state.applications.values() if h.date[:7] >= first)),
-        float(profile.category == "poverty_exited"),
+        float(profile.category == EXITED_HOUSEHOLD),
         before / members / line,
         (income_12m - before) / before if before > 0 else 0.0,
         (members - profile.labourers) / max(profile.labourers, 1),

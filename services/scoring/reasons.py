@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
+from services.common.levels import Level, model_level
 from services.common.months import month_shift, window
 from services.common.policy import PolicyValues
-from services.common.scores import Level
-from services.scoring.levels import model_level
 from services.scoring.records import FiguresRecord as Figures
 from services.scoring.records import ReasonRecord as Reason
 from services.scoring.state import Happening

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from itertools import repeat
 
+from services.common.levels import Level, highest_level
 from services.common.months import window
-from services.common.policy import Policy, PolicyValues
-from services.common.scores import Category, Level
+from services.common.policy import EXITED_HOUSEHOLD, Policy, PolicyValues
+from services.common.scores import Category
 from services.scoring.causes import proposed_causes
-from services.scoring.levels import RANK
 from services.scoring.reasons import (
     disaster_economic_loss,
     disaster_house_damage,
@@ -118,7 +118,7 @@ def _proposed_category(state: HouseholdState, reasons: list[ReasonRecord], value
     if not reasons or state.profile is None:
         return None
     proposed = values.proposed_categories
-    if state.profile.category == "poverty_exited":
+    if state.profile.category == EXITED_HOUSEHOLD:
         return proposed.exited_household
     if any(reason.code in _INCOME_REASONS for reason in reasons):
         return proposed.income_below_line
@@ -145,6 +145,6 @@ def assess(state: HouseholdState, policy: Policy, known: Standing | None = None)
         else None,
     ]
     reasons = [reason for reason in candidates if reason is not None]
-    level: Level = max((reason.level for reason in reasons), key=RANK.__getitem__, default="green")
+    level = highest_level(reason.level for reason in reasons)
     causes = proposed_causes(state, reasons, found, values) if reasons else []
     return Assessment(level, reasons, figures, _proposed_category(state, reasons, values), causes)

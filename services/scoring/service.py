@@ -12,18 +12,17 @@ import msgspec
 import numpy as np
 
 from services.common.events import HouseholdEvent
+from services.common.levels import decide_level
 from services.common.policy import Policy, PolicyBook
-from services.common.scores import Level
 from services.scoring import monitoring
 from services.scoring.causes import with_model_causes
 from services.scoring.facts import Fact, fact_of
 from services.scoring.features import FEATURE_WORDS, feature_values, values_matrix
-from services.scoring.levels import decide_level
 from services.scoring.metrics import ASSESSED, MODEL_SECONDS
 from services.scoring.model import RiskModel
 from services.scoring.reasons import model_risk
 from services.scoring.records import MonitoringRecord, ScoreRecord, ShadowRecord
-from services.scoring.rules import RANK, Assessment, assess, standing
+from services.scoring.rules import Assessment, assess, standing
 from services.scoring.state import HouseholdState, apply_event
 
 
@@ -65,7 +64,8 @@ class _Assessed:
 def _with_model_risk(
     assessed: list[_Assessed], model: RiskModel, rows: list[int], matrix: np.ndarray
 ) -> tuple[list[Assessment], np.ndarray]:
-    """Each assessment with the model's reason added where its probability reaches the policy's yellow cut."""
+    """Each assessment with the model's reason added where its probability reaches the policy's yellow cut, and the
+    household's level decided from both."""
     started = time.perf_counter()
     probabilities = model.probabilities(matrix)
     out = [a.rules for a in assessed]
@@ -75,12 +75,11 @@ def _with_model_risk(
     drivers = model.drivers(matrix[alarming], probabilities[alarming]) if alarming else []
     MODEL_SECONDS.labels("active").inc(time.perf_counter() - started)
     for k, found in zip(alarming, drivers, strict=True):
-        item = assessed[rows[k]]
-        values = item.policy.values
-        reason = model_risk(float(probabilities[k]), found, values, FEATURE_WORDS, cuts[k], horizon)
+        item, probability = assessed[rows[k]], float(probabilities[k])
+        values, rules = item.policy.values, item.rules
+        reason = model_risk(probability, found, values, FEATURE_WORDS, cuts[k], horizon)
         if reason is not None:
-            rules = item.rules
-            level: Level = max(rules.level, reason.level, key=RANK.__getitem__)
+            level = decide_level(rules.level, probability, values, cuts[k])
             causes = with_model_causes(rules.risk_types, reason, values, FEATURE_WORDS)
             out[rows[k]] = Assessment(level, [*rules.reasons, reason], rules.figures, rules.proposed_category, causes)
     return out, probabilities

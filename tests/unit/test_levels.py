@@ -1,8 +1,8 @@
 """One decision of a household's level from the rules' verdict and the model's probability."""
 
+from services.common.levels import decide_level, model_level
 from services.common.policy import PolicyBook
 from services.common.settings import REPO_ROOT
-from services.scoring.levels import decide_level, model_level
 
 VALUES = PolicyBook.load(REPO_ROOT / "policy").for_region("532328101001", 2025).values  # cuts 0.3 and 0.7
 

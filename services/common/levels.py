@@ -1,11 +1,20 @@
-"""Levels: the one place that decides a household's level from the rules' verdict and the model's probability."""
+"""Levels: how urgent each is, and the one function that decides a household's level from the rules and the model."""
 
 from __future__ import annotations
 
-from services.common.policy import PolicyValues
-from services.common.scores import Level
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Literal
 
-RANK: dict[Level, int] = {"green": 0, "yellow": 1, "red": 2}
+if TYPE_CHECKING:  # the policy's values are only read here; policy.py imports this module's words through risk_types
+    from services.common.policy import PolicyValues
+
+Level = Literal["red", "yellow", "green"]
+LEVEL_RANK: dict[Level, int] = {"green": 0, "yellow": 1, "red": 2}  # the higher, the more urgent
+
+
+def highest_level(levels: Iterable[Level]) -> Level:
+    """The most urgent of `levels` (the first of equals); green when there are none."""
+    return max(levels, key=LEVEL_RANK.__getitem__, default="green")
 
 
 def model_level(probability: float | None, values: PolicyValues, yellow_cut: float | None = None) -> Level:
@@ -23,4 +32,4 @@ def decide_level(
     rules_level: Level, probability: float | None, values: PolicyValues, yellow_cut: float | None = None
 ) -> Level:
     """A household's level: the higher of what the rules say and what the model's probability says."""
-    return max(rules_level, model_level(probability, values, yellow_cut), key=RANK.__getitem__)
+    return highest_level((rules_level, model_level(probability, values, yellow_cut)))

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Literal
 
-from services.alerts.models import Alert, HistoryEntry, RiskTypeReview
+from services.common.alerts import Alert, HistoryEntry, RiskTypeReview
 from services.common.policy import PolicyValues
 from services.common.risk_types import RiskType, label, risk_types_of
 from services.common.scores import Score

@@ -4,62 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import uuid
 from datetime import datetime
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
-from pydantic import BaseModel
 from redis.asyncio import Redis
 from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
-from services.alerts.models import Alert
+from services.common.alerts import Alert, Change
 from services.common.kafka_auth import KafkaCredentials, client_options
 
 log = logging.getLogger(__name__)
-
-
-class Change(BaseModel):
-    """One change: the alert's full new state, valid only on top of `from_version` (0 = a new alert)."""
-
-    change_id: str
-    alert_id: str
-    household_id: str
-    from_version: int
-    kind: str  # raised, reopened, evidence_added, escalated, a status, measure_added, reminder:*, overdue:*
-    by: str
-    at: datetime
-    alert: Alert
-
-    @property
-    def score_id(self) -> str | None:
-        """The score behind the change (raised, reopened, evidence_added, escalated), None for others."""
-        return self.alert.history[-1].score_id if self.alert.history else None
-
-    def summary_json(self) -> str:
-        """What the live stream and webhooks carry: the change and the alert's headline, no notes or figures."""
-        alert = self.alert
-        summary = {
-            "change_id": self.change_id,
-            "kind": self.kind,
-            "by": self.by,
-            "at": self.at.isoformat(),
-            "alert_id": alert.id,
-            "household_id": alert.household_id,
-            "region_code": alert.region_code,
-            "inbox": alert.inbox,
-            "level": alert.level,
-            "status": alert.status,
-            "queue": alert.queue,
-            "overdue": alert.overdue,
-            "due_at": alert.due_at.isoformat(),
-            "version": alert.version,
-            "risk_types": alert.risk_types,  # a v1 addition: the case's risk types, main first
-        }
-        return json.dumps(summary, ensure_ascii=False)
 
 
 def result_key(change_id: str) -> str:

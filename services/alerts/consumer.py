@@ -20,12 +20,12 @@ from pydantic import ValidationError
 
 from services.alerts.changes import TRANSIENT, ChangeLog
 from services.alerts.deadletters import DeadLetters
-from services.alerts.models import Alert
 from services.alerts.positions import Positions, RolledBack
 from services.alerts.raising import apply_score
 from services.alerts.records import DecodeErrors, ScoreRecord
 from services.alerts.store import AlertStore
 from services.common import topics
+from services.common.alerts import Alert
 from services.common.kafka import consume_batches
 from services.common.kafka_auth import KafkaCredentials, client_options
 from services.common.policy import PolicyBook

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Protocol
 
-from services.alerts.models import CLOSED_STATUSES, Alert, Deadline, HistoryEntry
+from services.common.alerts import CLOSED_STATUSES, Alert, Deadline, HistoryEntry
 
 AWAITING_DECISION = frozenset({"open", "verifying", "reviewing"})
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # "overdue since" of a case the deadline loop has flagged

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from services.alerts.models import Alert
 from services.alerts.transitions import MeasureRequest, TransitionRequest, add_measure, apply_transition
+from services.common.alerts import Alert
 from services.common.policy import PolicyBook
 
 

@@ -7,10 +7,11 @@ from collections.abc import Sequence
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from pydantic import ValidationError
 
-from services.alerts.changes import TRANSIENT, Change
+from services.alerts.changes import TRANSIENT
 from services.alerts.deadletters import DeadLetters
 from services.alerts.positions import Positions, RolledBack
 from services.alerts.store import AlertStore
+from services.common.alerts import Change
 from services.common.kafka import consume_batches
 from services.common.kafka_auth import KafkaCredentials, client_options
 from services.common.probes import GroupMember

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 
 from services.alerts.causes import joined
-from services.alerts.models import Alert, Deadline, HistoryEntry
+from services.common.alerts import Alert, Deadline, HistoryEntry
 from services.common.levels import LEVEL_RANK, highest_level
 from services.common.policy import PolicyBook, PolicyValues
 from services.common.risk_types import risk_types_of

@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from pydantic import ValidationError
 from redis.asyncio import Redis
 
-from services.alerts.changes import Change
 from services.alerts.records import DecodeErrors, ScoreRecord
 from services.alerts.store import AlertStore
 from services.common import topics
+from services.common.alerts import Change
 from services.common.kafka import TopicToEnd
 from services.common.settings import AlertsSettings
 

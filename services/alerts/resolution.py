@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from services.alerts.causes import unanswered
-from services.alerts.models import Alert
+from services.common.alerts import Alert
 from services.common.months import month_index
 from services.common.policy import PolicyValues
 

@@ -24,7 +24,7 @@ from services.alerts.index import (
     ordered_key,
     risk_key,
 )
-from services.alerts.models import Alert
+from services.common.alerts import Alert
 
 
 @dataclass(frozen=True)

@@ -22,14 +22,14 @@ import msgspec
 from redis.asyncio import Redis
 
 from services.alerts import index, monitoring
-from services.alerts.changes import RESULTS_CHANNEL, Change, result_key
+from services.alerts.changes import RESULTS_CHANNEL, result_key
 from services.alerts.deadlines import next_check, overdue_since
 from services.alerts.index import ALERT_JSON, alert_key
-from services.alerts.models import Alert
 from services.alerts.positions import Positions
 from services.alerts.records import ScoreRecord
 from services.alerts.search import AlertFilter, AlertIndex
 from services.alerts.tally import Tally, tallies
+from services.common.alerts import Alert, Change
 
 TIMELINE_LENGTH = 500
 OUTBOX = "alerts:outbox"

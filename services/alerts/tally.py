@@ -10,7 +10,7 @@ from datetime import datetime
 from redis.asyncio import Redis
 
 from services.alerts.index import TOWNSHIP, counts_key, cover, due_key, regions_key, risk_counts_key
-from services.alerts.models import CLOSED_STATUSES
+from services.common.alerts import CLOSED_STATUSES
 
 CONFIRMED_STATUSES = frozenset({"confirmed", "assisting"})  # identified as monitored households, not yet resolved
 

@@ -9,12 +9,12 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, 
 
 from services.alerts.causes import reviewed
 from services.alerts.deadlines import with_overdue_flag
-from services.alerts.models import Alert, HistoryEntry, Measure, MeasureType, Status, Visit
 from services.alerts.resolution import unmet_criteria
+from services.common.alerts import Alert, HistoryEntry, Measure, Status, Visit
 from services.common.identity import holds_resident_id
 from services.common.money import Yuan
 from services.common.policy import PolicyValues
-from services.common.risk_types import RISK_TYPES, RiskType
+from services.common.risk_types import RISK_TYPES, MeasureType, RiskType
 from services.common.scores import Category
 
 WORKER, SUPERVISOR = "township_worker", "county_supervisor"

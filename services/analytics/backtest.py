@@ -14,10 +14,11 @@ from services.analytics.pipeline import simulated_training_set
 from services.analytics.simulator import SimConfig
 from services.analytics.training_set import month_end, replay
 from services.common.levels import LEVEL_RANK, decide_level, model_level
+from services.common.model_activation import Activation
 from services.common.months import month_index, months_from
 from services.common.policy import PolicyBook
 from services.scoring.features import FEATURES
-from services.scoring.model import Activation, ModelRegistry, RiskModel
+from services.scoring.model import ModelRegistry, RiskModel
 
 
 def load_version(folder: Path, version: str) -> RiskModel:

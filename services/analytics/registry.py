@@ -12,7 +12,8 @@ from kafka import KafkaProducer
 from services.common import topics
 from services.common.kafka import TopicToEnd
 from services.common.kafka_auth import client_options
-from services.scoring.model import Activation, ModelManifest, ModelRegistry, activation_message
+from services.common.model_activation import Activation
+from services.scoring.model import ModelManifest, ModelRegistry, activation_message
 
 
 class RegistryError(ValueError):

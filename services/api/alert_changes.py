@@ -19,11 +19,11 @@ from fastapi import APIRouter, Header, HTTPException, Response
 from services.alerts import handlers
 from services.alerts.changes import ChangeNotApplied
 from services.alerts.handlers import Changed, MoveAlert, RecordMeasure, Stale, Unknown, move_alert
-from services.alerts.models import Alert
 from services.alerts.transitions import MeasureRequest, Refusal, TransitionRequest
 from services.api.dependencies import ApiServices, Services
 from services.api.permissions import Caseworker
 from services.api.users import User
+from services.common.alerts import Alert
 from services.common.errors import errors
 
 router = APIRouter(tags=["workflow"])

@@ -22,9 +22,9 @@ from services.api.users import User
 from services.common.errors import errors
 from services.common.job_queues import MODEL_TRAINING
 from services.common.job_views import training_view
+from services.common.model_activation import Activation
 from services.common.settings import ApiSettings
 from services.regions.catalogue import package_names
-from services.scoring.model import Activation
 
 router = APIRouter(prefix="/models", tags=["models"])
 _VERSIONS = "jobs:training:versions"  # version -> the training job that registers it

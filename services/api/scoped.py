@@ -13,12 +13,12 @@ from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Path, Query
 
-from services.alerts.models import Alert
 from services.alerts.subscriptions import NewSubscription, Subscription, SubscriptionStore
 from services.api.dependencies import Alerts, BackgroundJobs, Subscriptions, Users
 from services.api.jurisdiction import Caller
 from services.api.permissions import Admin, Analyst, Caseworker, Manager, Staff
 from services.api.users import USERNAME_PATTERN, NewUser, User
+from services.common.alerts import Alert
 from services.common.job_queues import NAMES_IMPORT
 from services.common.job_records import JobRecord
 

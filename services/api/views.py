@@ -10,12 +10,12 @@ import orjson
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
-from services.alerts.models import Alert, Status
 from services.alerts.search import AlertFilter
 from services.api.alert_changes import etag
 from services.api.dependencies import Alerts, Audit, Policies, Regions
 from services.api.permissions import Caseworker
 from services.api.scoped import ScopedAlert, ScopedHousehold
+from services.common.alerts import Alert, Status
 from services.common.risk_types import MeasureType, RiskType
 
 router = APIRouter()

@@ -11,7 +11,8 @@ from threadpoolctl import threadpool_limits
 from services.common import topics
 from services.common.kafka import TopicToEnd
 from services.common.kafka_auth import KafkaCredentials, client_options
-from services.scoring.model import Activation, ModelRegistry, NotRegistered, RiskModel, UnverifiedModel
+from services.common.model_activation import Activation
+from services.scoring.model import ModelRegistry, NotRegistered, RiskModel, UnverifiedModel
 
 log = logging.getLogger(__name__)
 

@@ -14,6 +14,7 @@ import joblib
 import numpy as np
 from pydantic import BaseModel, Field
 
+from services.common.model_activation import Activation
 from services.common.policy import PolicyValues
 from services.scoring.features import FEATURES
 
@@ -50,20 +51,6 @@ class ModelManifest(BaseModel):
     budget_cuts: dict[str, float] = Field(default_factory=dict)  # alert budget share → the probability cut it means
     # Since issue 28: the training rows' bins of every feature and of the score, the reference of drift monitoring.
     reference: dict[str, Any] = Field(default_factory=dict)
-
-
-class Activation(BaseModel):
-    """One activation (or roll-back) of a model version on `models.activations`; no version means rules only.
-
-    A `shadow` activation runs a candidate next to the active model, writing to `scores.shadow` only (no
-    version: shadowing stops); it never changes which model alerts.
-    """
-
-    version: str | None
-    sha256: str | None
-    activated_by: str
-    activated_at: datetime
-    role: Literal["active", "shadow"] = "active"
 
 
 class RiskModel:

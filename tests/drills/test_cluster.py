@@ -21,8 +21,9 @@ from bench import clients
 from services.common import topics
 from services.common.identity import pseudonymise
 from services.common.kafka_auth import client_options
+from services.common.model_activation import Activation
 from services.ingest.regions import REGIONS_KEY
-from services.scoring.model import Activation, ModelRegistry, RiskModel, activation_message
+from services.scoring.model import ModelRegistry, RiskModel, activation_message
 from tests import infra
 from tests.clients import login, post_batch
 from tests.cluster import KafkaCluster, kafka_cluster

@@ -9,12 +9,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.alerts import index
-from services.alerts.changes import Change
 from services.alerts.deadlines import is_overdue
-from services.alerts.models import Alert, Deadline, Visit
 from services.alerts.search import AlertFilter
 from services.alerts.store import AlertStore
 from services.api.stats import board
+from services.common.alerts import Alert, Change, Deadline, Visit
 from services.common.redis_connections import redis_client
 from services.common.risk_types import RISK_TYPES
 from services.common.scores import Reason

@@ -13,11 +13,12 @@ import pytest
 from services.alerts.monitoring import month_key, raised_by
 from services.alerts.records import ScoreRecord
 from services.alerts.store import AlertStore
+from services.common.model_activation import Activation
 from services.common.policy import PolicyBook
 from services.common.redis_connections import redis_client
 from services.common.settings import REPO_ROOT
 from services.ingest.validation import validate_event
-from services.scoring.model import Activation, ModelRegistry
+from services.scoring.model import ModelRegistry
 from services.scoring.records import encoded
 from services.scoring.service import score_event
 from services.scoring.state import HouseholdState

@@ -10,9 +10,10 @@ import httpx
 import numpy as np
 import pytest
 
+from services.common.model_activation import Activation
 from services.common.scores import Figures, Monitoring, Reason, Score
 from services.scoring.features import FEATURES
-from services.scoring.model import Activation, ModelRegistry
+from services.scoring.model import ModelRegistry
 from tests.clients import create_user, login
 from tests.models import synthetic_rows, train_toy_model
 from tests.workflow_stack import poll, start_workflow_stack

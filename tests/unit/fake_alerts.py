@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from services.alerts.models import Alert
+from services.common.alerts import Alert
 
 
 @dataclass

@@ -3,8 +3,9 @@
 from datetime import UTC, datetime
 from typing import Literal
 
+from services.common.model_activation import Activation
 from services.scoring.activations import ActiveModel
-from services.scoring.model import Activation, ModelRegistry
+from services.scoring.model import ModelRegistry
 from tests.models import train_toy_model
 
 

@@ -4,11 +4,12 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
+from services.common.model_activation import Activation
 from services.common.policy import PolicyBook
 from services.common.settings import REPO_ROOT
 from services.ingest.validation import validate_event
 from services.scoring.facts import fact_of
-from services.scoring.model import Activation, ModelRegistry, RiskModel
+from services.scoring.model import ModelRegistry, RiskModel
 from services.scoring.service import Changed, score_changed
 from services.scoring.state import HouseholdState, apply_event
 from tests.factories import registration

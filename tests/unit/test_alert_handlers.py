@@ -6,9 +6,9 @@ from datetime import date, timedelta
 import pytest
 
 from services.alerts.handlers import MoveAlert, RecordMeasure, Stale, Unknown, move_alert, record_measure
-from services.alerts.models import Status
 from services.alerts.raising import apply_score
 from services.alerts.transitions import MeasureRequest, Refusal, TransitionRequest
+from services.common.alerts import Status
 from tests.unit.fake_alerts import FakeAlerts, Staffer
 from tests.unit.test_workflow_transitions import POLICIES, POLICY, T0, red_score
 

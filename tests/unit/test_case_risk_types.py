@@ -8,12 +8,11 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from pydantic import ValidationError
 
-from services.alerts.changes import Change
-from services.alerts.models import Alert, Measure, Status
 from services.alerts.raising import apply_score
 from services.alerts.resolution import unmet_criteria
 from services.alerts.transitions import Refusal, TransitionRequest, apply_transition
 from services.analytics.labels import verdict_outcomes
+from services.common.alerts import Alert, Change, Measure, Status
 from services.common.policy import PolicyBook
 from services.common.risk_types import MeasureType, RiskType
 from services.common.scores import Figures, Level, Reason, RiskTypeProposal, Score

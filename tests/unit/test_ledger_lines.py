@@ -6,8 +6,8 @@ import msgspec
 import pytest
 
 from services.alerts.deadlines import counts_as_overdue
-from services.alerts.models import Alert, Deadline, HistoryEntry, Measure, RiskTypeReview, Visit
 from services.api.ledger import LedgerCase, ledger_line, mask_household
+from services.common.alerts import Alert, Deadline, HistoryEntry, Measure, RiskTypeReview, Visit
 from services.common.scores import Reason
 
 T0 = datetime(2025, 3, 1, 8, 30, tzinfo=UTC)

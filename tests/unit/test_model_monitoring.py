@@ -6,15 +6,16 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from services.alerts.models import Alert
 from services.alerts.monitoring import calibration_tokens, drift_counters
 from services.alerts.records import ScoreRecord
 from services.analytics.monitoring import calibration, drift, psi, reference, wilson
+from services.common.alerts import Alert
+from services.common.model_activation import Activation
 from services.common.policy import PolicyBook
 from services.common.scores import Reason
 from services.common.settings import REPO_ROOT
 from services.ingest.validation import validate_event
-from services.scoring.model import Activation, ModelRegistry
+from services.scoring.model import ModelRegistry
 from services.scoring.records import encoded
 from services.scoring.service import score_event
 from services.scoring.state import HouseholdState

@@ -8,10 +8,11 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from services.common.model_activation import Activation
 from services.common.policy import PolicyBook
 from services.common.settings import REPO_ROOT
 from services.ingest.validation import validate_event
-from services.scoring.model import Activation, ModelRegistry, UnverifiedModel, features_read
+from services.scoring.model import ModelRegistry, UnverifiedModel, features_read
 from services.scoring.service import score_event
 from services.scoring.state import HouseholdState
 from tests.factories import registration

@@ -2,8 +2,8 @@
 
 from datetime import UTC, date, datetime, timedelta
 
-from services.alerts.models import Alert, Measure
 from services.alerts.resolution import months_above_line, unmet_criteria
+from services.common.alerts import Alert, Measure
 from services.common.policy import PolicyBook
 from services.common.settings import REPO_ROOT
 

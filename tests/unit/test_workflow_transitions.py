@@ -4,7 +4,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from services.alerts.models import Alert, Status
 from services.alerts.raising import apply_score
 from services.alerts.transitions import (
     TRANSITIONS,
@@ -15,6 +14,7 @@ from services.alerts.transitions import (
     allowed_from,
     apply_transition,
 )
+from services.common.alerts import Alert, Status
 from services.common.policy import PolicyBook
 from services.common.scores import Figures, Level, Reason, Score
 from services.common.settings import REPO_ROOT

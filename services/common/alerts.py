@@ -1,7 +1,9 @@
-"""The alert: one case per household, as stored in Redis and returned by the API."""
+"""The alert: one case per household, as stored in Redis and returned by the API; and each change of it, the message
+on `alerts.changes` (the system of record)."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from typing import Annotated, Literal
 
@@ -131,3 +133,43 @@ class Alert(BaseModel):
             return self
         update = {"history": self.history[dropped:], "history_dropped": self.history_dropped + dropped}
         return self.model_copy(update=update)
+
+
+class Change(BaseModel):
+    """One change: the alert's full new state, valid only on top of `from_version` (0 = a new alert)."""
+
+    change_id: str
+    alert_id: str
+    household_id: str
+    from_version: int
+    kind: str  # raised, reopened, evidence_added, escalated, a status, measure_added, reminder:*, overdue:*
+    by: str
+    at: datetime
+    alert: Alert
+
+    @property
+    def score_id(self) -> str | None:
+        """The score behind the change (raised, reopened, evidence_added, escalated), None for others."""
+        return self.alert.history[-1].score_id if self.alert.history else None
+
+    def summary_json(self) -> str:
+        """What the live stream and webhooks carry: the change and the alert's headline, no notes or figures."""
+        alert = self.alert
+        summary = {
+            "change_id": self.change_id,
+            "kind": self.kind,
+            "by": self.by,
+            "at": self.at.isoformat(),
+            "alert_id": alert.id,
+            "household_id": alert.household_id,
+            "region_code": alert.region_code,
+            "inbox": alert.inbox,
+            "level": alert.level,
+            "status": alert.status,
+            "queue": alert.queue,
+            "overdue": alert.overdue,
+            "due_at": alert.due_at.isoformat(),
+            "version": alert.version,
+            "risk_types": alert.risk_types,  # a v1 addition: the case's risk types, main first
+        }
+        return json.dumps(summary, ensure_ascii=False)

@@ -14,10 +14,10 @@ import msgspec
 
 from services.common import topics
 from services.common.policy import PolicyBook
+from services.common.score_records import ScoreRecord
 from services.common.settings import REPO_ROOT
 from services.ingest.validation import validate_event
 from services.scoring.model import RiskModel
-from services.scoring.records import ScoreRecord
 from services.scoring.service import score_event
 from services.scoring.state import HouseholdState
 from tests.clients import login, read_topic

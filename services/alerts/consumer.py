@@ -22,7 +22,7 @@ from services.alerts.changes import TRANSIENT, ChangeLog
 from services.alerts.deadletters import DeadLetters
 from services.alerts.positions import Positions, RolledBack
 from services.alerts.raising import apply_score
-from services.alerts.records import DecodeErrors, ScoreRecord
+from services.alerts.records import DecodeErrors, read_score
 from services.alerts.store import AlertStore
 from services.common import topics
 from services.common.alerts import Alert
@@ -30,6 +30,7 @@ from services.common.kafka import consume_batches
 from services.common.kafka_auth import KafkaCredentials, client_options
 from services.common.policy import PolicyBook
 from services.common.probes import GroupMember
+from services.common.score_records import ScoreRecord
 from services.common.scores import Score
 
 log = logging.getLogger(__name__)
@@ -72,8 +73,8 @@ class ScoreConsumer:
         by_household: dict[str, list[tuple[ScoreRecord, ConsumerRecord]]] = defaultdict(list)
         for message in messages:
             try:
-                record = ScoreRecord.decode(message.value)
-                checked = record.score() if record.level != "green" else None  # the ones that change alerts, in full
+                record = read_score(message.value)
+                checked = Score.from_json(message.value) if record.level != "green" else None  # those change alerts
             except (*DecodeErrors, ValidationError, ValueError, TypeError) as exc:
                 await self._dead_letters.put(message, "unreadable", f"not a score record: {exc}")
                 continue

@@ -19,9 +19,9 @@ from collections.abc import Iterable, Sequence
 from redis.asyncio import Redis
 
 from services.alerts import index
-from services.alerts.records import ScoreRecord
 from services.analytics.monitoring import band_of
 from services.common.alerts import Alert
+from services.common.score_records import ScoreRecord
 
 PREFIX = "alerts:monitoring:"
 CONFIRMED = frozenset({"confirmed", "assisting", "resolved"})

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pydantic import ValidationError
 from redis.asyncio import Redis
 
-from services.alerts.records import DecodeErrors, ScoreRecord
+from services.alerts.records import DecodeErrors, read_score
 from services.alerts.store import AlertStore
 from services.common import topics
 from services.common.alerts import Change
@@ -34,7 +34,7 @@ async def rebuild(
     scores, chunk = 0, []
     for raw in TopicToEnd(bootstrap_servers, scores_topic):  # blocking reads: a command line, nothing else runs
         with _unless_unreadable("score"):
-            chunk.append(ScoreRecord.decode(raw))
+            chunk.append(read_score(raw))
         if len(chunk) == CHUNK:
             await store.record_scores(chunk)
             scores, chunk = scores + len(chunk), []

@@ -26,10 +26,11 @@ from services.alerts.changes import RESULTS_CHANNEL, result_key
 from services.alerts.deadlines import next_check, overdue_since
 from services.alerts.index import ALERT_JSON, alert_key
 from services.alerts.positions import Positions
-from services.alerts.records import ScoreRecord
+from services.alerts.records import snapshot, timeline_entry
 from services.alerts.search import AlertFilter, AlertIndex
 from services.alerts.tally import Tally, tallies
 from services.common.alerts import Alert, Change
+from services.common.score_records import ScoreRecord
 
 TIMELINE_LENGTH = 500
 OUTBOX = "alerts:outbox"
@@ -288,7 +289,7 @@ class AlertStore:
         """Keep each household's current figures and add each score to its timeline, once, in order (one round trip);
         returns how many scores were new."""
         rows = [
-            [s.household_id, s.score_id, s.scored_at.timestamp(), _json(s.snapshot()), _json(s.timeline_entry()),
+            [s.household_id, s.score_id, s.scored_at.timestamp(), _json(snapshot(s)), _json(timeline_entry(s)),
              *monitoring.drift_counters(s)]
             for s in scores
         ]  # fmt: skip

@@ -66,6 +66,11 @@ PersonRef = Annotated[
                                    "pseudonym"}),
 ]  # fmt: skip
 HouseholdCategory = Literal["poverty_exited", "ordinary", "monitored"]
+IncomeSource = Literal["wage", "agriculture", "business", "property", "transfer", "other"]
+Illness = Literal["chronic", "critical", "acute", "other"]
+Hazard = Literal["flood", "drought", "earthquake", "landslide", "typhoon", "hail", "fire", "other"]
+HouseDamage = Literal["none", "minor", "severe", "collapsed"]
+SchoolStage = Literal["preschool", "compulsory", "senior_secondary", "vocational", "tertiary", "other"]
 
 
 class EventData(BaseModel):
@@ -106,7 +111,7 @@ class IncomeReported(EventData):
 
     period: IncomePeriod
     amount: Money
-    income_source: Literal["wage", "agriculture", "business", "property", "transfer", "other"] = "other"
+    income_source: IncomeSource = "other"
 
 
 class MedicalExpenseIncurred(EventData):
@@ -118,7 +123,7 @@ class MedicalExpenseIncurred(EventData):
     total_cost: Money
     out_of_pocket: Money
     member_id: PersonRef | None = None
-    illness: Literal["chronic", "critical", "acute", "other"] | None = None
+    illness: Illness | None = None
     inpatient: StrictBool | None = None
 
     @model_validator(mode="after")
@@ -134,8 +139,8 @@ class DisasterLossReported(EventData):
     """A disaster's damage to the household's house and property."""
 
     date: EventDate
-    hazard: Literal["flood", "drought", "earthquake", "landslide", "typhoon", "hail", "fire", "other"]
-    house_damage: Literal["none", "minor", "severe", "collapsed"]
+    hazard: Hazard
+    house_damage: HouseDamage
     economic_loss: Money
 
 
@@ -145,7 +150,7 @@ class EducationExpenseIncurred(EventData):
     date: EventDate
     total_cost: Money
     out_of_pocket: Money
-    stage: Literal["preschool", "compulsory", "senior_secondary", "vocational", "tertiary", "other"] | None = None
+    stage: SchoolStage | None = None
 
     @model_validator(mode="after")
     def _out_of_pocket_within_total(self) -> EducationExpenseIncurred:

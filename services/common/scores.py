@@ -11,6 +11,7 @@ from services.common.levels import Level
 from services.common.risk_types import RiskType
 
 Category = Literal["unstable_exited", "marginal", "sudden_hardship"]  # 脱贫不稳定户, 边缘易致贫户, 突发严重困难户
+ScoringMode = Literal["rules_only", "rules_and_model"]
 
 
 class Reason(BaseModel):
@@ -83,7 +84,7 @@ class Score(BaseModel):
     probability: float | None = None  # the model's probability of falling below the line within 12 months
     policy_version: str
     model_version: str | None
-    scoring_mode: Literal["rules_only", "rules_and_model"]
+    scoring_mode: ScoringMode
     caused_by: list[str]
     event_time: datetime
     scored_at: datetime

@@ -4,10 +4,15 @@ An event is taken here only when it is certainly valid under the reference path 
 comes out byte for byte as that path writes it (the four common types, and schooling costs, which an education bureau
 pushes for every student at once); anything else (an error, an unusual spelling, non-ASCII text,
 `assistance.requested`) returns None and goes through the reference path, which names each offending field.
+
+Each struct here is the contract's model (services/common/events.py) field for field: names, order, JSON types,
+defaults and the words of each enumeration (imported from the contract); tests/unit/test_contract_fields.py checks it.
 """
 
 from __future__ import annotations
 
+import functools
+import operator
 import re
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -15,6 +20,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta, Struct
 
+from services.common.events import EventType, Hazard, HouseDamage, HouseholdCategory, Illness, IncomeSource, SchoolStage
 from services.common.identity import check_digit, holds_resident_id, pseudonymise
 from services.common.money import MAX_YUAN
 from services.ingest.canonical import CanonicalEvent
@@ -35,12 +41,14 @@ _TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[
 _RESIDENT_ID = re.compile(r"[0-9]{17}[0-9X]")
 
 
-class _RegisteredData(Struct, forbid_unknown_fields=True, kw_only=True, gc=False, omit_defaults=True):
+class RegisteredData(Struct, forbid_unknown_fields=True, kw_only=True, gc=False, omit_defaults=True):
+    """household.registered's data."""
+
     household_id: HouseholdId  # first, as in the models (the canonical JSON keeps their field order)
     region_code: RegionCode
     members: Annotated[int, Meta(ge=1, le=30)]
     labourers: Count
-    category: Literal["poverty_exited", "ordinary", "monitored"]
+    category: HouseholdCategory
     annual_net_income: Money
     disabled_members: Count | None = None
     chronic_ill_members: Count | None = None
@@ -51,41 +59,51 @@ class _RegisteredData(Struct, forbid_unknown_fields=True, kw_only=True, gc=False
     member_ids: Annotated[list[str], Meta(max_length=30)] | None = None
 
 
-class _IncomeData(Struct, forbid_unknown_fields=True, kw_only=True, gc=False):  # income_source is always written
+class IncomeData(Struct, forbid_unknown_fields=True, kw_only=True, gc=False):  # income_source is always written
+    """income.reported's data (a month's; a whole year's goes the reference path)."""
+
     household_id: HouseholdId
     period: Month
     amount: Money
-    income_source: Literal["wage", "agriculture", "business", "property", "transfer", "other"] = "other"
+    income_source: IncomeSource = "other"
 
 
-class _MedicalData(Struct, forbid_unknown_fields=True, kw_only=True, gc=False, omit_defaults=True):
+class MedicalData(Struct, forbid_unknown_fields=True, kw_only=True, gc=False, omit_defaults=True):
+    """medical.expense.incurred's data."""
+
     household_id: HouseholdId | None = None
     region_code: RegionCode | None = None
     date: Day
     total_cost: Money
     out_of_pocket: Money
     member_id: str | None = None
-    illness: Literal["chronic", "critical", "acute", "other"] | None = None
+    illness: Illness | None = None
     inpatient: bool | None = None
 
 
-class _DisasterData(Struct, forbid_unknown_fields=True, kw_only=True, gc=False):
+class DisasterData(Struct, forbid_unknown_fields=True, kw_only=True, gc=False):
+    """disaster.loss.reported's data."""
+
     household_id: HouseholdId
     date: Day
-    hazard: Literal["flood", "drought", "earthquake", "landslide", "typhoon", "hail", "fire", "other"]
-    house_damage: Literal["none", "minor", "severe", "collapsed"]
+    hazard: Hazard
+    house_damage: HouseDamage
     economic_loss: Money
 
 
-class _EducationData(Struct, forbid_unknown_fields=True, kw_only=True, gc=False, omit_defaults=True):
+class EducationData(Struct, forbid_unknown_fields=True, kw_only=True, gc=False, omit_defaults=True):
+    """education.expense.incurred's data."""
+
     household_id: HouseholdId
     date: Day
     total_cost: Money
     out_of_pocket: Money
-    stage: Literal["preschool", "compulsory", "senior_secondary", "vocational", "tertiary", "other"] | None = None
+    stage: SchoolStage | None = None
 
 
-class _Envelope(Struct, forbid_unknown_fields=True, kw_only=True, gc=False, tag_field="type"):
+class Envelope(Struct, forbid_unknown_fields=True, kw_only=True, gc=False, tag_field="type"):
+    """The CloudEvents attributes (`type` is the tag that picks the data struct, `data` is each type's own)."""
+
     specversion: Literal["1.0"]
     id: Annotated[str, Meta(min_length=1, max_length=128)]
     source: Annotated[str, Meta(min_length=1, max_length=256)]
@@ -94,27 +112,18 @@ class _Envelope(Struct, forbid_unknown_fields=True, kw_only=True, gc=False, tag_
     datacontenttype: Literal["application/json"] | None = None
 
 
-class _Registered(_Envelope, tag="household.registered"):
-    data: _RegisteredData
-
-
-class _Income(_Envelope, tag="income.reported"):
-    data: _IncomeData
-
-
-class _Medical(_Envelope, tag="medical.expense.incurred"):
-    data: _MedicalData
-
-
-class _Disaster(_Envelope, tag="disaster.loss.reported"):
-    data: _DisasterData
-
-
-class _Education(_Envelope, tag="education.expense.incurred"):
-    data: _EducationData
-
-
-_DECODER = msgspec.json.Decoder(_Registered | _Income | _Medical | _Disaster | _Education)
+DATA_STRUCTS: dict[EventType, type[Struct]] = {  # the event types the fast path takes
+    "household.registered": RegisteredData,
+    "income.reported": IncomeData,
+    "medical.expense.incurred": MedicalData,
+    "disaster.loss.reported": DisasterData,
+    "education.expense.incurred": EducationData,
+}
+_TYPES: dict[type, EventType] = {  # each type's envelope: its name is the tag, its data the type's struct
+    msgspec.defstruct(f"Envelope[{name}]", [("data", data)], bases=(Envelope,), tag=name): name
+    for name, data in DATA_STRUCTS.items()
+}
+_DECODER: msgspec.json.Decoder[Any] = msgspec.json.Decoder(functools.reduce(operator.or_, _TYPES))
 _ENCODER = msgspec.json.Encoder()
 _MAX_MONEY = int(MAX_YUAN)
 _MAX_MONEY_FLOAT = float(MAX_YUAN)
@@ -228,7 +237,7 @@ class FastPath:
         doc["data"] = data
         return CanonicalEvent(event_id, source, event_type, household, person, region, members, _ENCODER.encode(doc))
 
-    def _registered(self, data: _RegisteredData, bounds: Bounds) -> _Routing:
+    def _registered(self, data: RegisteredData, bounds: Bounds) -> _Routing:
         members = data.members
         if data.labourers > members:
             raise _Decline
@@ -245,13 +254,13 @@ class FastPath:
             data.member_ids = [self._person(member) for member in data.member_ids]
         return None, data.region_code, frozenset(p for p in [data.head_id, *(data.member_ids or ())] if p)
 
-    def _income(self, data: _IncomeData, bounds: Bounds) -> _Routing:
+    def _income(self, data: IncomeData, bounds: Bounds) -> _Routing:
         if not bounds.earliest_month <= self._month(data.period) <= bounds.latest_month:
             raise _Decline
         data.amount = _money(data.amount)
         return None, None, _NOBODY
 
-    def _medical(self, data: _MedicalData, bounds: Bounds) -> _Routing:
+    def _medical(self, data: MedicalData, bounds: Bounds) -> _Routing:
         if not bounds.earliest_day <= self._day(data.date) <= bounds.latest_day:
             raise _Decline
         if data.region_code is not None:
@@ -263,13 +272,13 @@ class FastPath:
             data.member_id = self._person(data.member_id)
         return (data.member_id if data.household_id is None else None), data.region_code, _NOBODY
 
-    def _disaster(self, data: _DisasterData, bounds: Bounds) -> _Routing:
+    def _disaster(self, data: DisasterData, bounds: Bounds) -> _Routing:
         if not bounds.earliest_day <= self._day(data.date) <= bounds.latest_day:
             raise _Decline
         data.economic_loss = _money(data.economic_loss)
         return None, None, _NOBODY
 
-    def _education(self, data: _EducationData, bounds: Bounds) -> _Routing:
+    def _education(self, data: EducationData, bounds: Bounds) -> _Routing:
         if not bounds.earliest_day <= self._day(data.date) <= bounds.latest_day:
             raise _Decline
         data.total_cost, data.out_of_pocket = _money(data.total_cost), _money(data.out_of_pocket)
@@ -300,16 +309,9 @@ def _money(value: int | float) -> float:
 
 
 _CHECKS: dict[type, Any] = {
-    _RegisteredData: FastPath._registered,
-    _IncomeData: FastPath._income,
-    _MedicalData: FastPath._medical,
-    _DisasterData: FastPath._disaster,
-    _EducationData: FastPath._education,
-}
-_TYPES: dict[type, str] = {
-    _Registered: "household.registered",
-    _Income: "income.reported",
-    _Medical: "medical.expense.incurred",
-    _Disaster: "disaster.loss.reported",
-    _Education: "education.expense.incurred",
+    RegisteredData: FastPath._registered,
+    IncomeData: FastPath._income,
+    MedicalData: FastPath._medical,
+    DisasterData: FastPath._disaster,
+    EducationData: FastPath._education,
 }

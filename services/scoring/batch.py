@@ -14,10 +14,10 @@ from typing import Any
 from services.common import failpoints, topics
 from services.common.kafka import Outgoing
 from services.common.policy import PolicyBook
+from services.common.score_records import encoded
 from services.scoring.activations import ActiveModel
 from services.scoring.facts import Fact, UnreadableFact, read_fact
 from services.scoring.metrics import BATCH_SECONDS, BATCH_SIZE, EVENTS, SCORES
-from services.scoring.records import encoded
 from services.scoring.service import Changed, Outcome, score_changed
 from services.scoring.state import apply_event, decode_state, encode_state
 

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING
 from services.common.levels import LEVEL_RANK
 from services.common.months import month_shift, window
 from services.common.policy import PolicyValues
-from services.common.risk_types import RISK_TYPES, ranked
-from services.scoring.records import ReasonRecord, RiskTypeRecord, ScoreRecord
+from services.common.risk_types import RISK_TYPES, RiskType, ranked
+from services.common.score_records import ReasonRecord, RiskTypeRecord, ScoreRecord
 from services.scoring.state import HouseholdState
 
 if TYPE_CHECKING:
@@ -40,7 +40,13 @@ _DAMAGE = {"collapsed": ("倒塌", "collapsed"), "severe": ("严重损坏", "sev
 
 
 def _proposal(
-    risk_type: str, reason: ReasonRecord, evidence: str, zh: str, en: str, amount: float = 0.0, fallback: bool = False
+    risk_type: RiskType,
+    reason: ReasonRecord,
+    evidence: str,
+    zh: str,
+    en: str,
+    amount: float = 0.0,
+    fallback: bool = False,
 ) -> RiskTypeRecord:
     return RiskTypeRecord(
         risk_type=risk_type, reason=reason.code, evidence=evidence, level=reason.level, message_zh=zh, message_en=en,
@@ -50,7 +56,7 @@ def _proposal(
 
 def _medical(state: HouseholdState, reason: ReasonRecord, first: str, v: PolicyValues) -> list[RiskTypeRecord]:
     """The type of the bills that cost most in the window (by their illness), with the illness that cost most."""
-    by_type: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    by_type: dict[RiskType, dict[str, float]] = defaultdict(lambda: defaultdict(float))
     for bill in state.medical.values():
         if bill.date[:7] >= first:
             illness = str(bill.figures.get("illness") or "other")

@@ -1,4 +1,7 @@
-"""Scoring's view of a canonical event: decoded with msgspec, trusting ingest's validation at the edge."""
+"""Scoring's view of a canonical event: decoded with msgspec, trusting ingest's validation at the edge.
+
+Each struct is the contract's model (services/common/events.py) field for field: names, order, JSON types and defaults,
+an enumeration read as its text (tests/unit/test_contract_fields.py checks it)."""
 
 from __future__ import annotations
 
@@ -89,7 +92,9 @@ FACT_TYPES: dict[str, type[FactData]] = {
 _DATA_DECODERS = {name: msgspec.json.Decoder(kind) for name, kind in FACT_TYPES.items()}
 
 
-class _Envelope(msgspec.Struct):
+class CanonicalEnvelope(msgspec.Struct):
+    """The fields of a canonical event (`HouseholdEvent`) scoring reads; `data` is decoded by its type."""
+
     id: str
     source: str
     type: str
@@ -97,7 +102,7 @@ class _Envelope(msgspec.Struct):
     data: msgspec.Raw
 
 
-_ENVELOPE = msgspec.json.Decoder(_Envelope)
+_ENVELOPE = msgspec.json.Decoder(CanonicalEnvelope)
 
 
 class Fact(msgspec.Struct, frozen=True):

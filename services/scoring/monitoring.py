@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 
+from services.common.score_records import MonitoringRecord
 from services.scoring.model import RiskModel
-from services.scoring.records import MonitoringRecord
 from services.scoring.state import HouseholdState
 
 CHINA = timezone(timedelta(hours=8))

@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterable
 from services.common.levels import Level, model_level
 from services.common.months import month_shift, window
 from services.common.policy import PolicyValues
-from services.scoring.records import FiguresRecord as Figures
-from services.scoring.records import ReasonRecord as Reason
+from services.common.score_records import FiguresRecord as Figures
+from services.common.score_records import ReasonRecord as Reason
 from services.scoring.state import Happening
 
 Evidence = dict[str, float | int | str]

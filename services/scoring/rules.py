@@ -8,6 +8,7 @@ from itertools import repeat
 from services.common.levels import Level, highest_level
 from services.common.months import window
 from services.common.policy import EXITED_HOUSEHOLD, Policy, PolicyValues
+from services.common.score_records import FiguresRecord, ReasonRecord, RiskTypeRecord
 from services.common.scores import Category
 from services.scoring.causes import proposed_causes
 from services.scoring.reasons import (
@@ -19,7 +20,6 @@ from services.scoring.reasons import (
     medical_burden,
     self_declared,
 )
-from services.scoring.records import FiguresRecord, ReasonRecord, RiskTypeRecord
 from services.scoring.state import HouseholdState
 
 _INCOME_REASONS = ("income_below_threshold", "income_after_rigid_spending_below_threshold")

@@ -14,6 +14,7 @@ import numpy as np
 from services.common.events import HouseholdEvent
 from services.common.levels import decide_level
 from services.common.policy import Policy, PolicyBook
+from services.common.score_records import MonitoringRecord, ScoreRecord, ShadowRecord
 from services.scoring import monitoring
 from services.scoring.causes import with_model_causes
 from services.scoring.facts import Fact, fact_of
@@ -21,7 +22,6 @@ from services.scoring.features import FEATURE_WORDS, feature_values, values_matr
 from services.scoring.metrics import ASSESSED, MODEL_SECONDS
 from services.scoring.model import RiskModel
 from services.scoring.reasons import model_risk
-from services.scoring.records import MonitoringRecord, ScoreRecord, ShadowRecord
 from services.scoring.rules import Assessment, assess, standing
 from services.scoring.state import HouseholdState, apply_event
 

@@ -11,15 +11,15 @@ from datetime import UTC, datetime
 import pytest
 
 from services.alerts.monitoring import month_key, raised_by
-from services.alerts.records import ScoreRecord
+from services.alerts.records import read_score
 from services.alerts.store import AlertStore
 from services.common.model_activation import Activation
 from services.common.policy import PolicyBook
 from services.common.redis_connections import redis_client
+from services.common.score_records import ScoreRecord, encoded
 from services.common.settings import REPO_ROOT
 from services.ingest.validation import validate_event
 from services.scoring.model import ModelRegistry
-from services.scoring.records import encoded
 from services.scoring.service import score_event
 from services.scoring.state import HouseholdState
 from tests.factories import registration
@@ -39,7 +39,7 @@ def _scores(folder, version: str, households: int) -> list[ScoreRecord]:
         raw = registration(f"D{n}", 9000 + 1500 * n, members=1 + n % 4, time="2025-03-02T08:00:00+08:00")
         _, score = score_event(HouseholdState(), validate_event(raw, b"k"), POLICIES, NOW, model)
         assert score is not None and score.monitoring is not None
-        out.append(ScoreRecord.decode(encoded(score)))
+        out.append(read_score(encoded(score)))
     return out
 
 

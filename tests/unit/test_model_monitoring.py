@@ -7,16 +7,16 @@ import numpy as np
 import pytest
 
 from services.alerts.monitoring import calibration_tokens, drift_counters
-from services.alerts.records import ScoreRecord
+from services.alerts.records import read_score
 from services.analytics.monitoring import calibration, drift, psi, reference, wilson
 from services.common.alerts import Alert
 from services.common.model_activation import Activation
 from services.common.policy import PolicyBook
+from services.common.score_records import encoded
 from services.common.scores import Reason
 from services.common.settings import REPO_ROOT
 from services.ingest.validation import validate_event
 from services.scoring.model import ModelRegistry
-from services.scoring.records import encoded
 from services.scoring.service import score_event
 from services.scoring.state import HouseholdState
 from tests.factories import income, registration
@@ -68,7 +68,7 @@ def test_a_model_registered_without_a_reference_scores_without_bins(tmp_path):
 
 def test_the_alerts_projection_counts_a_bin_carrying_score_under_its_county_and_month(model):
     (score,) = _events(model, registration("H3", 16000, members=2, time="2025-03-02T08:00:00+08:00"))
-    key, counties, county, score_bin, bins, level, who = drift_counters(ScoreRecord.decode(encoded(score)))
+    key, counties, county, score_bin, bins, level, who = drift_counters(read_score(encoded(score)))
     assert key == "alerts:monitoring:watched:532328:2025-03" and county == "532328"
     assert counties == "alerts:monitoring:watched:counties"
     assert (score_bin, bins, level) == (score.monitoring.score_bin, score.monitoring.bins, score.level)

@@ -18,10 +18,10 @@ from services.analytics.report import attribution_table, risk_type_table
 from services.analytics.simulator import SimConfig
 from services.analytics.training_set import TrainingSet
 from services.common.policy import PolicyBook
+from services.common.score_records import FiguresRecord, ReasonRecord, RiskTypeRecord, ScoreRecord
 from services.common.settings import REPO_ROOT
 from services.scoring.causes import attributed_risk_types, with_model_causes
 from services.scoring.features import FEATURE_WORDS, FEATURES
-from services.scoring.records import FiguresRecord, ReasonRecord, RiskTypeRecord, ScoreRecord
 
 
 def months(hid: str, below: dict[int, str], count: int = 24) -> list[Outcome]:

@@ -3,11 +3,11 @@
 from pathlib import Path
 
 from services.common.policy import PolicyBook
+from services.common.score_records import ReasonRecord
 from services.common.settings import REPO_ROOT
 from services.ingest.validation import validate_event
 from services.scoring.causes import with_model_causes
 from services.scoring.features import FEATURE_WORDS
-from services.scoring.records import ReasonRecord
 from services.scoring.rules import Assessment, assess
 from services.scoring.state import HouseholdState, apply_event
 from tests.factories import cloud_event, income, registration

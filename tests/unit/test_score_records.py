@@ -1,21 +1,13 @@
-"""Scoring builds its records with msgspec; consumers read them with the pydantic models of the score contract."""
+"""Scoring builds its records with msgspec; consumers read them with the pydantic models of the score contract (field
+by field: tests/unit/test_contract_fields.py)."""
 
 import json
 from datetime import UTC, datetime, timedelta, timezone
 
 import msgspec
-import pytest
 
-from services.common.scores import Figures, Reason, Score, ShadowScore
-from services.scoring.records import FiguresRecord, ReasonRecord, ScoreRecord, ShadowRecord
-
-
-@pytest.mark.parametrize(
-    ("record", "model"),
-    [(ScoreRecord, Score), (FiguresRecord, Figures), (ReasonRecord, Reason), (ShadowRecord, ShadowScore)],
-)
-def test_scoring_s_records_carry_exactly_the_fields_of_the_score_contract_in_its_order(record, model):
-    assert [field.name for field in msgspec.structs.fields(record)] == list(model.model_fields)
+from services.common.score_records import FiguresRecord, ReasonRecord, ScoreRecord
+from services.common.scores import Score
 
 
 def test_a_score_record_reads_back_as_the_contract_s_score_with_the_same_values():

@@ -1,4 +1,5 @@
-"""What scoring writes, encoded with msgspec: the same JSON as services/common/scores.py's models, built faster."""
+"""The score record's fast codec: msgspec structs of the models in `scores.py`, field for field (names, order, types,
+defaults; checked by tests/unit/test_contract_fields.py). Scoring builds and encodes them; alerts decode them."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ from datetime import datetime
 
 import msgspec
 
-from services.common.scores import Level
+from services.common.levels import Level
+from services.common.risk_types import RiskType
+from services.common.scores import Category, ScoringMode
 
 
 class ReasonRecord(msgspec.Struct, frozen=True):
@@ -44,7 +47,7 @@ class MonitoringRecord(msgspec.Struct, frozen=True):
 class RiskTypeRecord(msgspec.Struct, frozen=True, kw_only=True):
     """A risk type the evidence proposes (common.scores.RiskTypeProposal on the wire)."""
 
-    risk_type: str
+    risk_type: RiskType
     reason: str
     evidence: str
     level: Level
@@ -63,11 +66,11 @@ class ScoreRecord(msgspec.Struct, frozen=True, kw_only=True):
     level: Level
     reasons: list[ReasonRecord]
     figures: FiguresRecord
-    proposed_category: str | None = None
+    proposed_category: Category | None = None
     probability: float | None = None
     policy_version: str
     model_version: str | None
-    scoring_mode: str
+    scoring_mode: ScoringMode
     caused_by: list[str]
     event_time: datetime
     scored_at: datetime

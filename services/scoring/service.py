@@ -12,7 +12,7 @@ import msgspec
 import numpy as np
 
 from services.common.events import HouseholdEvent
-from services.common.levels import decide_level
+from services.common.levels import decide_level, model_level
 from services.common.policy import Policy, PolicyBook
 from services.common.score_records import MonitoringRecord, ScoreRecord, ShadowRecord
 from services.scoring import monitoring
@@ -64,18 +64,19 @@ class _Assessed:
 def _with_model_risk(
     assessed: list[_Assessed], model: RiskModel, rows: list[int], matrix: np.ndarray
 ) -> tuple[list[Assessment], np.ndarray]:
-    """Each assessment with the model's reason added where its probability reaches the policy's yellow cut, and the
-    household's level decided from both."""
+    """Each assessment with the model's reason added where the model's level is not green, and the household's level
+    decided from both (where the model says green, the rules' level stands)."""
     started = time.perf_counter()
     probabilities = model.probabilities(matrix)
     out = [a.rules for a in assessed]
     cuts = [model.yellow_cut(assessed[i].policy.values) for i in rows]
+    each = probabilities.tolist()  # as floats, read once a household
     horizon = model.manifest.horizon_months  # what the model predicts: falling below within this many months
-    alarming = [k for k in range(len(rows)) if probabilities[k] >= cuts[k]]
+    alarming = [k for k, i in enumerate(rows) if model_level(each[k], assessed[i].policy.values, cuts[k]) != "green"]
     drivers = model.drivers(matrix[alarming], probabilities[alarming]) if alarming else []
     MODEL_SECONDS.labels("active").inc(time.perf_counter() - started)
     for k, found in zip(alarming, drivers, strict=True):
-        item, probability = assessed[rows[k]], float(probabilities[k])
+        item, probability = assessed[rows[k]], each[k]
         values, rules = item.policy.values, item.rules
         reason = model_risk(probability, found, values, FEATURE_WORDS, cuts[k], horizon)
         if reason is not None:

@@ -4,6 +4,7 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
+from services.common.levels import decide_level
 from services.common.model_activation import Activation
 from services.common.policy import PolicyBook
 from services.common.settings import REPO_ROOT
@@ -22,8 +23,10 @@ def _policies(tmp_path: Path) -> PolicyBook:
     folder = tmp_path / "policy"
     shutil.copytree(REPO_ROOT / "policy", folder)
     with (folder / "2025.toml").open("a", encoding="utf-8") as handle:
+        # 532328's red cut lies above the toy model's probabilities (near 1): there the budget's cut alone decides
         handle.write(
-            '\n[regions."532328"]\nmodel_yellow_budget = 0.10\n\n[regions."532323"]\nmodel_yellow_budget = 0.20\n'
+            '\n[regions."532328"]\nmodel_yellow_budget = 0.10\nmodel_red_probability = 0.9999\n\n'
+            '[regions."532323"]\nmodel_yellow_budget = 0.20\n'
         )
     return PolicyBook.load(folder)
 
@@ -57,3 +60,16 @@ def test_a_regions_budget_becomes_the_models_recorded_cut_and_other_regions_keep
     assert model.yellow_cut(policies.for_region("532328101001", 2025).values) == above
     halfway = policies.for_region("532323101001", 2025).values.model_copy(update={"model_yellow_budget": 0.15})
     assert abs(model.yellow_cut(halfway) - (above + below) / 2) < 1e-9  # between recorded budgets: interpolated
+
+
+def test_a_probability_from_the_red_cut_raises_red_even_where_the_budget_s_cut_lies_higher(tmp_path: Path):
+    policies = _policies(tmp_path)
+    p = _score("532323101001", policies, _model(tmp_path / "probe", {})).probability
+    values = policies.for_region("532323101001", 2025).values
+    assert p is not None and float(values.model_red_probability) <= p < 1
+    above = p + (1 - p) / 2
+    model = _model(tmp_path, {"0.10": 1.0, "0.20": above, "0.30": 0.0})  # the region's 20 % budget: a cut above it
+    score = _score("532323101001", policies, model)
+    assert model.yellow_cut(values) == above
+    assert score.level == decide_level("green", p, values, above) == "red"
+    assert [(r.code, r.level) for r in score.reasons] == [("model_risk", "red")]

@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 from kafka import KafkaProducer
 
-from services.analytics.jobs import run_training
 from services.analytics.requests import TrainRequest
+from services.analytics.training_runs import run_training
 from services.common import topics
 from services.common.kafka_auth import client_options
 from services.common.months import month_shift

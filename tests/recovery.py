@@ -18,7 +18,7 @@ from services.common.score_records import ScoreRecord
 from services.common.settings import REPO_ROOT
 from services.ingest.validation import validate_event
 from services.scoring.model import RiskModel
-from services.scoring.service import score_event
+from services.scoring.scorer import score_event
 from services.scoring.state import HouseholdState
 from tests.clients import login, read_topic
 from tests.factories import income, registration, resident_id

@@ -5,7 +5,7 @@ import contextlib
 
 import typer
 
-from services.alerts import rebuild, service
+from services.alerts import process, rebuild
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False, help=__doc__)
 
@@ -15,7 +15,7 @@ def run(context: typer.Context) -> None:
     """Run the alerts service (without a command)."""
     if context.invoked_subcommand is None:
         with contextlib.suppress(KeyboardInterrupt):
-            asyncio.run(service.main())
+            asyncio.run(process.main())
 
 
 @app.command("rebuild")

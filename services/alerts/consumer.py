@@ -22,7 +22,7 @@ from services.alerts.changes import TRANSIENT, ChangeLog
 from services.alerts.deadletters import DeadLetters
 from services.alerts.positions import Positions, RolledBack
 from services.alerts.raising import apply_score
-from services.alerts.records import DecodeErrors, read_score
+from services.alerts.score_reading import DecodeErrors, read_score
 from services.alerts.store import AlertStore
 from services.common import topics
 from services.common.alerts import Alert

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pydantic import ValidationError
 from redis.asyncio import Redis
 
-from services.alerts.records import DecodeErrors, read_score
+from services.alerts.score_reading import DecodeErrors, read_score
 from services.alerts.store import AlertStore
 from services.common import topics
 from services.common.alerts import Change

@@ -26,7 +26,7 @@ from services.alerts.changes import RESULTS_CHANNEL, result_key
 from services.alerts.deadlines import next_check, overdue_since
 from services.alerts.index import ALERT_JSON, alert_key
 from services.alerts.positions import Positions
-from services.alerts.records import snapshot, timeline_entry
+from services.alerts.score_reading import snapshot, timeline_entry
 from services.alerts.search import AlertFilter, AlertIndex
 from services.alerts.tally import Tally, tallies
 from services.common.alerts import Alert, Change

@@ -13,8 +13,8 @@ from typing import Annotated
 import typer
 
 from services.analytics import registry
-from services.analytics.jobs import TrainRequest, run_training
 from services.analytics.simulator import COUNTIES, SimConfig
+from services.analytics.training_runs import TrainRequest, run_training
 from services.common import topics
 from services.common.command_line import refused
 from services.common.months import month_shift
@@ -201,10 +201,10 @@ def evaluate(
     ] = None,
 ) -> None:
     """Score a later period with a version as the stream would; metrics next to the baselines."""
-    from services.analytics.jobs import request_histories
     from services.analytics.labels import Labels as LabelSet
     from services.analytics.labels import read_outcomes
     from services.analytics.out_of_time import evaluate_period, save_evaluation
+    from services.analytics.training_runs import request_histories
     from services.analytics.training_set import later_cutoffs
     from services.common.policy import PolicyBook
 
@@ -259,8 +259,8 @@ def labels_from_verdicts(
     out: str = "verdicts.csv",
 ) -> None:
     """Township verdicts (JSONL or alerts.changes) → labels file."""
-    from services.analytics.jobs import read_json_lines
     from services.analytics.labels import verdict_outcomes, write_outcomes
+    from services.analytics.training_runs import read_json_lines
     from services.common.kafka import TopicToEnd
 
     if from_kafka:

@@ -35,7 +35,7 @@ from services.common.policy import PolicyBook
 from services.scoring.causes import attributed_risk_types
 from services.scoring.facts import Fact, fact_of
 from services.scoring.features import FEATURES
-from services.scoring.service import Changed, score_changed
+from services.scoring.scorer import Changed, score_changed
 from services.scoring.state import HouseholdState, apply_event
 
 BATCH = 1000  # households scored in one call, as the stream's micro-batches do

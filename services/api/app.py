@@ -27,7 +27,7 @@ from services.api import (
     model_monitoring,
     model_registry,
     model_reports,
-    regions,
+    region_directory,
     stats,
     stream,
 )
@@ -144,7 +144,7 @@ def create_app(settings: ApiSettings | None = None) -> FastAPI:
     app.include_router(router)
     accounts.install(app, settings)
     app.include_router(account_rights.router)
-    regions.install(app, settings)
+    region_directory.install(app, settings)
     app.include_router(stats.router)
     app.include_router(ledger.router)
     console.install(app)

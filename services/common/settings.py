@@ -379,7 +379,7 @@ class JobsSettings(
 
 
 class DemoSettings(BaseSettings):
-    """The demo county `make run` streams (`python -m services.simulator.demo`)."""
+    """The demo county `make run` streams (`python -m services.demo.county`)."""
 
     model_config = SettingsConfigDict(env_file=None, extra="ignore", env_prefix="DEMO_")
 

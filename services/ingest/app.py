@@ -30,13 +30,13 @@ from services.ingest import contract
 from services.ingest.bindings import UnsupportedMediaType, from_http
 from services.ingest.contract import BINARY_MODE, BatchAnswer, EventOutcome, RejectedEvent
 from services.ingest.dedup import SeenEvents
+from services.ingest.household_regions import HouseholdRegions
 from services.ingest.imports import IMPORT_JOB_HEADER, import_grant, imports_router
 from services.ingest.inbound import InboundRoute
 from services.ingest.intake import Intake
 from services.ingest.keys import grant_of
 from services.ingest.persons import PersonIndex, migrate_legacy_keys
 from services.ingest.publisher import EventPublisher
-from services.ingest.regions import HouseholdRegions
 from services.ingest.screening import EventWindow
 from services.ingest.uploads import UploadGuard
 from services.ingest.validation import UnparseableBody

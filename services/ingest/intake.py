@@ -14,9 +14,9 @@ from services.common.grants import IngestGrant
 from services.ingest.canonical import CanonicalEvent
 from services.ingest.dedup import CLAIM_POLL_SECONDS, Claimed, SeenEvents, seen_key
 from services.ingest.fastpath import FastPath, format_time
+from services.ingest.household_regions import HouseholdRegions
 from services.ingest.persons import PersonIndex
 from services.ingest.publisher import EventPublisher
-from services.ingest.regions import HouseholdRegions
 from services.ingest.screening import EventWindow
 from services.ingest.validation import FieldError, InvalidEvent, UnparseableBody, parse_json, source_allowed
 from services.ingest.validation import validate_event as reference_validation

@@ -70,7 +70,7 @@ def _in_child_process(request: TrainRequest, by: str, stop: threading.Event) -> 
 def _train_child(sending: Connection, request: dict[str, Any], by: str) -> None:
     die_with_parent()
     try:
-        from services.analytics.jobs import run_training  # the training stack, in the child only
+        from services.analytics.training_runs import run_training  # the training stack, in the child only
 
         manifest, _ = run_training(TrainRequest.model_validate(request), ScoringSettings(), by)
         sending.send({"manifest": manifest.model_dump(mode="json")})

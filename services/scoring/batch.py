@@ -18,7 +18,7 @@ from services.common.score_records import encoded
 from services.scoring.activations import ActiveModel
 from services.scoring.facts import Fact, UnreadableFact, read_fact
 from services.scoring.metrics import BATCH_SECONDS, BATCH_SIZE, EVENTS, SCORES
-from services.scoring.service import Changed, Outcome, score_changed
+from services.scoring.scorer import Changed, Outcome, score_changed
 from services.scoring.state import apply_event, decode_state, encode_state
 
 log = logging.getLogger(__name__)

@@ -22,7 +22,7 @@ from services.common import topics
 from services.common.identity import pseudonymise
 from services.common.kafka_auth import client_options
 from services.common.model_activation import Activation
-from services.ingest.regions import REGIONS_KEY
+from services.ingest.household_regions import REGIONS_KEY
 from services.scoring.model import ModelRegistry, RiskModel, activation_message
 from tests import infra
 from tests.clients import login, post_batch

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import pytest
 
 from services.alerts.monitoring import month_key, raised_by
-from services.alerts.records import read_score
+from services.alerts.score_reading import read_score
 from services.alerts.store import AlertStore
 from services.common.model_activation import Activation
 from services.common.policy import PolicyBook
@@ -20,7 +20,7 @@ from services.common.score_records import ScoreRecord, encoded
 from services.common.settings import REPO_ROOT
 from services.ingest.validation import validate_event
 from services.scoring.model import ModelRegistry
-from services.scoring.service import score_event
+from services.scoring.scorer import score_event
 from services.scoring.state import HouseholdState
 from tests.factories import registration
 from tests.models import train_toy_model

@@ -21,11 +21,11 @@ from services.common.kafka_auth import client_options
 from services.common.redis_connections import redis_client
 from services.ingest.canonical import CanonicalEvent
 from services.ingest.dedup import SeenEvents, seen_key
+from services.ingest.household_regions import HouseholdRegions
 from services.ingest.inbound import InboundRoute
 from services.ingest.intake import Intake
 from services.ingest.persons import PersonIndex
 from services.ingest.publisher import EventPublisher
-from services.ingest.regions import HouseholdRegions
 from services.ingest.screening import EventWindow
 from tests import infra
 from tests.clients import post_batch, post_event, read_topic

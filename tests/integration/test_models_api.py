@@ -126,7 +126,7 @@ def test_trainings_run_one_at_a_time_and_a_killed_jobs_process_finishes_its_trai
 def test_the_demo_activates_a_trained_model_so_alerts_carry_model_risk_from_the_start(stack, restore_activation):
     env = {**os.environ, **stack.env, "DEMO_INGEST_URL": stack.ingest_url, "DEMO_INGEST_KEY": stack.ingest_key,
            "DEMO_HOUSEHOLDS": "300", "DEMO_TRAIN_HOUSEHOLDS": "600", "DEMO_SEED": "31"}  # fmt: skip
-    demo = subprocess.Popen([sys.executable, "-m", "services.simulator.demo"], cwd=ROOT, env=env,
+    demo = subprocess.Popen([sys.executable, "-m", "services.demo.county"], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
     try:
         headers, deadline = login(stack), time.monotonic() + 480

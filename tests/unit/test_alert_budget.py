@@ -11,7 +11,7 @@ from services.common.settings import REPO_ROOT
 from services.ingest.validation import validate_event
 from services.scoring.facts import fact_of
 from services.scoring.model import ModelRegistry, RiskModel
-from services.scoring.service import Changed, score_changed
+from services.scoring.scorer import Changed, score_changed
 from services.scoring.state import HouseholdState, apply_event
 from tests.factories import registration
 from tests.models import train_toy_model

@@ -9,7 +9,7 @@ import pytest
 
 from services.analytics.publish import simulated_events
 from services.common.settings import DemoSettings
-from services.simulator.demo import demo_county, demo_key
+from services.demo.county import demo_county, demo_key
 from tests.infra import ROOT
 
 
@@ -32,7 +32,7 @@ def test_without_a_fitting_key_the_demo_says_loudly_that_it_streams_nothing():
     env = {**os.environ, "PSEUDONYM_KEY": "k", "INGEST_API_KEYS": "civil=/civil-affairs", "DEMO_INGEST_URL": "x"}
     env.pop("DEMO_INGEST_KEY", None)
     demo = subprocess.Popen(
-        [sys.executable, "-m", "services.simulator.demo"], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-m", "services.demo.county"], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True
     )
     try:
         assert demo.stderr is not None

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from services.alerts.monitoring import calibration_tokens, drift_counters
-from services.alerts.records import read_score
+from services.alerts.score_reading import read_score
 from services.analytics.monitoring import calibration, drift, psi, reference, wilson
 from services.common.alerts import Alert
 from services.common.model_activation import Activation
@@ -17,7 +17,7 @@ from services.common.scores import Reason
 from services.common.settings import REPO_ROOT
 from services.ingest.validation import validate_event
 from services.scoring.model import ModelRegistry
-from services.scoring.service import score_event
+from services.scoring.scorer import score_event
 from services.scoring.state import HouseholdState
 from tests.factories import income, registration
 from tests.models import train_toy_model

@@ -13,7 +13,7 @@ from services.common.policy import PolicyBook
 from services.common.settings import REPO_ROOT
 from services.ingest.validation import validate_event
 from services.scoring.model import ModelRegistry, UnverifiedModel, features_read
-from services.scoring.service import score_event
+from services.scoring.scorer import score_event
 from services.scoring.state import HouseholdState
 from tests.factories import registration
 from tests.models import train_toy_model

@@ -7,7 +7,7 @@ from services.common.policy import PolicyBook
 from services.common.settings import REPO_ROOT
 from services.ingest.validation import validate_event
 from services.scoring.rules import assess
-from services.scoring.service import score_event
+from services.scoring.scorer import score_event
 from services.scoring.state import HouseholdState, apply_event, decode_state, encode_state
 from tests.factories import cloud_event, income, registration
 

@@ -10,13 +10,13 @@ import time
 from datetime import UTC, datetime
 
 from services.analytics import registry
-from services.analytics.jobs import TrainRequest
 from services.analytics.pipeline import TRAINING_MONTHS, simulated_training_set
 from services.analytics.publish import to_ingest
 from services.analytics.report import write_report
 from services.analytics.selection import Options
 from services.analytics.simulator import SimConfig
 from services.analytics.training import register, train
+from services.analytics.training_runs import TrainRequest
 from services.common import topics
 from services.common.months import month_shift
 from services.common.redis_connections import redis_client

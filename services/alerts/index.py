@@ -100,7 +100,8 @@ async def cover(redis: Redis, prefix: str) -> list[str]:
 # Defines reindex(id, old, new, created, due): moves the alert from the keys of its stored state `old` (nil for a
 # new alert) to those of `new` ({region_code, status, level, queue, calibration, risk: its risk types separated by
 # spaces, late: '1' when open and flagged overdue}), `created` and `due` being its scores
-# (`due` '' when it has no pending deadline). Sets are idempotent and counts move only with an applied version.
+# (`due` '' when it has no pending deadline). Sets are idempotent and counts move only with an applied version; only
+# what the change moves is written (an evidence_added change leaves the counts and most sets alone).
 LUA = f"""
 local LEVELS = {{{", ".join(map(str, LEVELS))}}}
 local function prefixes(region)
@@ -126,36 +127,45 @@ local function index_keys(a, created, due)
   end
   return keys
 end
-local function bump(key, field, by)
-  if redis.call('HINCRBY', key, field, by) == 0 then redis.call('HDEL', key, field) end
+local function add(deltas, key, field, by)
+  local fields = deltas[key]
+  if not fields then fields = {{}}; deltas[key] = fields end
+  fields[field] = (fields[field] or 0) + by
 end
-local function count(a, by)
+local function count(a, by, deltas)
   local field = a.status .. ':' .. a.level
   for _, p in ipairs(prefixes(a.region_code)) do
-    bump('alerts:ix:' .. p .. ':counts', field, by)
+    add(deltas, 'alerts:ix:' .. p .. ':counts', field, by)
     for risk in string.gmatch(a.risk or '', '%S+') do
-      bump('alerts:ix:' .. p .. ':risk_types', risk .. ':' .. a.status, by)
-      if a.late == '1' then bump('alerts:ix:' .. p .. ':risk_types', risk .. ':overdue', by) end
+      add(deltas, 'alerts:ix:' .. p .. ':risk_types', risk .. ':' .. a.status, by)
+      if a.late == '1' then add(deltas, 'alerts:ix:' .. p .. ':risk_types', risk .. ':overdue', by) end
     end
   end
   for token in string.gmatch(a.calibration or '', '%S+') do  -- "field=increment" (monitoring.py)
     local name, step = string.match(token, '^(.*)=(%-?%d+)$')
     for _, p in ipairs(prefixes(a.region_code)) do
-      bump('alerts:ix:' .. p .. ':calibration', name, by * tonumber(step))
+      add(deltas, 'alerts:ix:' .. p .. ':calibration', name, by * tonumber(step))
     end
   end
 end
 local function reindex(id, old, new, created, due)
-  local keys = index_keys(new, created, due)
+  local keys, deltas = index_keys(new, created, due), {{}}
   if old then
-    count(old, -1)
-    for key in pairs(index_keys(old, created, 'left')) do  -- a due score, whatever it was: leave the due sets too
-      if keys[key] == nil then redis.call('ZREM', key, id) end
+    count(old, -1, deltas)
+    for key, score in pairs(index_keys(old, created, 'left')) do  -- a due score, whatever it was: set it again
+      if keys[key] == nil then redis.call('ZREM', key, id) elseif keys[key] == score then keys[key] = nil end
     end
   end
-  count(new, 1)
+  count(new, 1, deltas)
+  for key, fields in pairs(deltas) do  -- only what the change moves: an unchanged status leaves its counts alone
+    for field, by in pairs(fields) do
+      if by ~= 0 and redis.call('HINCRBY', key, field, by) == 0 then redis.call('HDEL', key, field) end
+    end
+  end
   for key, score in pairs(keys) do redis.call('ZADD', key, score, id) end
-  local up = prefixes(new.region_code)
-  for i = 1, #up - 1 do redis.call('SADD', 'alerts:ix:' .. up[i] .. ':regions', up[i + 1]) end
+  if old == nil or old.region_code ~= new.region_code then
+    local up = prefixes(new.region_code)
+    for i = 1, #up - 1 do redis.call('SADD', 'alerts:ix:' .. up[i] .. ':regions', up[i + 1]) end
+  end
 end
 """

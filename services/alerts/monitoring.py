@@ -14,8 +14,10 @@ Both move only with a new score id or an applied alert version, so a redelivery 
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 
+import numpy as np
 from redis.asyncio import Redis
 
 from services.alerts import index
@@ -46,19 +48,44 @@ def raised_by(codes: Iterable[tuple[str, str]]) -> str | None:
     return "both" if model and rules else "model_only" if model else "rules_only" if rules else None
 
 
-DriftCounters = tuple[str, str, str, int, list[int], str, str]
+DriftGroup = tuple[str, str, str, dict[str, int]]  # counters key, counties key, county, field -> sum over the batch
+DriftRow = tuple[int, int, str, str, list[int]]  # group (1-based, 0: no bins), score bin, level, who ('-'), bins
+_NO_DRIFT: DriftRow = (0, 0, "", "", [])
 
 
-def drift_counters(score: ScoreRecord) -> DriftCounters:
-    """What a score's drift bins add to the counters, for the recording script to count and name ("f:{i}:{bin}"...):
-    key, counties key, county, score bin, feature bins, level, who raised it ('' and empties when it carries none)."""
-    found = score.monitoring
-    if found is None or score.model_version is None:
-        return "", "", "", 0, [], "", ""
-    county, version = score.region_code[:6], score.model_version
-    who = raised_by((r.code, r.level) for r in score.reasons) or ""
-    return month_key(version, county, found.month), counties_key(version), county, found.score_bin, found.bins, \
-        score.level, who  # fmt: skip
+def drift_batch(scores: Sequence[ScoreRecord]) -> tuple[list[DriftRow], list[DriftGroup]]:
+    """What a batch's drift bins add: per score, its group and bins (which the recording script takes back from the
+    group's sums when the score was recorded before); per group (a model version, county and month), every field
+    ("n", "s:{bin}", "f:{i}:{bin}", "level:{level}", "raised:{who}") summed over the batch with numpy."""
+    rows: list[DriftRow] = []
+    groups: dict[tuple[str, str, str], list[DriftRow]] = {}  # (version, county, month) -> its rows
+    for score in scores:
+        found = score.monitoring
+        if found is None or score.model_version is None:
+            rows.append(_NO_DRIFT)
+            continue
+        members = groups.setdefault((score.model_version, score.region_code[:6], found.month), [])
+        who = (raised_by((r.code, r.level) for r in score.reasons) or "-") if score.reasons else "-"
+        row = (members[0][0] if members else len(groups), found.score_bin, score.level, who, found.bins)
+        members.append(row)
+        rows.append(row)
+    keyed = [(month_key(version, county, month), counties_key(version), county, _summed(members))
+             for (version, county, month), members in groups.items()]  # fmt: skip
+    return rows, keyed
+
+
+def _summed(rows: list[DriftRow]) -> dict[str, int]:
+    """The fields these rows add, summed (the feature and score bins counted in one numpy call)."""
+    sums = {"n": len(rows)}
+    sums.update({f"level:{level}": n for level, n in Counter(row[2] for row in rows).items()})
+    sums.update({f"raised:{who}": n for who, n in Counter(row[3] for row in rows).items() if who != "-"})
+    bins = np.asarray([[*row[4], row[1]] for row in rows], dtype=np.int64)  # the score's bin last
+    last, width = bins.shape[1] - 1, int(bins.max()) + 1  # the code of (column i, bin b) is i * width + b
+    coded = np.bincount((bins + np.arange(bins.shape[1]) * width).ravel())
+    for code in np.flatnonzero(coded).tolist():
+        column, found = divmod(code, width)
+        sums[f"s:{found}" if column == last else f"f:{column}:{found}"] = int(coded[code])
+    return sums
 
 
 def outcome_of(alert: Alert) -> str:

@@ -45,11 +45,13 @@ LEGACY_HOUSEHOLD_PARTS = ("", "timeline", "score_ids", "latest_alert")
 
 HOUSEHOLD_PREFIX = "alerts:household:"
 # Adds scores to their households' figures and timelines, in order, each once (a score id already on the timeline
-# is a no-op). ARGV[1]: JSON [[household_id, score_id, scored_at, figures JSON, timeline entry JSON, *drift], ...]
-# (drift: monitoring.drift_counters, its bins counted here and named once per batch); returns how many were new.
-# One call for a whole batch: the households' keys are derived here, not passed.
+# is a no-op). ARGV[1]: JSON [[household_id, score_id, scored_at, figures JSON, timeline entry JSON, *drift row],
+# ...] (monitoring.DriftRow); ARGV[4]: JSON [[counters key, counties key, county, {field: sum}], ...], the batch's
+# drift counters summed (monitoring.drift_batch): a score recorded before takes its bins back from its group's sums,
+# then each group adds what is left, one HINCRBY per field. Returns how many scores were new. One call for a whole
+# batch: the households' keys are derived here, not passed.
 _RECORD_SCORES = f"""
-local recorded, drift = 0, {{}}
+local recorded, groups = 0, cjson.decode(ARGV[4])
 for _, s in ipairs(cjson.decode(ARGV[1])) do
   local base = '{HOUSEHOLD_PREFIX}' .. s[1]
   if not redis.call('ZSCORE', base .. ':score_ids', s[2]) then
@@ -59,33 +61,21 @@ for _, s in ipairs(cjson.decode(ARGV[1])) do
     redis.call('RPUSH', base .. ':timeline', s[5])
     redis.call('LTRIM', base .. ':timeline', -tonumber(ARGV[2]), -1)
     recorded = recorded + 1
-    if s[6] ~= '' then  -- drift counters (monitoring.py), summed over the batch: one HINCRBY per distinct field
-      local c = drift[s[6]]
-      if not c then
-        c = {{n = 0, s = {{}}, f = {{}}, level = {{}}, raised = {{}}}}
-        drift[s[6]] = c
-        redis.call('SADD', s[7], s[8])
-      end
-      c.n = c.n + 1
-      c.s[s[9]] = (c.s[s[9]] or 0) + 1
-      for i, b in ipairs(s[10]) do
-        local fi = c.f[i]
-        if not fi then fi = {{}}; c.f[i] = fi end
-        fi[b] = (fi[b] or 0) + 1
-      end
-      c.level[s[11]] = (c.level[s[11]] or 0) + 1
-      if s[12] ~= '' then c.raised[s[12]] = (c.raised[s[12]] or 0) + 1 end
-    end
+  elseif s[6] > 0 then  -- counted in its group's sums, but recorded before: take its bins back
+    local sums = groups[s[6]][4]
+    local function back(field) sums[field] = sums[field] - 1 end
+    back('n')
+    back('s:' .. s[7])
+    back('level:' .. s[8])
+    if s[9] ~= '-' then back('raised:' .. s[9]) end
+    for i, b in ipairs(s[10]) do back('f:' .. (i - 1) .. ':' .. b) end
   end
 end
-for key, c in pairs(drift) do
-  redis.call('HINCRBY', key, 'n', c.n)
-  for b, n in pairs(c.s) do redis.call('HINCRBY', key, 's:' .. b, n) end
-  for i, fi in pairs(c.f) do
-    for b, n in pairs(fi) do redis.call('HINCRBY', key, 'f:' .. (i - 1) .. ':' .. b, n) end
+for _, g in ipairs(groups) do
+  if g[4]['n'] > 0 then redis.call('SADD', g[2], g[3]) end
+  for field, n in pairs(g[4]) do
+    if n ~= 0 then redis.call('HINCRBY', g[1], field, n) end
   end
-  for level, n in pairs(c.level) do redis.call('HINCRBY', key, 'level:' .. level, n) end
-  for who, n in pairs(c.raised) do redis.call('HINCRBY', key, 'raised:' .. who, n) end
 end
 return recorded
 """
@@ -288,14 +278,15 @@ class AlertStore:
     async def record_scores(self, scores: Iterable[ScoreRecord]) -> int:
         """Keep each household's current figures and add each score to its timeline, once, in order (one round trip);
         returns how many scores were new."""
-        rows = [
-            [s.household_id, s.score_id, s.scored_at.timestamp(), _json(snapshot(s)), _json(timeline_entry(s)),
-             *monitoring.drift_counters(s)]
-            for s in scores
-        ]  # fmt: skip
-        if not rows:
+        batch = list(scores)
+        if not batch:
             return 0
-        return int(await self._record_scores(args=[_json(rows), TIMELINE_LENGTH, self._score_ids_kept]))
+        drift, groups = monitoring.drift_batch(batch)
+        rows = [
+            [s.household_id, s.score_id, s.scored_at.timestamp(), _json(snapshot(s)), _json(timeline_entry(s)), *d]
+            for s, d in zip(batch, drift, strict=True)
+        ]
+        return int(await self._record_scores(args=[_json(rows), TIMELINE_LENGTH, self._score_ids_kept, _json(groups)]))
 
     async def ids_under(self, prefix: str) -> list[str]:
         """The ids of every alert under an indexed prefix (a township, say), newest first: a snapshot to page."""

@@ -14,7 +14,7 @@ from services.scoring.state import HouseholdState
 CHINA = timezone(timedelta(hours=8))
 
 
-def bins(model: RiskModel, rows: list[int], matrix: np.ndarray, probabilities: np.ndarray) -> dict[int, np.ndarray]:
+def bins(model: RiskModel, rows: list[int], matrix: np.ndarray, probabilities: np.ndarray) -> dict[int, list[int]]:
     """Per assessed row, its bins (every feature of the model, then the score); empty without a reference."""
     edges = model.reference_edges()
     if edges is None or not rows:
@@ -24,11 +24,11 @@ def bins(model: RiskModel, rows: list[int], matrix: np.ndarray, probabilities: n
     for j, cut in enumerate(features):
         found[:, j] = np.searchsorted(cut, matrix[:, j], side="right")
     found[:, -1] = np.searchsorted(score, probabilities, side="right")
-    return dict(zip(rows, found, strict=True))
+    return dict(zip(rows, found.tolist(), strict=True))
 
 
 def monthly(
-    state: HouseholdState, version: str, event_time: datetime, row: np.ndarray | None
+    state: HouseholdState, version: str, event_time: datetime, row: list[int] | None
 ) -> tuple[MonitoringRecord | None, str]:
     """The record to carry (None unless this is the household's first score by `version` in its month) and the
     state's new `monitored` tag."""
@@ -36,5 +36,4 @@ def monthly(
     tag = f"{version}|{local.year}-{local.month:02d}"
     if row is None or state.monitored == tag:
         return None, state.monitored
-    values = row.tolist()
-    return MonitoringRecord(tag[len(version) + 1 :], values[:-1], values[-1]), tag
+    return MonitoringRecord(tag[len(version) + 1 :], row[:-1], row[-1]), tag

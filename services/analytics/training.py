@@ -35,6 +35,7 @@ from services.analytics.selection import (
 )
 from services.analytics.training_set import HORIZON, TrainingSet
 from services.common.months import add_months
+from services.scoring.compiled_trees import compiled
 from services.scoring.features import FEATURES
 from services.scoring.model import ModelManifest, ModelRegistry, RiskModel
 
@@ -96,13 +97,15 @@ def _selection_sample(ts: TrainingSet) -> TrainingSet:
 
 
 def predict_cost(estimator: Any, X: np.ndarray, batch: int = 1000, repeats: int = 7) -> float:
-    """Microseconds per row of one predict_proba call on a `batch`-row batch, one thread (median of repeats)."""
+    """Microseconds per row of the prediction scoring serves (compiled trees where scoring compiles the estimator,
+    else predict_proba) on a `batch`-row batch, one thread (median of repeats)."""
     rows = X[np.arange(batch) % len(X)]
+    served = compiled(estimator)
     timings = []
     with threadpool_limits(1):
         for _ in range(repeats):
             started = time.perf_counter()
-            estimator.predict_proba(rows)
+            served.probabilities(rows) if served is not None else estimator.predict_proba(rows)
             timings.append(time.perf_counter() - started)
     return float(np.median(timings) / batch * 1e6)
 

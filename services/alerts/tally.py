@@ -11,6 +11,7 @@ from redis.asyncio import Redis
 
 from services.alerts.index import TOWNSHIP, counts_key, cover, due_key, regions_key, risk_counts_key
 from services.common.alerts import CLOSED_STATUSES
+from services.common.risk_types import RISK_TYPES
 
 CONFIRMED_STATUSES = frozenset({"confirmed", "assisting"})  # identified as monitored households, not yet resolved
 
@@ -38,7 +39,8 @@ class Tally:
         return opened
 
     def by_risk_type(self) -> dict[str, Counter[str]]:
-        """Per risk type: open (neither dismissed nor resolved), confirmed (confirmed or assisting) and overdue."""
+        """Per risk type, in the policy's order of risk types (not Redis's order of a hash's fields, which the order
+        of past changes decides): open (neither dismissed nor resolved), confirmed (confirmed or assisting), overdue."""
         found: dict[str, Counter[str]] = {}
         for (risk_type, status), n in self.risks.items():
             counted = found.setdefault(risk_type, Counter())
@@ -49,7 +51,8 @@ class Tally:
                 counted["open"] += n
             if status in CONFIRMED_STATUSES:
                 counted["confirmed"] += n
-        return found
+        order = {name: n for n, name in enumerate(RISK_TYPES)}
+        return dict(sorted(found.items(), key=lambda item: (order.get(item[0], len(order)), item[0])))
 
 
 async def tallies(redis: Redis, prefix: str, now: datetime) -> list[Tally]:

@@ -51,7 +51,7 @@ class Tally:
                 counted["open"] += n
             if status in CONFIRMED_STATUSES:
                 counted["confirmed"] += n
-        order = {name: n for n, name in enumerate(RISK_TYPES)}
+        order: dict[str, int] = {name: n for n, name in enumerate(RISK_TYPES)}
         return dict(sorted(found.items(), key=lambda item: (order.get(item[0], len(order)), item[0])))
 
 

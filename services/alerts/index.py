@@ -115,9 +115,9 @@ local function ordered_key(p, status, level)
   if p == '' and status == '{ANY}' and level == '{ANY}' then return '{ALL_ALERTS}' end
   return 'alerts:ix:' .. p .. ':' .. status .. ':' .. level
 end
-local function index_keys(a, created, due)
+local function index_keys(a, ps, created, due)
   local keys = {{}}
-  for _, p in ipairs(prefixes(a.region_code)) do
+  for _, p in ipairs(ps) do
     for _, status in ipairs({{a.status, '{ANY}'}}) do
       for _, level in ipairs({{a.level, '{ANY}'}}) do keys[ordered_key(p, status, level)] = created end
     end
@@ -132,31 +132,34 @@ local function add(deltas, key, field, by)
   if not fields then fields = {{}}; deltas[key] = fields end
   fields[field] = (fields[field] or 0) + by
 end
-local function count(a, by, deltas)
-  local field = a.status .. ':' .. a.level
-  for _, p in ipairs(prefixes(a.region_code)) do
-    add(deltas, 'alerts:ix:' .. p .. ':counts', field, by)
-    for risk in string.gmatch(a.risk or '', '%S+') do
-      add(deltas, 'alerts:ix:' .. p .. ':risk_types', risk .. ':' .. a.status, by)
-      if a.late == '1' then add(deltas, 'alerts:ix:' .. p .. ':risk_types', risk .. ':overdue', by) end
-    end
+local function count(a, ps, by, deltas)
+  local field, risks, tokens = a.status .. ':' .. a.level, {{}}, {{}}
+  for risk in string.gmatch(a.risk or '', '%S+') do
+    risks[#risks + 1] = risk .. ':' .. a.status
+    if a.late == '1' then risks[#risks + 1] = risk .. ':overdue' end
   end
   for token in string.gmatch(a.calibration or '', '%S+') do  -- "field=increment" (monitoring.py)
     local name, step = string.match(token, '^(.*)=(%-?%d+)$')
-    for _, p in ipairs(prefixes(a.region_code)) do
-      add(deltas, 'alerts:ix:' .. p .. ':calibration', name, by * tonumber(step))
-    end
+    tokens[#tokens + 1] = {{name, by * tonumber(step)}}
+  end
+  for _, p in ipairs(ps) do
+    local base = 'alerts:ix:' .. p .. ':'
+    add(deltas, base .. 'counts', field, by)
+    for _, risk in ipairs(risks) do add(deltas, base .. 'risk_types', risk, by) end
+    for _, token in ipairs(tokens) do add(deltas, base .. 'calibration', token[1], token[2]) end
   end
 end
 local function reindex(id, old, new, created, due)
-  local keys, deltas = index_keys(new, created, due), {{}}
+  local ps = prefixes(new.region_code)
+  local keys, deltas = index_keys(new, ps, created, due), {{}}
   if old then
-    count(old, -1, deltas)
-    for key, score in pairs(index_keys(old, created, 'left')) do  -- a due score, whatever it was: set it again
+    local old_ps = old.region_code == new.region_code and ps or prefixes(old.region_code)
+    count(old, old_ps, -1, deltas)
+    for key, score in pairs(index_keys(old, old_ps, created, 'left')) do  -- a due score, whatever it was: set it again
       if keys[key] == nil then redis.call('ZREM', key, id) elseif keys[key] == score then keys[key] = nil end
     end
   end
-  count(new, 1, deltas)
+  count(new, ps, 1, deltas)
   for key, fields in pairs(deltas) do  -- only what the change moves: an unchanged status leaves its counts alone
     for field, by in pairs(fields) do
       if by ~= 0 and redis.call('HINCRBY', key, field, by) == 0 then redis.call('HDEL', key, field) end
@@ -164,8 +167,7 @@ local function reindex(id, old, new, created, due)
   end
   for key, score in pairs(keys) do redis.call('ZADD', key, score, id) end
   if old == nil or old.region_code ~= new.region_code then
-    local up = prefixes(new.region_code)
-    for i = 1, #up - 1 do redis.call('SADD', 'alerts:ix:' .. up[i] .. ':regions', up[i + 1]) end
+    for i = 1, #ps - 1 do redis.call('SADD', 'alerts:ix:' .. ps[i] .. ':regions', ps[i + 1]) end
   end
 end
 """

@@ -15,7 +15,7 @@ Both move only with a new score id or an applied alert version, so a redelivery 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 
 import numpy as np
 from redis.asyncio import Redis
@@ -49,42 +49,45 @@ def raised_by(codes: Iterable[tuple[str, str]]) -> str | None:
 
 
 DriftGroup = tuple[str, str, str, dict[str, int]]  # counters key, counties key, county, field -> sum over the batch
-DriftRow = tuple[int, int, str, str, list[int]]  # group (1-based, 0: no bins), score bin, level, who ('-'), bins
-_NO_DRIFT: DriftRow = (0, 0, "", "", [])
 
 
-def drift_batch(scores: Sequence[ScoreRecord]) -> tuple[list[DriftRow], list[DriftGroup]]:
-    """What a batch's drift bins add: per score, its group and bins (which the recording script takes back from the
-    group's sums when the score was recorded before); per group (a model version, county and month), every field
-    ("n", "s:{bin}", "f:{i}:{bin}", "level:{level}", "raised:{who}") summed over the batch with numpy."""
-    rows: list[DriftRow] = []
-    groups: dict[tuple[str, str, str], list[DriftRow]] = {}  # (version, county, month) -> its rows
+def drift_batch(scores: Sequence[ScoreRecord], recorded: Collection[str] = ()) -> tuple[list[int], list[DriftGroup]]:
+    """What a batch's drift bins add: per score, the 1-based number of its group (a model version, county and month;
+    0 when it adds nothing: no bins, a copy of a score earlier in the batch, or a score id in `recorded`), and per
+    group every field ("n", "s:{bin}", "f:{i}:{bin}", "level:{level}", "raised:{who}") summed with numpy."""
+    numbers: list[int] = []
+    groups: dict[tuple[str, str, str], list[ScoreRecord]] = {}  # (version, county, month) -> its scores
+    number_of: dict[tuple[str, str, str], int] = {}
+    counted = set(recorded)
     for score in scores:
         found = score.monitoring
-        if found is None or score.model_version is None:
-            rows.append(_NO_DRIFT)
+        if found is None or score.model_version is None or score.score_id in counted:
+            numbers.append(0)
             continue
-        members = groups.setdefault((score.model_version, score.region_code[:6], found.month), [])
-        who = (raised_by((r.code, r.level) for r in score.reasons) or "-") if score.reasons else "-"
-        row = (members[0][0] if members else len(groups), found.score_bin, score.level, who, found.bins)
-        members.append(row)
-        rows.append(row)
+        counted.add(score.score_id)
+        group = (score.model_version, score.region_code[:6], found.month)
+        numbers.append(number_of.setdefault(group, len(number_of) + 1))
+        groups.setdefault(group, []).append(score)
     keyed = [(month_key(version, county, month), counties_key(version), county, _summed(members))
              for (version, county, month), members in groups.items()]  # fmt: skip
-    return rows, keyed
+    return numbers, keyed
 
 
-def _summed(rows: list[DriftRow]) -> dict[str, int]:
-    """The fields these rows add, summed (the feature and score bins counted in one numpy call)."""
-    sums = {"n": len(rows)}
-    sums.update({f"level:{level}": n for level, n in Counter(row[2] for row in rows).items()})
-    sums.update({f"raised:{who}": n for who, n in Counter(row[3] for row in rows).items() if who != "-"})
-    bins = np.asarray([[*row[4], row[1]] for row in rows], dtype=np.int64)  # the score's bin last
-    last, width = bins.shape[1] - 1, int(bins.max()) + 1  # the code of (column i, bin b) is i * width + b
+def _summed(scores: list[ScoreRecord]) -> dict[str, int]:
+    """The fields these scores add, summed (the feature and score bins counted in one numpy call each)."""
+    sums = {"n": len(scores)}
+    sums.update({f"level:{level}": n for level, n in Counter(score.level for score in scores).items()})
+    raised = Counter(raised_by((r.code, r.level) for r in score.reasons) for score in scores if score.reasons)
+    sums.update({f"raised:{who}": n for who, n in raised.items() if who})
+    monitored = [score.monitoring for score in scores if score.monitoring is not None]
+    bins = np.array([found.bins for found in monitored], dtype=np.int64)
+    width = int(bins.max(initial=0)) + 1  # the code of (feature i, bin b) is i * width + b
     coded = np.bincount((bins + np.arange(bins.shape[1]) * width).ravel())
     for code in np.flatnonzero(coded).tolist():
         column, found = divmod(code, width)
-        sums[f"s:{found}" if column == last else f"f:{column}:{found}"] = int(coded[code])
+        sums[f"f:{column}:{found}"] = int(coded[code])
+    score_bins = np.bincount(np.array([found.score_bin for found in monitored], dtype=np.int64))
+    sums.update({f"s:{b}": int(score_bins[b]) for b in np.flatnonzero(score_bins).tolist()})
     return sums
 
 

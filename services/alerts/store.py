@@ -44,40 +44,42 @@ LEGACY_PATTERNS = ("alert:*", "household:*")
 LEGACY_HOUSEHOLD_PARTS = ("", "timeline", "score_ids", "latest_alert")
 
 HOUSEHOLD_PREFIX = "alerts:household:"
-# Adds scores to their households' figures and timelines, in order, each once (a score id already on the timeline
-# is a no-op). ARGV[1]: JSON [[household_id, score_id, scored_at, figures JSON, timeline entry JSON, *drift row],
-# ...] (monitoring.DriftRow); ARGV[4]: JSON [[counters key, counties key, county, {field: sum}], ...], the batch's
-# drift counters summed (monitoring.drift_batch): a score recorded before takes its bins back from its group's sums,
-# then each group adds what is left, one HINCRBY per field. Returns how many scores were new. One call for a whole
-# batch: the households' keys are derived here, not passed.
+# Adds scores to their households' figures and timelines, in order, each once. ARGV[1]: JSON [[household_id, score_id,
+# scored_at, figures JSON, timeline entry JSON, drift group], ...]; ARGV[4]: JSON [[counters key, counties key, county,
+# {field: sum}], ...], the batch's drift counters summed over the scores with a group number (monitoring.drift_batch).
+# First every score id is looked up, nothing written: a score recorded before (or earlier in the batch) is left
+# alone, but if one of them was counted in its group's sums, the script writes nothing and returns the recorded ids
+# (a table) for the caller to sum again without them. Otherwise it records the new scores, adds each group's sums
+# (one HINCRBY a field) and returns how many scores were new. One call for a whole batch: the households' keys are
+# derived here, not passed.
 _RECORD_SCORES = f"""
-local recorded, groups = 0, cjson.decode(ARGV[4])
-for _, s in ipairs(cjson.decode(ARGV[1])) do
-  local base = '{HOUSEHOLD_PREFIX}' .. s[1]
-  if not redis.call('ZSCORE', base .. ':score_ids', s[2]) then
+local scores, fresh, recorded, recount = cjson.decode(ARGV[1]), {{}}, {{}}, false
+for i, s in ipairs(scores) do
+  if fresh[s[2]] ~= nil or redis.call('ZSCORE', '{HOUSEHOLD_PREFIX}' .. s[1] .. ':score_ids', s[2]) then
+    recorded[#recorded + 1] = s[2]
+    recount = recount or s[6] > 0
+  else
+    fresh[s[2]] = i
+  end
+end
+if recount then return recorded end
+local count = 0
+for i, s in ipairs(scores) do
+  if fresh[s[2]] == i then
+    local base = '{HOUSEHOLD_PREFIX}' .. s[1]
     redis.call('ZADD', base .. ':score_ids', s[3], s[2])
     redis.call('ZREMRANGEBYRANK', base .. ':score_ids', 0, -tonumber(ARGV[3]) - 1)
     redis.call('SET', base, s[4])
     redis.call('RPUSH', base .. ':timeline', s[5])
     redis.call('LTRIM', base .. ':timeline', -tonumber(ARGV[2]), -1)
-    recorded = recorded + 1
-  elseif s[6] > 0 then  -- counted in its group's sums, but recorded before: take its bins back
-    local sums = groups[s[6]][4]
-    local function back(field) sums[field] = sums[field] - 1 end
-    back('n')
-    back('s:' .. s[7])
-    back('level:' .. s[8])
-    if s[9] ~= '-' then back('raised:' .. s[9]) end
-    for i, b in ipairs(s[10]) do back('f:' .. (i - 1) .. ':' .. b) end
+    count = count + 1
   end
 end
-for _, g in ipairs(groups) do
-  if g[4]['n'] > 0 then redis.call('SADD', g[2], g[3]) end
-  for field, n in pairs(g[4]) do
-    if n ~= 0 then redis.call('HINCRBY', g[1], field, n) end
-  end
+for _, g in ipairs(cjson.decode(ARGV[4])) do
+  redis.call('SADD', g[2], g[3])
+  for field, n in pairs(g[4]) do redis.call('HINCRBY', g[1], field, n) end
 end
-return recorded
+return count
 """
 # For each household of ARGV[1] (JSON [[household_id, [score_id, ...]], ...]): its latest alert's JSON ('' if none),
 # then one digit per score: +1 when it is on the timeline, +2 when an alert of the household has its change.
@@ -276,17 +278,25 @@ class AlertStore:
         return await tallies(self._redis, prefix, now)
 
     async def record_scores(self, scores: Iterable[ScoreRecord]) -> int:
-        """Keep each household's current figures and add each score to its timeline, once, in order (one round trip);
-        returns how many scores were new."""
+        """Keep each household's current figures and add each score to its timeline, once, in order (one round trip;
+        two when the batch was delivered before, see _RECORD_SCORES); returns how many scores were new."""
         batch = list(scores)
         if not batch:
             return 0
-        drift, groups = monitoring.drift_batch(batch)
         rows = [
-            [s.household_id, s.score_id, s.scored_at.timestamp(), _json(snapshot(s)), _json(timeline_entry(s)), *d]
-            for s, d in zip(batch, drift, strict=True)
+            [s.household_id, s.score_id, s.scored_at.timestamp(), _json(snapshot(s)), _json(timeline_entry(s)), 0]
+            for s in batch
         ]
-        return int(await self._record_scores(args=[_json(rows), TIMELINE_LENGTH, self._score_ids_kept, _json(groups)]))
+        recorded: list[str] = []  # score ids recorded before: what a redelivered batch's drift sums leave out
+        while True:
+            numbers, groups = monitoring.drift_batch(batch, recorded)
+            for row, number in zip(rows, numbers, strict=True):
+                row[-1] = number
+            args: list[str | int] = [_json(rows), TIMELINE_LENGTH, self._score_ids_kept, _json(groups)]
+            found = await self._record_scores(args=args)
+            if not isinstance(found, list):
+                return int(found)
+            recorded = [str(score_id) for score_id in found]
 
     async def ids_under(self, prefix: str) -> list[str]:
         """The ids of every alert under an indexed prefix (a township, say), newest first: a snapshot to page."""

@@ -4,6 +4,7 @@ reads it, summed over a batch, and a score delivered again counts nothing twice.
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from collections import Counter
 from datetime import UTC, datetime
@@ -22,7 +23,7 @@ from services.ingest.validation import validate_event
 from services.scoring.model import ModelRegistry
 from services.scoring.scorer import score_event
 from services.scoring.state import HouseholdState
-from tests.factories import registration
+from tests.factories import income, registration
 from tests.models import train_toy_model
 
 pytestmark = pytest.mark.integration
@@ -74,3 +75,33 @@ def test_a_batch_of_model_scores_adds_every_bin_once_and_a_redelivered_score_add
     assert recorded == 12
     assert counted == _expected(scores) and counted["n"] == 12
     assert counties == {"532328"}
+
+
+def test_a_score_that_comes_twice_in_one_batch_is_recorded_and_counted_once_in_its_first_place(redis_url, tmp_path):
+    version = f"drift-{uuid.uuid4().hex[:8]}"
+    manifest = train_toy_model(tmp_path, version)
+    activation = Activation(version=version, sha256=manifest.sha256, activated_by="t", activated_at=NOW)
+    model = ModelRegistry(tmp_path).load(activation)
+    household = f"T{uuid.uuid4().hex[:8]}"
+    raw = registration(household, 9000, members=2, time="2025-03-02T08:00:00+08:00")
+    state, registered = score_event(HouseholdState(), validate_event(raw, b"k"), POLICIES, NOW, model)
+    raw = income(household, "2025-03", 2500, time="2025-03-20T08:00:00+08:00")
+    _, later = score_event(state, validate_event(raw, b"k"), POLICIES, NOW, model)
+    assert registered is not None and later is not None
+    first, second = read_score(encoded(registered)), read_score(encoded(later))
+
+    async def main() -> tuple[int, dict[str, int], list[str], str]:
+        redis = redis_client(redis_url, decode_responses=True)
+        try:
+            recorded = await AlertStore(redis).record_scores([first, second, first])
+            counted = await redis.hgetall(month_key(version, "532328", "2025-03"))  # type: ignore[misc]
+            timeline = await redis.lrange(f"alerts:household:{household}:timeline", 0, -1)  # type: ignore[misc]
+            figures = str(await redis.get(f"alerts:household:{household}"))
+            ids = [json.loads(line)["score_id"] for line in timeline]
+            return recorded, {str(k): int(v) for k, v in counted.items()}, ids, json.loads(figures)["last_score_id"]
+        finally:
+            await redis.aclose()
+
+    recorded, counted, timeline, latest = asyncio.run(main())
+    assert recorded == 2 and timeline == [first.score_id, second.score_id] and latest == second.score_id
+    assert counted == _expected([first, second] if second.monitoring else [first])

@@ -68,11 +68,11 @@ def test_a_model_registered_without_a_reference_scores_without_bins(tmp_path):
 
 def test_the_alerts_projection_counts_a_bin_carrying_score_under_its_county_and_month(model):
     (score,) = _events(model, registration("H3", 16000, members=2, time="2025-03-02T08:00:00+08:00"))
-    (row,), ((key, counties, county, sums),) = drift_batch([read_score(encoded(score))])
+    (number,), ((key, counties, county, sums),) = drift_batch([read_score(encoded(score))])
     assert key == "alerts:monitoring:watched:532328:2025-03" and county == "532328"
     assert counties == "alerts:monitoring:watched:counties"
     bins = score.monitoring.bins
-    assert row == (1, score.monitoring.score_bin, score.level, "both", bins)
+    assert number == 1
     expected = {"n": 1, f"s:{score.monitoring.score_bin}": 1, f"level:{score.level}": 1, "raised:both": 1}
     assert sums == {**expected, **{f"f:{i}:{b}": 1 for i, b in enumerate(bins)}}
     # "both": red by the rules (8,000 a person, below 8,700) and by the model
@@ -83,13 +83,23 @@ def test_a_batch_sums_each_field_over_its_scores_and_keeps_scores_without_bins_o
               for n in range(6)]  # fmt: skip
     scores = [read_score(encoded(_events(model, event)[0])) for event in events]
     plain = read_score(encoded(_events(None, registration("H9", 30000, members=2))[0]))
-    rows, ((_, _, _, sums),) = drift_batch([*scores, plain])
-    assert [row[0] for row in rows] == [1] * 6 + [0] and rows[-1] == (0, 0, "", "", [])
+    numbers, ((_, _, _, sums),) = drift_batch([*scores, plain])
+    assert numbers == [1] * 6 + [0]
     for i in range(len(scores[0].monitoring.bins)):
         column = [s.monitoring.bins[i] for s in scores]
         assert {b: n for f, n in sums.items() if f.startswith(f"f:{i}:") for b in [int(f.split(":")[2])]} == {
             b: column.count(b) for b in set(column)}  # fmt: skip
     assert sums["n"] == 6 and sum(n for f, n in sums.items() if f.startswith("level:")) == 6
+    score_bins = [s.monitoring.score_bin for s in scores]
+    counted = {int(f[2:]): n for f, n in sums.items() if f.startswith("s:")}
+    assert counted == {b: score_bins.count(b) for b in score_bins}
+
+
+def test_a_batch_counts_a_score_once_when_it_comes_twice_or_was_recorded_before(model):
+    events = [registration(f"H{n}", 9000 + 2500 * n, members=2, time="2025-03-02T08:00:00+08:00") for n in range(3)]
+    first, second, third = (read_score(encoded(_events(model, event)[0])) for event in events)
+    numbers, ((_, _, _, sums),) = drift_batch([first, second, first, third], recorded=[third.score_id])
+    assert numbers == [1, 1, 0, 0] and sums["n"] == 2
 
 
 def test_drift_is_near_zero_on_the_training_distribution_and_an_alarm_on_a_shifted_one():

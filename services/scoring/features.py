@@ -40,6 +40,8 @@ FEATURES: tuple[str, ...] = tuple(FEATURE_WORDS)
 
 
 def _trend(reported: dict[str, float], end_month: str) -> float:
+    if not reported:
+        return 0.0  # nothing reported: no trend (as the sums below would say)
     months = window(end_month, 6)
     recent, before = sum(map(reported.get, months[:3], repeat(0.0))), sum(map(reported.get, months[3:], repeat(0.0)))
     return (recent - before) / before if before > 0 else 0.0

@@ -60,7 +60,7 @@ class RiskModel:
     def __init__(self, manifest: ModelManifest, estimator: Any):
         self.manifest = manifest
         self._estimator = estimator
-        self._budgets = sorted((float(share), cut) for share, cut in manifest.budget_cuts.items())
+        self._budgets = tuple(sorted((float(share), cut) for share, cut in manifest.budget_cuts.items()))
         self._baseline = np.asarray([manifest.baseline[name] for name in manifest.features], dtype=float)
         self._read = features_read(estimator, len(manifest.features))
         self._edges = _edges(manifest)
@@ -75,7 +75,7 @@ class RiskModel:
         budget = values.model_yellow_budget
         if budget is None or not self._budgets:
             return float(values.model_yellow_probability)
-        return _cut_for(tuple(self._budgets), float(budget))
+        return _cut_for(self._budgets, float(budget))
 
     def probabilities(self, rows: np.ndarray) -> np.ndarray:
         """Probability of each row (features in the manifest's order), in one vectorised call."""

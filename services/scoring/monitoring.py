@@ -3,7 +3,8 @@ and score against the reference saved with the model (the alerts service counts 
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
+from functools import lru_cache
 
 import numpy as np
 
@@ -11,7 +12,7 @@ from services.common.score_records import MonitoringRecord
 from services.scoring.model import RiskModel
 from services.scoring.state import HouseholdState
 
-CHINA = timezone(timedelta(hours=8))
+CHINA_OFFSET_SECONDS = 8 * 3600  # China time: UTC+8, no daylight saving
 
 
 def bins(model: RiskModel, rows: list[int], matrix: np.ndarray, probabilities: np.ndarray) -> dict[int, list[int]]:
@@ -27,13 +28,23 @@ def bins(model: RiskModel, rows: list[int], matrix: np.ndarray, probabilities: n
     return dict(zip(rows, found.tolist(), strict=True))
 
 
+def china_month(moment: datetime) -> str:
+    """The `YYYY-MM` month of a moment in China time (UTC+8 all year), through a cache of days."""
+    return _month_of_day(int((moment.timestamp() + CHINA_OFFSET_SECONDS) // 86400))
+
+
+@lru_cache(maxsize=4096)
+def _month_of_day(day: int) -> str:
+    """The month of a day counted from 1970-01-01 (China time)."""
+    return (date(1970, 1, 1) + timedelta(days=day)).strftime("%Y-%m")
+
+
 def monthly(
     state: HouseholdState, version: str, event_time: datetime, row: list[int] | None
 ) -> tuple[MonitoringRecord | None, str]:
     """The record to carry (None unless this is the household's first score by `version` in its month) and the
     state's new `monitored` tag."""
-    local = event_time.astimezone(CHINA)
-    tag = f"{version}|{local.year}-{local.month:02d}"
+    tag = f"{version}|{china_month(event_time)}"
     if row is None or state.monitored == tag:
         return None, state.monitored
     return MonitoringRecord(tag[len(version) + 1 :], row[:-1], row[-1]), tag

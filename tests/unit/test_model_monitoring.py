@@ -1,7 +1,7 @@
 """The live model is watched at the source: a household's first model score of a month carries the bins of its inputs
 and score; drift is a population stability index against the training reference; calibration has intervals."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import numpy as np
 import pytest
@@ -17,6 +17,7 @@ from services.common.scores import Reason
 from services.common.settings import REPO_ROOT
 from services.ingest.validation import validate_event
 from services.scoring.model import ModelRegistry
+from services.scoring.monitoring import china_month
 from services.scoring.scorer import score_event
 from services.scoring.state import HouseholdState
 from tests.factories import income, registration
@@ -139,3 +140,17 @@ def test_an_alerts_calibration_counters_follow_its_band_and_outcome():
     assert calibration_tokens(alert.model_copy(update={"status": "assisting"})).startswith("m|4|confirmed=1")
     assert calibration_tokens(alert.model_copy(update={"overdue": True})).startswith("m|4|overdue=1")
     assert calibration_tokens(alert.model_copy(update={"probability": None})) == ""
+
+
+def test_a_moment_counts_in_the_month_it_falls_in_china_time_whatever_offset_it_was_given_in():
+    assert china_month(datetime(2025, 1, 31, 15, 59, 59, tzinfo=UTC)) == "2025-01"
+    assert china_month(datetime(2025, 1, 31, 16, 0, 0, tzinfo=UTC)) == "2025-02"
+    assert china_month(datetime(2024, 12, 31, 20, 0, tzinfo=timezone(timedelta(hours=-5)))) == "2025-01"
+    assert china_month(datetime(1969, 12, 31, 15, 0, tzinfo=UTC)) == "1969-12"
+    rng = np.random.default_rng(5)
+    china = timezone(timedelta(hours=8))
+    for seconds, hours in zip(
+        rng.integers(0, 2_000_000_000, 500).tolist(), rng.integers(-11, 13, 500).tolist(), strict=True
+    ):
+        moment = datetime.fromtimestamp(seconds, timezone(timedelta(hours=hours)))
+        assert china_month(moment) == moment.astimezone(china).strftime("%Y-%m")

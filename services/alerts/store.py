@@ -48,18 +48,20 @@ HOUSEHOLD_PREFIX = "alerts:household:"
 # scored_at, figures JSON, timeline entry JSON, drift group], ...]; ARGV[4]: JSON [[counters key, counties key, county,
 # {field: sum}], ...], the batch's drift counters summed over the scores with a group number (monitoring.drift_batch).
 # First every score id is looked up, nothing written: a score recorded before (or earlier in the batch) is left
-# alone, but if one of them was counted in its group's sums, the script writes nothing and returns the recorded ids
-# (a table) for the caller to sum again without them. Otherwise it records the new scores, adds each group's sums
-# (one HINCRBY a field) and returns how many scores were new. One call for a whole batch: the households' keys are
-# derived here, not passed.
+# alone, but if one recorded before was counted in its group's sums, the script writes nothing and returns the ids
+# recorded before (a table) for the caller to sum again without them. Otherwise it records the new scores, adds each
+# group's sums (one HINCRBY a field) and returns how many scores were new. One call for a whole batch: the
+# households' keys are derived here, not passed.
 _RECORD_SCORES = f"""
 local scores, fresh, recorded, recount = cjson.decode(ARGV[1]), {{}}, {{}}, false
 for i, s in ipairs(scores) do
-  if fresh[s[2]] ~= nil or redis.call('ZSCORE', '{HOUSEHOLD_PREFIX}' .. s[1] .. ':score_ids', s[2]) then
-    recorded[#recorded + 1] = s[2]
-    recount = recount or s[6] > 0
-  else
-    fresh[s[2]] = i
+  if fresh[s[2]] == nil then  -- a copy of a score earlier in the batch is never written
+    if redis.call('ZSCORE', '{HOUSEHOLD_PREFIX}' .. s[1] .. ':score_ids', s[2]) then
+      fresh[s[2]], recorded[#recorded + 1] = 0, s[2]
+      recount = recount or s[6] > 0
+    else
+      fresh[s[2]] = i
+    end
   end
 end
 if recount then return recorded end

@@ -70,8 +70,9 @@ def _with_model_risk(
     probabilities = model.probabilities(matrix)
     out = [a.rules for a in assessed]
     policies = [assessed[i].policy.values for i in rows]
-    cut_of = {id(values): model.yellow_cut(values) for values in {id(values): values for values in policies}.values()}
-    cuts = [cut_of[id(values)] for values in policies]  # one cut a policy, not one a household
+    distinct = {id(values): values for values in policies}  # the batch's policies, each once
+    cut_of = {key: model.yellow_cut(values) for key, values in distinct.items()}
+    cuts = [cut_of[id(values)] for values in policies]
     each = probabilities.tolist()  # as floats, read once a household
     horizon = model.manifest.horizon_months  # what the model predicts: falling below within this many months
     alarming = [k for k, i in enumerate(rows) if model_level(each[k], assessed[i].policy.values, cuts[k]) != "green"]

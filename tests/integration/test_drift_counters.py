@@ -105,3 +105,23 @@ def test_a_score_that_comes_twice_in_one_batch_is_recorded_and_counted_once_in_i
     recorded, counted, timeline, latest = asyncio.run(main())
     assert recorded == 2 and timeline == [first.score_id, second.score_id] and latest == second.score_id
     assert counted == _expected([first, second] if second.monitoring else [first])
+
+
+def test_a_redelivered_batch_that_also_holds_a_copy_of_a_new_score_counts_the_new_score_once(redis_url, tmp_path):
+    version = f"drift-{uuid.uuid4().hex[:8]}"
+    before, new = _scores(tmp_path, version, 2)
+
+    async def main() -> tuple[int, dict[str, int]]:
+        redis = redis_client(redis_url, decode_responses=True)
+        try:
+            store = AlertStore(redis)
+            recorded = await store.record_scores([before])
+            recorded += await store.record_scores([before, new, new])  # delivered again, with a copy of the new one
+            counted = await redis.hgetall(month_key(version, "532328", "2025-03"))  # type: ignore[misc]
+            return recorded, {str(k): int(v) for k, v in counted.items()}
+        finally:
+            await redis.aclose()
+
+    recorded, counted = asyncio.run(main())
+    assert recorded == 2
+    assert counted == _expected([before, new])

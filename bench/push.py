@@ -20,10 +20,16 @@ from services.common import topics
 
 BATCH, CLIENTS = 1000, 4  # events a request, concurrent clients: a department's integration
 PHASES = ("registrations", "month")  # a county's push: everyone registered, then a month of events
-# (figure name, scoring workers) in the order they run: model and rules as A B B A A B, so that what drifts through a
-# run (the JVM's compiled code, Redis and the topics filling up) weighs on both alike; each figure is the median of its
-# three runs, so one run slowed by something else on the machine (seen: every process 20 % slower) does not decide it
-RUNS = (("model", 1), ("rules", 1), ("rules", 1), ("model", 1), ("model", 1), ("rules", 1), ("model_2_workers", 2))
+# (figure name, scoring workers) in the order they run: model and rules as A B B A A B B A A B, so that what drifts
+# through a run (the JVM's compiled code, Redis and the topics filling up) weighs on both alike; each figure is the
+# median of its five runs, so that the machine's own moods do not decide it (seen: every process 20 % slower in one
+# run; two rules runs of the same code 54 and 65 CPU-seconds; with three runs a figure moved by 10 % between benches)
+RUNS = (
+    *(("model", 1), ("rules", 1), ("rules", 1), ("model", 1)) * 2,
+    ("model", 1),
+    ("rules", 1),
+    ("model_2_workers", 2),
+)
 WARM_UP_SHARE = 2  # the warm-up push, not measured: half the county, registrations and month (Kafka's JIT settles)
 PROCESSES = ("ingest", "scoring", "scoring-2", "alerts", "api", "kafka", "redis")
 

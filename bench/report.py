@@ -114,8 +114,8 @@ FIGURES: list[tuple[str, str, str]] = [
     *[
         (f"push_{run}_{phase}_{what}", "events/s", f"{explained}: {run_words}, {phase_words}")
         for run, run_words in (
-            ("model", "bench model active, 1 scoring worker, median of 3 runs (A B B A A B with rules)"),
-            ("rules", "rules only, 1 scoring worker, median of 3 runs"),
+            ("model", "bench model active, 1 scoring worker, median of 5 runs (A B B A A B B A A B with rules)"),
+            ("rules", "rules only, 1 scoring worker, median of 5 runs"),
             ("model_2_workers", "bench model active, 2 scoring workers"),
         )
         for phase, phase_words in (

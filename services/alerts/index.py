@@ -101,7 +101,8 @@ async def cover(redis: Redis, prefix: str) -> list[str]:
 # new alert) to those of `new` ({region_code, status, level, queue, calibration, risk: its risk types separated by
 # spaces, late: '1' when open and flagged overdue}), `created` and `due` being its scores
 # (`due` '' when it has no pending deadline). Sets are idempotent and counts move only with an applied version; only
-# what the change moves is written (an evidence_added change leaves the counts and most sets alone).
+# what the change moves is written (an evidence_added change leaves the counts and most sets alone). A new alert
+# (no `old`) has nothing to move: its keys and counts are added directly, without the tables a move is computed in.
 LUA = f"""
 local LEVELS = {{{", ".join(map(str, LEVELS))}}}
 local function prefixes(region)
@@ -149,24 +150,51 @@ local function count(a, ps, by, deltas)
     for _, token in ipairs(tokens) do add(deltas, base .. 'calibration', token[1], token[2]) end
   end
 end
+local function incr(key, field, by)
+  if redis.call('HINCRBY', key, field, by) == 0 then redis.call('HDEL', key, field) end
+end
+local function index_new(id, a, ps, created, due)  -- a new alert: every key and count is added, none moved
+  local field, risks, tokens = a.status .. ':' .. a.level, {{}}, {{}}
+  for risk in string.gmatch(a.risk or '', '%S+') do risks[#risks + 1] = risk end
+  for token in string.gmatch(a.calibration or '', '%S+') do
+    local name, step = string.match(token, '^(.*)=(%-?%d+)$')
+    if tonumber(step) ~= 0 then tokens[#tokens + 1] = {{name, step}} end
+  end
+  local late = a.late == '1'
+  for i, p in ipairs(ps) do
+    local base = 'alerts:ix:' .. p .. ':'
+    local ordered = {{base .. a.status .. ':' .. a.level, base .. a.status .. ':{ANY}', base .. '{ANY}:' .. a.level,
+                     i == 1 and '{ALL_ALERTS}' or base .. '{ANY}:{ANY}'}}
+    for _, key in ipairs(ordered) do redis.call('ZADD', key, created, id) end
+    if a.queue == 'county' then redis.call('ZADD', base .. 'county', created, id) end
+    if due ~= '' then redis.call('ZADD', base .. 'due', due, id) end
+    incr(base .. 'counts', field, 1)
+    for _, risk in ipairs(risks) do
+      redis.call('ZADD', base .. 'risk:' .. risk, created, id)
+      incr(base .. 'risk_types', risk .. ':' .. a.status, 1)
+      if late then incr(base .. 'risk_types', risk .. ':overdue', 1) end
+    end
+    for _, token in ipairs(tokens) do incr(base .. 'calibration', token[1], token[2]) end
+  end
+  for i = 1, #ps - 1 do redis.call('SADD', 'alerts:ix:' .. ps[i] .. ':regions', ps[i + 1]) end
+end
 local function reindex(id, old, new, created, due)
   local ps = prefixes(new.region_code)
+  if old == nil then return index_new(id, new, ps, created, due) end
   local keys, deltas = index_keys(new, ps, created, due), {{}}
-  if old then
-    local old_ps = old.region_code == new.region_code and ps or prefixes(old.region_code)
-    count(old, old_ps, -1, deltas)
-    for key, score in pairs(index_keys(old, old_ps, created, 'left')) do  -- a due score, whatever it was: set it again
-      if keys[key] == nil then redis.call('ZREM', key, id) elseif keys[key] == score then keys[key] = nil end
-    end
+  local old_ps = old.region_code == new.region_code and ps or prefixes(old.region_code)
+  count(old, old_ps, -1, deltas)
+  for key, score in pairs(index_keys(old, old_ps, created, 'left')) do  -- a due score, whatever it was: set it again
+    if keys[key] == nil then redis.call('ZREM', key, id) elseif keys[key] == score then keys[key] = nil end
   end
   count(new, ps, 1, deltas)
   for key, fields in pairs(deltas) do  -- only what the change moves: an unchanged status leaves its counts alone
     for field, by in pairs(fields) do
-      if by ~= 0 and redis.call('HINCRBY', key, field, by) == 0 then redis.call('HDEL', key, field) end
+      if by ~= 0 then incr(key, field, by) end
     end
   end
   for key, score in pairs(keys) do redis.call('ZADD', key, score, id) end
-  if old == nil or old.region_code ~= new.region_code then
+  if old.region_code ~= new.region_code then
     for i = 1, #ps - 1 do redis.call('SADD', 'alerts:ix:' .. ps[i] .. ':regions', ps[i + 1]) end
   end
 end

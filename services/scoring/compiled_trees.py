@@ -67,7 +67,9 @@ class CompiledTrees:
 
     def _raw(self, rows: np.ndarray) -> np.ndarray:
         tested = rows[:, self._features]
-        left = (tested <= self._thresholds) | (np.isnan(tested) & self._missing_left)
+        left = tested <= self._thresholds
+        if np.isnan(rows).any():  # rarely: the stream's features are never missing
+            left |= np.isnan(tested) & self._missing_left
         sides = np.concatenate([left, ~left, np.ones((len(rows), 1), dtype=bool)], axis=1)
         reached = sides[:, self._path[:, 0]]
         for step in range(1, self._path.shape[1]):

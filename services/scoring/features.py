@@ -42,19 +42,29 @@ FEATURES: tuple[str, ...] = tuple(FEATURE_WORDS)
 def _trend(reported: dict[str, float], end_month: str) -> float:
     if not reported:
         return 0.0  # nothing reported: no trend (as the sums below would say)
-    months = window(end_month, 6)
-    recent, before = sum(map(reported.get, months[:3], repeat(0.0))), sum(map(reported.get, months[3:], repeat(0.0)))
+    get, months = reported.get, window(end_month, 6)
+    recent = 0.0 + get(months[0], 0.0) + get(months[1], 0.0) + get(months[2], 0.0)  # summed as sum() would
+    before = 0.0 + get(months[3], 0.0) + get(months[4], 0.0) + get(months[5], 0.0)
     return (recent - before) / before if before > 0 else 0.0
 
 
 def _year_before(found: Standing, end_month: str, estimate: float) -> float:
     """Income of the 12 months before the current window (months without a report: the registered estimate)."""
+    if not found.reported:
+        return sum(repeat(estimate, 12))  # the same additions as below, without looking a month up
     return sum(map(found.reported.get, window(month_shift(end_month, -12)), repeat(estimate)))
 
 
 def _hospital_stays(state: HouseholdState, first: str) -> float:
     """Inpatient bills dated in the window (from month `first`)."""
+    if not state.medical:
+        return 0.0
     return float(sum(1 for bill in state.medical.values() if bill.date[:7] >= first and bill.figures.get("inpatient")))
+
+
+def _applications(state: HouseholdState, first: str) -> float:
+    """The household's own applications dated in the window (from month `first`)."""
+    return float(sum(1 for h in state.applications.values() if h.date[:7] >= first)) if state.applications else 0.0
 
 
 def feature_values(state: HouseholdState, policy: Policy, known: Standing | None = None) -> tuple[float, ...] | None:
@@ -86,7 +96,7 @@ def feature_values(state: HouseholdState, policy: Policy, known: Standing | None
         float(members),
         losses / income_12m if income_12m > 0 else 0.0,
         float(not (profile.housing_safe and profile.water_safe)),
-        float(sum(1 for h in state.applications.values() if h.date[:7] >= first)),
+        _applications(state, first),
         float(profile.category == EXITED_HOUSEHOLD),
         before / members / line,
         (income_12m - before) / before if before > 0 else 0.0,

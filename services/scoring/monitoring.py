@@ -12,7 +12,8 @@ from services.common.score_records import MonitoringRecord
 from services.scoring.model import RiskModel
 from services.scoring.state import HouseholdState
 
-CHINA_OFFSET_SECONDS = 8 * 3600  # China time: UTC+8, no daylight saving
+CHINA_OFFSET = timedelta(hours=8)  # China time: UTC+8, no daylight saving
+CHINA_OFFSET_SECONDS = 8 * 3600
 
 
 def bins(model: RiskModel, rows: list[int], matrix: np.ndarray, probabilities: np.ndarray) -> dict[int, list[int]]:
@@ -29,8 +30,16 @@ def bins(model: RiskModel, rows: list[int], matrix: np.ndarray, probabilities: n
 
 
 def china_month(moment: datetime) -> str:
-    """The `YYYY-MM` month of a moment in China time (UTC+8 all year), through a cache of days."""
+    """The `YYYY-MM` month of a moment in China time (UTC+8 all year), through a cache of days (or of months, for a
+    moment already written in China time, as the events of Chinese departments are)."""
+    if moment.utcoffset() == CHINA_OFFSET:
+        return _month(moment.year, moment.month)
     return _month_of_day(int((moment.timestamp() + CHINA_OFFSET_SECONDS) // 86400))
+
+
+@lru_cache(maxsize=4096)
+def _month(year: int, month: int) -> str:
+    return f"{year:04d}-{month:02d}"
 
 
 @lru_cache(maxsize=4096)

@@ -177,7 +177,7 @@ def score_changed(
     if model is not None and assessed:
         rows, matrix = _matrix(assessed, model.manifest.features)
         final, probabilities = _with_model_risk(assessed, model, rows, matrix)
-        probability_of = {i: float(p) for i, p in zip(rows, probabilities, strict=True)}
+        probability_of = dict(zip(rows, probabilities.tolist(), strict=True))
         bins_of = monitoring.bins(model, rows, matrix, probabilities)
     version = model.manifest.version if model else None
     emitted: list[tuple[_Assessed, ScoreRecord]] = []

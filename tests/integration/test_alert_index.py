@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.alerts import index
+from services.alerts import index, monitoring
 from services.alerts.deadlines import is_overdue
 from services.alerts.search import AlertFilter
 from services.alerts.store import AlertStore
@@ -25,6 +25,7 @@ VILLAGES = [f"{township}{v:03d}" for township in ("532328101", "532328102", "532
 STATUSES = ["open", "verifying", "reviewing", "confirmed", "dismissed", "assisting", "resolved"]
 PREFIXES = ["", "53", "5323", "532328", "5323281", "532328101", "53232810100", "532328101002", "99"]
 REASON = Reason(code="income_below_threshold", level="red", message_zh="原因", message_en="why", evidence={})
+MODEL_REASON = Reason(code="model_risk", level="yellow", message_zh="模型", message_en="model", evidence={})
 
 
 def db9(redis_url: str):
@@ -42,20 +43,30 @@ def new_alert(rng: random.Random, n: int, household: str) -> Alert:
         household_id=household,
         region_code=rng.choice(VILLAGES),
         level=rng.choice(["red", "yellow"]),
-        reasons=[REASON],
         created_at=created,
         updated_at=created,
         due_at=deadlines[-1].due_at,
         deadlines=deadlines,
         policy_version="2025.2",
         risk_types=rng.sample(RISK_TYPES[:4], rng.randrange(3)),
+        queue=rng.choice(["township", "township", "county"]),  # a reopened case may start escalated, or overdue
+        overdue=rng.random() < 0.15,
+        **scored(rng),
     )
+
+
+def scored(rng: random.Random) -> dict:
+    """Most alerts come with the model's probability (calibration counters), some raised by the model alone."""
+    if rng.random() < 0.3:
+        return {"reasons": [REASON]}
+    reasons = rng.choice([[REASON], [REASON, MODEL_REASON], [MODEL_REASON]])
+    return {"probability": round(rng.random(), 4), "model_version": "m1", "reasons": reasons}
 
 
 def changed(rng: random.Random, alert: Alert) -> Alert:
     """A successor with another status, level, queue, overdue flag, home visit or risk types (the store checks no
     workflow)."""
-    field = rng.choice(["status", "status", "level", "queue", "overdue", "visit", "risk_types"])
+    field = rng.choice(["status", "status", "level", "queue", "overdue", "visit", "risk_types", "model"])
     update: dict = {"version": alert.version + 1}
     if field == "status":
         update["status"] = rng.choice(STATUSES)
@@ -67,6 +78,8 @@ def changed(rng: random.Random, alert: Alert) -> Alert:
         update["overdue"] = not alert.overdue
     elif field == "risk_types":
         update["risk_types"] = rng.sample(RISK_TYPES[:4], rng.randrange(3))
+    elif field == "model":
+        update.update({"probability": None, "model_version": None, **scored(rng)})  # a newer score's, or none
     else:
         update["visit"] = Visit(visited_at=alert.created_at, by="w", note="", consent=True)
     return alert.model_copy(update=update)
@@ -284,6 +297,22 @@ def test_the_board_counts_what_a_count_over_all_alerts_counts(redis_url):
         for prefix in PREFIXES:
             counted = board(prefix, NOW, await store.tallies(prefix, NOW)).model_dump(exclude={"generated_at"})
             assert counted == brute_force_board(alerts, prefix), prefix
+
+    run(redis_url, scenario)
+
+
+def test_the_calibration_counters_under_every_prefix_count_what_a_count_over_all_alerts_counts(redis_url):
+    async def scenario(redis, store):
+        alerts = await project(store, history(seed=6), live=True)
+        assert {a.probability is None for a in alerts.values()} == {True, False}
+        for prefix in PREFIXES:
+            expected: Counter[str] = Counter()
+            for alert in alerts.values():
+                if alert.region_code.startswith(prefix):
+                    for token in monitoring.calibration_tokens(alert).split():
+                        name, step = token.rsplit("=", 1)
+                        expected[name.removeprefix("m1|")] += int(step)
+            assert await monitoring.calibration_counts(redis, "m1", prefix) == +expected, prefix
 
     run(redis_url, scenario)
 

@@ -147,8 +147,10 @@ def test_a_moment_counts_in_the_month_it_falls_in_china_time_whatever_offset_it_
     assert china_month(datetime(2025, 1, 31, 16, 0, 0, tzinfo=UTC)) == "2025-02"
     assert china_month(datetime(2024, 12, 31, 20, 0, tzinfo=timezone(timedelta(hours=-5)))) == "2025-01"
     assert china_month(datetime(1969, 12, 31, 15, 0, tzinfo=UTC)) == "1969-12"
-    rng = np.random.default_rng(5)
     china = timezone(timedelta(hours=8))
+    assert china_month(datetime(2025, 1, 31, 23, 59, 59, tzinfo=china)) == "2025-01"  # written in China time
+    assert china_month(datetime(2025, 2, 1, 0, 0, 0, tzinfo=china)) == "2025-02"
+    rng = np.random.default_rng(5)
     for seconds, hours in zip(
         rng.integers(0, 2_000_000_000, 500).tolist(), rng.integers(-11, 13, 500).tolist(), strict=True
     ):

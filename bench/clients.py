@@ -88,6 +88,11 @@ async def redis_used_bytes(redis: Redis) -> int:
     return int((await redis.info("memory"))["used_memory"])
 
 
+async def aof_rewrites(redis: Redis) -> int:
+    """How many times Redis has rewritten its append-only file since it started."""
+    return int((await redis.info("persistence"))["aof_rewrites"])
+
+
 # What a county's push leaves in Redis: the alerts projection and ingest's duplicate claims and household regions
 PUSH_KEYS = ("alerts:*", "ingest:seen:*", "ingest:household:*", "ingest:household-regions")
 

@@ -115,6 +115,7 @@ async def run_phase(
     redis = clients.redis_client(bench.services)
     try:
         alerts_before, memory_before = await clients.alert_count(redis), await clients.redis_used_bytes(redis)
+        rewrites_before = await clients.aof_rewrites(redis)
         bench.usage.mark()
         window, started = CpuWindow(bench.usage), time.monotonic()
         sent = await _send(bench, events)
@@ -123,6 +124,7 @@ async def run_phase(
         cores, finished = window.cores(), max(reached.values())
         alerts = await clients.alert_count(redis) - alerts_before
         memory_added = await clients.redis_used_bytes(redis) - memory_before
+        rewrites = await clients.aof_rewrites(redis) - rewrites_before
     finally:
         await redis.aclose()
     seconds, count = finished - started, sent["accepted"]
@@ -136,6 +138,7 @@ async def run_phase(
         "scoring_events_per_s": rounded(count / (reached[pairs[0][0]] - started)),
         "alerts_raised": alerts,
         "redis_bytes_added_per_event": round(memory_added / max(count, 1)),
+        "redis_aof_rewrites": rewrites,  # each forks Redis and writes its whole dataset: a cost that comes in steps
         "cpu_seconds_per_1000_events": {k: v for k, v in cpu.items() if v},
         "peak_rss_mb": {name: bench.usage.peak_since_mark_mb(name) for name in processes},
         "cores": cores,

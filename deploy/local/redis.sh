@@ -2,7 +2,8 @@
 # Redis from Debian's packages, append-only file on, a memory limit that refuses writes when reached (noeviction),
 # and a password when REDIS_PASSWORD is set (given on standard input, never on the command line `ps` shows).
 #   redis.sh install          install redis-server with apt-get when missing (as root), else say what to do
-#   redis.sh run PORT DIR     run redis-server in the foreground with its data in DIR (REDIS_MAXMEMORY, default 1gb)
+#   redis.sh run PORT DIR     run redis-server in the foreground with its data in DIR (REDIS_MAXMEMORY, default 1gb;
+#                             REDIS_AOF_REWRITE_MIN_SIZE, default 1gb)
 #   redis.sh wait PORT [SECONDS]
 set -euo pipefail
 
@@ -24,6 +25,9 @@ run() {
   install
   mkdir -p "$dir"
   local settings="maxmemory ${REDIS_MAXMEMORY:-1gb}"$'\n'"maxmemory-policy noeviction"
+  # the append-only file is rewritten once it has doubled and holds 1 GB (not 64 MB): a Redis filling from empty
+  # forked at every doubling, four times in a county's registrations
+  settings+=$'\n'"auto-aof-rewrite-min-size ${REDIS_AOF_REWRITE_MIN_SIZE:-1gb}"
   if [ -n "${REDIS_PASSWORD:-}" ]; then settings+=$'\n'"requirepass \"$REDIS_PASSWORD\""; fi
   exec redis-server - --port "$port" --bind 127.0.0.1 --dir "$(cd "$dir" && pwd)" \
     --appendonly yes --appendfsync everysec --save "" --daemonize no --protected-mode yes --loglevel warning \

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, Field, field_validator
@@ -11,6 +11,7 @@ from services.alerts.causes import reviewed
 from services.alerts.deadlines import with_overdue_flag
 from services.alerts.resolution import unmet_criteria
 from services.common.alerts import Alert, HistoryEntry, Measure, Status, Visit
+from services.common.china_time import CHINA
 from services.common.identity import holds_resident_id
 from services.common.money import Yuan
 from services.common.policy import PolicyValues
@@ -31,7 +32,6 @@ TRANSITIONS: dict[tuple[str, str], frozenset[str]] = {
 }
 MEASURE_ROLES = frozenset({WORKER, SUPERVISOR})
 MEASURE_STATUSES = frozenset({"confirmed", "assisting"})
-CHINA = timezone(timedelta(hours=8))  # a visit given as a date is taken as that day in China
 
 
 def _text_only(value: Any) -> Any:

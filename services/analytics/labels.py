@@ -16,9 +16,10 @@ from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from pathlib import Path
 
+from services.common.china_time import CHINA
 from services.common.months import add_months, last_day, month_shift, months_between
 from services.common.risk_types import RISK_TYPES
 
@@ -28,7 +29,6 @@ POSITIVE = frozenset({"below_line", "entered_monitoring", "confirmed"})
 OUTCOMES = (*LINE_OUTCOMES, "entered_monitoring", *VERDICTS)
 COLUMNS = ("household_id", "as_of", "outcome")
 RISK_COLUMN = "risk_type"  # optional
-CHINA = timezone(timedelta(hours=8))
 
 
 class LabelError(ValueError):

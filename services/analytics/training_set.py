@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 
 import numpy as np
 
 from services.analytics.labels import Labels
+from services.common.china_time import CHINA
 from services.common.events import HouseholdEvent
 from services.common.levels import LEVEL_RANK
 from services.common.months import add_months, month_shift
@@ -19,7 +20,6 @@ from services.scoring.rules import assess
 from services.scoring.state import HouseholdState, apply_event
 
 HORIZON = 12  # months after the cut-off in which falling below the line is the positive label
-CHINA = timezone(timedelta(hours=8))
 
 
 def cutoff_instant(day: date) -> datetime:

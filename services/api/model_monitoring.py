@@ -9,7 +9,7 @@ import asyncio
 import logging
 import re
 import time
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query
@@ -21,6 +21,7 @@ from services.analytics import monitoring, registry
 from services.api.dependencies import RedisClient, Settings
 from services.api.permissions import Analyst
 from services.api.scoped import ScopedModelRegion
+from services.common.china_time import CHINA
 from services.common.errors import errors
 from services.common.months import month_shift
 from services.common.settings import ApiSettings
@@ -29,7 +30,6 @@ from services.scoring.model import ModelManifest, ModelRegistry, NotRegistered
 
 router = APIRouter(prefix="/models", tags=["models"])
 log = logging.getLogger(__name__)
-CHINA = timezone(timedelta(hours=8))
 VERSION = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 FEATURE_PSI = Gauge("shouwang_model_feature_psi", "PSI of a model feature, latest month, by county",
                     ["feature", "county"])  # fmt: skip

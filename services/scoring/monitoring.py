@@ -8,12 +8,13 @@ from functools import lru_cache
 
 import numpy as np
 
+from services.common.china_time import CHINA
 from services.common.score_records import MonitoringRecord
 from services.scoring.model import RiskModel
 from services.scoring.state import HouseholdState
 
-CHINA_OFFSET = timedelta(hours=8)  # China time: UTC+8, no daylight saving
-CHINA_OFFSET_SECONDS = 8 * 3600
+CHINA_OFFSET = CHINA.utcoffset(None)
+CHINA_OFFSET_SECONDS = int(CHINA_OFFSET.total_seconds())
 
 
 def bins(model: RiskModel, rows: list[int], matrix: np.ndarray, probabilities: np.ndarray) -> dict[int, list[int]]:

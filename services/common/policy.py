@@ -10,7 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 
 from services.common.events import HouseholdCategory
 from services.common.risk_types import RISK_TYPES, MeasureType, RiskType
@@ -95,6 +95,9 @@ class PolicyValues(BaseModel):
     proposed_categories: ProposedCategories
     risk_type_rules: RiskTypeRules
     risk_type_drivers: dict[str, RiskType] = Field(description="the model's attribution (feature) → risk type")
+    risk_type_driver_evidence: dict[str, str] = Field(
+        default_factory=dict, description="attribution → the feature the household must hold above zero for its type"
+    )
     disability_labour_share_below: Decimal = Field(ge=0, le=1, description="labourers / members, with disabled members")
     # Money rules (scoring)
     monitoring_line: Decimal = Field(gt=0, description="yuan of net income per person per year")
@@ -125,6 +128,14 @@ class PolicyValues(BaseModel):
     resolution_requires_labour: bool
     risk_type_measures: dict[RiskType, list[MeasureType]] = Field(description="the measures that answer each type")
     resolution_requires_matching_measures: bool = Field(description="a measure answering each confirmed risk type")
+
+    @model_validator(mode="after")
+    def _evidence_of_mapped_attributions(self) -> PolicyValues:
+        named = {name for pair in self.risk_type_driver_evidence.items() for name in pair}
+        unknown = sorted(named - set(self.risk_type_drivers))
+        if unknown:
+            raise ValueError(f"risk_type_driver_evidence names {', '.join(unknown)}, not in risk_type_drivers")
+        return self
 
     @field_validator("risk_type_measures")
     @classmethod

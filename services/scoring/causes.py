@@ -5,7 +5,7 @@ lookups, a household's bills of the window, its incomes by source only when its 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from services.common.levels import LEVEL_RANK
@@ -165,14 +165,22 @@ def proposed_causes(
 
 
 def with_model_causes(
-    proposals: list[RiskTypeRecord], reason: ReasonRecord, v: PolicyValues, words: WordBook
+    proposals: list[RiskTypeRecord],
+    reason: ReasonRecord,
+    v: PolicyValues,
+    words: WordBook,
+    features: Mapping[str, float],
 ) -> list[RiskTypeRecord]:
     """The proposals with those of the model's attributions (`drivers` of its reason) added, main first; the policy's
-    `model_risk` type when neither the rules nor the attributions propose one."""
+    `model_risk` type when neither the rules nor the attributions propose one. An attribution names its type only
+    where the household's `features` hold the evidence the policy asks of it (`risk_type_driver_evidence`)."""
     drivers = [name for name in str(reason.evidence.get("drivers", "")).split(",") if name]
     added, seen = [], set[str]()
     for name in drivers:
         risk_type = v.risk_type_drivers.get(name)
+        evidence = v.risk_type_driver_evidence.get(name)
+        if evidence is not None and features.get(evidence, 0.0) <= 0:
+            continue
         if risk_type is not None and risk_type not in seen:
             seen.add(risk_type)
             zh, en = words.get(name, (name, name))

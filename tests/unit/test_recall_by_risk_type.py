@@ -110,7 +110,7 @@ def scored(reasons: list[ReasonRecord], proposals: list[RiskTypeRecord]) -> Scor
 def test_a_score_s_attributions_give_their_policy_risk_types_largest_attribution_first_each_once():
     drivers = "disabled_share,medical_to_line,chronic_share"  # disability, then illness twice (risk_type_drivers)
     reason = ReasonRecord("model_risk", "red", "模型", "model", {"probability": 0.4, "drivers": drivers})
-    proposals = with_model_causes([], reason, VALUES, FEATURE_WORDS)
+    proposals = with_model_causes([], reason, VALUES, FEATURE_WORDS, {})
     assert [p.risk_type for p in proposals] == ["illness", "disability"]  # the case's order: the vocabulary's
     assert attributed_risk_types(scored([reason], proposals)) == ("disability", "illness")
     rules = ReasonRecord("income_below_threshold", "yellow", "低", "low", {})

@@ -2,12 +2,14 @@
 
 from pathlib import Path
 
-from services.common.policy import PolicyBook
+import pytest
+
+from services.common.policy import PolicyBook, PolicyError
 from services.common.score_records import ReasonRecord
 from services.common.settings import REPO_ROOT
 from services.ingest.validation import validate_event
 from services.scoring.causes import with_model_causes
-from services.scoring.features import FEATURE_WORDS
+from services.scoring.features import FEATURE_WORDS, household_features
 from services.scoring.rules import Assessment, assess
 from services.scoring.state import HouseholdState, apply_event
 from tests.factories import cloud_event, income, registration
@@ -125,22 +127,71 @@ def test_a_household_without_reasons_has_no_risk_types_and_keeps_its_fingerprint
     assert found.fingerprint() == "green||34800.00|4|8700.0|0.00"
 
 
+def features_of(*raws) -> dict[str, float]:
+    state = HouseholdState()
+    for raw in raws:
+        state = apply_event(state, validate_event(raw, b"k"))
+    found = household_features(state, POLICIES.for_region("532328101001", 2025))
+    assert found is not None
+    return found
+
+
+def model_reason(drivers: str) -> ReasonRecord:
+    return ReasonRecord("model_risk", "yellow", "模型", "model", {"drivers": drivers})
+
+
 def test_the_model_s_attributions_propose_their_policy_types_and_replace_a_fallback():
     low = assessed(registration("H1", 9600))
     reason = ReasonRecord("model_risk", "red", "模型", "model", {"drivers": "medical_to_line,disabled_share"})
-    found = with_model_causes(low.risk_types, reason, VALUES, FEATURE_WORDS)
+    found = with_model_causes(low.risk_types, reason, VALUES, FEATURE_WORDS, features_of(registration("H1", 9600)))
     assert [(p.risk_type, p.evidence) for p in found] == [
         ("illness", "driver:medical_to_line"),
         ("disability", "driver:disabled_share"),
     ]
     assert found[0].message_zh == "模型因素：医疗自付与监测线之比"
     unknown = ReasonRecord("model_risk", "yellow", "模型", "model", {"drivers": ""})
-    assert [(p.risk_type, p.fallback) for p in with_model_causes([], unknown, VALUES, FEATURE_WORDS)] == [
+    assert [(p.risk_type, p.fallback) for p in with_model_causes([], unknown, VALUES, FEATURE_WORDS, {})] == [
         ("other", True)
     ]
 
 
-def test_every_policy_file_maps_every_model_feature_to_a_risk_type():
+def test_low_income_after_rigid_spending_points_to_illness_only_where_the_household_paid_medical_costs():
+    drivers = model_reason("after_rigid_to_line,year_before_to_line")
+    without_bills = features_of(registration("H1", 9600))
+    found = with_model_causes(assessed(registration("H1", 9600)).risk_types, drivers, VALUES, FEATURE_WORDS,
+                              without_bills)  # fmt: skip
+    assert without_bills["medical_to_line"] == 0
+    assert [(p.risk_type, p.evidence) for p in found] == [("unstable_income", "driver:year_before_to_line")]
+    with_bills = features_of(registration("H1", 9600), medical("H1", 800, None, day="2025-01-20"))
+    assert with_bills["medical_to_line"] > 0
+    assert [p.risk_type for p in with_model_causes([], drivers, VALUES, FEATURE_WORDS, with_bills)] == [
+        "illness",
+        "unstable_income",
+    ]
+
+
+def test_an_attribution_to_what_describes_the_household_names_no_cause():
+    described = model_reason("members,months_reported,exited_household")
+    features = features_of(registration("H1", 9600))
+    rules = assessed(registration("H1", 9600)).risk_types
+    assert [p.evidence for p in with_model_causes(rules, described, VALUES, FEATURE_WORDS, features)] == [
+        "income_unexplained"
+    ]
+    alone = with_model_causes([], described, VALUES, FEATURE_WORDS, features)
+    assert [(p.risk_type, p.evidence, p.fallback) for p in alone] == [("other", "model_risk", True)]
+
+
+def test_a_policy_asking_an_attribution_for_evidence_it_does_not_map_is_refused(tmp_path: Path):
+    shipped = (REPO_ROOT / "policy" / "2025.toml").read_text(encoding="utf-8")
+    typo = shipped.replace('after_rigid_to_line = "medical_to_line"', 'after_rigid_to_line = "medical_to_lines"')
+    (tmp_path / "2025.toml").write_text(typo, encoding="utf-8")
+    with pytest.raises(PolicyError, match="risk_type_driver_evidence names medical_to_lines"):
+        PolicyBook.load(tmp_path)
+
+
+def test_every_policy_file_maps_every_model_feature_but_those_describing_the_household_to_a_risk_type():
     for path in sorted((REPO_ROOT / "policy").glob("*.toml")):
         values = PolicyBook.load(path.parent).for_region("", int(path.stem)).values
-        assert set(values.risk_type_drivers) == set(FEATURE_WORDS), path
+        assert set(values.risk_type_drivers) <= set(FEATURE_WORDS), path
+        assert set(FEATURE_WORDS) - set(values.risk_type_drivers) == {"months_reported", "members", "exited_household"}
+        assert values.risk_type_driver_evidence == {"after_rigid_to_line": "medical_to_line"}, path

@@ -37,9 +37,31 @@ os.environ.update(KAFKA_USERNAME=kafka_acls.ADMIN, KAFKA_PASSWORD=KAFKA_ADMIN_PA
 os.environ.pop("KAFKA_SSL_CAFILE", None)
 
 
+LISTENING_PORTS = range(20000, 32768)  # below Linux's default range for outgoing connections (32768-60999)
+
+
+def _outgoing_ports() -> range:
+    """The kernel's range of ports for outgoing connections (ip_local_port_range)."""
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+    except (OSError, ValueError):
+        return range(32768, 61000)
+    return range(int(low), int(high) + 1)
+
+
 def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
+    """A TCP port nobody listens on right now, outside the range the kernel gives outgoing connections: a process
+    restarted on its port (a broker, a scoring worker's probes) never finds it taken by some client's socket."""
+    outgoing = _outgoing_ports()
+    choices = [port for port in LISTENING_PORTS if port not in outgoing]
+    for port in secrets.SystemRandom().sample(choices, min(len(choices), 200)):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    with socket.socket() as sock:  # no such port free (or the kernel's range covers them all): any free one
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 

@@ -39,11 +39,15 @@ def schooling(household_id: str, out_of_pocket: float) -> dict:
     return cloud_event("education.expense.incurred", data | {"stage": "tertiary"})
 
 
-def assessed(*raws, policies: PolicyBook = POLICIES) -> Assessment:
+def household(*raws) -> HouseholdState:
     state = HouseholdState()
     for raw in raws:
         state = apply_event(state, validate_event(raw, b"k"))
-    found = assess(state, policies.for_region("532328101001", 2025))
+    return state
+
+
+def assessed(*raws, policies: PolicyBook = POLICIES) -> Assessment:
+    found = assess(household(*raws), policies.for_region("532328101001", 2025))
     assert found is not None
     return found
 
@@ -128,10 +132,7 @@ def test_a_household_without_reasons_has_no_risk_types_and_keeps_its_fingerprint
 
 
 def features_of(*raws) -> dict[str, float]:
-    state = HouseholdState()
-    for raw in raws:
-        state = apply_event(state, validate_event(raw, b"k"))
-    found = household_features(state, POLICIES.for_region("532328101001", 2025))
+    found = household_features(household(*raws), POLICIES.for_region("532328101001", 2025))
     assert found is not None
     return found
 

@@ -12,10 +12,11 @@ from services.common.model_activation import Activation
 from services.common.policy import PolicyBook
 from services.common.settings import REPO_ROOT
 from services.ingest.validation import validate_event
+from services.scoring.features import FEATURES
 from services.scoring.model import ModelRegistry, UnverifiedModel, features_read
 from services.scoring.scorer import score_event
 from services.scoring.state import HouseholdState
-from tests.factories import registration
+from tests.factories import cloud_event, registration
 from tests.models import train_toy_model
 
 POLICIES = PolicyBook.load(REPO_ROOT / "policy")
@@ -109,3 +110,37 @@ def test_only_features_the_model_splits_on_are_read_and_a_linear_model_reads_the
     assert features_read(CalibratedClassifierCV(boosting, cv=3, ensemble=False).fit(X, y), 4).tolist()[2] is False
     linear = make_pipeline(StandardScaler(), LogisticRegression()).fit(X, y)
     assert features_read(linear, 4).all()
+
+
+@pytest.fixture(scope="module")
+def rigid_model(tmp_path_factory):
+    """A model that reads only income after rigid spending: below 1.3 times the line, at risk."""
+    rows, column = np.zeros((2000, len(FEATURES))), FEATURES.index("after_rigid_to_line")
+    rows[:, column] = np.random.default_rng(7).uniform(0.0, 3.0, size=2000)  # every other feature constant: unread
+    labels = (rows[:, column] < 1.3).astype(int)
+    estimator = HistGradientBoostingClassifier(max_iter=20, random_state=0).fit(rows, labels)
+    baseline = dict(zip(FEATURES, np.median(rows, axis=0).tolist(), strict=True))
+    folder = tmp_path_factory.mktemp("rigid")
+    manifest = ModelRegistry(folder).save(estimator, baseline, version="rigid", trained_at=NOW, trained_by="tests",
+                                          metrics={"roc_auc": 0.9})  # fmt: skip
+    return ModelRegistry(folder).load(activation(manifest))
+
+
+def bill(household_id: str, out_of_pocket: float) -> dict:
+    data = {"household_id": household_id, "date": "2025-05-10", "total_cost": out_of_pocket * 2,
+            "out_of_pocket": out_of_pocket}  # fmt: skip
+    return cloud_event("medical.expense.incurred", data)
+
+
+def test_the_model_names_illness_for_low_income_after_rigid_spending_only_where_the_household_paid_medical_costs(
+    rigid_model,
+):
+    state, alone = score_event(HouseholdState(), validate_event(registration("H", 10000 * 2, members=2), b"k"),
+                               POLICIES, NOW, rigid_model)  # fmt: skip  # 10,000 a person: above the 8,700 line
+    assert alone is not None and [r.code for r in alone.reasons] == ["model_risk"]
+    assert alone.reasons[0].evidence["drivers"].split(",")[0] == "after_rigid_to_line"
+    assert [(p.risk_type, p.evidence) for p in alone.risk_type_proposals] == [("other", "model_risk")]
+    _, paid = score_event(state, validate_event(bill("H", 800), b"k"), POLICIES, NOW, rigid_model)
+    assert paid is not None and [r.code for r in paid.reasons] == ["model_risk"]  # the rules still see no risk
+    assert paid.risk_type_proposals[0].risk_type == "illness"
+    assert paid.risk_type_proposals[0].evidence == "driver:after_rigid_to_line"

@@ -110,7 +110,12 @@ def feature_values(state: HouseholdState, policy: Policy, known: Standing | None
 def household_features(state: HouseholdState, policy: Policy, known: Standing | None = None) -> dict[str, float] | None:
     """The feature vector of a registered household at its latest event, by name; None before registration."""
     values = feature_values(state, policy, known)
-    return None if values is None else dict(zip(FEATURES, values, strict=True))
+    return None if values is None else named(values)
+
+
+def named(values: Sequence[float]) -> dict[str, float]:
+    """A feature vector in `FEATURES` order, by name."""
+    return dict(zip(FEATURES, values, strict=True))
 
 
 def feature_matrix(rows: list[dict[str, float]], names: Sequence[str] = FEATURES) -> np.ndarray:

@@ -18,7 +18,7 @@ from services.common.score_records import MonitoringRecord, ScoreRecord, ShadowR
 from services.scoring import monitoring
 from services.scoring.causes import with_model_causes
 from services.scoring.facts import Fact, fact_of
-from services.scoring.features import FEATURE_WORDS, FEATURES, feature_values, values_matrix
+from services.scoring.features import FEATURE_WORDS, feature_values, named, values_matrix
 from services.scoring.metrics import ASSESSED, MODEL_SECONDS
 from services.scoring.model import RiskModel
 from services.scoring.reasons import model_risk
@@ -84,8 +84,8 @@ def _with_model_risk(
         reason = model_risk(probability, found, values, FEATURE_WORDS, cuts[k], horizon)
         if reason is not None:
             level = decide_level(rules.level, probability, values, cuts[k])
-            held = dict(zip(FEATURES, item.features or (), strict=True))
-            causes = with_model_causes(rules.risk_types, reason, values, FEATURE_WORDS, held)
+            assert item.features is not None  # a row of the matrix: it has features
+            causes = with_model_causes(rules.risk_types, reason, values, FEATURE_WORDS, named(item.features))
             out[rows[k]] = Assessment(level, [*rules.reasons, reason], rules.figures, rules.proposed_category, causes)
     return out, probabilities
 
